@@ -1,0 +1,46 @@
+"""Cine engine: DICOM file -> frames, timing and calibration (no Qt)."""
+
+from usannotate.cine.calibration import (
+    Calibration,
+    Region,
+    calibration_for_points,
+    parse_regions,
+)
+from usannotate.cine.errors import (
+    CineError,
+    CorruptDicomError,
+    NoPixelDataError,
+    NotDicomError,
+    UnsupportedDicomError,
+)
+from usannotate.cine.loop import (
+    DEFAULT_CACHE_BYTES,
+    DEFAULT_PREFETCH_FRAMES,
+    CineLoop,
+    DicomIdentity,
+    PatientDetails,
+    ScanInfo,
+    open_cine,
+)
+from usannotate.cine.timing import FrameTiming, read_frame_timing
+
+__all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "DEFAULT_PREFETCH_FRAMES",
+    "Calibration",
+    "CineError",
+    "CineLoop",
+    "CorruptDicomError",
+    "DicomIdentity",
+    "FrameTiming",
+    "NoPixelDataError",
+    "NotDicomError",
+    "PatientDetails",
+    "Region",
+    "ScanInfo",
+    "UnsupportedDicomError",
+    "calibration_for_points",
+    "open_cine",
+    "parse_regions",
+    "read_frame_timing",
+]

@@ -1,0 +1,241 @@
+"""Where each frame's bytes are in the file: native offsets and encapsulated fragments.
+
+Nothing here reads pixel data at open time beyond the offset tables, so opening a
+600-frame loop costs what opening a 1-frame loop costs.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from dataclasses import dataclass
+
+from usannotate.cine._fileio import PositionalFile
+from usannotate.cine.errors import CorruptDicomError
+
+PIXEL_DATA_TAG = (0x7FE0, 0x0010)
+_ITEM = (0xFFFE, 0xE000)
+_SEQUENCE_DELIMITER = (0xFFFE, 0xE0DD)
+_LONG_VRS = {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UN", b"UT", b"UC", b"UR", b"SV", b"UV"}
+UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class PixelDataElement:
+    """Position of the Pixel Data value in the file; ``length`` None when undefined."""
+
+    value_offset: int
+    length: int | None
+    vr: str = "OB"
+
+
+def read_pixel_data_header(
+    file: PositionalFile, offset: int, *, little_endian: bool, implicit_vr: bool
+) -> PixelDataElement | None:
+    """Parse the Pixel Data element header at ``offset``; None if another tag is there."""
+    header = file.read_at(offset, 12) or file.read_at(offset, 8)
+    if header is None:
+        return None
+    order = "<" if little_endian else ">"
+    group, element = struct.unpack(order + "HH", header[:4])
+    if (group, element) != PIXEL_DATA_TAG:
+        return None
+    vr = header[4:6]
+    # Some writers declare explicit VR but write implicit VR: trust the bytes.
+    if implicit_vr or not (vr.isalpha() and vr.isupper()):
+        (length,) = struct.unpack(order + "L", header[4:8])
+        value_offset, vr = offset + 8, b"OW"
+    elif vr in _LONG_VRS:
+        if len(header) < 12:
+            return None
+        (length,) = struct.unpack(order + "L", header[8:12])
+        value_offset = offset + 12
+    else:
+        (length,) = struct.unpack(order + "H", header[6:8])
+        value_offset = offset + 8
+    return PixelDataElement(
+        value_offset, None if length == UNDEFINED_LENGTH else length, vr.decode("ascii")
+    )
+
+
+@dataclass
+class _Fragment:
+    data_offset: int
+    length: int
+    complete: bool  # False when the file ends inside it
+
+
+def _starts_frame(first_bytes: bytes) -> bool:
+    """A JPEG, JPEG-LS (SOI) or JPEG 2000 (SOC, or a JP2 signature box) stream starts here."""
+    return first_bytes[:2] in (b"\xff\xd8", b"\xff\x4f") or first_bytes[:4] == b"\x00\x00\x00\x0c"
+
+
+class FragmentIndex:
+    """Maps frame index -> list of fragments of an encapsulated Pixel Data value.
+
+    Uses the Extended Offset Table or the Basic Offset Table when they are consistent;
+    otherwise it walks the item headers lazily, only as far as the requested frame, and
+    finds frame boundaries from the codec's start-of-stream marker (one fragment per
+    frame when the codec has none, as for RLE).
+    """
+
+    def __init__(
+        self,
+        file: PositionalFile,
+        element: PixelDataElement,
+        n_frames: int,
+        path: str,
+        *,
+        one_fragment_per_frame: bool = False,
+        extended_offsets: tuple[list[int], list[int]] | None = None,
+    ) -> None:
+        self._file = file
+        self._path = path
+        self._n_frames = n_frames
+        self._one_per_frame = one_fragment_per_frame
+        self._lock = threading.Lock()
+        bot_header = self._item_header(element.value_offset)
+        if bot_header is None or bot_header[0] != _ITEM:
+            raise CorruptDicomError(
+                path, "the compressed pixel data does not start with an offset table item"
+            )
+        bot_length = bot_header[1]
+        self._first_item = element.value_offset + 8 + bot_length
+        if self._first_item > file.size:
+            raise CorruptDicomError(path, "the pixel data offset table runs past the end of the file")
+        self._bot: list[int] | None = None
+        self._eot = None
+        if extended_offsets is not None and self._valid_offsets(extended_offsets[0]):
+            self._eot = extended_offsets
+        elif bot_length and bot_length % 4 == 0:
+            raw = file.read_at(element.value_offset + 8, bot_length)
+            offsets = list(struct.unpack(f"<{bot_length // 4}L", raw)) if raw else []
+            if self._valid_offsets(offsets):
+                self._bot = offsets
+        # Lazily walked fragment list and the index of the fragment that starts each frame.
+        self._fragments: list[_Fragment] = []
+        self._frame_starts: list[int] = []
+        self._scan_pos = self._first_item
+        self._scan_done = False
+
+    def _valid_offsets(self, offsets: list[int]) -> bool:
+        return (
+            len(offsets) == self._n_frames
+            and offsets[0] == 0
+            and all(b > a for a, b in zip(offsets, offsets[1:], strict=False))
+            and self._first_item + offsets[-1] < self._file.size
+        )
+
+    def _item_header(self, offset: int) -> tuple[tuple[int, int], int] | None:
+        raw = self._file.read_at(offset, 8)
+        if raw is None:
+            return None
+        group, element, length = struct.unpack("<HHL", raw)
+        return (group, element), length
+
+    def frame_bytes(self, index: int) -> bytes:
+        """The concatenated fragments of frame ``index`` (0-based)."""
+        fragments = self._fragments_of(index)
+        parts = []
+        for fragment in fragments:
+            if not fragment.complete:
+                raise CorruptDicomError(
+                    self._path, f"frame {index} is cut short: the file ends inside its data"
+                )
+            data = self._file.read_at(fragment.data_offset, fragment.length)
+            if data is None:
+                raise CorruptDicomError(self._path, f"frame {index} could not be read")
+            parts.append(data)
+        return b"".join(parts)
+
+    def _fragments_of(self, index: int) -> list[_Fragment]:
+        if self._eot is not None:
+            offsets, lengths = self._eot
+            start = self._first_item + offsets[index]
+            header = self._item_header(start)
+            if header is None or header[0] != _ITEM:
+                raise CorruptDicomError(self._path, f"frame {index}: bad extended offset table")
+            length = lengths[index] if index < len(lengths) else header[1]
+            return [self._fragment(start + 8, length)]
+        if self._bot is not None:
+            start = self._first_item + self._bot[index]
+            end = self._first_item + self._bot[index + 1] if index + 1 < self._n_frames else None
+            return self._walk(start, end, index)
+        with self._lock:
+            self._scan_until(index + 1)
+            if index >= len(self._frame_starts):
+                raise CorruptDicomError(
+                    self._path,
+                    f"frame {index} is missing: the file holds only "
+                    f"{len(self._frame_starts)} of {self._n_frames} frames",
+                )
+            first = self._frame_starts[index]
+            last = (
+                self._frame_starts[index + 1]
+                if index + 1 < len(self._frame_starts)
+                else len(self._fragments)
+            )
+            return self._fragments[first:last]
+
+    def _fragment(self, data_offset: int, length: int) -> _Fragment:
+        return _Fragment(data_offset, length, data_offset + length <= self._file.size)
+
+    def _walk(self, start: int, end: int | None, index: int) -> list[_Fragment]:
+        """Fragments from ``start`` up to ``end`` (or the sequence delimiter / end of file)."""
+        fragments: list[_Fragment] = []
+        pos = start
+        while end is None or pos < end:
+            header = self._item_header(pos)
+            if header is None:
+                break  # end of file without a sequence delimiter: keep what is there
+            tag, length = header
+            if tag == _SEQUENCE_DELIMITER:
+                break
+            if tag != _ITEM:
+                raise CorruptDicomError(
+                    self._path,
+                    f"frame {index}: found tag ({tag[0]:04X},{tag[1]:04X}) where a pixel data "
+                    "fragment item (FFFE,E000) should be",
+                )
+            fragments.append(self._fragment(pos + 8, length))
+            pos += 8 + length
+            if length == UNDEFINED_LENGTH:
+                break
+        if not fragments:
+            raise CorruptDicomError(self._path, f"frame {index} is missing from the pixel data")
+        return fragments
+
+    def _scan_until(self, n_starts: int) -> None:
+        """Walk item headers until ``n_starts`` frames have begun and the last one ended."""
+        while not self._scan_done and len(self._frame_starts) <= n_starts:
+            raw = self._file.read_at(self._scan_pos, 10) or self._file.read_at(self._scan_pos, 8)
+            if raw is None:
+                self._scan_done = True  # file ends without a delimiter
+                break
+            group, element, length = struct.unpack("<HHL", raw[:8])
+            if (group, element) == _SEQUENCE_DELIMITER:
+                self._scan_done = True
+                break
+            if (group, element) != _ITEM:
+                self._scan_done = True
+                if not self._fragments:
+                    raise CorruptDicomError(
+                        self._path,
+                        f"found tag ({group:04X},{element:04X}) where a pixel data fragment "
+                        "item (FFFE,E000) should be",
+                    )
+                break
+            fragment = self._fragment(self._scan_pos + 8, length)
+            if self._n_frames == 1:
+                starts = not self._fragments
+            elif self._one_per_frame:
+                starts = True
+            else:
+                starts = not self._fragments or _starts_frame(raw[8:10])
+            if starts:
+                self._frame_starts.append(len(self._fragments))
+            self._fragments.append(fragment)
+            if not fragment.complete or length == UNDEFINED_LENGTH:
+                self._scan_done = True
+                break
+            self._scan_pos += 8 + length

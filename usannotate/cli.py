@@ -1,0 +1,199 @@
+"""Command line: ``usannotate [PATH]`` opens the viewer; subcommands serve scripts (no Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from usannotate import __version__
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+_SUBCOMMANDS = ("info", "frame")
+
+
+def _subcommand_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="usannotate",
+        description="Inspect ultrasound DICOM cine loops from scripts. "
+        "Run `usannotate [PATH]` without a subcommand to open the viewer.",
+    )
+    parser.add_argument("--version", action="version", version=f"usannotate {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    info = commands.add_parser(
+        "info", help="describe a loop: frames, size, encoding, timing, calibration"
+    )
+    info.add_argument("path", help="DICOM file")
+    info.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    frame = commands.add_parser("frame", help="write one frame's display pixels as a PNG")
+    frame.add_argument("path", help="DICOM file")
+    frame.add_argument("--index", type=int, required=True, help="frame number, 0-based")
+    frame.add_argument("--output", "-o", required=True, help="PNG file to write")
+    return parser
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="usannotate",
+        description="Annotate ultrasound DICOM cine loops. Subcommands for scripts: "
+        + ", ".join(_SUBCOMMANDS)
+        + " (see `usannotate info --help`).",
+    )
+    parser.add_argument("--version", action="version", version=f"usannotate {__version__}")
+    parser.add_argument("path", nargs="?", help="a DICOM loop or a folder of loops to open")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``usannotate`` command; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in _SUBCOMMANDS:
+        options = _subcommand_parser().parse_args(args)
+        handler = {"info": _cmd_info, "frame": _cmd_frame}[options.command]
+        try:
+            return handler(options)
+        except BrokenPipeError:  # e.g. `usannotate info --json x.dcm | head`
+            sys.stderr.close()
+            return EXIT_OK
+    if args and args[0] in ("-h", "--help") and len(args) == 1:
+        _gui_parser().print_help()
+        _subcommand_parser().print_usage()
+        return EXIT_OK
+    options = _gui_parser().parse_args(args)
+    from usannotate.ui.app import run  # Qt is imported only for the viewer
+
+    return run(options.path)
+
+
+def _fail(message: str) -> int:
+    print(f"usannotate: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _warn(loop: object) -> None:
+    for warning in getattr(loop, "warnings", []):
+        print(
+            f"usannotate: warning: {os.path.basename(loop.path)}: {warning}",  # type: ignore[attr-defined]
+            file=sys.stderr,
+        )
+
+
+def info_dict(loop: object) -> dict[str, object]:
+    """The ``info --json`` document of an open :class:`~usannotate.cine.CineLoop`."""
+    from usannotate.cine import CineLoop
+
+    assert isinstance(loop, CineLoop)
+    return {
+        "file": os.path.basename(loop.path),
+        "n_frames": loop.n_frames,
+        "declared_frames": loop.declared_frames,
+        "rows": loop.rows,
+        "columns": loop.columns,
+        "samples_per_pixel": loop.samples_per_pixel,
+        "bits_allocated": loop.bits_allocated,
+        "bits_stored": loop.bits_stored,
+        "photometric_interpretation": loop.photometric_interpretation,
+        "transfer_syntax_uid": loop.transfer_syntax_uid,
+        "frame_time_ms": round(loop.frame_time_ms, 6),
+        "frame_time_source": loop.frame_time_source,
+        "frame_rate_fps": round(loop.frame_rate_fps, 6),
+        "duration_ms": round(loop.duration_ms, 3),
+        "burned_in_annotation": loop.burned_in_annotation,
+        "sop_instance_uid": loop.identity.sop_instance_uid,
+        "sop_class_uid": loop.identity.sop_class_uid,
+        "modality": loop.scan_info.modality,
+        "manufacturer": loop.scan_info.manufacturer,
+        "model": loop.scan_info.model,
+        "transducer": loop.scan_info.transducer,
+        "regions": [region.to_json() for region in loop.regions],
+        "warnings": list(loop.warnings),
+    }
+
+
+def _human_info(info: dict[str, object]) -> str:
+    from pydicom.uid import UID
+
+    ts = UID(str(info["transfer_syntax_uid"]))
+    ts_name = ts.name if ts.is_transfer_syntax else "unknown"
+    burned = {True: "yes", False: "no", None: "not stated"}[info["burned_in_annotation"]]  # type: ignore[index]
+    lines = [
+        str(info["file"]),
+        f"  frames        {info['n_frames']} ({info['frame_time_ms']:.3f} ms/frame from "
+        f"{info['frame_time_source']}, {info['frame_rate_fps']:.2f} fps, "
+        f"{float(info['duration_ms']) / 1000:.2f} s)",  # type: ignore[arg-type]
+        f"  image         {info['columns']} x {info['rows']} px, "
+        f"{info['photometric_interpretation']}, {info['samples_per_pixel']} x "
+        f"{info['bits_stored']}-bit",
+        f"  encoding      {ts_name} ({info['transfer_syntax_uid']})",
+        f"  burned-in     {burned}",
+    ]
+    scanner = " ".join(str(info[k]) for k in ("manufacturer", "model", "transducer") if info[k])
+    if scanner:
+        lines.append(f"  scanner       {scanner}")
+    regions = info["regions"]
+    assert isinstance(regions, list)
+    if not regions:
+        lines.append("  calibration   none (measurements in px)")
+    for number, region in enumerate(regions, 1):
+        scale = (
+            f"{region['mm_per_px_x']:.4f} x {region['mm_per_px_y']:.4f} mm/px"
+            if region["mm_per_px_x"] and region["mm_per_px_y"]
+            else f"units {region['units_x']} x {region['units_y']}"
+        )
+        label = "calibration" if number == 1 else ""
+        lines.append(
+            f"  {label:<13} region {number}: {region['bounds']} {region['spatial_format']} "
+            f"{region['data_type']}, {scale}"
+        )
+    return "\n".join(lines)
+
+
+def _cmd_info(options: argparse.Namespace) -> int:
+    from usannotate.cine import CineError, open_cine
+
+    try:
+        with open_cine(options.path, prefetch_frames=0) as loop:
+            info = info_dict(loop)
+            _warn(loop)
+    except CineError as exc:
+        return _fail(str(exc))
+    if options.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(_human_info(info))
+    return EXIT_OK
+
+
+def _cmd_frame(options: argparse.Namespace) -> int:
+    import cv2
+
+    from usannotate.cine import CineError, open_cine
+
+    if not options.output.lower().endswith(".png"):
+        return _fail(f"{options.output}: the output must be a .png file")
+    try:
+        with open_cine(options.path, prefetch_frames=0) as loop:
+            _warn(loop)
+            try:
+                rgb = loop.frame(options.index)
+            except IndexError as exc:
+                return _fail(f"{os.path.basename(loop.path)}: {exc}")
+    except CineError as exc:
+        return _fail(str(exc))
+    try:
+        ok = cv2.imwrite(options.output, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    except cv2.error:
+        ok = False
+    if not ok:
+        return _fail(f"{options.output}: could not write the PNG (is the folder writable?)")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Synthetic ultrasound sample loops (needle hydrodissection) with ground truth; no Qt."""
+
+from usannotate.samples.dicom_writer import UltrasoundRegion, write_jpeg_cine
+from usannotate.samples.phantom import (
+    BUNDLED_SAMPLES,
+    COORDINATE_SYSTEM,
+    PLANE_NAMES,
+    TRUTH_FORMAT,
+    TRUTH_VERSION,
+    HydrodissectionPhantom,
+    PhantomParams,
+    dumps_truth,
+    make_sample_loop,
+    truth_path_for,
+    write_bundled_samples,
+)
+
+__all__ = [
+    "BUNDLED_SAMPLES",
+    "COORDINATE_SYSTEM",
+    "PLANE_NAMES",
+    "TRUTH_FORMAT",
+    "TRUTH_VERSION",
+    "HydrodissectionPhantom",
+    "PhantomParams",
+    "UltrasoundRegion",
+    "dumps_truth",
+    "make_sample_loop",
+    "truth_path_for",
+    "write_bundled_samples",
+    "write_jpeg_cine",
+]
