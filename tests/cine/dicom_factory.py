@@ -22,11 +22,13 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pydicom
+from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, encapsulate_extended
 from pydicom.pixels import pixel_array
@@ -70,6 +72,9 @@ class Case:
     frame_time_source: str = "assumed"
     #: decoded stored values before the display rules, per frame (for self-checks)
     stored: np.ndarray | None = None
+    #: another rendering that is equally right, accepted when it matches exactly (colour
+    #: JPEG: libjpeg's own YCbCr -> RGB conversion, which can differ by 1 from pydicom's)
+    alternative: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -257,9 +262,7 @@ def write(ds: Dataset, path: Path) -> Path:
 # ----------------------------------------------------------------------- JPEG helpers
 
 
-def jpeg_encode(
-    frame: np.ndarray, *, quality: int = 90, sampling: int | None = None
-) -> bytes:
+def jpeg_encode(frame: np.ndarray, *, quality: int = 90, sampling: int | None = None) -> bytes:
     """Baseline JPEG of one grey ``(rows, columns)`` or RGB ``(rows, columns, 3)`` frame.
 
     OpenCV (libjpeg-turbo) writes JFIF, i.e. colour as YCbCr; ``sampling`` is one of the
@@ -275,6 +278,12 @@ def jpeg_encode(
     if not ok:
         raise RuntimeError("cv2.imencode failed")
     return buf.tobytes()
+
+
+def libjpeg_rgb(codestream: bytes) -> np.ndarray:
+    """A colour JPEG decoded and converted to RGB by libjpeg-turbo itself (Pillow)."""
+    with Image.open(BytesIO(codestream)) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def expected_from_pydicom(
@@ -326,9 +335,7 @@ def reference_display(ds: Dataset, arr: np.ndarray) -> np.ndarray:
         grey = arr.astype(np.uint8)
     else:
         has_lut = bool(ds.get("VOILUTSequence"))
-        has_window = (
-            ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None
-        )
+        has_window = ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None
         if has_lut:
             out = apply_voi_lut(apply_modality_lut(arr, ds), ds)
             depth = int(ds.VOILUTSequence[0].LUTDescriptor[2])
@@ -398,9 +405,7 @@ def make_explicit_be_mono2_8bit(folder: Path) -> Case:
 
 
 def make_deflated_mono2_8bit(folder: Path) -> Case:
-    return _native_grey_case(
-        folder, "deflated_mono2_8bit", DeflatedExplicitVRLittleEndian
-    )
+    return _native_grey_case(folder, "deflated_mono2_8bit", DeflatedExplicitVRLittleEndian)
 
 
 def make_mono1_8bit(folder: Path) -> Case:
@@ -469,9 +474,9 @@ def _deep_grey_case(
     low = full_low if low is None else low
     high = full_high if high is None else high
     n = n_frames or 1
-    stored = grey_frames(
-        n, low=low, high=high, dtype=np.int16 if signed else np.uint16
-    ).astype(np.int32)
+    stored = grey_frames(n, low=low, high=high, dtype=np.int16 if signed else np.uint16).astype(
+        np.int32
+    )
     ds = base_dataset(
         name,
         transfer_syntax,
@@ -532,9 +537,7 @@ def _deep_grey_case(
 
 
 def make_mono2_16bit_window(folder: Path) -> Case:
-    return _deep_grey_case(
-        folder, "mono2_16bit_window", window=([30000.0], [20000.0])
-    )
+    return _deep_grey_case(folder, "mono2_16bit_window", window=([30000.0], [20000.0]))
 
 
 def make_mono2_16bit_first_of_two_windows(folder: Path) -> Case:
@@ -552,9 +555,7 @@ def make_mono2_12bit_full_range(folder: Path) -> Case:
 
 def make_mono2_12bit_narrow_values_full_range(folder: Path) -> Case:
     """Values only in 1000..1500: still the full 0..4095 range is mapped (dark image)."""
-    return _deep_grey_case(
-        folder, "mono2_12bit_narrow_values", bits_stored=12, low=1000, high=1500
-    )
+    return _deep_grey_case(folder, "mono2_12bit_narrow_values", bits_stored=12, low=1000, high=1500)
 
 
 def make_mono1_12bit_full_range(folder: Path) -> Case:
@@ -581,9 +582,7 @@ def make_mono2_12bit_rescale_window(folder: Path) -> Case:
 def make_mono2_12bit_voi_lut(folder: Path) -> Case:
     """VOI LUT Sequence: 1024 entries from value 1000, 10-bit output, a gamma curve."""
     lut = np.rint(1023 * (np.arange(1024) / 1023.0) ** 0.5).astype(np.int64)
-    return _deep_grey_case(
-        folder, "mono2_12bit_voi_lut", bits_stored=12, voi_lut=(1000, 10, lut)
-    )
+    return _deep_grey_case(folder, "mono2_12bit_voi_lut", bits_stored=12, voi_lut=(1000, 10, lut))
 
 
 def make_explicit_be_mono2_12bit(folder: Path) -> Case:
@@ -663,9 +662,7 @@ def make_explicit_be_rgb(folder: Path) -> Case:
 
 
 def make_implicit_le_rgb_planar1(folder: Path) -> Case:
-    return _rgb_native_case(
-        folder, "implicit_le_rgb_planar1", ImplicitVRLittleEndian, planar=True
-    )
+    return _rgb_native_case(folder, "implicit_le_rgb_planar1", ImplicitVRLittleEndian, planar=True)
 
 
 def make_single_frame_rgb(folder: Path) -> Case:
@@ -940,6 +937,11 @@ def _jpeg_case(
     set_encapsulated_pixels(ds, data)
     path = write(ds, folder / f"{name}.dcm")
     expected, decoded = expected_from_pydicom(path, count, decoding_plugin="pillow")
+    alternative = None
+    if colour:
+        # pydicom takes YCbCr from libjpeg and converts it itself (floating point);
+        # libjpeg-turbo's own conversion (OpenCV, Pillow's convert) may differ by 1.
+        alternative = np.stack([libjpeg_rgb(codestream) for codestream in encoded])
     return Case(
         name,
         path,
@@ -948,6 +950,7 @@ def _jpeg_case(
         40.0 if n_frames else ASSUMED_FRAME_TIME_MS,
         "FrameTime" if n_frames else "assumed",
         decoded,
+        alternative,
     )
 
 

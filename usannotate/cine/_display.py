@@ -33,14 +33,19 @@ class DisplayMapper:
         self.signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
         self._lut: np.ndarray | None = None
         self._lut_offset = 0
+        self._direct: _DirectGrey | None = None
         if photometric == "PALETTE COLOR":
             self._lut, self._lut_offset = _palette_lut(ds, self.bits_stored, self.signed)
         elif photometric in ("MONOCHROME1", "MONOCHROME2") and (
             self.bits_stored > 8 or self.signed
         ):
-            self._lut, self._lut_offset = _grey_lut(ds, self.bits_stored, self.signed)
-            if photometric == "MONOCHROME1":
-                self._lut = 255 - self._lut
+            if self.bits_stored > 16:
+                # Too many values for a table: map each frame directly (rare: RT dose, CT).
+                self._direct = _DirectGrey(ds, self.bits_stored, self.signed)
+            else:
+                self._lut, self._lut_offset = _grey_lut(ds, self.bits_stored, self.signed)
+                if photometric == "MONOCHROME1":
+                    self._lut = 255 - self._lut
 
     def to_rgb(self, samples: np.ndarray) -> np.ndarray:
         """Map decoded samples (``(rows, cols)`` or ``(rows, cols, 3)``) to display RGB."""
@@ -51,6 +56,11 @@ class DisplayMapper:
             return np.ascontiguousarray(samples)
         if samples.ndim == 3:
             samples = samples[..., 0]
+        if self._direct is not None:
+            grey = self._direct.map(samples)
+            if self.photometric == "MONOCHROME1":
+                grey = 255 - grey
+            return cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
         if self._lut is not None:
             index = samples.astype(np.int64) - self._lut_offset
             np.clip(index, 0, len(self._lut) - 1, out=index)
@@ -63,10 +73,38 @@ class DisplayMapper:
 
 
 def _stored_range(bits_stored: int, signed: bool) -> tuple[int, int]:
-    bits = max(1, min(bits_stored, 16))
+    bits = max(1, min(bits_stored, 32))
     if signed:
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
+
+
+def _voi_pipeline(values: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Modality LUT / rescale, then the first VOI LUT or window when the file has one."""
+    values = np.asarray(apply_modality_lut(values, ds))
+    if values.dtype.kind == "f" and np.all(values == np.round(values)):
+        values = values.astype(np.int64)  # a VOI LUT indexes by integer value
+    if "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds):
+        try:
+            values = np.asarray(apply_voi_lut(values, ds, index=0), dtype=np.float64)
+        except (ValueError, TypeError, IndexError, AttributeError):
+            pass  # a malformed window: show the full range rather than nothing
+    return values.astype(np.float64)
+
+
+class _DirectGrey:
+    """Grey mapping computed per frame, for samples too wide for a look-up table."""
+
+    def __init__(self, ds: Dataset, bits_stored: int, signed: bool) -> None:
+        self._ds = ds
+        low, high = _stored_range(bits_stored, signed)
+        ends = _voi_pipeline(np.array([low, high], dtype=np.int64), ds)
+        self._low, self._high = float(ends.min()), float(ends.max())
+
+    def map(self, samples: np.ndarray) -> np.ndarray:
+        values = _voi_pipeline(samples, self._ds)
+        scale = 255.0 / (self._high - self._low) if self._high > self._low else 0.0
+        return np.floor((values - self._low) * scale + 0.5).clip(0, 255).astype(np.uint8)
 
 
 def _domain(bits_stored: int, signed: bool) -> np.ndarray:
@@ -96,13 +134,7 @@ def _grey_lut(ds: Dataset, bits_stored: int, signed: bool) -> tuple[np.ndarray, 
     linearly onto 0..255, as a display with an 8-bit grey scale would.
     """
     domain = _domain(bits_stored, signed)
-    values = np.asarray(apply_modality_lut(domain, ds), dtype=np.float64)
-    has_voi = "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds)
-    if has_voi:
-        try:
-            values = np.asarray(apply_voi_lut(values, ds, index=0), dtype=np.float64)
-        except (ValueError, TypeError, IndexError, AttributeError):
-            pass  # a malformed window: show the full range rather than nothing
+    values = _voi_pipeline(domain, ds)
     low, high = float(values.min()), float(values.max())
     scale = 255.0 / (high - low) if high > low else 0.0
     lut = np.floor((values - low) * scale + 0.5).clip(0, 255).astype(np.uint8)

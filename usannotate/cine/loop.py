@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
+import pydicom.config
 from pydicom import uid as dicom_uid
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
@@ -35,6 +36,10 @@ from usannotate.cine.errors import (
     UnsupportedDicomError,
 )
 from usannotate.cine.timing import FrameTiming, read_frame_timing
+
+# Values that break the DICOM rules are read as they are, silently: pydicom's validation
+# messages quote the offending value, which may be a patient's name, and must not be logged.
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
 #: Default bound of the decoded-frame cache (bytes).
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
@@ -188,9 +193,12 @@ class CineLoop:
         self._pending_lock = threading.Lock()
         self._last_index: int | None = None
         self._mappers: dict[str, DisplayMapper] = {}
-        ds, pixel_offset = self._read_header()
-        self._header = ds
-        self._setup_pixels(ds, pixel_offset)
+        with warnings.catch_warnings():
+            # pydicom warns about odd values by quoting them, which may be patient data.
+            warnings.simplefilter("ignore")
+            ds, pixel_offset = self._read_header()
+            self._header = ds
+            self._setup_pixels(ds, pixel_offset)
         self.timing: FrameTiming = read_frame_timing(ds)
         self.regions: list[Region] = parse_regions(ds)
         bia = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
@@ -293,6 +301,11 @@ class CineLoop:
             self.planar_configuration = int(ds.get("PlanarConfiguration", 0) or 0)
             declared_frames = int(ds.get("NumberOfFrames", 1) or 1)
         except AttributeError as exc:
+            sop_class = dicom_uid.UID(str(ds.get("SOPClassUID", "") or ""))
+            if pixel_offset >= os.path.getsize(self.path) and "Image" in sop_class.name:
+                raise CorruptDicomError(
+                    self.path, "the file ends inside its header: it was cut short"
+                ) from None
             raise NoPixelDataError(
                 self.path, f"no image in this file (missing {exc.name or 'image attributes'})"
             ) from None

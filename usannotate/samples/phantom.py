@@ -50,7 +50,7 @@ _LENS_POINTS_PER_SIDE = 40
 # Display mapping (log compression): amplitude _AMPLITUDE_WHITE maps to 255 and the
 # dynamic range below it to 0..255.
 _DYNAMIC_RANGE_DB = 50.0
-_AMPLITUDE_WHITE = 60.0
+_AMPLITUDE_WHITE = 48.0
 # Echo amplitudes relative to muscle (1.0); specular fascia is ~20 dB above tissue.
 _FASCIA_AMPLITUDE = 13.0
 _FLUID_AMPLITUDE = 0.05
@@ -317,6 +317,11 @@ class HydrodissectionPhantom:
         # Where the straight path first meets the (wavy) target plane.
         xs = np.linspace(entry_x, r.x1 + 1.0, 8 * self._width + 1)
         below = entry_y + (xs - entry_x) * tan - (r.y0 + self._target.y(xs))
+        if not (below >= 0.0).any():
+            raise ValueError(
+                f"a needle at {p.needle_angle_deg} degrees does not reach the "
+                f"{p.target_plane} inside the image; change the angle or the plane depths"
+            )
         crossing = int(np.argmax(below >= 0.0))
         target_x = float(xs[crossing])
         self.needle_entry = np.array([entry_x, entry_y])
@@ -368,8 +373,11 @@ class HydrodissectionPhantom:
 
         depth_mm = yy * mm
         echo = np.where(yy < deep, fat, np.where(yy < inter, muscle_upper, muscle_lower))
-        # Skin: bright entry echo and a moderately bright dermis.
-        echo = np.where(depth_mm < 1.4, 3.0 + 2.0 * np.exp(-((depth_mm / 0.25) ** 2)), echo)
+        # Skin: a thin bright entry echo over a moderately bright dermis of uneven depth.
+        dermis_depth_mm = 1.3 + 0.2 * _smooth_noise(rng, (1, w), 2.0 / mm, 0.3)
+        dermis = 1.3 * np.exp(0.3 * _smooth_noise(rng, (h, w), 0.8 / mm, 0.2 / mm))
+        skin = dermis + 5.0 * np.exp(-(((depth_mm - 0.12) / 0.1) ** 2))
+        echo = np.where(depth_mm < dermis_depth_mm, skin, echo)
         # Loose connective tissue just under the superficial fascia is a bit brighter.
         echo = echo + 0.4 * ((yy > superficial) & (yy < deep))
         # Scatterer density varies slowly.
@@ -386,13 +394,13 @@ class HydrodissectionPhantom:
         return echo.astype(np.float32)
 
     def _make_speckle(self) -> tuple[np.ndarray, ...]:
-        """Complex speckle fields (static, and two for temporal change), unit power."""
+        """Complex speckle fields, unit power: two static (compounded), two for temporal change."""
         h, w = self._height, self._width
         rng = _rng(self.params.seed, 3)
         sigma_x = max(1.0, 0.22 / self.mm_per_px_x)  # laterally wider point spread
         sigma_y = max(0.6, 0.1 / self.mm_per_px_y)
         fields = []
-        for _ in range(3):
+        for _ in range(4):
             real = rng.standard_normal((h, w), dtype=np.float32)
             imag = rng.standard_normal((h, w), dtype=np.float32)
             real = cv2.GaussianBlur(real, (0, 0), sigmaX=sigma_x, sigmaY=sigma_y)
@@ -469,7 +477,7 @@ class HydrodissectionPhantom:
     def _needle_tip(self, index: int) -> np.ndarray | None:
         if index < self.needle_start:
             return None
-        start = 3.0 / self.mm_per_px_x
+        start = min(3.0 / self.mm_per_px_x, 0.5 * self.needle_length)
         span = self.needle_arrival - self.needle_start
         progress = min(1.0, (index - self.needle_start) / span)
         eased = progress * progress * (3.0 - 2.0 * progress)
@@ -534,6 +542,18 @@ class HydrodissectionPhantom:
             "fluid": fluid,
         }
 
+    def _speckle_envelope(self, index: int) -> np.ndarray:
+        """Speckle amplitude of frame ``index`` (mean ~0.9), region-sized float32."""
+        ar, ai, br, bi, j1r, j1i, j2r, j2i = self._speckle
+        # Speckle decorrelates slowly over time (tissue micro-motion, noise) ...
+        theta = 0.45 * index
+        c, s = 0.4 * math.cos(theta), 0.4 * math.sin(theta)
+        keep = math.sqrt(1.0 - 0.4**2)
+        first = cv2.magnitude(keep * ar + c * j1r + s * j2r, keep * ai + c * j1i + s * j2i)
+        second = cv2.magnitude(keep * br + c * j2r - s * j1r, keep * bi + c * j2i - s * j1i)
+        # ... and, as on a scanner with spatial compounding, two looks are averaged.
+        return 0.5 * (first + second)
+
     def render(self, index: int, truth: dict[str, Any] | None = None) -> np.ndarray:
         """Render frame ``index`` (0-based).
 
@@ -551,14 +571,7 @@ class HydrodissectionPhantom:
         r = self.region
         origin = (float(r.x0), float(r.y0))
 
-        # Speckle decorrelates slowly over time (tissue micro-motion, noise).
-        f0r, f0i, j1r, j1i, j2r, j2i = self._speckle
-        theta = 0.45 * index
-        c, s = 0.4 * math.cos(theta), 0.4 * math.sin(theta)
-        keep = math.sqrt(1.0 - 0.4**2)
-        real = keep * f0r + c * j1r + s * j2r
-        imag = keep * f0i + c * j1i + s * j2i
-        speckle = cv2.magnitude(real, imag)
+        speckle = self._speckle_envelope(index)
         amplitude = self._echo * speckle
 
         dy = self.motion_px(index)
@@ -568,7 +581,7 @@ class HydrodissectionPhantom:
                 amplitude,
                 shift,
                 (self._width, self._height),
-                flags=cv2.INTER_LINEAR,
+                flags=cv2.INTER_CUBIC,  # sharper than linear: speckle keeps its contrast
                 borderMode=cv2.BORDER_REFLECT,
             )
 
@@ -580,6 +593,8 @@ class HydrodissectionPhantom:
             inside = mask.astype(np.float32) * (1.0 / 255.0)
             # Sound crosses the fluid unattenuated: everything below it is brighter.
             path_mm = np.cumsum(inside, axis=0) * self.mm_per_px_y
+            # The beam is not infinitely thin: soften the enhancement's edges laterally.
+            path_mm = cv2.blur(path_mm, (max(1, round(0.6 / self.mm_per_px_x)), 1))
             enhancement = 1.0 + 1.2 * (1.0 - np.exp(-path_mm / 1.5))
             amplitude = amplitude * (1.0 - inside) + inside * _FLUID_AMPLITUDE * speckle
             amplitude *= enhancement
@@ -687,18 +702,31 @@ def truth_path_for(dicom_path: str | Path) -> Path:
     return dicom_path.with_name(f"{dicom_path.stem}.truth.json")
 
 
-_NUMBER_LIST = re.compile(r"\[([-0-9.eE+,\s]*)\]")
+_NUMBER = r"-?[0-9][0-9.eE+-]*"
+_NUMBER_LIST = re.compile(rf"\[\s*(?:{_NUMBER}\s*,\s*)*{_NUMBER}\s*\]")
+_POINT = rf"\[{_NUMBER}, {_NUMBER}\]"
+_POINT_LIST = re.compile(rf"\[\s*(?:{_POINT},\s*)*{_POINT}\s*\]")
+
+
+def _join_items(match: re.Match[str]) -> str:
+    """``[\\n 1,\\n 2\\n]`` -> ``[1, 2]``; items are numbers or number pairs (no commas)."""
+    inner = match.group(0)[1:-1]
+    items = re.findall(_POINT, inner) or [item.strip() for item in inner.split(",")]
+    return "[" + ", ".join(items) + "]"
 
 
 def dumps_truth(truth: dict[str, Any]) -> str:
-    """Serialise a truth document: indented, but each ``[x, y]`` point on one line."""
+    """Serialise a truth document: indented, each list of numbers or points on one line.
+
+    Parameters:
+        truth: the document (``HydrodissectionPhantom.truth``).
+
+    Returns:
+        JSON text ending in a newline; the same document always gives the same text.
+    """
     text = json.dumps(truth, indent=1, ensure_ascii=True)
-
-    def collapse(match: re.Match[str]) -> str:
-        items = [item.strip() for item in match.group(1).split(",")]
-        return "[" + ", ".join(item for item in items if item) + "]"
-
-    return _NUMBER_LIST.sub(collapse, text) + "\n"
+    text = _NUMBER_LIST.sub(_join_items, text)  # points first: [x, y]
+    return _POINT_LIST.sub(_join_items, text) + "\n"
 
 
 def make_sample_loop(
@@ -775,18 +803,19 @@ BUNDLED_SAMPLES: dict[str, dict[str, Any]] = {
         "target_plane": "interfascial_plane",
     },
     "hydrodissection_linear_b.dcm": {
-        "rows": 480,
-        "columns": 640,
+        "rows": 384,
+        "columns": 512,
         "n_frames": 45,
         "seed": 20260202,
         "frame_time_ms": 40.0,
         "needle_angle_deg": 22.0,
         "quality": 85,
-        "depth_mm": 30.0,
-        "footprint_mm": 38.0,
+        "depth_mm": 25.0,
+        "footprint_mm": 30.0,
+        "probe": "L15-4",
         "target_plane": "deep_fascia",
-        "fluid_length_mm": 15.0,
-        "fluid_thickness_mm": 2.4,
+        "fluid_length_mm": 13.0,
+        "fluid_thickness_mm": 2.2,
     },
 }
 

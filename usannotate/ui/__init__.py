@@ -1,0 +1,1 @@
+"""Everything PySide6: the viewer window and its widgets."""
