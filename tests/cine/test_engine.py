@@ -134,7 +134,7 @@ def test_open_without_offset_table_walks_only_to_the_requested_frame(tmp_path, m
     ds.save_as(path, enforce_file_format=True)
     reference = pixel_array(path, decoding_plugin="pillow")
     sizes = _count_reads(monkeypatch)
-    with usannotate.open_cine(path) as loop:
+    with usannotate.open_cine(path, prefetch_frames=0) as loop:
         opened = len(sizes)
         assert np.array_equal(loop.frame(2), reference[2])
         headers_read = sum(1 for size in sizes[opened:] if size <= 10)
