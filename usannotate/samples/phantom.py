@@ -397,7 +397,7 @@ class HydrodissectionPhantom:
         """Complex speckle fields, unit power: two static (compounded), two for temporal change."""
         h, w = self._height, self._width
         rng = _rng(self.params.seed, 3)
-        sigma_x = max(1.0, 0.22 / self.mm_per_px_x)  # laterally wider point spread
+        sigma_x = max(1.0, 0.26 / self.mm_per_px_x)  # laterally wider point spread
         sigma_y = max(0.6, 0.1 / self.mm_per_px_y)
         fields = []
         for _ in range(4):
@@ -798,7 +798,7 @@ BUNDLED_SAMPLES: dict[str, dict[str, Any]] = {
         "seed": 20260101,
         "frame_time_ms": 1000.0 / 30.0,
         "needle_angle_deg": 30.0,
-        "quality": 85,
+        "quality": 84,
         "depth_mm": 38.0,
         "target_plane": "interfascial_plane",
     },
