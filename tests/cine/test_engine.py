@@ -242,3 +242,21 @@ def test_damaged_later_frame_raises_without_breaking_the_others(tmp_path):
         assert loop.frame(0).shape == (96, 128, 3)
         with pytest.raises(CorruptDicomError, match=r"loop\.dcm: frame 5"):
             loop.frame(5)
+
+
+def test_loops_dropped_without_close_clean_up_quietly(tmp_path, monkeypatch):
+    """The last reference may drop on the prefetch thread; cleanup must not try to join it."""
+    import gc
+    import sys
+    import time
+
+    problems: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: problems.append(info.exc_value))
+    path = write_jpeg_loop(tmp_path / "loop.dcm", 12)
+    for _ in range(8):
+        loop = usannotate.open_cine(path, prefetch_frames=6)
+        loop.frame(0)
+        del loop
+    time.sleep(0.3)
+    gc.collect()
+    assert problems == []

@@ -223,7 +223,8 @@ class CineLoop:
             study_date=_text(ds, "StudyDate"),
             accession_number=_text(ds, "AccessionNumber"),
         )
-        weakref.finalize(self, _release, self._file, self._pending, self._executor_box)
+        # The last reference may drop on the worker thread itself, which cannot join itself.
+        weakref.finalize(self, _release, self._file, self._pending, self._executor_box, False)
 
     # ----------------------------------------------------------------- opening
     def _fail(self, cls: type[CineError], problem: str) -> CineError:
@@ -670,10 +671,11 @@ def _release(
     file: PositionalFile | _MemoryFile | None,
     pending: dict[int, Future[np.ndarray]],
     executor_box: list[ThreadPoolExecutor | None],
+    wait: bool = True,
 ) -> None:
     executor = executor_box[0]
     if executor is not None:
-        executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=wait, cancel_futures=True)
         executor_box[0] = None
     pending.clear()
     if file is not None:

@@ -14,7 +14,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 from pydicom.uid import JPEGBaseline8Bit, UltrasoundMultiFrameImageStorage, generate_uid
 
-__all__ = ["UltrasoundRegion", "format_ds", "write_jpeg_cine"]
+__all__ = ["UltrasoundRegion", "encode_jpeg_frame", "format_ds", "write_jpeg_cine"]
 
 #: Fixed so that files do not change with the installed pydicom version.
 IMPLEMENTATION_CLASS_UID = generate_uid(entropy_srcs=["usannotate.samples implementation"])

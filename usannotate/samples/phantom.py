@@ -170,7 +170,9 @@ def _normalised(field: np.ndarray) -> np.ndarray:
     return field / max(float(field.std()), 1e-12)
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sx: float, sy: float):
+def _smooth_noise(
+    rng: np.random.Generator, shape: tuple[int, int], sx: float, sy: float
+) -> np.ndarray:
     """Zero-mean, unit-std Gaussian noise low-passed with sigmas (sx, sy) px."""
     noise = rng.standard_normal(shape, dtype=np.float32)
     noise = cv2.GaussianBlur(noise, (0, 0), sigmaX=max(sx, 0.3), sigmaY=max(sy, 0.3))
