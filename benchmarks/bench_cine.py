@@ -285,10 +285,10 @@ def markdown(results: dict[str, object]) -> str:
         f"- Full pass vs raw decode: **{ratios['full_pass_vs_raw']:.2f}x** (target <= 1.3x)",
         f"- Full pass speed-up vs pydicom: **{ratios['full_pass_speedup_vs_pydicom']:.1f}x** "
         "(target >= 8x)",
-        "- Open to first frame, 600 vs 30 frames: **{:.1f} ms vs {:.1f} ms** (target <= 100 ms)".format(
-            *ratios["first_frame_600_vs_30_ms"]
-        ),
-        f"- Peak memory of a full pass: **{ratios['full_pass_peak_rss_mb']:.0f} MB** (target < 700 MB)",
+        "- Open to first frame, {} vs 30 frames: **{:.1f} ms vs {:.1f} ms** "
+        "(target <= 100 ms)".format(loop["n_frames"], *ratios["first_frame_600_vs_30_ms"]),
+        f"- Peak memory of a full pass: **{ratios['full_pass_peak_rss_mb']:.0f} MB** "
+        "(target < 700 MB)",
     ]
     return "\n".join(lines) + "\n"
 

@@ -27,7 +27,10 @@ def _imports(path: Path) -> set[str]:
 
 def _core_files() -> list[Path]:
     return sorted(
-        path for name in CORE if (PACKAGE / name).is_dir() for path in (PACKAGE / name).rglob("*.py")
+        path
+        for name in CORE
+        if (PACKAGE / name).is_dir()
+        for path in (PACKAGE / name).rglob("*.py")
     )
 
 
@@ -39,7 +42,9 @@ def test_core_packages_exist():
 @pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_core_module_has_no_qt_import(path: Path):
     bad = sorted(
-        name for name in _imports(path) if any(name.split(".")[0] == f or name.startswith(f) for f in FORBIDDEN)
+        name
+        for name in _imports(path)
+        if any(name.split(".")[0] == f or name.startswith(f) for f in FORBIDDEN)
     )
     assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: the core must stay Qt-free"
 
@@ -60,11 +65,16 @@ def test_importing_core_and_cli_loads_no_qt(tmp_path: Path):
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert cli.main(['info', {loop_path!r}, '--json']) == 0\n"
         f"    assert cli.main(['frame', {loop_path!r}, '--index', '1', '-o', sys.argv[1]]) == 0\n"
-        "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'usannotate.ui')))\n"
+        "qt = sorted(m for m in sys.modules\n"
+        "            if m.startswith(('PySide6', 'shiboken6', 'usannotate.ui')))\n"
         "print(','.join(qt))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "f.png")], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code, str(tmp_path / "f.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert result.stdout.strip() == ""
     assert (tmp_path / "f.png").is_file()

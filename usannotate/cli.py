@@ -133,7 +133,11 @@ def _human_info(info: dict[str, object]) -> str:
         f"  encoding      {ts_name} ({info['transfer_syntax_uid']})",
         f"  burned-in     {burned}",
     ]
-    scanner = " ".join(str(info[k]) for k in ("manufacturer", "model", "transducer") if info[k])
+    scanner = ", ".join(str(info[k]) for k in ("manufacturer", "model") if info[k])
+    if info["transducer"]:
+        scanner = (
+            f"{scanner}; probe {info['transducer']}" if scanner else f"probe {info['transducer']}"
+        )
     if scanner:
         lines.append(f"  scanner       {scanner}")
     regions = info["regions"]

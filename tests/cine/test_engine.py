@@ -68,7 +68,8 @@ def test_rgb_jpeg_without_markers_is_relabelled_not_colour_converted(no_pydicom_
     """SC_jpeg_no_color_transform: RGB samples that libjpeg would treat as YCbCr."""
     path = get_testdata_file("SC_jpeg_no_color_transform.dcm")
     header = _jpeg.parse_header(pydicom.dcmread(path).PixelData[16:])
-    assert header is not None and header.libjpeg_transforms
+    assert header is not None
+    assert header.libjpeg_transforms
     with usannotate.open_cine(path) as loop:
         assert np.array_equal(loop.frame(0), pixel_array(path, decoding_plugin="pillow"))
 
@@ -150,7 +151,8 @@ def test_cache_is_bounded_in_bytes(tmp_path):
             loop.frame(index)
         assert len(loop.cache) == 5
         assert loop.cache.nbytes <= 5 * frame_bytes
-        assert 19 in loop.cache and 14 not in loop.cache  # least recently used went first
+        assert 19 in loop.cache
+        assert 14 not in loop.cache
 
 
 def test_frames_are_read_only_and_cached(tmp_path):
@@ -226,7 +228,8 @@ def test_patient_details_never_in_repr_or_logs(tmp_path, caplog):
         loop.frame(0)
         assert loop.patient.name == "SYNTHETIC^DEMO"
         text = repr(loop.patient) + str(loop.patient) + repr(loop)
-    assert "SYNTHETIC" not in text and "000000" not in text
+    assert "SYNTHETIC" not in text
+    assert "000000" not in text
     assert "SYNTHETIC" not in caplog.text
 
 

@@ -41,13 +41,17 @@ def dialogs(monkeypatch):
 
 
 def _shown_pixels(window: MainWindow) -> np.ndarray:
-    image = window.view._pixmap_item.pixmap().toImage().convertToFormat(
-        rgb_to_qimage(np.zeros((1, 1, 3), np.uint8)).format()
+    image = (
+        window.view._pixmap_item.pixmap()
+        .toImage()
+        .convertToFormat(rgb_to_qimage(np.zeros((1, 1, 3), np.uint8)).format())
     )
     ptr = image.constBits()
-    return np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())[
-        :, : image.width() * 3
-    ].reshape(image.height(), image.width(), 3)
+    return (
+        np.frombuffer(ptr, np.uint8)
+        .reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
+        .reshape(image.height(), image.width(), 3)
+    )
 
 
 def test_opens_the_bundled_sample_and_steps_with_keys(window, qtbot):
@@ -85,7 +89,9 @@ def test_broken_file_shows_a_dialog_and_keeps_the_window_usable(window, tmp_path
     broken = tmp_path / "broken.dcm"
     broken.write_bytes(b"not a dicom file at all" * 10)
     assert not window.open_path(str(broken))
-    assert dialogs and "broken.dcm" in dialogs[0] and "not a DICOM file" in dialogs[0]
+    assert dialogs
+    assert "broken.dcm" in dialogs[0]
+    assert "not a DICOM file" in dialogs[0]
     assert window.open_path(str(SAMPLE))
 
 

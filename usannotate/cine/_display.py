@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import cv2
 import numpy as np
 from pydicom.dataset import Dataset
@@ -85,10 +87,9 @@ def _voi_pipeline(values: np.ndarray, ds: Dataset) -> np.ndarray:
     if values.dtype.kind == "f" and np.all(values == np.round(values)):
         values = values.astype(np.int64)  # a VOI LUT indexes by integer value
     if "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds):
-        try:
+        # A malformed window: show the full range rather than nothing.
+        with contextlib.suppress(ValueError, TypeError, IndexError, AttributeError):
             values = np.asarray(apply_voi_lut(values, ds, index=0), dtype=np.float64)
-        except (ValueError, TypeError, IndexError, AttributeError):
-            pass  # a malformed window: show the full range rather than nothing
     return values.astype(np.float64)
 
 

@@ -6,6 +6,7 @@ Nothing here reads pixel data at open time beyond the offset tables, so opening 
 
 from __future__ import annotations
 
+import itertools
 import struct
 import threading
 from dataclasses import dataclass
@@ -16,7 +17,21 @@ from usannotate.cine.errors import CorruptDicomError
 PIXEL_DATA_TAG = (0x7FE0, 0x0010)
 _ITEM = (0xFFFE, 0xE000)
 _SEQUENCE_DELIMITER = (0xFFFE, 0xE0DD)
-_LONG_VRS = {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UN", b"UT", b"UC", b"UR", b"SV", b"UV"}
+_LONG_VRS = {
+    b"OB",
+    b"OW",
+    b"OF",
+    b"OD",
+    b"OL",
+    b"OV",
+    b"SQ",
+    b"UN",
+    b"UT",
+    b"UC",
+    b"UR",
+    b"SV",
+    b"UV",
+}
 UNDEFINED_LENGTH = 0xFFFFFFFF
 
 
@@ -102,7 +117,9 @@ class FragmentIndex:
         bot_length = bot_header[1]
         self._first_item = element.value_offset + 8 + bot_length
         if self._first_item > file.size:
-            raise CorruptDicomError(path, "the pixel data offset table runs past the end of the file")
+            raise CorruptDicomError(
+                path, "the pixel data offset table runs past the end of the file"
+            )
         self._bot: list[int] | None = None
         self._eot = None
         if extended_offsets is not None and self._valid_offsets(extended_offsets[0]):
@@ -122,7 +139,7 @@ class FragmentIndex:
         return (
             len(offsets) == self._n_frames
             and offsets[0] == 0
-            and all(b > a for a, b in zip(offsets, offsets[1:], strict=False))
+            and all(b > a for a, b in itertools.pairwise(offsets))
             and self._first_item + offsets[-1] < self._file.size
         )
 

@@ -240,7 +240,9 @@ def calibration_for_points(
     holding_all = [r for r in spatial if all(r.contains(x, y) for x, y in pts)]
     if not holding_all:
         touched = [r for r in spatial if any(r.contains(x, y) for x, y in pts)]
-        if len(touched) >= 2 or (touched and all(any(r.contains(*p) for r in spatial) for p in pts)):
+        if len(touched) >= 2 or (
+            touched and all(any(r.contains(*p) for r in spatial) for p in pts)
+        ):
             reason = "the points lie in different ultrasound regions"
         else:
             reason = "the points lie outside every spatial ultrasound region"
@@ -254,5 +256,6 @@ def calibration_for_points(
             region=region,
             reason=f"the region's units are {region.units_x} x {region.units_y}, not cm",
         )
-    assert region.mm_per_px_x is not None and region.mm_per_px_y is not None
+    assert region.mm_per_px_x is not None
+    assert region.mm_per_px_y is not None
     return Calibration("mm", region.mm_per_px_x, region.mm_per_px_y, region=region)

@@ -252,9 +252,7 @@ class CineLoop:
                 # No "DICM" preamble: old files may still be raw DICOM datasets.
                 ds = self._read_without_preamble(reader)
             except (*_DECODE_ERRORS, struct.error):
-                raise NotDicomError(
-                    self.path, "the DICOM header is damaged or cut short"
-                ) from None
+                raise NotDicomError(self.path, "the DICOM header is damaged or cut short") from None
             return ds, reader.tell()
 
     def _read_without_preamble(self, reader: ClampedReader) -> Dataset:
@@ -262,7 +260,7 @@ class CineLoop:
         try:
             ds = pydicom.dcmread(reader, stop_before_pixels=True, force=True)
             looks_like_image = "Rows" in ds and "Columns" in ds
-        except Exception:  # noqa: BLE001 - any parse failure here means "not DICOM"
+        except Exception:
             looks_like_image = False
         if not looks_like_image:
             raise NotDicomError(self.path, "not a DICOM file")
@@ -311,8 +309,12 @@ class CineLoop:
                 self.path, f"no image in this file (missing {exc.name or 'image attributes'})"
             ) from None
         except (TypeError, ValueError):
-            raise CorruptDicomError(self.path, "the image size attributes are not numbers") from None
-        self.photometric_interpretation = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
+            raise CorruptDicomError(
+                self.path, "the image size attributes are not numbers"
+            ) from None
+        self.photometric_interpretation = str(
+            ds.get("PhotometricInterpretation", "MONOCHROME2")
+        ).strip()
         if self.rows <= 0 or self.columns <= 0:
             raise CorruptDicomError(
                 self.path, f"the image size is {self.columns} x {self.rows} pixels"
@@ -341,7 +343,10 @@ class CineLoop:
         else:
             self._file = PositionalFile(self.path)
             element = read_pixel_data_header(
-                self._file, pixel_offset, little_endian=ts.is_little_endian, implicit_vr=ts.is_implicit_VR
+                self._file,
+                pixel_offset,
+                little_endian=ts.is_little_endian,
+                implicit_vr=ts.is_implicit_VR,
             )
             if element is None:
                 raise self._fail(NoPixelDataError, "no image in this file (no Pixel Data)")
@@ -349,8 +354,7 @@ class CineLoop:
             if self._encapsulated != (element.length is None):
                 raise self._fail(
                     CorruptDicomError,
-                    "the pixel data layout does not match the transfer syntax "
-                    f"{ts.name}",
+                    f"the pixel data layout does not match the transfer syntax {ts.name}",
                 )
             element_offset, element_length = element.value_offset, element.length
             self._pixel_vr = element.vr
@@ -639,7 +643,9 @@ class CineLoop:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     samples, meta = self._decoder.as_array(data, decoding_plugin=plugin, **options)
-                return samples, str(meta.get("photometric_interpretation", self.photometric_interpretation))
+                return samples, str(
+                    meta.get("photometric_interpretation", self.photometric_interpretation)
+                )
             except _DECODE_ERRORS as exc:
                 problem = _short_reason(exc)
         raise CorruptDicomError(self.path, f"frame {index} {problem}")
@@ -683,7 +689,7 @@ def _release(
 
 
 def _keep_stored_bits(samples: np.ndarray, bits_stored: int, bits_allocated: int) -> np.ndarray:
-    """Clear the unused high bits (or sign-extend) as pydicom does for BitsStored < BitsAllocated."""
+    """Clear unused high bits (or sign-extend), as pydicom does when BitsStored < BitsAllocated."""
     if bits_stored >= bits_allocated or bits_stored <= 0:
         return samples
     if samples.dtype.kind == "u":
@@ -705,4 +711,3 @@ def _text(ds: Dataset, keyword: str) -> str:
 def _short_reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return f"could not be decoded ({text[:160]})"
-

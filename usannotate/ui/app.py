@@ -67,7 +67,7 @@ class FrameView(QGraphicsView):
     def fit(self) -> None:
         self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if not self._pixmap_item.pixmap().isNull():
             self.fit()
@@ -215,9 +215,7 @@ class MainWindow(QMainWindow):
             self.slider.setValue(index)
             self.slider.blockSignals(False)
         time_ms = self.loop.frame_start_times_ms()[index]
-        self.position_label.setText(
-            f"Frame {index + 1} / {self.loop.n_frames}   {time_ms:8.1f} ms"
-        )
+        self.position_label.setText(f"Frame {index + 1} / {self.loop.n_frames}   {time_ms:8.1f} ms")
         self._update_title()
 
     def step(self, delta: int) -> None:
@@ -253,16 +251,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name} — frame {self.index + 1} / {self.loop.n_frames} — usannotate")
 
     # ---------------------------------------------------------- drag and drop
-    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def dropEvent(self, event) -> None:
         urls = event.mimeData().urls()
         if urls:
             self.open_path(urls[0].toLocalFile())
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def closeEvent(self, event) -> None:
         self.stop()
         if self.loop is not None:
             self.loop.close()
