@@ -13,14 +13,11 @@ allowed) or ``frame(i)`` raises a CineError.
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import struct
-import sys
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import cv2
 import numpy as np
@@ -28,32 +25,13 @@ import pydicom
 import pytest
 
 import usannotate
+from tests.cine import dicom_factory as factory
 from usannotate.cine import (
     CineError,
     NoPixelDataError,
     NotDicomError,
     UnsupportedDicomError,
 )
-
-
-def _load_factory() -> ModuleType:
-    """tests/cine is not a package and pytest runs with --import-mode=importlib: load the
-    helper module from its path (once, shared with the other test modules)."""
-    name = "usannotate_tests_cine_dicom_factory"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("dicom_factory.py")
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-factory = _load_factory()
 
 MEMORY_LIMIT = 50 * 1024 * 1024
 HUGE = 0x7FFFFFF0

@@ -13,10 +13,9 @@ from pydicom.data import get_testdata_file
 from pydicom.pixels import pixel_array
 
 import usannotate
+from tests.cine.loops import write_jpeg_loop
 from usannotate.cine import CineError, CorruptDicomError, _fileio, _jpeg
 from usannotate.cine import loop as loop_module
-
-from .loops import write_jpeg_loop
 
 JPEG_BASELINE_FILES = [
     "examples_ybr_color.dcm",

@@ -15,12 +15,9 @@ stored range mapped to 0..255 (+-1).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pydicom
@@ -28,28 +25,8 @@ import pytest
 from pydicom.data import get_testdata_file
 
 import usannotate
+from tests.cine import dicom_factory as factory
 from usannotate.cine import CineError
-
-
-def _load_factory() -> ModuleType:
-    """tests/cine is not a package and pytest runs with --import-mode=importlib: load the
-    helper module from its path (once, shared with the other test modules)."""
-    name = "usannotate_tests_cine_dicom_factory"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("dicom_factory.py")
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-factory = _load_factory()
-
 
 # ------------------------------------------------------------------------- helpers
 

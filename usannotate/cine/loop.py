@@ -45,6 +45,9 @@ pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 #: Default number of frames decoded ahead of the playhead on the worker thread.
 DEFAULT_PREFETCH_FRAMES = 8
+# Decoders release the GIL, so two workers keep two cores busy on a sequential pass
+# while the UI thread, which mostly waits, stays responsive.
+_PREFETCH_WORKERS = max(1, min(2, os.cpu_count() or 1))
 # Anything larger than this per frame is a damaged header, not an ultrasound image.
 _MAX_FRAME_SAMPLES = 1 << 28
 
@@ -528,7 +531,7 @@ class CineLoop:
     def _worker(self) -> ThreadPoolExecutor:
         if self._executor_box[0] is None:
             self._executor_box[0] = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="usannotate-prefetch"
+                max_workers=_PREFETCH_WORKERS, thread_name_prefix="usannotate-prefetch"
             )
         return self._executor_box[0]
 
