@@ -97,7 +97,7 @@ class FragmentIndex:
     def __init__(
         self,
         file: PositionalFile,
-        element: PixelDataElement,
+        value_offset: int,
         n_frames: int,
         path: str,
         *,
@@ -109,13 +109,13 @@ class FragmentIndex:
         self._n_frames = n_frames
         self._one_per_frame = one_fragment_per_frame
         self._lock = threading.Lock()
-        bot_header = self._item_header(element.value_offset)
+        bot_header = self._item_header(value_offset)
         if bot_header is None or bot_header[0] != _ITEM:
             raise CorruptDicomError(
                 path, "the compressed pixel data does not start with an offset table item"
             )
         bot_length = bot_header[1]
-        self._first_item = element.value_offset + 8 + bot_length
+        self._first_item = value_offset + 8 + bot_length
         if self._first_item > file.size:
             raise CorruptDicomError(
                 path, "the pixel data offset table runs past the end of the file"
@@ -125,7 +125,7 @@ class FragmentIndex:
         if extended_offsets is not None and self._valid_offsets(extended_offsets[0]):
             self._eot = extended_offsets
         elif bot_length and bot_length % 4 == 0:
-            raw = file.read_at(element.value_offset + 8, bot_length)
+            raw = file.read_at(value_offset + 8, bot_length)
             offsets = list(struct.unpack(f"<{bot_length // 4}L", raw)) if raw else []
             if self._valid_offsets(offsets):
                 self._bot = offsets

@@ -26,7 +26,7 @@ from usannotate.cine import _jpeg
 from usannotate.cine._cache import FrameCache
 from usannotate.cine._display import DisplayMapper
 from usannotate.cine._fileio import ClampedReader, PositionalFile
-from usannotate.cine._pixel_data import FragmentIndex, PixelDataElement, read_pixel_data_header
+from usannotate.cine._pixel_data import FragmentIndex, read_pixel_data_header
 from usannotate.cine.calibration import Calibration, Region, calibration_for_points, parse_regions
 from usannotate.cine.errors import (
     CineError,
@@ -372,7 +372,7 @@ class CineLoop:
             try:
                 self._fragments = FragmentIndex(
                     self._file,  # type: ignore[arg-type]
-                    PixelDataElement(element_offset, None),
+                    element_offset,
                     declared_frames,
                     self.path,
                     one_fragment_per_frame=ts == dicom_uid.RLELossless,
