@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 
 import usannotate
-from usannotate.ui.app import MainWindow, rgb_to_qimage
+from usannotate.ui.app import MainWindow
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicoms" / "hydrodissection_linear_a.dcm"
 
@@ -41,17 +42,10 @@ def dialogs(monkeypatch):
 
 
 def _shown_pixels(window: MainWindow) -> np.ndarray:
-    image = (
-        window.view._pixmap_item.pixmap()
-        .toImage()
-        .convertToFormat(rgb_to_qimage(np.zeros((1, 1, 3), np.uint8)).format())
-    )
-    ptr = image.constBits()
-    return (
-        np.frombuffer(ptr, np.uint8)
-        .reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
-        .reshape(image.height(), image.width(), 3)
-    )
+    """The pixels the view holds now, as an RGB array (copied out of the QImage)."""
+    image = window.view._pixmap_item.pixmap().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
 def test_opens_the_bundled_sample_and_steps_with_keys(window, qtbot):
