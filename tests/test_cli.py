@@ -58,6 +58,8 @@ def test_info_json_has_the_contract_keys(capsys):
     assert region["data_type"] == "tissue"
     assert len(region["bounds"]) == 4
     assert region["mm_per_px_x"] == pytest.approx(0.5105, abs=1e-3)
+    assert region["within_image"] is False  # spans x 84..595 of a 320-wide image
+    assert any("extends beyond" in w for w in info["warnings"])
 
 
 def test_info_human_summary(capsys):

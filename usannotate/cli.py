@@ -76,12 +76,9 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _warn(loop: object) -> None:
-    for warning in getattr(loop, "warnings", []):
-        print(
-            f"usannotate: warning: {os.path.basename(loop.path)}: {warning}",  # type: ignore[attr-defined]
-            file=sys.stderr,
-        )
+def _warn(name: str, warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"usannotate: warning: {name}: {warning}", file=sys.stderr)
 
 
 def info_dict(loop: object) -> dict[str, object]:
@@ -111,7 +108,10 @@ def info_dict(loop: object) -> dict[str, object]:
         "manufacturer": loop.scan_info.manufacturer,
         "model": loop.scan_info.model,
         "transducer": loop.scan_info.transducer,
-        "regions": [region.to_json() for region in loop.regions],
+        "regions": [
+            {**region.to_json(), "within_image": region.fits_image(loop.columns, loop.rows)}
+            for region in loop.regions
+        ],
         "warnings": list(loop.warnings),
     }
 
@@ -164,13 +164,13 @@ def _cmd_info(options: argparse.Namespace) -> int:
     try:
         with open_cine(options.path, prefetch_frames=0) as loop:
             info = info_dict(loop)
-            _warn(loop)
     except CineError as exc:
         return _fail(str(exc))
     if options.json:
         print(json.dumps(info, indent=2))
     else:
         print(_human_info(info))
+    _warn(str(info["file"]), list(info["warnings"]))  # type: ignore[arg-type]
     return EXIT_OK
 
 
@@ -183,11 +183,11 @@ def _cmd_frame(options: argparse.Namespace) -> int:
         return _fail(f"{options.output}: the output must be a .png file")
     try:
         with open_cine(options.path, prefetch_frames=0) as loop:
-            _warn(loop)
             try:
                 rgb = loop.frame(options.index)
             except IndexError as exc:
                 return _fail(f"{os.path.basename(loop.path)}: {exc}")
+            warnings = list(loop.warnings)
     except CineError as exc:
         return _fail(str(exc))
     try:
@@ -196,6 +196,7 @@ def _cmd_frame(options: argparse.Namespace) -> int:
         ok = False
     if not ok:
         return _fail(f"{options.output}: could not write the PNG (is the folder writable?)")
+    _warn(os.path.basename(options.path), warnings)  # after success: a failure is one line
     return EXIT_OK
 
 

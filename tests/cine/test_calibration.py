@@ -119,3 +119,16 @@ def test_region_without_location_is_skipped():
     del broken.RegionLocationMaxX1
     assert _regions(broken, _region(0, 0, 9, 9))[0].bounds == (0, 0, 9, 9)
     assert len(_regions(broken)) == 0
+
+
+def test_region_beyond_the_image_is_never_used_for_mm():
+    """examples_ybr_color.dcm is 320 x 240 but its region spans x 84..595: the image was
+    resized after the scanner calibrated it, so its mm per pixel do not apply."""
+    with usannotate.open_cine(get_testdata_file("examples_ybr_color.dcm")) as loop:
+        calibration = loop.calibration_for_points([(150.0, 100.0)])
+        assert any("extends beyond" in warning for warning in loop.warnings)
+    assert calibration.unit == "px"
+    assert "extends beyond the 320 x 240 image" in calibration.reason
+    regions = _regions(_region(0, 0, 99, 99))
+    assert calibration_for_points(regions, [(5, 5)], image_size=(100, 100)).unit == "mm"
+    assert calibration_for_points(regions, [(5, 5)], image_size=(99, 100)).unit == "px"

@@ -112,6 +112,11 @@ class Region:
         x0, y0, x1, y1 = self.bounds
         return (x1 - x0 + 1) * (y1 - y0 + 1)
 
+    def fits_image(self, columns: int, rows: int) -> bool:
+        """Whether the region lies inside a ``columns`` x ``rows`` image."""
+        x0, y0, x1, y1 = self.bounds
+        return 0 <= x0 <= x1 < columns and 0 <= y0 <= y1 < rows
+
     def contains(self, x: float, y: float) -> bool:
         """Whether point ``(x, y)`` (pixel-corner convention) lies inside the region."""
         x0, y0, x1, y1 = self.bounds
@@ -211,7 +216,9 @@ def _float(item: Dataset, keyword: str) -> float:
 
 
 def calibration_for_points(
-    regions: Sequence[Region], points: Iterable[Sequence[float]]
+    regions: Sequence[Region],
+    points: Iterable[Sequence[float]],
+    image_size: tuple[int, int] | None = None,
 ) -> Calibration:
     """Find the calibration that measures ``points`` in millimetres, if any.
 
@@ -221,6 +228,10 @@ def calibration_for_points(
         The loop's ultrasound regions (see :func:`parse_regions`).
     points
         ``(x, y)`` pairs in image pixels, pixel-corner convention.
+    image_size
+        ``(columns, rows)`` of the image. A region that extends beyond the image does
+        not describe these pixels (the image was resized or cropped after the scanner
+        wrote the calibration), so it is never used for millimetres.
 
     Returns
     -------
@@ -248,6 +259,15 @@ def calibration_for_points(
             reason = "the points lie outside every spatial ultrasound region"
         return Calibration("px", 1.0, 1.0, reason=reason)
     region = min(holding_all, key=lambda r: r.area_px)
+    if image_size is not None and not region.fits_image(*image_size):
+        return Calibration(
+            "px",
+            1.0,
+            1.0,
+            region=region,
+            reason=f"the calibration region {list(region.bounds)} extends beyond the "
+            f"{image_size[0]} x {image_size[1]} image, so it does not match these pixels",
+        )
     if not region.is_spatial_cm:
         return Calibration(
             "px",

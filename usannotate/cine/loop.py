@@ -204,6 +204,13 @@ class CineLoop:
             self._setup_pixels(ds, pixel_offset)
         self.timing: FrameTiming = read_frame_timing(ds)
         self.regions: list[Region] = parse_regions(ds)
+        for number, region in enumerate(self.regions, 1):
+            if not region.fits_image(self.columns, self.rows):
+                self.warnings.append(
+                    f"ultrasound region {number} {list(region.bounds)} extends beyond the "
+                    f"{self.columns} x {self.rows} image (resized or cropped after the scan?): "
+                    "its calibration is not used, measurements there are in px"
+                )
         bia = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
         self.burned_in_annotation: bool | None = {"YES": True, "NO": False}.get(bia)
         self.identity = DicomIdentity(
@@ -459,8 +466,9 @@ class CineLoop:
         return self._cache
 
     def calibration_for_points(self, points: Iterable[Sequence[float]]) -> Calibration:
-        """See :func:`usannotate.cine.calibration.calibration_for_points`."""
-        return calibration_for_points(self.regions, points)
+        """See :func:`usannotate.cine.calibration.calibration_for_points`; regions that
+        extend beyond this loop's image are never used for millimetres."""
+        return calibration_for_points(self.regions, points, (self.columns, self.rows))
 
     # ----------------------------------------------------------------- frames
     def frame(self, index: int) -> np.ndarray:

@@ -1,0 +1,182 @@
+"""Viewer playback and scrub latency in the real main window (offscreen Qt).
+
+    .venv/bin/python benchmarks/bench_viewer.py          # 600-frame 1024x768 loop, 10 s each
+    .venv/bin/python benchmarks/bench_viewer.py --quick  # 120 frames of 512x384, 3 s each
+
+Playback: the loop plays at its recorded 30 fps (1x) and at 60 fps (2x) for a fixed wall
+time; a frame counts as shown when the frame item paints it. Frames due in that time but
+never painted are missed. Scrub: the slider is set to a frame and the time until that
+frame is painted is measured, for frames never decoded before (cold) and for frames in the
+cache (cached). Results go to benchmarks/results/viewer.json and viewer.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_cine import RESULTS, make_loops  # noqa: E402
+
+
+def _window(path: Path):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from usannotate.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, "/tmp/usannotate-bench"
+    )
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    if not window.open_path(str(path)):
+        raise SystemExit(f"cannot open {path}")
+    app.processEvents()
+    return app, window
+
+
+def playback(path: Path, speed: float, seconds: float) -> dict[str, float]:
+    app, window = _window(path)
+    item = window.view.frame_item
+    window.playback.set_speed(speed)
+    painted_before = item.frames_painted
+    window.playback.play()
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        app.processEvents()
+        time.sleep(0.0005)
+    window.playback.stop()
+    elapsed = time.perf_counter() - started
+    app.processEvents()  # let the last frame due reach the screen
+    fps = window.loop.frame_rate_fps * speed
+    # Frames the clock made due while playing, shown or not.
+    due = window.playback.frames_shown + window.playback.frames_missed
+    shown = item.frames_painted - painted_before
+    window.close()
+    return {
+        "target_fps": round(fps, 2),
+        "seconds": round(elapsed, 2),
+        "frames_due": due,
+        "frames_painted": shown,
+        "shown_fps": round(shown / elapsed, 2),
+        "missed": max(0, due - shown),
+        "missed_percent": round(100.0 * max(0, due - shown) / due, 2),
+        "skipped_by_clock": window.playback.frames_missed,
+    }
+
+
+def scrub(path: Path, n: int) -> dict[str, float]:
+    app, window = _window(path)
+    item = window.view.frame_item
+    slider = window.transport.slider
+    rng = random.Random(3)
+    n_frames = window.loop.n_frames
+
+    def latency_ms(index: int) -> float:
+        start = time.perf_counter()
+        slider.setValue(index)
+        while item.painted_index != index:
+            app.processEvents()
+        return (time.perf_counter() - start) * 1e3
+
+    # Cold: far from every frame seen so far, so neither cache nor prefetch has it.
+    seen: set[int] = {0}
+    cold = []
+    candidates = list(range(n_frames))
+    rng.shuffle(candidates)
+    for index in candidates:
+        if len(cold) == n:
+            break
+        if all(abs(index - s) > 12 for s in seen) and index not in window.loop.cache:
+            seen.add(index)
+            cold.append(latency_ms(index))
+    # Cached: frames just shown.
+    cached = [latency_ms(i) for i in sorted(seen)[:n]]
+    window.close()
+
+    def stats(values: list[float]) -> dict[str, float]:
+        values = sorted(values)
+        return {
+            "n": len(values),
+            "median_ms": round(values[len(values) // 2], 2),
+            "p95_ms": round(values[int(len(values) * 0.95) - 1], 2),
+            "max_ms": round(values[-1], 2),
+        }
+
+    return {"cold": stats(cold), "cached": stats(cached)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"))
+    args = parser.parse_args()
+    seconds = 3.0 if args.quick else 10.0
+    if args.measure:
+        kind, path = args.measure
+        if kind.startswith("play"):
+            result = playback(Path(path), float(kind[4:]), seconds)
+        else:
+            result = scrub(Path(path), 20 if args.quick else 30)
+        print(json.dumps(result))
+        return 0
+    n, rows, columns = (120, 384, 512) if args.quick else (600, 768, 1024)
+    loop = make_loops(n, rows, columns)["jpeg"]
+    import subprocess
+
+    results: dict[str, object] = {"loop": {"n_frames": n, "rows": rows, "columns": columns}}
+    for kind in ("play1", "play2", "scrub"):
+        command = [sys.executable, __file__, "--measure", kind, str(loop)]
+        if args.quick:
+            command.insert(2, "--quick")
+        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
+        results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(kind, results[kind], file=sys.stderr, flush=True)
+    lines = [
+        f"Main window 1400x900 (offscreen), loop {n} frames {columns}x{rows} JPEG, "
+        f"{seconds:g} s per playback run.",
+        "",
+        "| playback | frames due | frames painted | shown fps | missed |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in ("play1", "play2"):
+        r = results[kind]
+        lines.append(
+            f"| {r['target_fps']:g} fps | {r['frames_due']} | {r['frames_painted']} | "
+            f"{r['shown_fps']:.1f} | {r['missed']} ({r['missed_percent']:.2f}%) |"
+        )
+    s = results["scrub"]
+    lines += [
+        "",
+        "| scrub (slider set -> frame painted) | median | p95 | max |",
+        "|---|---|---|---|",
+        f"| cold (never decoded) | {s['cold']['median_ms']} ms | {s['cold']['p95_ms']} ms | "
+        f"{s['cold']['max_ms']} ms |",
+        f"| cached | {s['cached']['median_ms']} ms | {s['cached']['p95_ms']} ms | "
+        f"{s['cached']['max_ms']} ms |",
+    ]
+    report = "\n".join(lines) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    suffix = "_quick" if args.quick else ""
+    (RESULTS / f"viewer{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"viewer{suffix}.md").write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""GUI test fixtures: isolated settings, the main window, captured dialogs."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path):
+    """Never read or write the user's real settings (recent files, last folder)."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
+    QSettings().clear()
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Capture warning dialogs instead of blocking on them."""
+    shown: list[str] = []
+
+    def capture(parent, title, text, *args, **kwargs):
+        shown.append(f"{title}: {text}")
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", capture)
+    return shown
+
+
+@pytest.fixture
+def window(qtbot, dialogs):
+    from usannotate.ui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()

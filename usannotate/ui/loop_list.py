@@ -1,0 +1,696 @@
+"""The loops of a folder, read in the background and listed for the user to pick one."""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import re
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QThread,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QFont, QGuiApplication, QIcon, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QStyle,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from usannotate.cine import CineError, open_cine
+
+#: File name endings of DICOM loops (compared case-insensitively); files without any
+#: ending are tried too, since many archives export ``IM_0001``-style names.
+DICOM_SUFFIXES = (".dcm", ".dicom")
+# A DICOMDIR has no ending but is an index of other files, never a loop.
+_NOT_LOOPS = {"DICOMDIR"}
+
+
+@dataclass(frozen=True)
+class LoopEntry:
+    """One file of the folder, as the list shows it.
+
+    Attributes
+    ----------
+    path : str
+        The file's full path.
+    name : str
+        The file's name (the only identifying text ever shown: no DICOM patient tags).
+    n_frames : int or None
+        Frames present; None when the file cannot be opened.
+    duration_ms : float or None
+        Length of the loop in milliseconds; None when the file cannot be opened.
+    size : str
+        Image size as ``"columns x rows"`` in pixels, or ``""`` when unknown.
+    error : str or None
+        Why the file cannot be opened (starts with the file name), or None.
+    frame_rate_fps : float or None
+        Frames per second; None when the file cannot be opened.
+    """
+
+    path: str
+    name: str
+    n_frames: int | None
+    duration_ms: float | None
+    size: str
+    error: str | None
+    frame_rate_fps: float | None = None
+
+    @property
+    def openable(self) -> bool:
+        """Whether the file opened as a loop (no error)."""
+        return self.error is None
+
+
+def _natural_key(name: str) -> list[object]:
+    """Sort ``loop_2`` before ``loop_10``, ignoring case, as file managers do."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+
+
+def is_candidate(name: str) -> bool:
+    """Whether a file name looks like a DICOM loop worth opening.
+
+    Names ending in ``.dcm`` / ``.dicom`` (any case) or with no ending at all; hidden
+    files, ``DICOMDIR`` and anything else (JSON sidecars, truth files, notes) are not.
+    """
+    if name.startswith(".") or name.upper() in _NOT_LOOPS:
+        return False
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix == "" or suffix in DICOM_SUFFIXES
+
+
+def list_candidates(folder: str) -> list[str]:
+    """Paths of the candidate files directly in ``folder``, in natural name order.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be listed.
+    """
+    with os.scandir(folder) as it:
+        names = [entry.name for entry in it if is_candidate(entry.name) and entry.is_file()]
+    return [os.path.join(folder, name) for name in sorted(names, key=_natural_key)]
+
+
+def read_entry(path: str) -> LoopEntry:
+    """Open ``path`` header-only and summarise it; a file that fails becomes an error entry."""
+    name = os.path.basename(path)
+    try:
+        loop = open_cine(path, prefetch_frames=0)
+    except CineError as exc:
+        return LoopEntry(path, name, None, None, "", str(exc))
+    except Exception as exc:
+        # Not our typed error: a bug or an odd file. The message may quote header values
+        # (patient data), so only its type is kept.
+        return LoopEntry(
+            path, name, None, None, "", f"{name}: could not be read ({type(exc).__name__})"
+        )
+    try:
+        return LoopEntry(
+            path,
+            name,
+            loop.n_frames,
+            loop.duration_ms,
+            f"{loop.columns} x {loop.rows}",
+            None,
+            loop.frame_rate_fps,
+        )
+    finally:
+        loop.close()
+
+
+# ---------------------------------------------------------------------- scanning
+class _ScanWorker(QObject):
+    """Reads one folder on its own thread. Every signal carries the scan's id."""
+
+    started = Signal(int, int)  # scan id, total
+    entryReady = Signal(int, object)  # scan id, LoopEntry
+    progress = Signal(int, int, int)  # scan id, done, total
+    failed = Signal(int, str)  # scan id, message
+    finished = Signal(int)  # scan id; only when the scan ran to its end
+    ended = Signal(int)  # scan id; always, last
+
+    def __init__(self, scan_id: int, folder: str, cancelled: threading.Event) -> None:
+        super().__init__()
+        self._scan_id = scan_id
+        self._folder = folder
+        self._cancelled = cancelled
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._scan()
+        finally:
+            self.ended.emit(self._scan_id)
+            QThread.currentThread().quit()
+
+    def _scan(self) -> None:
+        scan_id = self._scan_id
+        try:
+            paths = list_candidates(self._folder)
+        except OSError as exc:
+            name = os.path.basename(os.path.normpath(self._folder)) or self._folder
+            reason = exc.strerror or type(exc).__name__
+            self.failed.emit(scan_id, f"{name}: the folder cannot be read ({reason})")
+            self.finished.emit(scan_id)
+            return
+        total = len(paths)
+        self.started.emit(scan_id, total)
+        for done, path in enumerate(paths, 1):
+            if self._cancelled.is_set():
+                return
+            entry = read_entry(path)
+            # A scan cancelled while a file was open must not deliver it.
+            if self._cancelled.is_set():
+                return
+            self.entryReady.emit(scan_id, entry)
+            self.progress.emit(scan_id, done, total)
+        self.finished.emit(scan_id)
+
+
+@dataclass
+class _Scan:
+    thread: QThread
+    worker: _ScanWorker
+    cancelled: threading.Event
+
+
+# Scans are kept here, not on their scanner, so a thread still winding down after a
+# cancel is never destroyed with it (Qt aborts when a running QThread is deleted).
+_SCANS: dict[int, _Scan] = {}
+_scan_ids = itertools.count(1)
+
+
+def _forget_finished_scans() -> None:
+    for scan_id, scan in list(_SCANS.items()):
+        if scan.thread.isFinished():
+            scan.thread.wait()
+            del _SCANS[scan_id]
+
+
+@atexit.register
+def _stop_all_scans() -> None:
+    for scan in _SCANS.values():
+        scan.cancelled.set()
+    for scan in _SCANS.values():
+        scan.thread.wait()
+    _SCANS.clear()
+
+
+class FolderScanner(QObject):
+    """Lists a folder's DICOM loops on a worker thread, one header at a time.
+
+    Each candidate file (see :func:`is_candidate`) is opened header-only, summarised as
+    a :class:`LoopEntry` and closed. Results arrive through queued signals on the thread
+    that owns the scanner, so slots may touch widgets.
+
+    Signals
+    -------
+    started(total: int)
+        The folder was listed: ``total`` files will be read.
+    progress(done: int, total: int)
+        ``done`` files read so far.
+    entryReady(entry: LoopEntry)
+        One file read, in name order.
+    failed(message: str)
+        The folder itself cannot be read (``finished`` follows).
+    finished()
+        The scan ran to its end. A cancelled scan emits nothing more, not even this.
+    """
+
+    started = Signal(int)
+    progress = Signal(int, int)
+    entryReady = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._scan_id: int | None = None
+        self._folder: str | None = None
+
+    @property
+    def folder(self) -> str | None:
+        """The folder of the current (or last) scan."""
+        return self._folder
+
+    def is_running(self) -> bool:
+        """Whether a scan is under way (started and neither finished nor cancelled)."""
+        return self._scan_id is not None
+
+    def scan(self, folder: str) -> None:
+        """Start reading ``folder``, cancelling any scan still running. Returns at once."""
+        self.cancel()
+        _forget_finished_scans()
+        scan_id = next(_scan_ids)
+        cancelled = threading.Event()
+        thread = QThread()
+        thread.setObjectName("usannotate-folder-scan")
+        worker = _ScanWorker(scan_id, os.fspath(folder), cancelled)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        queued = Qt.ConnectionType.QueuedConnection
+        worker.started.connect(self._on_started, queued)
+        worker.entryReady.connect(self._on_entry, queued)
+        worker.progress.connect(self._on_progress, queued)
+        worker.failed.connect(self._on_failed, queued)
+        worker.finished.connect(self._on_finished, queued)
+        worker.ended.connect(self._on_ended, queued)
+        _SCANS[scan_id] = _Scan(thread, worker, cancelled)
+        self._scan_id = scan_id
+        self._folder = os.fspath(folder)
+        thread.start(QThread.Priority.LowPriority)
+
+    def cancel(self) -> None:
+        """Stop the running scan promptly (after the file being read); no-op when idle."""
+        if self._scan_id is None:
+            return
+        scan = _SCANS.get(self._scan_id)
+        if scan is not None:
+            scan.cancelled.set()
+        self._scan_id = None
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until every scan thread has stopped (for shutdown and tests).
+
+        Returns False if ``msecs`` (milliseconds; -1 = no limit) ran out first.
+        """
+        deadline = None if msecs < 0 else msecs
+        for scan in list(_SCANS.values()):
+            stopped = scan.thread.wait() if deadline is None else scan.thread.wait(deadline)
+            if not stopped:
+                return False
+        return True
+
+    # Slots run on the scanner's thread; stale scans (ids not current) are ignored.
+    @Slot(int, int)
+    def _on_started(self, scan_id: int, total: int) -> None:
+        if scan_id == self._scan_id:
+            self.started.emit(total)
+
+    @Slot(int, object)
+    def _on_entry(self, scan_id: int, entry: LoopEntry) -> None:
+        if scan_id == self._scan_id:
+            self.entryReady.emit(entry)
+
+    @Slot(int, int, int)
+    def _on_progress(self, scan_id: int, done: int, total: int) -> None:
+        if scan_id == self._scan_id:
+            self.progress.emit(done, total)
+
+    @Slot(int, str)
+    def _on_failed(self, scan_id: int, message: str) -> None:
+        if scan_id == self._scan_id:
+            self.failed.emit(message)
+
+    @Slot(int)
+    def _on_finished(self, scan_id: int) -> None:
+        if scan_id == self._scan_id:
+            self._scan_id = None
+            self.finished.emit()
+
+    @Slot(int)
+    def _on_ended(self, scan_id: int) -> None:
+        scan = _SCANS.pop(scan_id, None)
+        if scan is not None:
+            # "ended" is the worker's last act; the thread is about to stop, so this
+            # wait is short, and afterwards the QThread may safely be destroyed.
+            scan.thread.wait()
+
+
+# ------------------------------------------------------------------------ model
+_COLUMNS = ("File", "Frames", "Duration")
+#: Item data role holding the row's :class:`LoopEntry`.
+ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _duration_text(duration_ms: float | None) -> str:
+    return "—" if duration_ms is None else f"{duration_ms / 1000.0:.1f} s"
+
+
+class _LoopTableModel(QAbstractTableModel):
+    """The entries in scan order; the current loop in bold, broken files greyed."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._entries: list[LoopEntry] = []
+        self._rows: dict[str, int] = {}
+        self._current: str | None = None
+        self._warning_icon: QIcon | None = None
+
+    # -- content
+    def entries(self) -> list[LoopEntry]:
+        return list(self._entries)
+
+    def entry(self, row: int) -> LoopEntry:
+        return self._entries[row]
+
+    def row_of(self, path: str | None) -> int | None:
+        return None if path is None else self._rows.get(_key(path))
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._entries.clear()
+        self._rows.clear()
+        self.endResetModel()
+
+    def append(self, entry: LoopEntry) -> None:
+        row = len(self._entries)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._entries.append(entry)
+        self._rows[_key(entry.path)] = row
+        self.endInsertRows()
+
+    def set_current(self, path: str | None) -> None:
+        old = self.row_of(self._current)
+        self._current = path
+        for row in {old, self.row_of(path)} - {None}:
+            self.dataChanged.emit(
+                self.index(row, 0),
+                self.index(row, len(_COLUMNS) - 1),
+                [Qt.ItemDataRole.FontRole],
+            )
+
+    # -- Qt model interface
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(_COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(_COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _COLUMNS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole and section > 0:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return ("File name", "Number of frames", "Length of the loop in seconds")[section]
+        return None
+
+    def data(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return entry.name
+            if column == 1:
+                return "—" if entry.n_frames is None else str(entry.n_frames)
+            return _duration_text(entry.duration_ms)
+        if role == ENTRY_ROLE:
+            return entry
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(entry)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.DecorationRole and column == 0 and not entry.openable:
+            return self._icon()
+        if role == Qt.ItemDataRole.ForegroundRole and not entry.openable:
+            return QGuiApplication.palette().brush(
+                QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
+            )
+        if role == Qt.ItemDataRole.FontRole and self._is_current(entry):
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    def _is_current(self, entry: LoopEntry) -> bool:
+        return self._current is not None and _key(entry.path) == _key(self._current)
+
+    def _icon(self) -> QIcon:
+        if self._warning_icon is None:
+            self._warning_icon = QApplication.style().standardIcon(
+                QStyle.StandardPixmap.SP_MessageBoxWarning
+            )
+        return self._warning_icon
+
+    @staticmethod
+    def _tooltip(entry: LoopEntry) -> str:
+        if not entry.openable:
+            return f"{entry.error}\nThis file cannot be opened."
+        fps = f", {entry.frame_rate_fps:.2f} fps" if entry.frame_rate_fps else ""
+        return (
+            f"{entry.name}\n{entry.n_frames} frames{fps}, {_duration_text(entry.duration_ms)}, "
+            f"{entry.size} px\nDouble-click or press Enter to open."
+        )
+
+
+class _NameFilterModel(QSortFilterProxyModel):
+    """Keeps the rows whose file name contains the filter text (any case)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(0)
+
+    def accepts_source_row(self, row: int) -> bool:
+        return self.filterAcceptsRow(row, QModelIndex())
+
+
+# ------------------------------------------------------------------------ panel
+class LoopListPanel(QWidget):
+    """The loops of one folder: name, frames and duration, filterable, read in the background.
+
+    Signals
+    -------
+    loopActivated(path: str)
+        The user double-clicked (or pressed Enter on) a loop that can be opened.
+    """
+
+    loopActivated = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scanner = FolderScanner(self)
+        self._model = _LoopTableModel(self)
+        self._proxy = _NameFilterModel(self)
+        self._proxy.setSourceModel(self._model)
+        self._current: str | None = None
+        self._failure: str | None = None
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText("Filter by name")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip("Show only the files whose name contains this text")
+        self.filter_edit.textChanged.connect(self._on_filter_changed)
+
+        self.view = QTreeView(self)
+        self.view.setModel(self._proxy)
+        self.view.setRootIsDecorated(False)
+        self.view.setItemsExpandable(False)
+        self.view.setUniformRowHeights(True)  # fast layout with hundreds of rows
+        self.view.setAlternatingRowColors(True)
+        self.view.setAllColumnsShowFocus(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.view.setSortingEnabled(False)
+        self.view.activated.connect(self._on_activated)
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionsMovable(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        metrics = self.view.fontMetrics()
+        for column, sample in ((1, "00000"), (2, "000.0 s")):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            width = max(
+                metrics.horizontalAdvance(sample), metrics.horizontalAdvance(_COLUMNS[column])
+            )
+            header.resizeSection(column, width + 24)
+
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setFormat("Scanning %v / %m…")
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setToolTip("Reading the headers of the folder's files")
+        self.progress_bar.setVisible(False)
+
+        self.status_label = QLabel(self)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.status_label.setWordWrap(True)
+        self.status_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.status_label.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+
+        self.scanner.started.connect(self._on_scan_started)
+        self.scanner.progress.connect(self._on_scan_progress)
+        self.scanner.entryReady.connect(self._on_entry)
+        self.scanner.failed.connect(self._on_scan_failed)
+        self.scanner.finished.connect(self._on_scan_finished)
+        self._proxy.rowsInserted.connect(self._update_status)
+        self._proxy.rowsRemoved.connect(self._update_status)
+        self._proxy.modelReset.connect(self._update_status)
+
+    # ------------------------------------------------------------- public API
+    def set_folder(self, path: str, current: str | None = None) -> None:
+        """Show the loops of folder ``path``, read in the background; returns at once.
+
+        A scan still running for another folder is cancelled. ``current`` is the loop
+        being shown, highlighted as soon as its entry arrives.
+        """
+        self.scanner.cancel()
+        self._model.clear()
+        self._failure = None
+        self._current = current
+        self._model.set_current(current)
+        self.progress_bar.setRange(0, 0)  # busy until the folder is listed
+        self.progress_bar.setFormat("Scanning…")
+        self.progress_bar.setVisible(True)
+        self.scanner.scan(path)
+        self._update_status()
+
+    def set_current(self, path: str | None) -> None:
+        """Highlight (bold, selected, scrolled to) the loop being shown."""
+        self._current = path
+        self._model.set_current(path)
+        self._select_current()
+
+    def current_path(self) -> str | None:
+        """The loop set by :meth:`set_current` (or ``set_folder(..., current=...)``)."""
+        return self._current
+
+    def entries(self) -> list[LoopEntry]:
+        """Every entry read so far, in name order (the filter does not apply)."""
+        return self._model.entries()
+
+    def displayed_entries(self) -> list[LoopEntry]:
+        """The entries the list shows now, in their displayed order."""
+        return [self._proxy.index(row, 0).data(ENTRY_ROLE) for row in range(self._proxy.rowCount())]
+
+    def is_scanning(self) -> bool:
+        """Whether the folder is still being read."""
+        return self.scanner.is_running()
+
+    def next_path(self, current: str | None) -> str | None:
+        """The openable loop displayed after ``current`` (the first when None); None at the end."""
+        return self._neighbour(current, +1)
+
+    def previous_path(self, current: str | None) -> str | None:
+        """The openable loop displayed before ``current`` (the last when None); None at the top."""
+        return self._neighbour(current, -1)
+
+    # ------------------------------------------------------------- internals
+    def _neighbour(self, current: str | None, step: int) -> str | None:
+        # Walk the source rows, so a current loop hidden by the filter still has neighbours.
+        count = self._model.rowCount()
+        row = self._model.row_of(current)
+        if row is None:
+            if current is not None:
+                return None
+            row = -1 if step > 0 else count
+        row += step
+        while 0 <= row < count:
+            entry = self._model.entry(row)
+            if entry.openable and self._proxy.accepts_source_row(row):
+                return entry.path
+            row += step
+        return None
+
+    def _select_current(self) -> None:
+        row = self._model.row_of(self._current)
+        if row is None:
+            self.view.clearSelection()
+            return
+        index = self._proxy.mapFromSource(self._model.index(row, 0))
+        if not index.isValid():  # filtered out
+            self.view.clearSelection()
+            return
+        self.view.setCurrentIndex(index)
+        self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+
+    @Slot(QModelIndex)
+    def _on_activated(self, index: QModelIndex) -> None:
+        entry = index.data(ENTRY_ROLE)
+        if isinstance(entry, LoopEntry) and entry.openable:
+            self.loopActivated.emit(entry.path)
+
+    @Slot(str)
+    def _on_filter_changed(self, text: str) -> None:
+        self._proxy.setFilterFixedString(text.strip())
+        self._select_current()
+        self._update_status()
+
+    @Slot(int)
+    def _on_scan_started(self, total: int) -> None:
+        self.progress_bar.setFormat("Scanning %v / %m…")
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(total > 0)
+
+    @Slot(int, int)
+    def _on_scan_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setValue(done)
+
+    @Slot(object)
+    def _on_entry(self, entry: LoopEntry) -> None:
+        self._model.append(entry)
+        if self._current is not None and _key(entry.path) == _key(self._current):
+            self._select_current()
+
+    @Slot(str)
+    def _on_scan_failed(self, message: str) -> None:
+        self._failure = message
+
+    @Slot()
+    def _on_scan_finished(self) -> None:
+        self.progress_bar.setVisible(False)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        if self._failure is not None:
+            text = self._failure
+        elif self.scanner.is_running():
+            text = ""
+        else:
+            entries = self._model.entries()
+            broken = sum(not entry.openable for entry in entries)
+            loops = len(entries) - broken
+            if not entries:
+                text = "No DICOM files in this folder" if self.scanner.folder else ""
+            else:
+                text = f"{loops} loop{'s' if loops != 1 else ''}"
+                if broken:
+                    text += f", {broken} unreadable"
+                shown = self._proxy.rowCount()
+                if shown != len(entries):
+                    text += f" ({shown} shown)"
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
