@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ from pydicom.data import get_testdata_file
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QFont, QIcon
 
+from usannotate.ui import loop_list
 from usannotate.ui.loop_list import ENTRY_ROLE, FolderScanner, LoopEntry, LoopListPanel
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"
@@ -61,6 +63,7 @@ def loop_folder(tmp_path_factory) -> tuple[Path, dict[str, tuple[int, float] | N
     _copy(SAMPLE_A, folder / ".hidden.dcm")
     (folder / "loop_1.truth.json").write_text("{}\n")
     (folder / "loop_1.dcm.usannotate.json").write_text("{}\n")
+    (folder / "DICOMDIR").write_bytes(b"an index of other files, not a loop")
     return folder, expected
 
 
@@ -142,8 +145,9 @@ def test_scan_finds_the_loops_with_their_frames_and_durations(qtbot, panel, loop
         assert entry.duration_ms == pytest.approx(seconds * 1000, abs=0.1)
     assert {e.size for e in entries if e.n_frames == 60} == {"640 x 480"}
     assert started == [len(expected)]
+    assert progress[0][0] == 1  # the first file shows at once
     assert progress[-1] == (len(expected), len(expected))
-    assert [done for done, _ in progress] == list(range(1, len(expected) + 1))
+    assert [done for done, _ in progress] == sorted({done for done, _ in progress})
     assert not panel.is_scanning()
     assert not panel.progress_bar.isVisible()
     assert panel.status_label.text() == f"{len(expected) - 1} loops, 1 unreadable"
@@ -170,6 +174,7 @@ def test_progress_bar_counts_files_while_scanning(qtbot, panel, loop_folder):
     _scan(qtbot, panel, folder)
     assert texts[0] == f"Scanning 1 / {len(expected)}…"
     assert texts[-1] == f"Scanning {len(expected)} / {len(expected)}…"
+    assert panel.progress_bar.toolTip()
 
 
 def test_broken_file_is_listed_greyed_with_its_error_and_cannot_be_opened(
@@ -275,14 +280,25 @@ def test_current_loop_is_highlighted(qtbot, panel, loop_folder):
     assert font.bold()
 
     panel.set_current(str(folder / "loop_2.dcm"))
-    assert _row_of(panel, "loop_12.dcm").data(Qt.ItemDataRole.FontRole) is None
+    assert not _row_of(panel, "loop_12.dcm").data(Qt.ItemDataRole.FontRole).bold()
     assert _row_of(panel, "loop_2.dcm").data(Qt.ItemDataRole.FontRole).bold()
     assert panel.view.currentIndex().row() == _row_of(panel, "loop_2.dcm").row()
     assert panel.current_path() == str(folder / "loop_2.dcm")
 
 
-def test_a_new_folder_mid_scan_replaces_the_old_scan(qtbot, panel, loop_folder, tmp_path):
-    folder, _ = loop_folder
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory) -> Path:
+    """300 loops (hard links to one file): long enough a scan to interrupt."""
+    folder = tmp_path_factory.mktemp("big")
+    source = folder / "source.dcm"
+    _copy(SAMPLE_B, source)
+    for number in range(300):
+        os.link(source, folder / f"IMG_{number:04d}.dcm")
+    return folder
+
+
+def test_a_new_folder_mid_scan_replaces_the_old_scan(qtbot, panel, big_folder, tmp_path):
+    folder = big_folder
     other = tmp_path / "other"
     other.mkdir()
     _copy(SAMPLE_B, other / "second.dcm")
@@ -305,13 +321,12 @@ def test_a_new_folder_mid_scan_replaces_the_old_scan(qtbot, panel, loop_folder, 
     assert panel.status_label.text() == "2 loops"
 
 
-def test_cancel_stops_the_scan_and_delivers_nothing_more(qtbot, loop_folder):
-    folder, _ = loop_folder
+def test_cancel_stops_the_scan_and_delivers_nothing_more(qtbot, big_folder):
     scanner = FolderScanner()
     received: list[LoopEntry] = []
-    scanner.entryReady.connect(received.append)
+    scanner.entriesReady.connect(received.extend)
     with qtbot.assertNotEmitted(scanner.finished, wait=200):
-        scanner.scan(str(folder))
+        scanner.scan(str(big_folder))
         assert scanner.is_running()
         scanner.cancel()
         assert not scanner.is_running()
@@ -322,10 +337,10 @@ def test_cancel_stops_the_scan_and_delivers_nothing_more(qtbot, loop_folder):
 def test_unreadable_folder_says_so(qtbot, panel, tmp_path):
     with qtbot.waitSignal(panel.scanner.failed, timeout=5000) as blocker:
         panel.set_folder(str(tmp_path / "gone"))
-    assert blocker.args[0].startswith("gone: the folder cannot be read")
+    assert blocker.args[0] == "This folder cannot be read (No such file or directory)"
     qtbot.waitUntil(lambda: not panel.is_scanning())
     assert panel.entries() == []
-    assert panel.status_label.text().startswith("gone: ")
+    assert panel.status_label.text() == blocker.args[0]
     assert not panel.progress_bar.isVisible()
 
 
@@ -350,3 +365,13 @@ def test_no_folder_name_or_patient_data_is_shown(qtbot, panel, loop_folder):
     # The folder's name, and the sample's made-up patient name and id, appear nowhere.
     for secret in ("DOE^JANE", "1970", "SYNTHETIC^DEMO", "000000"):
         assert secret not in text
+
+
+def test_an_unexpected_failure_keeps_the_file_listed_without_quoting_it(monkeypatch, tmp_path):
+    def explode(path, **kwargs):
+        raise RuntimeError("PatientName SMITH^JOHN is odd")
+
+    monkeypatch.setattr(loop_list, "open_cine", explode)
+    entry = loop_list.read_entry(str(tmp_path / "odd.dcm"))
+    assert entry.error == "odd.dcm: could not be read (RuntimeError)"
+    assert not entry.openable

@@ -7,20 +7,19 @@ import itertools
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     QThread,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QFont, QGuiApplication, QIcon, QPalette
+from PySide6.QtGui import QGuiApplication, QIcon, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -41,6 +40,9 @@ from usannotate.cine import CineError, open_cine
 DICOM_SUFFIXES = (".dcm", ".dicom")
 # A DICOMDIR has no ending but is an index of other files, never a loop.
 _NOT_LOOPS = {"DICOMDIR"}
+# Entries travel to the GUI thread in batches at most this often (seconds): one model
+# insert and one progress repaint per batch keep the GUI thread free on a big folder.
+_BATCH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,7 @@ def read_entry(path: str) -> LoopEntry:
     except CineError as exc:
         return LoopEntry(path, name, None, None, "", str(exc))
     except Exception as exc:
-        # Not our typed error: a bug or an odd file. The message may quote header values
-        # (patient data), so only its type is kept.
-        return LoopEntry(
-            path, name, None, None, "", f"{name}: could not be read ({type(exc).__name__})"
-        )
+        return _unexpected(path, exc)
     try:
         return LoopEntry(
             path,
@@ -132,8 +130,18 @@ def read_entry(path: str) -> LoopEntry:
             None,
             loop.frame_rate_fps,
         )
+    except Exception as exc:
+        return _unexpected(path, exc)
     finally:
         loop.close()
+
+
+def _unexpected(path: str, exc: Exception) -> LoopEntry:
+    # Not our typed error: a bug or a very odd file. One file must not end the scan, and
+    # the message may quote header values (patient data), so only its type is kept.
+    name = os.path.basename(path)
+    problem = f"{name}: could not be read ({type(exc).__name__})"
+    return LoopEntry(path, name, None, None, "", problem)
 
 
 # ---------------------------------------------------------------------- scanning
@@ -141,8 +149,7 @@ class _ScanWorker(QObject):
     """Reads one folder on its own thread. Every signal carries the scan's id."""
 
     started = Signal(int, int)  # scan id, total
-    entryReady = Signal(int, object)  # scan id, LoopEntry
-    progress = Signal(int, int, int)  # scan id, done, total
+    batchReady = Signal(int, object, int, int)  # scan id, list[LoopEntry], done, total
     failed = Signal(int, str)  # scan id, message
     finished = Signal(int)  # scan id; only when the scan ran to its end
     ended = Signal(int)  # scan id; always, last
@@ -166,22 +173,27 @@ class _ScanWorker(QObject):
         try:
             paths = list_candidates(self._folder)
         except OSError as exc:
-            name = os.path.basename(os.path.normpath(self._folder)) or self._folder
+            # The folder's name is left out: it may be a patient's.
             reason = exc.strerror or type(exc).__name__
-            self.failed.emit(scan_id, f"{name}: the folder cannot be read ({reason})")
+            self.failed.emit(scan_id, f"This folder cannot be read ({reason})")
             self.finished.emit(scan_id)
             return
         total = len(paths)
         self.started.emit(scan_id, total)
+        batch: list[LoopEntry] = []
+        last_sent = time.monotonic()
         for done, path in enumerate(paths, 1):
             if self._cancelled.is_set():
                 return
-            entry = read_entry(path)
+            batch.append(read_entry(path))
             # A scan cancelled while a file was open must not deliver it.
             if self._cancelled.is_set():
                 return
-            self.entryReady.emit(scan_id, entry)
-            self.progress.emit(scan_id, done, total)
+            now = time.monotonic()
+            # The first entry goes at once, so the list never looks stuck.
+            if done in (1, total) or now - last_sent >= _BATCH_SECONDS:
+                self.batchReady.emit(scan_id, batch, done, total)
+                batch, last_sent = [], now
         self.finished.emit(scan_id)
 
 
@@ -225,10 +237,10 @@ class FolderScanner(QObject):
     -------
     started(total: int)
         The folder was listed: ``total`` files will be read.
+    entriesReady(entries: list[LoopEntry])
+        The next files read, in name order (batched: at most ~20 batches a second).
     progress(done: int, total: int)
-        ``done`` files read so far.
-    entryReady(entry: LoopEntry)
-        One file read, in name order.
+        ``done`` files read so far; follows each ``entriesReady``.
     failed(message: str)
         The folder itself cannot be read (``finished`` follows).
     finished()
@@ -236,8 +248,8 @@ class FolderScanner(QObject):
     """
 
     started = Signal(int)
+    entriesReady = Signal(list)
     progress = Signal(int, int)
-    entryReady = Signal(object)
     failed = Signal(str)
     finished = Signal()
 
@@ -268,8 +280,7 @@ class FolderScanner(QObject):
         thread.started.connect(worker.run)
         queued = Qt.ConnectionType.QueuedConnection
         worker.started.connect(self._on_started, queued)
-        worker.entryReady.connect(self._on_entry, queued)
-        worker.progress.connect(self._on_progress, queued)
+        worker.batchReady.connect(self._on_batch, queued)
         worker.failed.connect(self._on_failed, queued)
         worker.finished.connect(self._on_finished, queued)
         worker.ended.connect(self._on_ended, queued)
@@ -288,7 +299,7 @@ class FolderScanner(QObject):
         self._scan_id = None
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until every scan thread has stopped (for shutdown and tests).
+        """Block until every scan thread (of any scanner) has stopped, for shutdown and tests.
 
         Returns False if ``msecs`` (milliseconds; -1 = no limit) ran out first.
         """
@@ -305,14 +316,10 @@ class FolderScanner(QObject):
         if scan_id == self._scan_id:
             self.started.emit(total)
 
-    @Slot(int, object)
-    def _on_entry(self, scan_id: int, entry: LoopEntry) -> None:
+    @Slot(int, object, int, int)
+    def _on_batch(self, scan_id: int, entries: list[LoopEntry], done: int, total: int) -> None:
         if scan_id == self._scan_id:
-            self.entryReady.emit(entry)
-
-    @Slot(int, int, int)
-    def _on_progress(self, scan_id: int, done: int, total: int) -> None:
-        if scan_id == self._scan_id:
+            self.entriesReady.emit(entries)
             self.progress.emit(done, total)
 
     @Slot(int, str)
@@ -339,6 +346,7 @@ class FolderScanner(QObject):
 _COLUMNS = ("File", "Frames", "Duration")
 #: Item data role holding the row's :class:`LoopEntry`.
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 def _key(path: str) -> str:
@@ -349,14 +357,25 @@ def _duration_text(duration_ms: float | None) -> str:
     return "—" if duration_ms is None else f"{duration_ms / 1000.0:.1f} s"
 
 
-class _LoopTableModel(QAbstractTableModel):
-    """The entries in scan order; the current loop in bold, broken files greyed."""
+class _LoopTableModel(QStandardItemModel):
+    """The entries in scan order; the current loop in bold, broken files greyed.
+
+    Every value is stored in Qt's items, so painting the list never calls back into
+    Python: the view stays fluid while the scan thread holds the interpreter lock.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(_COLUMNS), parent)
+        self.setHorizontalHeaderLabels(list(_COLUMNS))
+        tips = ("File name", "Number of frames", "Length of the loop in seconds")
+        for column, tip in enumerate(tips):
+            item = self.horizontalHeaderItem(column)
+            item.setToolTip(tip)
+            if column > 0:
+                item.setTextAlignment(_RIGHT)
         self._entries: list[LoopEntry] = []
         self._rows: dict[str, int] = {}
-        self._current: str | None = None
+        self._current_row: int | None = None
         self._warning_icon: QIcon | None = None
 
     # -- content
@@ -369,84 +388,61 @@ class _LoopTableModel(QAbstractTableModel):
     def row_of(self, path: str | None) -> int | None:
         return None if path is None else self._rows.get(_key(path))
 
-    def clear(self) -> None:
-        self.beginResetModel()
+    def clear_entries(self) -> None:
+        self.removeRows(0, self.rowCount())
         self._entries.clear()
         self._rows.clear()
-        self.endResetModel()
+        self._current_row = None
 
-    def append(self, entry: LoopEntry) -> None:
-        row = len(self._entries)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._entries.append(entry)
-        self._rows[_key(entry.path)] = row
-        self.endInsertRows()
+    def extend(self, entries: list[LoopEntry], current: str | None) -> None:
+        current_key = None if current is None else _key(current)
+        for entry in entries:
+            row = len(self._entries)
+            self._entries.append(entry)
+            self._rows[_key(entry.path)] = row
+            self.appendRow(self._items(entry))
+            if _key(entry.path) == current_key:
+                self._set_bold(row, True)
+                self._current_row = row
 
     def set_current(self, path: str | None) -> None:
-        old = self.row_of(self._current)
-        self._current = path
-        for row in {old, self.row_of(path)} - {None}:
-            self.dataChanged.emit(
-                self.index(row, 0),
-                self.index(row, len(_COLUMNS) - 1),
-                [Qt.ItemDataRole.FontRole],
-            )
+        if self._current_row is not None:
+            self._set_bold(self._current_row, False)
+        self._current_row = self.row_of(path)
+        if self._current_row is not None:
+            self._set_bold(self._current_row, True)
 
-    # -- Qt model interface
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
+    # -- items
+    def _set_bold(self, row: int, bold: bool) -> None:
+        for column in range(len(_COLUMNS)):
+            item = self.item(row, column)
+            font = item.font()
+            font.setBold(bold)
+            item.setFont(font)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(_COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section > 0:
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return ("File name", "Number of frames", "Length of the loop in seconds")[section]
-        return None
-
-    def data(
-        self,
-        index: QModelIndex | QPersistentModelIndex,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
-            return None
-        entry = self._entries[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return entry.name
-            if column == 1:
-                return "—" if entry.n_frames is None else str(entry.n_frames)
-            return _duration_text(entry.duration_ms)
-        if role == ENTRY_ROLE:
-            return entry
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(entry)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if role == Qt.ItemDataRole.DecorationRole and column == 0 and not entry.openable:
-            return self._icon()
-        if role == Qt.ItemDataRole.ForegroundRole and not entry.openable:
-            return QGuiApplication.palette().brush(
+    def _items(self, entry: LoopEntry) -> list[QStandardItem]:
+        frames = "—" if entry.n_frames is None else str(entry.n_frames)
+        texts = (entry.name, frames, _duration_text(entry.duration_ms))
+        tooltip = self._tooltip(entry)
+        grey = None
+        if not entry.openable:
+            grey = QGuiApplication.palette().brush(
                 QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
             )
-        if role == Qt.ItemDataRole.FontRole and self._is_current(entry):
-            font = QFont()
-            font.setBold(True)
-            return font
-        return None
-
-    def _is_current(self, entry: LoopEntry) -> bool:
-        return self._current is not None and _key(entry.path) == _key(self._current)
+        items = []
+        for column, text in enumerate(texts):
+            item = QStandardItem(text)
+            item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
+            item.setToolTip(tooltip)
+            item.setData(entry, ENTRY_ROLE)
+            if column > 0:
+                item.setTextAlignment(_RIGHT)
+            if grey is not None:
+                item.setForeground(grey)
+            items.append(item)
+        if not entry.openable:
+            items[0].setIcon(self._icon())
+        return items
 
     def _icon(self) -> QIcon:
         if self._warning_icon is None:
@@ -552,12 +548,9 @@ class LoopListPanel(QWidget):
 
         self.scanner.started.connect(self._on_scan_started)
         self.scanner.progress.connect(self._on_scan_progress)
-        self.scanner.entryReady.connect(self._on_entry)
+        self.scanner.entriesReady.connect(self._on_entries)
         self.scanner.failed.connect(self._on_scan_failed)
         self.scanner.finished.connect(self._on_scan_finished)
-        self._proxy.rowsInserted.connect(self._update_status)
-        self._proxy.rowsRemoved.connect(self._update_status)
-        self._proxy.modelReset.connect(self._update_status)
 
     # ------------------------------------------------------------- public API
     def set_folder(self, path: str, current: str | None = None) -> None:
@@ -567,10 +560,9 @@ class LoopListPanel(QWidget):
         being shown, highlighted as soon as its entry arrives.
         """
         self.scanner.cancel()
-        self._model.clear()
+        self._model.clear_entries()
         self._failure = None
         self._current = current
-        self._model.set_current(current)
         self.progress_bar.setRange(0, 0)  # busy until the folder is listed
         self.progress_bar.setFormat("Scanning…")
         self.progress_bar.setVisible(True)
@@ -659,11 +651,14 @@ class LoopListPanel(QWidget):
     def _on_scan_progress(self, done: int, total: int) -> None:
         self.progress_bar.setValue(done)
 
-    @Slot(object)
-    def _on_entry(self, entry: LoopEntry) -> None:
-        self._model.append(entry)
-        if self._current is not None and _key(entry.path) == _key(self._current):
-            self._select_current()
+    @Slot(list)
+    def _on_entries(self, entries: list[LoopEntry]) -> None:
+        self._model.extend(entries, self._current)
+        self._update_status()
+        if self._current is not None:
+            current = _key(self._current)
+            if any(_key(entry.path) == current for entry in entries):
+                self._select_current()
 
     @Slot(str)
     def _on_scan_failed(self, message: str) -> None:

@@ -7,13 +7,14 @@ import re
 
 from pydicom.uid import UID
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QFrame,
     QLabel,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -90,14 +91,44 @@ def _dicom_date(value: str) -> str:
     return value
 
 
-def _value_label(parent: QWidget, key: str) -> QLabel:
-    label = QLabel(parent)
+def _value_label(parent: QWidget, key: str, label: QLabel | None = None) -> QLabel:
+    label = label if label is not None else QLabel(parent)
     label.setObjectName(key)
     # Plain text: a file name or a header value must never be read as HTML.
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
+    # A long word (a UID, a probe code) is cut at the panel's edge instead of widening
+    # the whole form past the dock.
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
+
+
+class ElidedLabel(QLabel):
+    """One line of text, elided in the middle when narrow; the full text is the tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full_text = ""
+
+    def full_text(self) -> str:
+        """The text before eliding."""
+        return self._full_text
+
+    def set_full_text(self, text: str) -> None:
+        """Show ``text``, elided to the label's width."""
+        self._full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(0, self.contentsRect().width())
+        shown = self.fontMetrics().elidedText(self._full_text, Qt.TextElideMode.ElideMiddle, width)
+        self.setText(shown if width else self._full_text)
 
 
 class MetadataPanel(QWidget):
@@ -181,6 +212,8 @@ class MetadataPanel(QWidget):
         if loop is None:
             self._patient = None
             for label in self._values.values():
+                if isinstance(label, ElidedLabel):
+                    label.set_full_text("")
                 label.clear()
             self.calibration_label.clear()
             self.warnings_label.clear()
@@ -214,7 +247,11 @@ class MetadataPanel(QWidget):
             "probe": scan.transducer or _NOT_STATED,
         }
         for key, value in values.items():
-            self._values[key].setText(value)
+            label = self._values[key]
+            if isinstance(label, ElidedLabel):
+                label.set_full_text(value)
+            else:
+                label.setText(value)
         self._values["timing_source"].setStyleSheet(_ATTENTION_TEXT_STYLE if assumed else "")
         self._values["transfer_syntax"].setToolTip(loop.transfer_syntax_uid)
         self._values["burned_in"].setToolTip(
@@ -249,7 +286,10 @@ class MetadataPanel(QWidget):
 
     def _add_fields(self, parent: QWidget, fields: tuple[tuple[str, str], ...]) -> None:
         for key, text in fields:
-            label = _value_label(parent, key)
+            # File names are long and unbroken: elide them rather than cut them off.
+            label = _value_label(parent, key, ElidedLabel(parent) if key == "file" else None)
+            if key == "file":
+                label.setWordWrap(False)
             self._form.addRow(self._name_label(parent, text), label)
             self._values[key] = label
 
