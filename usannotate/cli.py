@@ -7,8 +7,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from usannotate import __version__
+
+if TYPE_CHECKING:
+    from usannotate.cine import CineLoop
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -81,11 +85,8 @@ def _warn(name: str, warnings: list[str]) -> None:
         print(f"usannotate: warning: {name}: {warning}", file=sys.stderr)
 
 
-def info_dict(loop: object) -> dict[str, object]:
+def info_dict(loop: CineLoop) -> dict[str, object]:
     """The ``info --json`` document of an open :class:`~usannotate.cine.CineLoop`."""
-    from usannotate.cine import CineLoop
-
-    assert isinstance(loop, CineLoop)
     return {
         "file": os.path.basename(loop.path),
         "n_frames": loop.n_frames,
@@ -167,7 +168,7 @@ def _cmd_info(options: argparse.Namespace) -> int:
     except CineError as exc:
         return _fail(str(exc))
     if options.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2, allow_nan=False))
     else:
         print(_human_info(info))
     _warn(str(info["file"]), list(info["warnings"]))  # type: ignore[arg-type]

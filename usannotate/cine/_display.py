@@ -69,6 +69,8 @@ class DisplayMapper:
             out = self._lut[index]
             return out if out.ndim == 3 else cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
         grey = samples if samples.dtype == np.uint8 else samples.clip(0, 255).astype(np.uint8)
+        if self.bits_stored == 1:
+            grey = grey * np.uint8(255)  # binary images: 0 and 1 become black and white
         if self.photometric == "MONOCHROME1":
             grey = 255 - grey
         return cv2.cvtColor(np.ascontiguousarray(grey), cv2.COLOR_GRAY2RGB)

@@ -26,27 +26,39 @@ class ClampedReader(io.BufferedReader):
         return super().read(min(size, remaining))
 
 
+class FileClosedError(Exception):
+    """A read was attempted after the file was closed."""
+
+
 class PositionalFile:
-    """Thread-safe reads at absolute offsets, with the file size checked first."""
+    """Thread-safe reads at absolute offsets, with the file size checked first.
+
+    ``close`` waits for reads in flight, and reads after it raise
+    :class:`FileClosedError`: a closed descriptor number may already belong to another
+    file, and reading that would show another file's bytes.
+    """
 
     def __init__(self, path: str) -> None:
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self.size = os.fstat(self._fd).st_size
-        self._lock = threading.Lock()  # only used where os.pread is missing
+        self._lock = threading.Lock()
 
     def read_at(self, offset: int, length: int) -> bytes | None:
         """Return exactly ``length`` bytes from ``offset``, or None if the file is shorter."""
         if offset < 0 or length < 0 or offset + length > self.size:
             return None
-        if hasattr(os, "pread"):
-            data = os.pread(self._fd, length, offset)
-        else:  # pragma: no cover - Windows
-            with self._lock:
+        with self._lock:
+            if self._fd < 0:
+                raise FileClosedError
+            if hasattr(os, "pread"):
+                data = os.pread(self._fd, length, offset)
+            else:  # pragma: no cover - Windows
                 os.lseek(self._fd, offset, os.SEEK_SET)
                 data = os.read(self._fd, length)
         return data if len(data) == length else None
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1

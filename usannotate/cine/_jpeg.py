@@ -1,32 +1,39 @@
 """JPEG fast path: decode baseline frames with OpenCV's libjpeg-turbo, exactly as pydicom.
 
-pydicom (through Pillow, which also wraps libjpeg-turbo) decodes JPEG baseline frames
-with these colour rules: with an Adobe APP14 marker the marker decides; without one the
-components are returned untransformed and pydicom converts YBR to RGB itself. OpenCV
-always lets libjpeg guess the colour space (JFIF marker or component ids 1-2-3 mean
-YCbCr). Where the two agree the pixels are identical, so we take OpenCV's fast path;
-where libjpeg would guess YCbCr for data the DICOM header calls RGB, we relabel the
-component ids so libjpeg leaves the samples alone; anything else goes to pydicom.
+pydicom decodes JPEG baseline through Pillow (libjpeg-turbo too) and conforms the colour
+space to the codestream: component ids 'RGB' / 'rgb' mean the samples are RGB; otherwise
+a JFIF marker, or a YBR photometric interpretation, means YCbCr, which it converts to
+RGB. OpenCV always lets libjpeg guess (JFIF, or ids other than 'R','G','B', mean YCbCr).
+Where both decide the same, OpenCV's output is pydicom's; where libjpeg alone would
+convert RGB samples, we relabel the component ids to 'R','G','B' so it leaves them alone;
+every other case (Adobe markers, precision > 8, signed or masked samples, a cut-short
+stream) goes to pydicom.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 _SOF_BASELINE_OR_EXTENDED = (0xC0, 0xC1)
-_SOF_ANY = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Every start-of-frame marker, lossless and JPEG-LS (SOF55 = F7) included.
+_SOF_ANY = (frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}) | {0xF7}
 _RGB_IDS = (0x52, 0x47, 0x42)  # 'R', 'G', 'B'
+_RGB_IDS_LOWER = (0x72, 0x67, 0x62)  # 'r', 'g', 'b'
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 
 
 @dataclass(frozen=True)
 class JpegHeader:
-    """What libjpeg will decide about a JPEG stream, read from its markers."""
+    """What a JPEG (or JPEG-LS) stream says before its first scan."""
 
     sof_marker: int
     precision: int
+    rows: int
+    columns: int
     component_ids: tuple[int, ...]
     has_jfif: bool
     adobe_transform: int | None
@@ -41,10 +48,14 @@ class JpegHeader:
             return self.adobe_transform != 0
         return self.component_ids != _RGB_IDS
 
+    @property
+    def has_rgb_ids(self) -> bool:
+        return self.component_ids in (_RGB_IDS, _RGB_IDS_LOWER)
+
 
 def parse_header(data: bytes | memoryview) -> JpegHeader | None:
     """Read the markers before the first scan; None when this is not a usable JPEG."""
-    buf = bytes(data[:65536]) if len(data) > 65536 else bytes(data)
+    buf = bytes(data[:65536])
     if len(buf) < 4 or buf[0] != 0xFF or buf[1] != 0xD8:
         return None
     pos = 2
@@ -66,49 +77,73 @@ def parse_header(data: bytes | memoryview) -> JpegHeader | None:
         elif marker in _SOF_ANY:
             if len(segment) < 6:
                 return None
-            n_components = segment[5]
+            precision, rows, columns, n_components = struct.unpack(">BHHB", segment[:6])
             ids = tuple(segment[6 + 3 * k] for k in range(n_components) if 6 + 3 * k < len(segment))
             if len(ids) != n_components:
                 return None
-            return JpegHeader(marker, segment[0], ids, has_jfif, adobe, pos + 10)
+            return JpegHeader(marker, precision, rows, columns, ids, has_jfif, adobe, pos + 10)
         elif marker == 0xDA:
             return None  # a scan before any frame header
         pos += 2 + length
     return None
 
 
-def _relabel_as_rgb(data: bytes, header: JpegHeader) -> bytes:
-    """Give the components the ids 'R', 'G', 'B' (in SOF and every SOS) and hide JFIF.
+def ends_with_eoi(data: bytes) -> bool:
+    """Whether the stream ends with an end-of-image marker (FF D9), padding allowed.
 
-    libjpeg then returns the samples untransformed, as pydicom does for RGB data.
+    A frame cut short still decodes in libjpeg (the rest comes out grey); pydicom
+    refuses it, and so must we.
     """
+    return data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+
+
+def codestream_size(data: bytes) -> tuple[int, int] | None:
+    """``(columns, rows)`` a JPEG, JPEG-LS or JPEG 2000 codestream declares, if readable.
+
+    Checked against the DICOM header before any decoder runs, so a 6 KB frame that
+    claims 30000 x 30000 pixels is refused instead of allocated.
+    """
+    if data[:2] == b"\xff\xd8":
+        header = parse_header(data)
+        return (header.columns, header.rows) if header is not None else None
+    start = 0
+    if data[:12] == _JP2_SIGNATURE:
+        box = data.find(b"jp2c", 0, 65536)
+        if box < 0:
+            return None
+        start = box + 4
+    if data[start : start + 4] == b"\xff\x4f\xff\x51" and len(data) >= start + 24:
+        x_size, y_size, x_offset, y_offset = struct.unpack(">IIII", data[start + 8 : start + 24])
+        return (x_size - x_offset, y_size - y_offset)
+    return None
+
+
+def _relabel_as_rgb(data: bytes, header: JpegHeader) -> bytes:
+    """Give the components the ids 'R', 'G', 'B' in the frame header and every scan
+    header, so libjpeg returns the samples untransformed (only used without JFIF)."""
     buf = bytearray(data)
     id_map = {}
     for k, old in enumerate(header.component_ids):
         buf[header.sof_offset + 3 * k] = _RGB_IDS[k]
         id_map[old] = _RGB_IDS[k]
-    # An APP0 "JFIF" segment forces YCbCr; turn it into an APP15 segment libjpeg ignores.
-    app0 = bytes(buf[:256]).find(b"\xff\xe0\x00\x10JFIF\x00")
-    if app0 >= 0:
-        buf[app0 + 1] = 0xEF
     # Scan headers name components by id; byte stuffing guarantees FFDA is a marker.
-    pos = bytes(buf).find(b"\xff\xda")
+    pos = buf.find(b"\xff\xda")
     while pos >= 0 and pos + 5 < len(buf):
-        n = buf[pos + 4]
-        for k in range(n):
-            sel = pos + 5 + 2 * k
-            if sel < len(buf):
-                buf[sel] = id_map.get(buf[sel], buf[sel])
+        for k in range(buf[pos + 4]):
+            selector = pos + 5 + 2 * k
+            if selector < len(buf):
+                buf[selector] = id_map.get(buf[selector], buf[selector])
         pos = buf.find(b"\xff\xda", pos + 2)
     return bytes(buf)
 
 
 def fast_decode(data: bytes, photometric: str, samples_per_pixel: int) -> np.ndarray | None:
-    """Decode one JPEG baseline/extended 8-bit frame with OpenCV, or return None.
+    """Decode one 8-bit JPEG baseline / extended frame with OpenCV, or return None.
 
     Returns ``(rows, columns)`` uint8 for one sample, ``(rows, columns, 3)`` uint8 RGB
-    for three, identical to pydicom's Pillow decoding followed by its YBR->RGB
-    conversion. None means "not a case the fast path reproduces exactly: use pydicom".
+    for three, identical to pydicom's Pillow decoding followed by its colour handling.
+    None means "not a case the fast path reproduces exactly: use pydicom". The caller
+    checks signedness and BitsStored (the fast path knows only unsigned 8-bit).
     """
     header = parse_header(data)
     if (
@@ -116,24 +151,22 @@ def fast_decode(data: bytes, photometric: str, samples_per_pixel: int) -> np.nda
         or header.sof_marker not in _SOF_BASELINE_OR_EXTENDED
         or header.precision != 8
         or len(header.component_ids) != samples_per_pixel
+        or not ends_with_eoi(data)
     ):
         return None
     buffer = data
     if samples_per_pixel == 1:
         flag = cv2.IMREAD_GRAYSCALE
     elif samples_per_pixel == 3 and header.adobe_transform is None:
-        flag = cv2.IMREAD_COLOR_RGB
-        if photometric in ("YBR_FULL", "YBR_FULL_422"):
-            if not header.libjpeg_transforms:
-                return None
-        elif photometric == "RGB":
-            if header.libjpeg_transforms:
-                buffer = _relabel_as_rgb(data, header)
-        else:
+        if photometric not in ("RGB", "YBR_FULL", "YBR_FULL_422"):
             return None
+        flag = cv2.IMREAD_COLOR_RGB
+        wanted = not header.has_rgb_ids and (header.has_jfif or photometric.startswith("YBR"))
+        if wanted != header.libjpeg_transforms:
+            if wanted or header.has_jfif:
+                return None  # rare: let pydicom sort it out
+            buffer = _relabel_as_rgb(data, header)
     else:
         return None
     image = cv2.imdecode(np.frombuffer(buffer, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None:
-        return None
     return image

@@ -80,9 +80,19 @@ class _Fragment:
     complete: bool  # False when the file ends inside it
 
 
-def _starts_frame(first_bytes: bytes) -> bool:
-    """A JPEG, JPEG-LS (SOI) or JPEG 2000 (SOC, or a JP2 signature box) stream starts here."""
+#: More fragments than this in one frame is a damaged (or hostile) file, not a scanner's.
+MAX_FRAGMENTS_PER_FRAME = 10_000
+
+
+def _starts_stream(first_bytes: bytes) -> bool:
+    """A JPEG / JPEG-LS (SOI), JPEG 2000 codestream (SOC) or JP2 file starts here."""
     return first_bytes[:2] in (b"\xff\xd8", b"\xff\x4f") or first_bytes[:4] == b"\x00\x00\x00\x0c"
+
+
+def _ends_stream(last_bytes: bytes) -> bool:
+    """The fragment ends with an end-of-image / end-of-codestream marker (FF D9), padding
+    allowed."""
+    return last_bytes.rstrip(b"\x00")[-2:] == b"\xff\xd9"
 
 
 class FragmentIndex:
@@ -122,7 +132,11 @@ class FragmentIndex:
             )
         self._bot: list[int] | None = None
         self._eot = None
-        if extended_offsets is not None and self._valid_offsets(extended_offsets[0]):
+        if (
+            extended_offsets is not None
+            and len(extended_offsets[1]) == n_frames
+            and self._valid_offsets(extended_offsets[0])
+        ):
             self._eot = extended_offsets
         elif bot_length and bot_length % 4 == 0:
             raw = file.read_at(value_offset + 8, bot_length)
@@ -134,6 +148,7 @@ class FragmentIndex:
         self._frame_starts: list[int] = []
         self._scan_pos = self._first_item
         self._scan_done = False
+        self._previous_ended = False
 
     def _valid_offsets(self, offsets: list[int]) -> bool:
         return (
@@ -167,13 +182,12 @@ class FragmentIndex:
 
     def _fragments_of(self, index: int) -> list[_Fragment]:
         if self._eot is not None:
-            offsets, lengths = self._eot
-            start = self._first_item + offsets[index]
+            start = self._first_item + self._eot[0][index]
             header = self._item_header(start)
             if header is None or header[0] != _ITEM:
                 raise CorruptDicomError(self._path, f"frame {index}: bad extended offset table")
-            length = lengths[index] if index < len(lengths) else header[1]
-            return [self._fragment(start + 8, length)]
+            # The item's own length bounds the read; the table's length only repeats it.
+            return [self._fragment(start + 8, header[1])]
         if self._bot is not None:
             start = self._first_item + self._bot[index]
             end = self._first_item + self._bot[index + 1] if index + 1 < self._n_frames else None
@@ -215,6 +229,11 @@ class FragmentIndex:
                     "fragment item (FFFE,E000) should be",
                 )
             fragments.append(self._fragment(pos + 8, length))
+            if len(fragments) > MAX_FRAGMENTS_PER_FRAME:
+                raise CorruptDicomError(
+                    self._path,
+                    f"frame {index} is split into more than {MAX_FRAGMENTS_PER_FRAME} fragments",
+                )
             pos += 8 + length
             if length == UNDEFINED_LENGTH:
                 break
@@ -225,7 +244,7 @@ class FragmentIndex:
     def _scan_until(self, n_starts: int) -> None:
         """Walk item headers until ``n_starts`` frames have begun and the last one ended."""
         while not self._scan_done and len(self._frame_starts) <= n_starts:
-            raw = self._file.read_at(self._scan_pos, 10) or self._file.read_at(self._scan_pos, 8)
+            raw = self._file.read_at(self._scan_pos, 12) or self._file.read_at(self._scan_pos, 8)
             if raw is None:
                 self._scan_done = True  # file ends without a delimiter
                 break
@@ -245,13 +264,24 @@ class FragmentIndex:
             fragment = self._fragment(self._scan_pos + 8, length)
             if self._n_frames == 1:
                 starts = not self._fragments
-            elif self._one_per_frame:
+            elif self._one_per_frame or not self._fragments:
                 starts = True
             else:
-                starts = not self._fragments or _starts_frame(raw[8:10])
+                # A new frame starts where the previous fragment closed its stream and
+                # this one opens a new stream; either alone occurs inside JPEG 2000 data.
+                starts = self._previous_ended and _starts_stream(raw[8:12])
             if starts:
                 self._frame_starts.append(len(self._fragments))
+            elif len(self._fragments) - self._frame_starts[-1] >= MAX_FRAGMENTS_PER_FRAME:
+                self._scan_done = True
+                raise CorruptDicomError(
+                    self._path,
+                    f"frame {len(self._frame_starts) - 1} is split into more than "
+                    f"{MAX_FRAGMENTS_PER_FRAME} fragments",
+                )
             self._fragments.append(fragment)
+            tail = self._file.read_at(fragment.data_offset + max(0, length - 3), min(3, length))
+            self._previous_ended = tail is not None and _ends_stream(tail)
             if not fragment.complete or length == UNDEFINED_LENGTH:
                 self._scan_done = True
                 break

@@ -9,6 +9,7 @@ indices, so region ``[x0, y0, x1, y1]`` covers the points ``x0 <= x < x1 + 1`` a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -209,10 +210,12 @@ def _int(item: Dataset, keyword: str) -> int:
 
 
 def _float(item: Dataset, keyword: str) -> float:
+    """A finite value's magnitude, or 0.0 (which makes the region unusable for mm)."""
     try:
-        return abs(float(item.get(keyword, 0.0) or 0.0))
-    except (TypeError, ValueError):
+        value = abs(float(item.get(keyword, 0.0) or 0.0))
+    except (TypeError, ValueError, OverflowError):
         return 0.0
+    return value if math.isfinite(value) else 0.0
 
 
 def calibration_for_points(

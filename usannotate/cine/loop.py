@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-import struct
 import threading
 import warnings
 import weakref
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
 import pydicom.config
+from pydicom import filereader
 from pydicom import uid as dicom_uid
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
@@ -24,8 +24,9 @@ from pydicom.pixels.processing import convert_color_space
 
 from usannotate.cine import _jpeg
 from usannotate.cine._cache import FrameCache
+from usannotate.cine._deflate import read_deflated
 from usannotate.cine._display import DisplayMapper
-from usannotate.cine._fileio import ClampedReader, PositionalFile
+from usannotate.cine._fileio import ClampedReader, FileClosedError, PositionalFile
 from usannotate.cine._pixel_data import FragmentIndex, read_pixel_data_header
 from usannotate.cine.calibration import Calibration, Region, calibration_for_points, parse_regions
 from usannotate.cine.errors import (
@@ -52,25 +53,16 @@ _PREFETCH_WORKERS = max(1, min(2, os.cpu_count() or 1))
 _MAX_FRAME_SAMPLES = 1 << 28
 
 _JPEG_8BIT_SYNTAXES = {dicom_uid.JPEGBaseline8Bit, dicom_uid.JPEGExtended12Bit}
+_INTERLEAVED_CODECS = (
+    set(dicom_uid.JPEGTransferSyntaxes)
+    | set(dicom_uid.JPEGLSTransferSyntaxes)
+    | set(dicom_uid.JPEG2000TransferSyntaxes)
+)
 _NATIVE_SYNTAXES = {
     dicom_uid.ImplicitVRLittleEndian,
     dicom_uid.ExplicitVRLittleEndian,
     dicom_uid.ExplicitVRBigEndian,
 }
-# Errors pydicom and the codecs raise on damaged input; anything else is our bug.
-_DECODE_ERRORS = (
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    AttributeError,
-    NotImplementedError,
-    RuntimeError,
-    EOFError,
-    OSError,
-    MemoryError,
-    OverflowError,
-)
 
 
 @dataclass(frozen=True)
@@ -148,17 +140,18 @@ def open_cine(
 class _MemoryFile:
     """The ``PositionalFile`` interface over bytes already in memory (deflated files)."""
 
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self.size = len(data)
+    def __init__(self, data: bytes | memoryview) -> None:
+        self._data = memoryview(data)
+        self.size = len(self._data)
 
     def read_at(self, offset: int, length: int) -> bytes | None:
         if offset < 0 or length < 0 or offset + length > self.size:
             return None
-        return self._data[offset : offset + length]
+        return bytes(self._data[offset : offset + length])
 
     def close(self) -> None:
-        self._data = b""
+        self._data = memoryview(b"")
+        self.size = 0
 
 
 class CineLoop:
@@ -196,12 +189,30 @@ class CineLoop:
         self._pending_lock = threading.Lock()
         self._last_index: int | None = None
         self._mappers: dict[str, DisplayMapper] = {}
-        with warnings.catch_warnings():
-            # pydicom warns about odd values by quoting them, which may be patient data.
-            warnings.simplefilter("ignore")
-            ds, pixel_offset = self._read_header()
-            self._header = ds
-            self._setup_pixels(ds, pixel_offset)
+        self._deflated_pixels: memoryview | None = None
+        try:
+            with warnings.catch_warnings():
+                # pydicom warns about odd values by quoting them, which may be patient data.
+                warnings.simplefilter("ignore")
+                self._open()
+        except CineError:
+            self._close_file()
+            raise
+        except Exception:
+            # A value pydicom cannot parse (its message may quote patient data, so it is
+            # not repeated here).
+            self._close_file()
+            raise CorruptDicomError(
+                self.path, "the DICOM header holds values that cannot be read (damaged file)"
+            ) from None
+        # The last reference may drop on the worker thread itself, which cannot join itself.
+        weakref.finalize(self, _release, self._file, self._pending, self._executor_box, False)
+
+    # ----------------------------------------------------------------- opening
+    def _open(self) -> None:
+        ds, pixel_offset = self._read_header()
+        self._header = ds
+        self._setup_pixels(ds, pixel_offset)
         self.timing: FrameTiming = read_frame_timing(ds)
         self.regions: list[Region] = parse_regions(ds)
         for number, region in enumerate(self.regions, 1):
@@ -233,13 +244,14 @@ class CineLoop:
             study_date=_text(ds, "StudyDate"),
             accession_number=_text(ds, "AccessionNumber"),
         )
-        # The last reference may drop on the worker thread itself, which cannot join itself.
-        weakref.finalize(self, _release, self._file, self._pending, self._executor_box, False)
 
-    # ----------------------------------------------------------------- opening
-    def _fail(self, cls: type[CineError], problem: str) -> CineError:
+    def _close_file(self) -> None:
         if self._file is not None:
             self._file.close()
+            self._file = None
+
+    def _fail(self, cls: type[CineError], problem: str) -> CineError:
+        self._close_file()
         return cls(self.path, problem)
 
     def _read_header(self) -> tuple[Dataset, int]:
@@ -257,12 +269,25 @@ class CineLoop:
             if reader.size == 0:
                 raise NotDicomError(self.path, "the file is empty, not a DICOM file")
             try:
-                ds = pydicom.dcmread(reader, stop_before_pixels=True)
+                filereader.read_preamble(reader, False)
+                meta = filereader._read_file_meta_info(reader)
             except InvalidDicomError:
                 # No "DICM" preamble: old files may still be raw DICOM datasets.
-                ds = self._read_without_preamble(reader)
-            except (*_DECODE_ERRORS, struct.error):
-                raise NotDicomError(self.path, "the DICOM header is damaged or cut short") from None
+                return self._read_without_preamble(reader), reader.tell()
+            except Exception:
+                raise CorruptDicomError(
+                    self.path, "the DICOM header is damaged or cut short"
+                ) from None
+            if meta.get("TransferSyntaxUID") == dicom_uid.DeflatedExplicitVRLittleEndian:
+                ds, self._deflated_pixels = read_deflated(reader, meta, self.path)
+                return ds, 0
+            reader.seek(0)
+            try:
+                ds = pydicom.dcmread(reader, stop_before_pixels=True)
+            except Exception:
+                raise CorruptDicomError(
+                    self.path, "the DICOM header is damaged or cut short"
+                ) from None
             return ds, reader.tell()
 
     def _read_without_preamble(self, reader: ClampedReader) -> Dataset:
@@ -343,8 +368,8 @@ class CineLoop:
             declared_frames = 1
         self.declared_frames = declared_frames
 
-        if ts == dicom_uid.DeflatedExplicitVRLittleEndian:
-            self._file = self._inflate()
+        if self._deflated_pixels is not None:
+            self._file = _MemoryFile(self._deflated_pixels)
             element_offset, element_length = 0, self._file.size
             self._encapsulated = False
             self._pixel_vr = "OB" if self.bits_allocated <= 8 else "OW"
@@ -369,13 +394,16 @@ class CineLoop:
             element_offset, element_length = element.value_offset, element.length
             self._pixel_vr = element.vr
         if self._encapsulated:
-            self.n_frames = declared_frames
-            eot = None
-            if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:
-                eot = (
-                    np.frombuffer(ds.ExtendedOffsetTable, "<u8").tolist(),
-                    np.frombuffer(ds.ExtendedOffsetTableLengths, "<u8").tolist(),
+            # Every frame needs at least an item header and a few bytes: a header that
+            # declares more frames than the file could hold is not believed.
+            most = max(1, (self._file.size - element_offset) // 10)
+            if declared_frames > most:
+                self.warnings.append(
+                    f"the header declares {declared_frames} frames but the pixel data can "
+                    f"hold at most {most}; frames past the real data will not open"
                 )
+            self.n_frames = declared_frames = min(declared_frames, most)
+            eot = _extended_offsets(ds, declared_frames)
             try:
                 self._fragments = FragmentIndex(
                     self._file,  # type: ignore[arg-type]
@@ -390,19 +418,6 @@ class CineLoop:
                 raise
         else:
             self._setup_native(element_offset, element_length)
-
-    def _inflate(self) -> _MemoryFile:
-        """Deflated files cannot be seeked into: inflate once and keep the pixel bytes."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                full = pydicom.dcmread(self.path)
-                data = full.PixelData
-            except AttributeError:
-                raise NoPixelDataError(self.path, "no image in this file (no Pixel Data)") from None
-            except _DECODE_ERRORS:
-                raise CorruptDicomError(self.path, "the deflated data is damaged") from None
-        return _MemoryFile(bytes(data))
 
     def _setup_native(self, value_offset: int, declared_length: int | None) -> None:
         assert self._file is not None
@@ -490,7 +505,12 @@ class CineLoop:
         if frame is None:
             with self._pending_lock:
                 future = self._pending.get(index)
-            frame = future.result() if future is not None else self._decode_and_store(index)
+            try:
+                frame = future.result() if future is not None else None
+            except CancelledError:  # another caller moved the prefetch window away
+                frame = None
+            if frame is None:
+                frame = self._decode_and_store(index)
         self._schedule_prefetch(index)
         return frame
 
@@ -550,14 +570,37 @@ class CineLoop:
         return frame
 
     def decode_frame(self, index: int) -> np.ndarray:
-        """Decode frame ``index`` now, bypassing the cache (for checks and benchmarks)."""
+        """Decode frame ``index`` now, bypassing the cache (for checks and benchmarks).
+
+        Raises
+        ------
+        IndexError
+            ``index`` outside ``0 .. n_frames - 1``.
+        CineError
+            The loop is closed, or the frame's data is damaged or missing. Nothing else:
+            whatever a decoder raises on hostile data becomes a CorruptDicomError.
+        """
         index = self._check_index(index)
-        if self._file is None:
-            raise CineError(self.path, "the loop has been closed")
+        try:
+            return self._decode(index)
+        except CineError:
+            raise
+        except FileClosedError:
+            raise CineError(self.path, "the loop has been closed") from None
+        except Exception:
+            raise CorruptDicomError(self.path, f"frame {index} could not be decoded") from None
+
+    def _decode(self, index: int) -> np.ndarray:
+        file = self._file
+        if file is None:
+            raise FileClosedError
         if self._encapsulated:
             data = self._fragments.frame_bytes(index)
+            if not data:
+                raise CorruptDicomError(self.path, f"frame {index} is empty")
+            self._check_codestream_size(index, data)
             samples, photometric = None, self.photometric_interpretation
-            if self._ts in _JPEG_8BIT_SYNTAXES and self.bits_allocated == 8:
+            if self._jpeg_fast_path:
                 samples = _jpeg.fast_decode(data, photometric, self.samples_per_pixel)
                 if samples is not None:
                     photometric = "RGB" if samples.ndim == 3 else photometric
@@ -565,8 +608,7 @@ class CineLoop:
                 samples, photometric = self._decode_with_pydicom(index, data)
         else:
             samples, photometric = self._read_native(index)
-        expected = (self.rows, self.columns)
-        if samples.shape[:2] != expected:
+        if samples.shape[:2] != (self.rows, self.columns):
             raise CorruptDicomError(
                 self.path,
                 f"frame {index} decodes to {samples.shape[1]} x {samples.shape[0]} pixels, "
@@ -574,12 +616,33 @@ class CineLoop:
             )
         return self._mapper(photometric).to_rgb(samples)
 
+    @property
+    def _jpeg_fast_path(self) -> bool:
+        """OpenCV reproduces pydicom only for unsigned samples using all 8 bits."""
+        return (
+            self._ts in _JPEG_8BIT_SYNTAXES
+            and self.bits_allocated == 8
+            and self.bits_stored == 8
+            and self.pixel_representation == 0
+        )
+
+    def _check_codestream_size(self, index: int, data: bytes) -> None:
+        """Refuse a frame whose codestream claims another size than the header, before
+        any decoder allocates what the codestream claims."""
+        size = _jpeg.codestream_size(data)
+        if size is not None and size != (self.columns, self.rows):
+            raise CorruptDicomError(
+                self.path,
+                f"frame {index}: the compressed image says {size[0]} x {size[1]} pixels, "
+                f"the header says {self.columns} x {self.rows}",
+            )
+
     def _mapper(self, photometric: str) -> DisplayMapper:
         mapper = self._mappers.get(photometric)
         if mapper is None:
             try:
                 mapper = DisplayMapper(self._header, photometric)
-            except _DECODE_ERRORS:
+            except Exception:
                 raise CorruptDicomError(
                     self.path, f"the {photometric} colour or grey-scale tables are damaged"
                 ) from None
@@ -628,7 +691,10 @@ class CineLoop:
             bits_stored=self.bits_stored,
             pixel_representation=self.pixel_representation,
             photometric_interpretation=self.photometric_interpretation,
-            planar_configuration=self.planar_configuration,
+            # JPEG-family codestreams are always interleaved, whatever the header says.
+            planar_configuration=0
+            if self._ts in _INTERLEAVED_CODECS
+            else self.planar_configuration,
             transfer_syntax_uid=self._ts,
             pixel_keyword="PixelData",
             pixel_vr=self._pixel_vr,
@@ -657,7 +723,9 @@ class CineLoop:
                 return samples, str(
                     meta.get("photometric_interpretation", self.photometric_interpretation)
                 )
-            except _DECODE_ERRORS as exc:
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
                 problem = _short_reason(exc)
         raise CorruptDicomError(self.path, f"frame {index} {problem}")
 
@@ -699,6 +767,17 @@ def _release(
         file.close()
 
 
+def _extended_offsets(ds: Dataset, n_frames: int) -> tuple[list[int], list[int]] | None:
+    """The Extended Offset Table and its lengths, when both are present and well formed."""
+    offsets = ds.get("ExtendedOffsetTable")
+    lengths = ds.get("ExtendedOffsetTableLengths")
+    if not isinstance(offsets, bytes) or not isinstance(lengths, bytes):
+        return None
+    if len(offsets) != 8 * n_frames or len(lengths) != 8 * n_frames:
+        return None
+    return np.frombuffer(offsets, "<u8").tolist(), np.frombuffer(lengths, "<u8").tolist()
+
+
 def _keep_stored_bits(samples: np.ndarray, bits_stored: int, bits_allocated: int) -> np.ndarray:
     """Clear unused high bits (or sign-extend), as pydicom does when BitsStored < BitsAllocated."""
     if bits_stored >= bits_allocated or bits_stored <= 0:
@@ -712,7 +791,7 @@ def _keep_stored_bits(samples: np.ndarray, bits_stored: int, bits_allocated: int
 def _text(ds: Dataset, keyword: str) -> str:
     try:
         value = ds.get(keyword, "")
-    except _DECODE_ERRORS:
+    except Exception:  # an unreadable value is shown as missing
         return ""
     if isinstance(value, MultiValue | list | tuple):
         return " / ".join(str(v).strip() for v in value if str(v).strip())
@@ -720,5 +799,6 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 def _short_reason(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"could not be decoded ({text[:160]})"
+    """The decoder's complaint, on one line and short (decoders never see patient tags)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"could not be decoded ({text[:200]})"

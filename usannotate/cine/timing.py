@@ -41,12 +41,18 @@ class FrameTiming:
         return np.arange(n_frames, dtype=float) * self.frame_time_ms
 
 
-def _positive(value: object) -> float | None:
+# A frame time beyond ten minutes (or a rate beyond 10 kHz) is a damaged value, not a loop.
+_MAX_FRAME_TIME_MS = 600_000.0
+_MAX_RATE_FPS = 10_000.0
+
+
+def _positive(value: object, upper: float = _MAX_FRAME_TIME_MS) -> float | None:
+    """``value`` as a float when it is a plausible positive number, else None."""
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if np.isfinite(number) and number > 0 else None
+    return number if np.isfinite(number) and 0 < number <= upper else None
 
 
 def read_frame_timing(ds: Dataset) -> FrameTiming:
@@ -58,14 +64,13 @@ def read_frame_timing(ds: Dataset) -> FrameTiming:
     vector = ds.get("FrameTimeVector")
     if vector is not None:
         items = vector if isinstance(vector, MultiValue | list | tuple) else [vector]
-        values = [v for v in (_positive(x) if i else 0.0 for i, x in enumerate(items))]
-        values = [0.0 if v is None else v for v in values]
+        values = [(_positive(x) or 0.0) if i else 0.0 for i, x in enumerate(items)]
         # The first entry is 0 by definition (PS3.3 C.7.6.5.1.2); the rest are increments.
         increments = [v for v in values[1:] if v > 0]
         if increments:
             return FrameTiming(float(np.mean(increments)), "FrameTimeVector", tuple(values))
     for keyword in ("CineRate", "RecommendedDisplayFrameRate"):
-        rate = _positive(ds.get(keyword))
+        rate = _positive(ds.get(keyword), _MAX_RATE_FPS)
         if rate is not None:
             return FrameTiming(1000.0 / rate, keyword)
     return FrameTiming(ASSUMED_FRAME_TIME_MS, "assumed")
