@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from usannotate.cine._fileio import ClampedReader
 from usannotate.cine.errors import CorruptDicomError, NoPixelDataError
 
-_HEADER_BUDGET = 64 * 1024 * 1024  # inflated bytes allowed before the Pixel Data element
+_HEADER_BUDGET = 16 * 1024 * 1024  # inflated bytes allowed before the Pixel Data element
 _CHUNK = 1024 * 1024
 _SLACK = 1024 * 1024  # trailing elements after Pixel Data
 

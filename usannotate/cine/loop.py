@@ -190,6 +190,7 @@ class CineLoop:
         self._last_index: int | None = None
         self._mappers: dict[str, DisplayMapper] = {}
         self._deflated_pixels: memoryview | None = None
+        self._closed = False
         try:
             with warnings.catch_warnings():
                 # pydicom warns about odd values by quoting them, which may be patient data.
@@ -526,7 +527,7 @@ class CineLoop:
 
     def prefetch(self, indices: Iterable[int]) -> None:
         """Queue frames for decoding on the worker thread (skips cached/queued ones)."""
-        if self._file is None:
+        if self._closed:
             return
         wanted = [i for i in indices if 0 <= i < self.n_frames]
         with self._pending_lock:
@@ -537,7 +538,10 @@ class CineLoop:
             for i in wanted:
                 if i in self._pending or i in self._cache:
                     continue
-                self._pending[i] = self._worker().submit(self._prefetch_one, i)
+                try:
+                    self._pending[i] = self._worker().submit(self._prefetch_one, i)
+                except RuntimeError:  # closed meanwhile by another thread
+                    return
 
     def _prefetch_one(self, index: int) -> np.ndarray:
         try:
@@ -557,6 +561,8 @@ class CineLoop:
         self.prefetch([(index + step * k) % self.n_frames for k in range(1, count + 1)])
 
     def _worker(self) -> ThreadPoolExecutor:
+        if self._closed:
+            raise RuntimeError("the loop is closed")
         if self._executor_box[0] is None:
             self._executor_box[0] = ThreadPoolExecutor(
                 max_workers=_PREFETCH_WORKERS, thread_name_prefix="usannotate-prefetch"
@@ -713,7 +719,14 @@ class CineLoop:
                 data = encapsulate([data])
         plugins = [""]
         if self._ts in _JPEG_8BIT_SYNTAXES and "pillow" in self._decoder.available_plugins:
-            plugins.insert(0, "pillow")  # same libjpeg-turbo as the fast path
+            # The same libjpeg-turbo as the fast path. For 8-bit data it is the only
+            # one asked: the other JPEG plugins return a cut-short stream with its missing
+            # part grey, where Pillow says the frame is damaged.
+            plugins = ["pillow"] if self.bits_stored <= 8 else ["pillow", ""]
+        if self._ts == dicom_uid.RLELossless:
+            # pydicom's own RLE decoder: pylibjpeg-rle panics on some damaged runs and
+            # prints the panic to stderr itself, which no exception handler can stop.
+            plugins = ["pydicom"]
         problem = "could not be decoded"
         for plugin in plugins:
             try:
@@ -732,6 +745,7 @@ class CineLoop:
     # -------------------------------------------------------------- lifetime
     def close(self) -> None:
         """Stop the prefetch worker, close the file and drop cached frames."""
+        self._closed = True
         _release(self._file, self._pending, self._executor_box)
         self._file = None
         self._cache.clear()
