@@ -251,10 +251,6 @@ class CineLoop:
             self._file.close()
             self._file = None
 
-    def _fail(self, cls: type[CineError], problem: str) -> CineError:
-        self._close_file()
-        return cls(self.path, problem)
-
     def _read_header(self) -> tuple[Dataset, int]:
         """Parse everything before Pixel Data; return it and Pixel Data's file offset."""
         try:
@@ -385,11 +381,11 @@ class CineLoop:
                 implicit_vr=ts.is_implicit_VR,
             )
             if element is None:
-                raise self._fail(NoPixelDataError, "no image in this file (no Pixel Data)")
+                raise NoPixelDataError(self.path, "no image in this file (no Pixel Data)")
             self._encapsulated = ts.is_encapsulated
             if self._encapsulated != (element.length is None):
-                raise self._fail(
-                    CorruptDicomError,
+                raise CorruptDicomError(
+                    self.path,
                     f"the pixel data layout does not match the transfer syntax {ts.name}",
                 )
             element_offset, element_length = element.value_offset, element.length
@@ -405,18 +401,14 @@ class CineLoop:
                 )
             self.n_frames = declared_frames = min(declared_frames, most)
             eot = _extended_offsets(ds, declared_frames)
-            try:
-                self._fragments = FragmentIndex(
-                    self._file,  # type: ignore[arg-type]
-                    element_offset,
-                    declared_frames,
-                    self.path,
-                    one_fragment_per_frame=ts == dicom_uid.RLELossless,
-                    extended_offsets=eot,
-                )
-            except CineError:
-                self._file.close()
-                raise
+            self._fragments = FragmentIndex(
+                self._file,  # type: ignore[arg-type]
+                element_offset,
+                declared_frames,
+                self.path,
+                one_fragment_per_frame=ts == dicom_uid.RLELossless,
+                extended_offsets=eot,
+            )
         else:
             self._setup_native(element_offset, element_length)
 
@@ -437,8 +429,8 @@ class CineLoop:
             )
         n_present = (length * 8) // frame_bits
         if n_present == 0:
-            raise self._fail(
-                CorruptDicomError,
+            raise CorruptDicomError(
+                self.path,
                 "the pixel data is cut short: not even one whole frame is present",
             )
         if n_present < self.declared_frames:

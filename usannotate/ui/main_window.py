@@ -264,7 +264,10 @@ class MainWindow(QMainWindow):
 
     def _open_folder(self, folder: str) -> bool:
         candidates = loop_files_in(folder)
-        self.loop_dock.show()
+        if not self.loop_dock.isVisible():
+            self.loop_dock.show()
+            # Wide enough for typical archive file names next to frames and duration.
+            self.resizeDocks([self.loop_dock], [340], Qt.Orientation.Horizontal)
         for candidate in candidates:
             try:
                 loop = open_cine(candidate)

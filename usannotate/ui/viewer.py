@@ -36,15 +36,6 @@ _RULER_COLOUR = QColor(255, 220, 90)
 _WARNING_COLOUR = QColor(255, 140, 60)
 
 
-def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """Wrap ``(rows, columns, 3)`` uint8 RGB as a QImage that shares the array's memory.
-
-    The caller keeps ``rgb`` alive as long as the image is used.
-    """
-    rows, columns = rgb.shape[:2]
-    return QImage(rgb.data, columns, rows, rgb.strides[0], QImage.Format.Format_RGB888)
-
-
 def to_display_image(rgb: np.ndarray) -> tuple[np.ndarray, QImage]:
     """Convert RGB to Qt's native 32-bit layout (B, G, R, 255 in memory) and wrap it.
 
