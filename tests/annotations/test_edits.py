@@ -1,0 +1,137 @@
+"""One history for every edit: undo, redo, drags as one step, unsaved state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
+from usannotate.annotations.edits import (
+    AddObject,
+    ChangeLabel,
+    Compound,
+    EditHistory,
+    RemoveObject,
+    SetPoints,
+    copy_frame,
+)
+
+
+@pytest.fixture
+def history():
+    labels = LabelSet(
+        "test",
+        [
+            Label("fascia.deep", "Deep fascia", ShapeKind.POLYLINE, "#0072b2", "1"),
+            Label("fascia.superficial", "Superficial fascia", ShapeKind.POLYLINE, "#56b4e9"),
+            Label("needle", "Needle", ShapeKind.NEEDLE, "#e69f00", "n"),
+        ],
+    )
+    changes: list[int] = []
+    result = EditHistory(Annotations(labels), on_change=lambda: changes.append(1))
+    result.changes = changes
+    return result
+
+
+def _needle(history: EditHistory) -> AnnotatedObject:
+    needle = AnnotatedObject("needle", ShapeKind.NEEDLE)
+    needle.set_points(0, [(10, 10), (50, 40)])
+    history.push(AddObject(needle))
+    return needle
+
+
+def test_add_undo_redo(history):
+    needle = _needle(history)
+    assert history.annotations.get(needle.id) is needle
+    assert history.is_modified
+    assert history.undo_text == "Add mark"
+    assert history.undo()
+    assert history.annotations.objects == []
+    assert history.redo()
+    assert history.annotations.get(needle.id) is needle
+    assert len(history.changes) == 3
+
+
+def test_a_drag_is_one_step(history):
+    needle = _needle(history)
+    start = needle.points(0).copy()
+    # The item moved the points live during the drag; the tool records one edit at release.
+    needle.frames[0] = start + 5
+    needle.frames[0] = start + 12
+    history.push(SetPoints(needle.id, 0, start + 12, before=start))
+    assert history.undo()
+    np.testing.assert_array_equal(needle.points(0), start)
+    assert history.redo()
+    np.testing.assert_array_equal(needle.points(0), start + 12)
+
+
+def test_set_points_records_what_was_there(history):
+    needle = _needle(history)
+    history.push(SetPoints(needle.id, 3, [(1, 1), (2, 2)]))
+    assert 3 in needle.frames
+    history.undo()
+    assert 3 not in needle.frames  # the frame had no geometry before
+
+
+def test_remove_object_restores_its_place(history):
+    first = _needle(history)
+    plane = AnnotatedObject("fascia.deep", ShapeKind.POLYLINE)
+    plane.set_points(0, [(0, 20), (100, 22)])
+    history.push(AddObject(plane))
+    history.push(RemoveObject(first.id))
+    assert history.annotations.objects == [plane]
+    history.undo()
+    assert history.annotations.objects == [first, plane]
+
+
+def test_change_label_keeps_the_kind(history):
+    plane = AnnotatedObject("fascia.deep", ShapeKind.POLYLINE)
+    plane.set_points(0, [(0, 20), (100, 22)])
+    history.push(AddObject(plane))
+    history.push(ChangeLabel(plane.id, "fascia.superficial"))
+    assert plane.label_id == "fascia.superficial"
+    with pytest.raises(ValueError, match="drawn as a needle"):
+        history.push(ChangeLabel(plane.id, "needle"))
+    assert plane.label_id == "fascia.superficial"
+    history.undo()
+    assert plane.label_id == "fascia.deep"
+
+
+def test_copy_frame_copies_geometry_not_references(history):
+    needle = _needle(history)
+    history.push(copy_frame(history.annotations, 0, 1))
+    np.testing.assert_array_equal(needle.points(1), needle.points(0))
+    needle.points(1)[0, 0] = 99.0
+    assert needle.points(0)[0, 0] == 10.0  # each frame owns its geometry
+    history.undo()
+    assert 1 not in needle.frames
+
+
+def test_compound_is_all_or_nothing(history):
+    needle = _needle(history)
+    bad = Compound(
+        [SetPoints(needle.id, 2, [(1, 1), (2, 2)]), SetPoints("missing", 2, [(0, 0), (1, 1)])]
+    )
+    with pytest.raises(KeyError):
+        history.push(bad)
+    assert 2 not in needle.frames
+    assert history.undo_text == "Add mark"
+
+
+def test_unsaved_state_follows_undo_and_redo(history):
+    needle = _needle(history)
+    history.mark_saved()
+    assert not history.is_modified
+    history.push(SetPoints(needle.id, 0, [(0, 0), (5, 5)]))
+    assert history.is_modified
+    history.undo()
+    assert not history.is_modified  # back to what is on disk
+    history.undo()
+    assert history.is_modified
+    history.redo()
+    assert not history.is_modified
+    history.undo()
+    assert history.annotations.objects == []
+    _needle(history)  # a different first edit: the saved state's branch is gone
+    assert history.is_modified
+    assert not history.can_redo
