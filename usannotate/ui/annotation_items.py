@@ -1,0 +1,189 @@
+"""Scene items that draw the marks of one frame: planes, needle, fluid, points."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+)
+
+from usannotate.annotations import AnnotatedObject, Annotations, Label, ShapeKind
+
+_OUTLINE = QColor(0, 0, 0, 170)  # dark halo so marks read on bright fascia and dark fluid
+_TRAJECTORY_LENGTH = 1.0  # the needle's extended trajectory, in needle lengths
+
+
+def _polygon(points: np.ndarray) -> QPolygonF:
+    return QPolygonF([QPointF(float(x), float(y)) for x, y in points])
+
+
+class _Caption(QGraphicsSimpleTextItem):
+    """A label's name on a dark plate, legible on bright fascia and black fluid alike."""
+
+    def __init__(self, text: str, colour: QColor, parent: QGraphicsItem) -> None:
+        super().__init__(text, parent)
+        font = QFont()
+        font.setPointSizeF(9.5)
+        font.setBold(True)
+        self.setFont(font)
+        self.setBrush(QBrush(colour))
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-3, -1, 3, 1)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.drawRoundedRect(self.boundingRect(), 3, 3)
+        super().paint(painter, option, widget)
+
+
+class ShapeItem(QGraphicsItem):
+    """One object's geometry on the current frame, drawn in its label's colour.
+
+    Pens are cosmetic (constant width on screen at any zoom); the caption ignores the
+    view's transformations so it stays legible.
+    """
+
+    def __init__(self, obj: AnnotatedObject, label: Label, points: np.ndarray) -> None:
+        super().__init__()
+        self.obj = obj
+        self.label = label
+        self.points = points
+        self.opacity_level = 1.0
+        self.show_trajectory = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(10)
+        self.caption = _Caption(obj.name or label.name, QColor(label.colour), self)
+        self.caption.setPos(self._caption_anchor())
+
+    def _caption_anchor(self) -> QPointF:
+        """Beside the shape: the tip for a needle, the top-most point otherwise."""
+        if self.label.kind == ShapeKind.NEEDLE:
+            x, y = self.points[1]
+        else:
+            x, y = self.points[int(np.argmin(self.points[:, 1]))]
+        return QPointF(float(x) + 4, float(y) - 4)
+
+    def _path(self) -> QPainterPath:
+        path = QPainterPath()
+        kind = self.label.kind
+        if kind == ShapeKind.POINT:
+            x, y = self.points[0]
+            path.addEllipse(QPointF(float(x), float(y)), 3, 3)
+            return path
+        path.addPolygon(_polygon(self.points))
+        if kind == ShapeKind.REGION:
+            path.closeSubpath()
+        if kind == ShapeKind.NEEDLE and self.show_trajectory:
+            (x0, y0), (x1, y1) = self.points
+            path.moveTo(float(x1), float(y1))
+            path.lineTo(
+                float(x1 + (x1 - x0) * _TRAJECTORY_LENGTH),
+                float(y1 + (y1 - y0) * _TRAJECTORY_LENGTH),
+            )
+        return path
+
+    def boundingRect(self) -> QRectF:
+        # Generous: cosmetic pens and markers are a few screen pixels wide at any zoom.
+        return self._path().boundingRect().adjusted(-12, -12, 12, 12)
+
+    def shape(self) -> QPainterPath:
+        return self._path()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setOpacity(self.opacity_level)
+        colour = QColor(self.label.colour)
+        selected = self.isSelected()
+        width = 3.0 if selected else 2.0
+        halo = QPen(_OUTLINE, width + 2.0)
+        halo.setCosmetic(True)
+        pen = QPen(colour, width)
+        pen.setCosmetic(True)
+        kind = self.label.kind
+        polygon = _polygon(self.points)
+        if kind == ShapeKind.REGION:
+            fill = QColor(colour)
+            fill.setAlpha(55)
+            painter.setBrush(fill)
+            for p in (halo, pen):
+                painter.setPen(p)
+                painter.drawPolygon(polygon)
+        elif kind in (ShapeKind.POLYLINE, ShapeKind.NEEDLE):
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for p in (halo, pen):
+                painter.setPen(p)
+                painter.drawPolyline(polygon)
+            if kind == ShapeKind.NEEDLE:
+                self._paint_needle_ends(painter, colour, pen)
+        scale = max(painter.worldTransform().m11(), 1e-6)
+        if kind == ShapeKind.POINT or selected:
+            radius = (5.0 if kind == ShapeKind.POINT else 3.5) / scale
+            painter.setPen(halo)
+            painter.setBrush(colour)
+            for x, y in self.points:
+                painter.drawEllipse(QPointF(float(x), float(y)), radius, radius)
+
+    def _paint_needle_ends(self, painter: QPainter, colour: QColor, pen: QPen) -> None:
+        """The tip is a ring around a dot (distinct from the entry's small square);
+        the extended trajectory is dashed."""
+        scale = max(painter.worldTransform().m11(), 1e-6)
+        (x0, y0), (x1, y1) = self.points
+        painter.setPen(pen)
+        painter.setBrush(colour)
+        half = 3.0 / scale
+        painter.drawRect(QRectF(float(x0) - half, float(y0) - half, 2 * half, 2 * half))
+        painter.drawEllipse(QPointF(float(x1), float(y1)), 2.5 / scale, 2.5 / scale)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(QPointF(float(x1), float(y1)), 7.0 / scale, 7.0 / scale)
+        if self.show_trajectory:
+            dashed = QPen(colour, 1.2, Qt.PenStyle.DashLine)
+            dashed.setCosmetic(True)
+            painter.setPen(dashed)
+            painter.drawLine(
+                QPointF(float(x1), float(y1)),
+                QPointF(
+                    float(x1 + (x1 - x0) * _TRAJECTORY_LENGTH),
+                    float(y1 + (y1 - y0) * _TRAJECTORY_LENGTH),
+                ),
+            )
+
+
+class AnnotationLayer:
+    """Keeps the scene's shape items in step with the model for the frame shown.
+
+    Thin by design (STYLE.md): it only reads the model; edits go through the history.
+    """
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self.scene = scene
+        self.items: dict[str, ShapeItem] = {}
+        self.hidden_labels: set[str] = set()
+        self.opacity = 1.0
+        self.show_trajectory = True
+
+    def show(self, annotations: Annotations | None, frame: int) -> None:
+        """Draw the marks of ``frame`` (replacing those of the previous frame)."""
+        selected = {oid for oid, item in self.items.items() if item.isSelected()}
+        for item in self.items.values():
+            self.scene.removeItem(item)
+        self.items.clear()
+        if annotations is None:
+            return
+        for obj in annotations.on_frame(frame):
+            label = annotations.label_set.get(obj.label_id)
+            if label is None or obj.label_id in self.hidden_labels:
+                continue
+            item = ShapeItem(obj, label, obj.frames[frame])
+            item.opacity_level = self.opacity
+            item.show_trajectory = self.show_trajectory
+            self.scene.addItem(item)
+            item.setSelected(obj.id in selected)
+            self.items[obj.id] = item
