@@ -45,7 +45,8 @@ def test_region_bounds_are_inclusive_pixel_indices():
     [region] = _regions(_region(10, 20, 109, 219))
     assert region.contains(10.0, 20.0)  # top-left corner of the first pixel
     assert region.contains(109.99, 219.99)  # inside the last pixel
-    assert not region.contains(110.0, 100.0)  # right edge of the last pixel column
+    assert region.contains(110.0, 100.0)  # on the right edge of the last pixel column
+    assert not region.contains(110.01, 100.0)
     assert not region.contains(9.99, 100.0)
 
 

@@ -1,5 +1,14 @@
-"""Annotations: labels, shapes, marked objects and their measurements (no Qt)."""
+"""Annotations: labels, shapes, marked objects, their edits and measurements (no Qt)."""
 
+from usannotate.annotations.labels import (
+    LabelSetError,
+    default_label_set,
+    label_set_from_json,
+    label_set_to_json,
+    load_label_set,
+    user_label,
+)
+from usannotate.annotations.measurements import Measurement, Row, measure_frame
 from usannotate.annotations.model import (
     AnnotatedObject,
     Annotations,
@@ -15,7 +24,16 @@ __all__ = [
     "Annotations",
     "Label",
     "LabelSet",
+    "LabelSetError",
+    "Measurement",
+    "Row",
     "ShapeKind",
     "as_points",
+    "default_label_set",
+    "label_set_from_json",
+    "label_set_to_json",
+    "load_label_set",
+    "measure_frame",
     "new_object_id",
+    "user_label",
 ]

@@ -249,4 +249,3 @@ class EditHistory:
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change()
-

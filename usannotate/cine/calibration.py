@@ -3,8 +3,8 @@
 Coordinates follow the sidecar convention: a point is ``(x, y)`` = (column, row) in
 image pixels, floats, with ``(0, 0)`` at the top-left corner of the top-left pixel, so
 the first pixel's centre is ``(0.5, 0.5)``. A region's DICOM bounds are inclusive pixel
-indices, so region ``[x0, y0, x1, y1]`` covers the points ``x0 <= x < x1 + 1`` and
-``y0 <= y < y1 + 1``.
+indices, so region ``[x0, y0, x1, y1]`` covers the points ``x0 <= x <= x1 + 1`` and
+``y0 <= y <= y1 + 1`` (edges included).
 """
 
 from __future__ import annotations
@@ -119,9 +119,10 @@ class Region:
         return 0 <= x0 <= x1 < columns and 0 <= y0 <= y1 < rows
 
     def contains(self, x: float, y: float) -> bool:
-        """Whether point ``(x, y)`` (pixel-corner convention) lies inside the region."""
+        """Whether point ``(x, y)`` (pixel-corner convention) lies in the region, its
+        outer edges included (a mark may end on the image's last pixel edge)."""
         x0, y0, x1, y1 = self.bounds
-        return x0 <= x < x1 + 1 and y0 <= y < y1 + 1
+        return x0 <= x <= x1 + 1 and y0 <= y <= y1 + 1
 
     def to_json(self) -> dict[str, object]:
         """The region as the ``usannotate info --json`` contract describes it."""
