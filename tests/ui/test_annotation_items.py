@@ -50,7 +50,7 @@ def test_draws_only_the_marks_of_the_frame(qtbot, annotations):
 def test_captions_name_the_mark(qtbot, annotations):
     layer = AnnotationLayer(QGraphicsScene())
     layer.show(annotations, 1)
-    captions = {item.caption.text() for item in layer.items.values()}
+    captions = {item.caption.text_item.text() for item in layer.items.values()}
     assert captions == {"Deep fascia L3", "Needle", "Injected fluid", "Target"}
 
 
