@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
-_SUBCOMMANDS = ("info", "frame")
+_SUBCOMMANDS = ("info", "frame", "validate")
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:
@@ -39,6 +39,19 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     frame.add_argument("path", help="DICOM file")
     frame.add_argument("--index", type=int, required=True, help="frame number, 0-based")
     frame.add_argument("--output", "-o", required=True, help="PNG file to write")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check annotation sidecars (.usannotate.json): format, consistency, and "
+        "optionally that they belong to a DICOM",
+    )
+    validate.add_argument("paths", nargs="+", metavar="SIDECAR", help="sidecar file(s)")
+    validate.add_argument(
+        "--dicom",
+        metavar="PATH",
+        help="the DICOM the sidecars belong to: also compare its SOP Instance UID, "
+        "image size and frame count",
+    )
     return parser
 
 
@@ -59,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in _SUBCOMMANDS:
         options = _subcommand_parser().parse_args(args)
-        handler = {"info": _cmd_info, "frame": _cmd_frame}[options.command]
+        handler = {"info": _cmd_info, "frame": _cmd_frame, "validate": _cmd_validate}[
+            options.command
+        ]
         try:
             return handler(options)
         except BrokenPipeError:  # e.g. `usannotate info --json x.dcm | head`
@@ -199,6 +214,54 @@ def _cmd_frame(options: argparse.Namespace) -> int:
         return _fail(f"{options.output}: could not write the PNG (is the folder writable?)")
     _warn(os.path.basename(options.path), warnings)  # after success: a failure is one line
     return EXIT_OK
+
+
+_MAX_LINES_PER_FILE = 50
+
+
+def _cmd_validate(options: argparse.Namespace) -> int:
+    from usannotate.sidecar import SidecarError, load_sidecar, loop_mismatches
+
+    loop = None
+    if options.dicom:
+        from usannotate.cine import CineError, open_cine
+
+        try:
+            loop = open_cine(options.dicom, prefetch_frames=0)
+        except CineError as exc:
+            return _fail(str(exc))
+    all_valid = True
+    try:
+        for path in options.paths:
+            name = os.path.basename(path)
+            warnings: list[str] = []
+            note = ""
+            try:
+                doc = load_sidecar(path)
+            except SidecarError as exc:
+                problems = exc.problems
+            else:
+                problems = loop_mismatches(doc, loop, sidecar_name=name) if loop else []
+                warnings = doc.warnings
+                if doc.read_only:
+                    note = (
+                        f" (format version {doc.format_version}, newer than this usannotate "
+                        "reads: checked as far as version 1 goes)"
+                    )
+            for problem in problems[:_MAX_LINES_PER_FILE]:
+                print(f"usannotate: {name}: {problem}", file=sys.stderr)
+            if len(problems) > _MAX_LINES_PER_FILE:
+                more = len(problems) - _MAX_LINES_PER_FILE
+                print(f"usannotate: {name}: ... and {more} more problems", file=sys.stderr)
+            if problems:
+                all_valid = False
+                continue
+            print(f"OK {name}{note}", flush=True)
+            _warn(name, warnings)
+    finally:
+        if loop is not None:
+            loop.close()
+    return EXIT_OK if all_valid else EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,271 @@
+"""Round trips: document -> JSON -> document is the identity, save -> load -> save is
+byte-identical, and unknown keys at every level come back where they were."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.sidecar.docs import LABELS, LATER, NOW, empty_document, sample_document
+from usannotate.annotations import AnnotatedObject, Annotations
+from usannotate.sidecar import (
+    COORDINATE_SYSTEM,
+    ManualCalibration,
+    SidecarCalibration,
+    SidecarDocument,
+    UnknownKeys,
+    load_sidecar,
+    save_sidecar,
+    schema_problems,
+)
+from usannotate.sidecar._jsonfmt import dumps, points_json
+from usannotate.sidecar.document import writable_json
+
+BASE = empty_document()  # loop A: 60 frames of 640 x 480
+COLUMNS, ROWS, N_FRAMES = BASE.dicom.columns, BASE.dicom.rows, BASE.dicom.n_frames
+KNOWN = {
+    "format", "version", "coordinate_system", "dicom", "calibration", "label_set",
+    "annotator", "created", "modified", "app_version", "objects", "sop_instance_uid",
+    "file_name", "rows", "columns", "n_frames", "frame_time_ms", "source", "regions",
+    "manual", "mm_per_px", "line", "length_mm", "name", "labels", "id", "kind", "colour",
+    "shortcut", "group", "description", "label", "frames", "frame", "points",
+}  # fmt: skip
+COUNTS = {
+    "polyline": st.integers(2, 7),
+    "needle": st.just(2),
+    "region": st.integers(3, 8),
+    "point": st.just(1),
+}
+PROFILE = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# ------------------------------------------------------------------ strategies
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+unknown_keys = st.dictionaries(
+    st.text(min_size=1, max_size=10).filter(lambda k: k not in KNOWN), json_values, max_size=2
+)
+# Coordinates with at most 3 decimals (what the file keeps), 1 px margin around the image.
+xs = st.integers(-1000, (COLUMNS + 1) * 1000).map(lambda k: k / 1000)
+ys = st.integers(-1000, (ROWS + 1) * 1000).map(lambda k: k / 1000)
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
+
+
+@st.composite
+def annotated_objects(draw: st.DrawFn, number: int) -> tuple[AnnotatedObject, dict]:
+    label_id, kind, _ = draw(st.sampled_from(LABELS))
+    obj = AnnotatedObject(
+        label_id,
+        kind,
+        id=f"o{number}-" + draw(st.text("abcdef0123456789", min_size=1, max_size=6)),
+        name=draw(st.text(max_size=12)),
+        extra=draw(unknown_keys),
+    )
+    frame_extra = {}
+    for frame in draw(st.sets(st.integers(0, N_FRAMES - 1), max_size=4)):
+        n = draw(COUNTS[kind.value])
+        obj.set_points(frame, np.array(draw(st.lists(st.tuples(xs, ys), min_size=n, max_size=n))))
+        extra = draw(unknown_keys)
+        if extra:
+            frame_extra[(obj.id, frame)] = extra
+    return obj, frame_extra
+
+
+@st.composite
+def calibrations(draw: st.DrawFn) -> SidecarCalibration:
+    source = draw(st.sampled_from(["dicom", "manual", "none"]))
+    regions = [{**region, **draw(unknown_keys)} for region in BASE.calibration.regions]
+    manual = None
+    if source == "manual":
+        x0 = draw(st.integers(0, 300_000)) / 1000
+        y0 = draw(ys)
+        length_px = draw(st.integers(1_000, 300_000)) / 1000
+        line = ((x0, y0), (round(x0 + length_px, 3), y0))
+        length_mm = round(draw(st.floats(1, 100)), 6)
+        auto = ManualCalibration.from_line(line, length_mm)
+        manual = ManualCalibration(round(auto.mm_per_px, 9), line, length_mm)
+    return SidecarCalibration(source, regions if source == "dicom" else [], manual)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> SidecarDocument:
+    base = BASE
+    objects, frame_extra = [], {}
+    for number in range(draw(st.integers(0, 5))):
+        obj, extra = draw(annotated_objects(number))
+        objects.append(obj)
+        frame_extra.update(extra)
+    label_extra = {}
+    for label in base.label_set:
+        extra = draw(unknown_keys)
+        if extra:
+            label_extra[label.id] = extra
+    calibration = draw(calibrations())
+    return SidecarDocument(
+        annotations=Annotations(base.label_set, objects),
+        dicom=base.dicom,
+        calibration=calibration,
+        annotator=draw(st.text(max_size=20)),
+        created=draw(moments),
+        modified=draw(moments),
+        app_version=draw(st.text(max_size=8)),
+        extra=UnknownKeys(
+            top=draw(unknown_keys),
+            dicom=draw(unknown_keys),
+            calibration=draw(unknown_keys),
+            manual=draw(unknown_keys) if calibration.manual else {},
+            label_set=draw(unknown_keys),
+            labels=label_extra,
+            frames=frame_extra,
+        ),
+    )
+
+
+# ----------------------------------------------------------------------- tests
+@PROFILE
+@given(documents())
+def test_from_json_of_to_json_is_the_same_document(doc: SidecarDocument):
+    data = doc.to_json()
+    assert schema_problems(data) == []
+    assert schema_problems(data, exhaustive=True) == []
+    again = SidecarDocument.from_json(json.loads(json.dumps(data)), path="x.usannotate.json")
+    assert again == doc
+    assert again.to_json() == data
+
+
+@PROFILE
+@given(documents())
+def test_save_load_save_gives_identical_bytes(tmp_path_factory, doc: SidecarDocument):
+    folder = tmp_path_factory.mktemp("rt")
+    first, second = folder / "a.usannotate.json", folder / "b.usannotate.json"
+    save_sidecar(doc, first, now=NOW)
+    loaded = load_sidecar(first)
+    save_sidecar(loaded, second, now=NOW)
+    assert first.read_bytes() == second.read_bytes()
+    assert loaded == doc  # save changed doc.modified to NOW, as it did loaded's
+    # The fast writer's text is the generic writer's text of the same document.
+    assert first.read_bytes() == dumps(loaded.to_json()).encode("utf-8")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.floats(-1e13, 1e13, allow_nan=False), st.floats(-1e6, 1e6, allow_nan=False)
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_bulk_point_text_equals_json_of_the_rounded_floats(point_lists):
+    arrays = [np.array(points, dtype=np.float64) for points in point_lists]
+    expected = [
+        json.dumps((np.round(a, 3) + 0.0).tolist(), separators=(", ", ": ")) for a in arrays
+    ]
+    assert points_json(arrays) == expected
+
+
+def test_coordinates_are_rounded_to_3_decimals_and_rounding_is_stable():
+    doc = sample_document(n_frames=1)
+    doc.annotations.objects[1].set_points(0, [[10.123456, 20.0004], [-0.0004, 479.99951]])
+    data = doc.to_json()
+    assert data["objects"][1]["frames"][0]["points"] == [[10.123, 20.0], [0.0, 480.0]]
+    again = SidecarDocument.from_json(data).to_json()
+    assert again == data
+    assert "-0.0" not in dumps(data)
+
+
+@PROFILE
+@given(st.lists(st.tuples(st.floats(0, 640), st.floats(0, 480)), min_size=2, max_size=2))
+def test_any_float_points_reach_a_fixed_point_after_one_save(points):
+    doc = sample_document(n_frames=1)
+    doc.annotations.objects[1].set_points(0, points)
+    once = SidecarDocument.from_json(doc.to_json())
+    assert SidecarDocument.from_json(once.to_json()) == once
+
+
+def test_unknown_keys_at_every_level_survive_load_and_save(tmp_path: Path):
+    data = sample_document(n_frames=2).to_json()
+    data["zz_top"] = {"nested": [1, 2.5, None, "é"]}
+    data["dicom"]["x_dicom"] = "kept"
+    data["calibration"]["x_calibration"] = [1, 2]
+    data["calibration"]["regions"][0]["x_region"] = {"a": True}
+    data["label_set"]["x_label_set"] = 7
+    data["label_set"]["labels"][2]["x_label"] = "fluid note"
+    data["objects"][1]["x_object"] = {"reviewed": False}
+    data["objects"][1]["frames"][1]["x_frame"] = {"confidence": 0.93}
+    path = tmp_path / "a.usannotate.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+    doc = load_sidecar(path)
+    assert doc.extra.top == {"zz_top": {"nested": [1, 2.5, None, "é"]}}
+    assert doc.annotations.objects[1].extra == {"x_object": {"reviewed": False}}
+    assert doc.extra.frames == {("obj1", 2): {"x_frame": {"confidence": 0.93}}}
+    save_sidecar(doc, path, now=LATER)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    data["modified"] = "2025-03-14T10:00:00.000Z"
+    assert saved == data
+    # Known keys first in their documented order, unknown ones after them.
+    assert list(saved)[-2:] == ["objects", "zz_top"]
+    assert list(saved["objects"][1]["frames"][1]) == ["frame", "points", "x_frame"]
+
+
+def test_the_file_layout_is_readable_and_deterministic(tmp_path: Path):
+    doc = sample_document(n_frames=2)
+    a, b = tmp_path / "a.usannotate.json", tmp_path / "b.usannotate.json"
+    save_sidecar(doc, a, now=NOW)
+    save_sidecar(doc, b, now=NOW)
+    text = a.read_text(encoding="utf-8")
+    assert a.read_bytes() == b.read_bytes()
+    assert text.endswith("}\n")
+    assert not text.endswith("\n\n")
+    assert text.startswith('{\n  "format": "usannotate-sidecar",\n  "version": 1,\n')
+    assert json.loads(text)["coordinate_system"] == COORDINATE_SYSTEM
+    assert '"name": "Fascia.Superficial · é"' in text  # ensure_ascii=False
+    # One line per frame entry of each object, keys in the documented order.
+    assert '        {"frame": 0, "points": [[' in text
+    assert '"modified": "2025-03-14T09:26:53.589Z"' in text
+    assert list(json.loads(text)) == [
+        "format", "version", "coordinate_system", "dicom", "calibration", "label_set",
+        "annotator", "created", "modified", "app_version", "objects",
+    ]  # fmt: skip
+
+
+def test_writer_refuses_values_json_cannot_hold(tmp_path: Path):
+    doc = sample_document(n_frames=1)
+    doc.extra.top["bad"] = float("nan")
+    from usannotate.sidecar import SidecarWriteError
+
+    with pytest.raises(SidecarWriteError, match="cannot be written as JSON"):
+        save_sidecar(doc, tmp_path / "a.usannotate.json")
+    assert not any(tmp_path.iterdir())
+
+
+def test_writable_json_matches_to_json_apart_from_point_text():
+    doc = sample_document(n_frames=3)
+    fast: dict[str, Any] = writable_json(doc)
+    assert dumps(fast) == dumps(doc.to_json())

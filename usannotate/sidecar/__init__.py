@@ -1,0 +1,100 @@
+"""The JSON sidecar: read, validate, write atomically, recover autosaves (no Qt).
+
+One ``<DICOM name without .dcm>.usannotate.json`` beside each DICOM file; the format is
+documented for script authors in resources/SIDECAR.md and described exactly by
+resources/sidecar.schema.json. Typical use::
+
+    from usannotate.sidecar import load_sidecar, new_document, save_sidecar, sidecar_path_for
+
+    path = sidecar_path_for(loop.path)
+    doc = load_sidecar(path, dicom_uid=loop.identity.sop_instance_uid) if path.exists() \\
+        else new_document(loop, label_set, annotator="A. Sonographer")
+    ...  # edit doc.annotations
+    save_sidecar(doc, path)
+"""
+
+from usannotate.sidecar.document import (
+    CALIBRATION_SOURCES,
+    COORDINATE_DECIMALS,
+    COORDINATE_SYSTEM,
+    FORMAT,
+    FORMAT_VERSION,
+    POINT_MARGIN_PX,
+    DicomReference,
+    ManualCalibration,
+    SidecarCalibration,
+    SidecarDocument,
+    UnknownKeys,
+    check_loop,
+    consistency_problems,
+    format_timestamp,
+    loop_mismatches,
+    new_document,
+    parse_timestamp,
+    utc_now,
+)
+from usannotate.sidecar.errors import (
+    SidecarError,
+    SidecarMismatchError,
+    SidecarReadError,
+    SidecarWriteError,
+)
+from usannotate.sidecar.schema import SCHEMA_PATH, load_schema, schema_problems
+from usannotate.sidecar.store import (
+    RECOVERY_SUFFIX,
+    SIDECAR_SUFFIX,
+    discard_recovery,
+    is_sidecar_path,
+    load_recovery,
+    load_sidecar,
+    read_json,
+    recovery_is_newer,
+    recovery_path_for,
+    save_sidecar,
+    serialize,
+    sidecar_matches_dicom,
+    sidecar_path_for,
+    write_recovery,
+)
+
+__all__ = [
+    "CALIBRATION_SOURCES",
+    "COORDINATE_DECIMALS",
+    "COORDINATE_SYSTEM",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "POINT_MARGIN_PX",
+    "RECOVERY_SUFFIX",
+    "SCHEMA_PATH",
+    "SIDECAR_SUFFIX",
+    "DicomReference",
+    "ManualCalibration",
+    "SidecarCalibration",
+    "SidecarDocument",
+    "SidecarError",
+    "SidecarMismatchError",
+    "SidecarReadError",
+    "SidecarWriteError",
+    "UnknownKeys",
+    "check_loop",
+    "consistency_problems",
+    "discard_recovery",
+    "format_timestamp",
+    "is_sidecar_path",
+    "load_recovery",
+    "load_schema",
+    "load_sidecar",
+    "loop_mismatches",
+    "new_document",
+    "parse_timestamp",
+    "read_json",
+    "recovery_is_newer",
+    "recovery_path_for",
+    "save_sidecar",
+    "schema_problems",
+    "serialize",
+    "sidecar_matches_dicom",
+    "sidecar_path_for",
+    "utc_now",
+    "write_recovery",
+]
