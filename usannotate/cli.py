@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
-_SUBCOMMANDS = ("info", "frame", "validate")
+_SUBCOMMANDS = ("info", "frame", "validate", "measure")
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:
@@ -52,6 +52,17 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         help="the DICOM the sidecars belong to: also compare its SOP Instance UID, "
         "image size and frame count",
     )
+    measure = commands.add_parser(
+        "measure",
+        help="print the measurements of every annotated frame and object (mm when calibrated)",
+    )
+    measure.add_argument("dicom", metavar="DICOM", help="the annotated DICOM loop")
+    measure.add_argument(
+        "--sidecar", help="the sidecar to read (default: the one beside the DICOM)"
+    )
+    measure.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
+    )
     return parser
 
 
@@ -72,9 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in _SUBCOMMANDS:
         options = _subcommand_parser().parse_args(args)
-        handler = {"info": _cmd_info, "frame": _cmd_frame, "validate": _cmd_validate}[
-            options.command
-        ]
+        handler = {
+            "info": _cmd_info,
+            "frame": _cmd_frame,
+            "validate": _cmd_validate,
+            "measure": _cmd_measure,
+        }[options.command]
         try:
             return handler(options)
         except BrokenPipeError:  # e.g. `usannotate info --json x.dcm | head`
@@ -262,6 +276,65 @@ def _cmd_validate(options: argparse.Namespace) -> int:
         if loop is not None:
             loop.close()
     return EXIT_OK if all_valid else EXIT_BAD_INPUT
+
+
+MEASURE_COLUMNS = (
+    "frame",
+    "object_id",
+    "label_id",
+    "label_name",
+    "kind",
+    "measurement",
+    "value",
+    "unit",
+    "reference",
+)
+
+
+def _cmd_measure(options: argparse.Namespace) -> int:
+    """One row per frame, object and measurement, for scripts (frames are 0-based)."""
+    import csv
+    import dataclasses
+
+    from usannotate.annotations import measure_frame
+    from usannotate.cine import CineError, open_cine
+    from usannotate.sidecar import SidecarError, check_loop, load_sidecar, sidecar_path_for
+
+    sidecar = options.sidecar or str(sidecar_path_for(options.dicom))
+    try:
+        with open_cine(options.dicom, prefetch_frames=0) as loop:
+            if not os.path.exists(sidecar):
+                return _fail(
+                    f"{os.path.basename(sidecar)}: no such sidecar (nothing annotated yet?)"
+                )
+            try:
+                doc = load_sidecar(sidecar, dicom_uid=loop.identity.sop_instance_uid)
+                check_loop(doc, loop, path=sidecar)
+            except SidecarError as exc:
+                return _fail(str(exc).splitlines()[0])
+            frames = sorted({f for obj in doc.annotations.objects for f in obj.frames})
+            rows = [
+                row
+                for frame in frames
+                for row in measure_frame(doc.annotations, frame, loop.calibration_for_points)
+            ]
+    except CineError as exc:
+        return _fail(str(exc))
+    if options.format == "json":
+        records = [dataclasses.asdict(row) for row in rows]
+        for record in records:
+            record["value"] = round(float(record["value"]), 6)
+            record["kind"] = str(record["kind"])
+        print(json.dumps({"columns": list(MEASURE_COLUMNS), "rows": records}, indent=1))
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(MEASURE_COLUMNS)
+        for row in rows:
+            record = dataclasses.asdict(row)
+            record["value"] = f"{float(record['value']):.6g}"
+            record["kind"] = str(record["kind"])
+            writer.writerow([record[c] for c in MEASURE_COLUMNS])
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,105 @@
+"""`usannotate measure`: one row per frame, object and measurement, from the sidecar."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import usannotate
+from usannotate.annotations import AnnotatedObject, default_label_set
+from usannotate.sidecar import new_document, save_sidecar, sidecar_path_for
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
+PLANE_LABELS = {
+    "superficial_fascia": "fascia.superficial",
+    "deep_fascia": "fascia.deep",
+    "interfascial_plane": "fascia.interfascial",
+}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "usannotate.cli", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory) -> tuple[Path, dict]:
+    """Sample loop b copied aside, its truth entered as annotations on three frames."""
+    folder = tmp_path_factory.mktemp("annotated")
+    dicom = folder / "loop_b.dcm"
+    shutil.copy(SAMPLES / "hydrodissection_linear_b.dcm", dicom)
+    truth = json.loads((SAMPLES / "hydrodissection_linear_b.truth.json").read_text())
+    labels = default_label_set()
+    with usannotate.open_cine(dicom) as loop:
+        doc = new_document(loop, labels, "test annotator")
+    needle = doc.annotations.add(AnnotatedObject("needle", labels["needle"].kind))
+    fluid = doc.annotations.add(AnnotatedObject("fluid.injectate", labels["fluid.injectate"].kind))
+    planes = {
+        name: doc.annotations.add(AnnotatedObject(label, labels[label].kind))
+        for name, label in PLANE_LABELS.items()
+    }
+    frames = [f for f in truth["frames"] if f["needle"] and f["fluid"]][-3:]
+    for frame in frames:
+        index = frame["index"]
+        needle.set_points(index, [frame["needle"]["entry"], frame["needle"]["tip"]])
+        fluid.set_points(index, frame["fluid"]["outline"])
+        for plane in frame["fascial_planes"]:
+            planes[plane["name"]].set_points(index, plane["points"])
+    save_sidecar(doc, sidecar_path_for(dicom))
+    return dicom, {"truth": truth, "frames": [f["index"] for f in frames]}
+
+
+def test_csv_rows_match_the_truth(annotated):
+    dicom, info = annotated
+    result = run_cli("measure", str(dicom))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    angles = [r for r in rows if r["measurement"] == "angle"]
+    assert [int(r["frame"]) for r in angles] == info["frames"]
+    for row in angles:
+        assert row["unit"] == "deg"
+        assert float(row["value"]) == pytest.approx(info["truth"]["needle_angle_deg"], abs=1.0)
+    truth_area = {f["index"]: f["fluid"]["area_mm2"] for f in info["truth"]["frames"] if f["fluid"]}
+    areas = [r for r in rows if r["measurement"] == "area"]
+    assert areas
+    for row in areas:
+        assert row["unit"] == "mm2"
+        assert float(row["value"]) == pytest.approx(truth_area[int(row["frame"])], rel=0.03)
+    assert {r["measurement"] for r in rows} >= {"length", "angle", "tip_depth", "area"}
+
+
+def test_json_has_the_same_rows(annotated):
+    dicom, _ = annotated
+    as_json = json.loads(run_cli("measure", str(dicom), "--format", "json").stdout)
+    as_csv = list(csv.DictReader(io.StringIO(run_cli("measure", str(dicom)).stdout)))
+    assert len(as_json["rows"]) == len(as_csv)
+    assert as_json["columns"][0] == "frame"
+    first = as_json["rows"][0]
+    assert first["frame"] == int(as_csv[0]["frame"])
+    assert first["measurement"] == as_csv[0]["measurement"]
+
+
+def test_missing_sidecar_and_wrong_dicom_exit_2(annotated, tmp_path):
+    dicom, _ = annotated
+    lonely = tmp_path / "lonely.dcm"
+    shutil.copy(SAMPLES / "hydrodissection_linear_a.dcm", lonely)
+    result = run_cli("measure", str(lonely))
+    assert result.returncode == 2
+    assert "no such sidecar" in result.stderr
+    result = run_cli("measure", str(lonely), "--sidecar", str(sidecar_path_for(dicom)))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
