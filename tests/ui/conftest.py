@@ -27,6 +27,8 @@ def dialogs(monkeypatch):
         return QMessageBox.StandardButton.Ok
 
     monkeypatch.setattr(QMessageBox, "warning", capture)
+    # A question nobody answers would block the test run: discard unless a test scripts it.
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     return shown
 
 

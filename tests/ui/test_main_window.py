@@ -120,9 +120,9 @@ def test_zoom_keys_and_overlay_toggles(window, qtbot):
     fitted = window.view.zoom
     qtbot.keyClick(window, Qt.Key.Key_Plus)
     assert window.view.zoom == pytest.approx(fitted * 1.25)
-    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.view.zoom == pytest.approx(1.0)
-    qtbot.keyClick(window, Qt.Key.Key_0)
+    qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert window.view.zoom == pytest.approx(fitted, rel=0.01)
     qtbot.keyClick(window, Qt.Key.Key_R)
     assert not window.view.regions_visible

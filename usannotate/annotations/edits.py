@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from usannotate.annotations.model import AnnotatedObject, Annotations, as_points
+from usannotate.annotations.model import AnnotatedObject, Annotations, Label, as_points
 
 
 class Edit:
@@ -132,6 +132,20 @@ class ChangeLabel(Edit):
 
 
 @dataclass
+class AddLabel(Edit):
+    """Add a label (e.g. a user-named fascial plane) to the loop's label set."""
+
+    label: Label
+    text: str = "Add label"
+
+    def apply(self, annotations: Annotations) -> None:
+        annotations.label_set.add(self.label)
+
+    def revert(self, annotations: Annotations) -> None:
+        annotations.label_set.labels.remove(self.label)
+
+
+@dataclass
 class Compound(Edit):
     """Several edits as one undo step (e.g. copying all marks to the next frame)."""
 
@@ -189,10 +203,11 @@ class EditHistory:
         self, annotations: Annotations, on_change: Callable[[], None] | None = None
     ) -> None:
         self.annotations = annotations
-        self._on_change = on_change
+        self.on_change = on_change
         self._done: list[Edit] = []
         self._undone: list[Edit] = []
         self._saved_at: int | None = 0  # len(_done) when last saved; None = unreachable
+        self.revision = 0  # grows at every push, undo and redo (for autosave)
 
     def push(self, edit: Edit) -> None:
         """Apply ``edit`` and record it (the redo branch is dropped)."""
@@ -237,6 +252,10 @@ class EditHistory:
     def redo_text(self) -> str:
         return self._undone[-1].text if self._undone else ""
 
+    def mark_unsaved(self) -> None:
+        """What the model holds is not on disk (e.g. work recovered from an autosave)."""
+        self._saved_at = None
+
     def mark_saved(self) -> None:
         """The annotations as they are now are what is on disk."""
         self._saved_at = len(self._done)
@@ -247,5 +266,6 @@ class EditHistory:
         return self._saved_at != len(self._done)
 
     def _changed(self) -> None:
-        if self._on_change is not None:
-            self._on_change()
+        self.revision += 1
+        if self.on_change is not None:
+            self.on_change()

@@ -17,6 +17,8 @@ from usannotate.annotations import AnnotatedObject, Annotations, Label, ShapeKin
 
 _OUTLINE = QColor(0, 0, 0, 170)  # dark halo so marks read on bright fascia and dark fluid
 _TRAJECTORY_LENGTH = 1.0  # the needle's extended trajectory, in needle lengths
+_HANDLE_HALF = 3.5  # half the side of a vertex handle, screen pixels
+_HOVER_HALF = 5.0  # ... of the handle under the cursor
 
 
 def _polygon(points: np.ndarray) -> QPolygonF:
@@ -48,6 +50,10 @@ class ShapeItem(QGraphicsItem):
 
     Pens are cosmetic (constant width on screen at any zoom); the caption ignores the
     view's transformations so it stays legible.
+
+    Editing aids (off by default): with ``show_handles`` a selected item draws a square
+    handle on each vertex instead of dots; ``hovered_vertex`` (an index into ``points``)
+    draws a larger handle on the vertex under the cursor, selected or not.
     """
 
     def __init__(self, obj: AnnotatedObject, label: Label, points: np.ndarray) -> None:
@@ -57,12 +63,28 @@ class ShapeItem(QGraphicsItem):
         self.points = points
         self.opacity_level = 1.0
         self.show_trajectory = False
+        self.show_handles = False
+        self.hovered_vertex: int | None = None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(10)
         self._cached_path: QPainterPath | None = None
         self.caption = _caption(obj.name or label.name, QColor(label.colour), self)
         self._polygon = _polygon(points)
         self.caption.setPos(self._caption_anchor())
+
+    def set_points(self, points: np.ndarray) -> None:
+        """Show ``points`` instead (a tool moving the mark live, before the edit is pushed)."""
+        self.prepareGeometryChange()
+        self.points = points
+        self._polygon = _polygon(points)
+        self._cached_path = None
+        self.caption.setPos(self._caption_anchor())
+        self.update()
+
+    def set_hovered_vertex(self, index: int | None) -> None:
+        if index != self.hovered_vertex:
+            self.hovered_vertex = index
+            self.update()
 
     def _caption_anchor(self) -> QPointF:
         """Beside the shape: the tip for a needle, the top-most point otherwise."""
@@ -135,12 +157,32 @@ class ShapeItem(QGraphicsItem):
                 self._paint_needle_ends(painter, colour, pen)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         scale = max(painter.worldTransform().m11(), 1e-6)
-        if kind == ShapeKind.POINT or selected:
+        handles = selected and self.show_handles
+        if kind == ShapeKind.POINT or (selected and not handles):
             radius = (5.0 if kind == ShapeKind.POINT else 3.5) / scale
             painter.setPen(halo)
             painter.setBrush(colour)
             for x, y in self.points:
                 painter.drawEllipse(QPointF(float(x), float(y)), radius, radius)
+        if handles or self.hovered_vertex is not None:
+            self._paint_handles(painter, colour, scale, all_vertices=handles)
+
+    def _paint_handles(
+        self, painter: QPainter, colour: QColor, scale: float, *, all_vertices: bool
+    ) -> None:
+        """Square vertex handles, a constant size on screen; the hovered one larger and
+        white so the vertex a drag or Delete would act on is unmistakable."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        border = QPen(QColor(0, 0, 0), 1.0)
+        border.setCosmetic(True)
+        painter.setPen(border)
+        for index, (x, y) in enumerate(self.points):
+            hovered = index == self.hovered_vertex
+            if not (all_vertices or hovered):
+                continue
+            half = (_HOVER_HALF if hovered else _HANDLE_HALF) / scale
+            painter.setBrush(QColor(255, 255, 255) if hovered else colour)
+            painter.drawRect(QRectF(float(x) - half, float(y) - half, 2 * half, 2 * half))
 
     def _paint_needle_ends(self, painter: QPainter, colour: QColor, pen: QPen) -> None:
         """The tip is a ring around a dot (distinct from the entry's small square);
@@ -179,6 +221,7 @@ class AnnotationLayer:
         self.hidden_labels: set[str] = set()
         self.opacity = 1.0
         self.show_trajectory = True
+        self.show_handles = False  # selected marks draw vertex handles (the edit tools)
 
     def show(self, annotations: Annotations | None, frame: int, *, cache: bool = True) -> None:
         """Draw the marks of ``frame`` (replacing those of the previous frame).
@@ -201,6 +244,7 @@ class AnnotationLayer:
             item = ShapeItem(obj, label, obj.frames[frame])
             item.opacity_level = self.opacity
             item.show_trajectory = self.show_trajectory
+            item.show_handles = self.show_handles
             if cache:
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 item.caption.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)

@@ -8,9 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
+    QFormLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QSlider,
@@ -21,15 +26,24 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate import __version__
+from usannotate.annotations import measure_frame, user_label
+from usannotate.annotations.edits import AddLabel, copy_frame
 from usannotate.cine import CineError, CineLoop, open_cine
+from usannotate.sidecar import SidecarError
+from usannotate.ui.annotation_items import AnnotationLayer
+from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
 from usannotate.ui.loop_list import LoopListPanel
 from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
+from usannotate.ui.session import AnnotationSession
+from usannotate.ui.tools import ToolController
 from usannotate.ui.transport import TransportBar
 from usannotate.ui.viewer import CineView, DisplayAdjustment
 
 DICOM_FILTER = "DICOM files (*.dcm *.DCM *.dicom *.DICOM);;All files (*)"
 MAX_RECENT = 10
+#: Unsaved marks are written to the sidecar's recovery file this often.
+AUTOSAVE_INTERVAL_MS = 30_000
 _DICOM_SUFFIXES = {".dcm", ".dicom", ""}
 
 
@@ -50,6 +64,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.loop: CineLoop | None = None
         self.index = -1
+        self.current_label: str | None = None
         self.view = CineView(self)
         self.transport = TransportBar(self)
         self.playback = PlaybackController(self)
@@ -69,6 +84,25 @@ class MainWindow(QMainWindow):
             "Loop details", self.metadata, Qt.DockWidgetArea.RightDockWidgetArea
         )
 
+        self.label_panel = LabelPanel(self)
+        self.label_dock = self._dock(
+            "Labels", self.label_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.measurement_panel = MeasurementPanel(self)
+        self.measurement_dock = self._dock(
+            "Measurements", self.measurement_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.session: AnnotationSession | None = None
+        self.layer = AnnotationLayer(self.view.scene())
+        self.tools = ToolController(self.view, self.layer)
+        self.tools.marksChanged.connect(self._on_marks_changed)
+        self.tools.selectionChanged.connect(self._on_selection_changed)
+        self.tools.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.selected_object: str | None = None
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
         self.metadata_dock.setMinimumWidth(300)
         self.loop_dock.setMinimumWidth(260)
         self._build_status_bar()
@@ -148,6 +182,12 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
         menu.addAction(self._action("&Open Loop…", QKeySequence.StandardKey.Open, self.choose_file))
+        self.save_action = self._action(
+            "&Save Annotations",
+            QKeySequence.StandardKey.Save,
+            self.save,
+            "Save the marks to the JSON sidecar beside the DICOM",
+        )
         menu.addAction(
             self._action(
                 "Open &Folder…", "Ctrl+Shift+O", self.choose_folder, "Open a folder of loops"
@@ -155,6 +195,7 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = menu.addMenu("Open &Recent")
         self._rebuild_recent_menu()
+        menu.addAction(self.save_action)
         menu.addSeparator()
         menu.addAction(
             self._action("&Next Loop", "PgDown", self.next_loop, "Next loop in the folder")
@@ -166,6 +207,33 @@ class MainWindow(QMainWindow):
         )
         menu.addSeparator()
         menu.addAction(self._action("&Quit", QKeySequence.StandardKey.Quit, self.close))
+
+        menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action("&Undo", QKeySequence.StandardKey.Undo, self.undo)
+        self.redo_action = self._action("&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
+        menu.addAction(self.undo_action)
+        menu.addAction(self.redo_action)
+        menu.addSeparator()
+        menu.addAction(
+            self._action(
+                "Copy Marks to &Next Frame",
+                "C",
+                lambda: self.copy_marks(1),
+                "Copy this frame's marks to the next frame and go there",
+            )
+        )
+        menu.addAction(
+            self._action(
+                "Copy Marks to &Previous Frame",
+                "Shift+C",
+                lambda: self.copy_marks(-1),
+                "Copy this frame's marks to the previous frame and go there",
+            )
+        )
+        menu.addSeparator()
+        menu.addAction(self._action("Add &Label…", None, self.add_label))
+        for digit in "1234567890":
+            self._action(f"Label {digit}", digit, lambda _=False, d=digit: self.choose_label_key(d))
 
         menu = self.menuBar().addMenu("&Playback")
         menu.addAction(self._action("&Play / Pause", "Space", self.playback.toggle))
@@ -184,8 +252,8 @@ class MainWindow(QMainWindow):
         menu.addAction(self.loop_action)
 
         menu = self.menuBar().addMenu("&View")
-        menu.addAction(self._action("&Fit to Window", ["0", "Ctrl+0"], self.view.fit))
-        menu.addAction(self._action("&Actual Size (1:1)", "1", self.view.zoom_actual_size))
+        menu.addAction(self._action("&Fit to Window", "Ctrl+0", self.view.fit))
+        menu.addAction(self._action("&Actual Size (1:1)", "Ctrl+1", self.view.zoom_actual_size))
         menu.addAction(
             self._action("Zoom &In", ["+", "=", "Ctrl++"], lambda: self.view.zoom_by(1.25))
         )
@@ -212,6 +280,8 @@ class MainWindow(QMainWindow):
         menu.addAction(self._action("Reset Brightness / Contrast", "Ctrl+R", self.reset_display))
         menu.addSeparator()
         menu.addAction(self.loop_dock.toggleViewAction())
+        menu.addAction(self.label_dock.toggleViewAction())
+        menu.addAction(self.measurement_dock.toggleViewAction())
         menu.addAction(self.metadata_dock.toggleViewAction())
         menu.addAction(self.display_toolbar.toggleViewAction())
 
@@ -229,6 +299,9 @@ class MainWindow(QMainWindow):
         self.playback.playingChanged.connect(self._on_playing_changed)
         self.view.cursorMoved.connect(self._on_cursor)
         self.loop_list.loopActivated.connect(self.open_path)
+        self.label_panel.labelChosen.connect(self._on_label_chosen)
+        self.label_panel.visibilityChanged.connect(self._on_label_visibility)
+        self.label_panel.addRequested.connect(self.add_label)
 
     # ---------------------------------------------------------------- opening
     def choose_file(self) -> None:
@@ -248,6 +321,8 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str) -> bool:
         """Open a loop file, or a folder: list its loops and open the first that opens."""
+        if not self.maybe_keep_work():
+            return False
         if os.path.isdir(path):
             return self._open_folder(path)
         try:
@@ -297,6 +372,7 @@ class MainWindow(QMainWindow):
         self.playback.set_timing(loop.frame_start_times_ms(), loop.frame_time_ms)
         self.metadata.set_loop(loop)
         self.playback_label.clear()
+        self._start_session(loop)
         self.show_index(0)
         self.view.fit()
         for warning in loop.warnings:
@@ -352,6 +428,8 @@ class MainWindow(QMainWindow):
             return False
         self.index = index
         self.view.show_frame(rgb, index)
+        self._refresh_marks()
+        self.tools.set_frame(index)
         time_ms = float(self.loop.frame_start_times_ms()[index]) if self.loop.n_frames > 1 else 0.0
         self.transport.show_position(index, time_ms)
         self.frame_label.setText(f"Frame {index + 1}/{self.loop.n_frames} · {time_ms:.1f} ms")
@@ -439,7 +517,213 @@ class MainWindow(QMainWindow):
             self.setWindowTitle("usannotate")
             return
         name = os.path.basename(self.loop.path)
-        self.setWindowTitle(f"{name} — frame {self.index + 1} / {self.loop.n_frames} — usannotate")
+        state = ""
+        if self.session is not None and self.session.is_modified:
+            state = "* "
+        if self.session is not None and self.session.read_only:
+            state += "(read-only) "
+        self.setWindowTitle(
+            f"{state}{name} — frame {self.index + 1} / {self.loop.n_frames} — usannotate"
+        )
+
+    # ------------------------------------------------------------ annotating
+    def _start_session(self, loop: CineLoop) -> None:
+        """Open the loop's sidecar (or a new one), offering autosaved work back."""
+        self.session = None
+        self.selected_object = None
+        use_recovery = False
+        if AnnotationSession.has_recovery(loop):
+            answer = QMessageBox.question(
+                self,
+                "Recover unsaved work?",
+                f"{os.path.basename(loop.path)}: marks from an earlier session were not "
+                "saved (the program closed unexpectedly). Recover them?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.Yes,
+            )
+            use_recovery = answer == QMessageBox.StandardButton.Yes
+        try:
+            self.session = AnnotationSession(loop, use_recovery=use_recovery)
+        except SidecarError as exc:
+            self._error(
+                "Annotations not opened",
+                f"{exc}\n\nThe file was kept as it is; this loop can be viewed but not "
+                "marked until the sidecar is fixed or moved away.",
+            )
+        else:
+            if not use_recovery and AnnotationSession.has_recovery(loop):
+                self.session.discard_recovery()  # declined
+            self.session.history.on_change = self._on_marks_changed
+            if self.session.read_only:
+                self.statusBar().showMessage(
+                    "This sidecar was written by a newer usannotate: opened read-only", 15000
+                )
+        labels = self.session.document.annotations.label_set if self.session else None
+        self.label_panel.set_label_set(labels, self.layer.hidden_labels)
+        editable = self.session is not None and not self.session.read_only
+        self.tools.set_document(self.session.history if editable else None)
+        self._update_edit_actions()
+
+    def _on_marks_changed(self) -> None:
+        self._refresh_marks()
+        self._update_edit_actions()
+        self._update_title()
+
+    def _refresh_marks(self) -> None:
+        annotations = self.session.document.annotations if self.session else None
+        self.layer.show(annotations, self.index, cache=not self.playback.is_playing)
+        self._refresh_measurements()
+
+    def _refresh_measurements(self) -> None:
+        annotations = self.session.document.annotations if self.session else None
+        if annotations is None or self.loop is None or self.playback.is_playing:
+            if annotations is None:
+                self.measurement_panel.show_rows([])
+            return
+        rows = measure_frame(annotations, self.index, self.loop.calibration_for_points)
+        names = {obj.id: obj.name for obj in annotations.objects if obj.name}
+        self.measurement_panel.show_rows(rows, self.selected_object, names)
+
+    def _update_edit_actions(self) -> None:
+        history = self.session.history if self.session else None
+        self.undo_action.setEnabled(bool(history and history.can_undo))
+        self.redo_action.setEnabled(bool(history and history.can_redo))
+        self.undo_action.setText(
+            f"&Undo {history.undo_text}" if history and history.can_undo else "&Undo"
+        )
+        self.redo_action.setText(
+            f"&Redo {history.redo_text}" if history and history.can_redo else "&Redo"
+        )
+        self.save_action.setEnabled(bool(self.session and not self.session.read_only))
+
+    def undo(self) -> None:
+        if self.session is not None and not self.session.read_only:
+            self.session.history.undo()
+
+    def redo(self) -> None:
+        if self.session is not None and not self.session.read_only:
+            self.session.history.redo()
+
+    def copy_marks(self, direction: int) -> None:
+        """Copy this frame's marks to the next / previous frame and go there."""
+        if self.session is None or self.loop is None or self.session.read_only:
+            return
+        target = self.index + direction
+        if not 0 <= target < self.loop.n_frames:
+            return
+        annotations = self.session.document.annotations
+        if not annotations.on_frame(self.index):
+            self.statusBar().showMessage("No marks on this frame to copy", 3000)
+            return
+        self.playback.stop()
+        self.session.history.push(copy_frame(annotations, self.index, target))
+        self.jump(target)
+
+    def choose_label_key(self, key: str) -> None:
+        if self.session is None:
+            return
+        for label in self.session.document.annotations.label_set:
+            if label.shortcut == key:
+                self.label_panel.choose(label.id)
+                return
+
+    def _on_label_chosen(self, label_id: str) -> None:
+        self.current_label = label_id
+        if label_id in self.layer.hidden_labels:  # a mark of a hidden label could not be seen
+            self.label_panel.set_visible(label_id, True)
+        self.tools.set_label(label_id)
+        self.tools.start_drawing()
+        if self.session is not None:
+            label = self.session.document.annotations.label_set.get(label_id)
+            if label is not None:
+                self.statusBar().showMessage(f"Marking: {label.name} ({label.kind.value})", 4000)
+
+    def _on_selection_changed(self, object_id: object) -> None:
+        self.selected_object = object_id if isinstance(object_id, str) else None
+        self._refresh_measurements()  # the marks themselves are the controller's to redraw
+
+    def _on_label_visibility(self, label_id: str, visible: bool) -> None:
+        if visible:
+            self.layer.hidden_labels.discard(label_id)
+        else:
+            self.layer.hidden_labels.add(label_id)
+        self._refresh_marks()
+
+    def add_label(self) -> None:
+        """Ask for a name and kind, and add the label (undoable) to this loop's set."""
+        if self.session is None or self.session.read_only:
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Add label")
+        name = QLineEdit()
+        name.setPlaceholderText("e.g. Fascia of serratus anterior")
+        kind = QComboBox()
+        for value, text in (
+            ("polyline", "Fascial plane (open line)"),
+            ("region", "Region (closed outline)"),
+            ("point", "Point"),
+            ("needle", "Needle (entry to tip)"),
+        ):
+            kind.addItem(text, value)
+        form = QFormLayout(dialog)
+        form.addRow("Name", name)
+        form.addRow("Drawn as", kind)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() != QDialog.DialogCode.Accepted or not name.text().strip():
+            return
+        label_set = self.session.document.annotations.label_set
+        label = user_label(label_set, name.text().strip(), kind.currentData())
+        self.session.history.push(AddLabel(label))
+        self.label_panel.set_label_set(label_set, self.layer.hidden_labels)
+        self.label_panel.choose(label.id)
+
+    def save(self) -> bool:
+        """Save the marks to the sidecar; on failure say why and keep them unsaved."""
+        if self.session is None or self.session.read_only:
+            return False
+        try:
+            path = self.session.save()
+        except SidecarError as exc:
+            self._error("Not saved", f"{exc}\n\nYour marks are still here, unsaved.")
+            return False
+        self.statusBar().showMessage(f"Saved {path.name}", 4000)
+        self._update_title()
+        return True
+
+    def autosave(self) -> None:
+        if self.session is None:
+            return
+        try:
+            if self.session.autosave():
+                self.statusBar().showMessage("Unsaved marks kept in a recovery file", 3000)
+        except SidecarError as exc:
+            self.statusBar().showMessage(f"Autosave failed: {exc}", 10000)
+
+    def maybe_keep_work(self) -> bool:
+        """Before closing or switching loops: ask about unsaved marks. False = cancel."""
+        if self.session is None or not self.session.is_modified or self.session.read_only:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved marks",
+            f"{os.path.basename(self.session.loop.path)} has marks that are not saved. Save them?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        if answer == QMessageBox.StandardButton.Discard:
+            self.session.discard_recovery()
+            self.session.history.mark_saved()
+            return True
+        return False
 
     def show_shortcuts(self) -> None:
         rows = [
@@ -452,7 +736,11 @@ class MainWindow(QMainWindow):
             ("PgUp / PgDn", "Previous / next loop in the folder"),
             ("Mouse wheel", "Zoom about the cursor"),
             ("Middle drag, Ctrl+drag", "Pan"),
-            ("0 / 1", "Fit to window / actual size"),
+            ("Ctrl+0 / Ctrl+1", "Fit to window / actual size"),
+            ("1 … 9, 0", "Choose a label to mark with"),
+            ("C / Shift+C", "Copy marks to the next / previous frame"),
+            ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
+            ("Ctrl+S", "Save marks to the sidecar"),
             ("R / M", "Calibration regions / depth ruler"),
             ("Ctrl+R", "Reset brightness and contrast"),
             ("Ctrl+O / Ctrl+Shift+O", "Open loop / folder"),
@@ -482,6 +770,9 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.open_path(urls[0]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_keep_work():
+            event.ignore()
+            return
         self.playback.stop()
         if self.loop is not None:
             self.loop.close()
