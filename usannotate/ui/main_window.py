@@ -92,6 +92,9 @@ class MainWindow(QMainWindow):
         self.measurement_dock = self._dock(
             "Measurements", self.measurement_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        # Details and measurements share the right side as tabs; measurements in front.
+        self.tabifyDockWidget(self.metadata_dock, self.measurement_dock)
+        self.measurement_dock.raise_()
         self.session: AnnotationSession | None = None
         self.layer = AnnotationLayer(self.view.scene())
         self.tools = ToolController(self.view, self.layer)
