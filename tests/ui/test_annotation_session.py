@@ -158,3 +158,51 @@ def test_damaged_sidecar_is_reported_and_kept(window, loop_copy, dialogs):
     assert sidecar.read_text(encoding="utf-8") == "{ this is not json"
     window.save()
     assert sidecar.read_text(encoding="utf-8") == "{ this is not json"
+
+
+def test_a_project_label_set_in_the_folder_is_used(window, loop_copy):
+    from usannotate.annotations import Label, LabelSet, ShapeKind, label_set_to_json
+
+    project = LabelSet(
+        "trigger points",
+        [
+            Label("fascia.trapezius", "Trapezius fascia", ShapeKind.POLYLINE, "#e69f00", "1"),
+            Label("needle", "Needle", ShapeKind.NEEDLE, "#ffffff", "2"),
+        ],
+    )
+    (loop_copy.parent / "labels.usannotate.json").write_text(
+        json.dumps(label_set_to_json(project)), encoding="utf-8"
+    )
+    window.open_path(str(loop_copy))
+    assert [label.id for label in window.session.document.annotations.label_set] == [
+        "fascia.trapezius",
+        "needle",
+    ]
+    assert window.label_panel.list.count() == 2
+
+
+def test_choosing_a_label_relabels_the_selected_mark(window, loop_copy, qtbot):
+    window.open_path(str(loop_copy))
+    plane = AnnotatedObject("fascia.deep", ShapeKind.POLYLINE)
+    plane.set_points(0, [(120, 200), (300, 205), (500, 210)])
+    window.session.history.push(AddObject(plane))
+    window.tools.select_mode()
+    window.tools.select(plane.id)
+    window.label_panel.choose("fascia.superficial")
+    assert plane.label_id == "fascia.superficial"
+    window.undo()
+    assert plane.label_id == "fascia.deep"
+    window.tools.select(plane.id)
+    window.label_panel.choose("needle")  # another kind: starts drawing a needle instead
+    assert plane.label_id == "fascia.deep"
+    assert window.tools.mode == "draw"
+
+
+def test_marks_opacity_and_trajectory_are_display_only(window, loop_copy, qtbot):
+    window.open_path(str(loop_copy))
+    needle = add_needle(window)
+    window.opacity_slider.setValue(40)
+    assert window.layer.items[needle.id].opacity_level == pytest.approx(0.4)
+    qtbot.keyClick(window, Qt.Key.Key_T)
+    assert not window.layer.items[needle.id].show_trajectory
+    assert window.session.history.undo_text == "Add mark"  # nothing was edited

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate import __version__
-from usannotate.annotations import measure_frame, user_label
-from usannotate.annotations.edits import AddLabel, copy_frame
+from usannotate.annotations import LabelSetError, measure_frame, user_label
+from usannotate.annotations.edits import AddLabel, ChangeLabel, copy_frame
 from usannotate.cine import CineError, CineLoop, open_cine
 from usannotate.sidecar import SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
@@ -150,6 +150,15 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel("  Contrast "))
         self.contrast_slider = self._display_slider(-100, 100, 0, "Display contrast (gain)")
         toolbar.addWidget(self.contrast_slider)
+        toolbar.addWidget(QLabel("  Marks "))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(10, 100)
+        self.opacity_slider.setValue(100)
+        self.opacity_slider.setFixedWidth(100)
+        self.opacity_slider.setToolTip("Opacity of the marks (display only)")
+        self.opacity_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.opacity_slider.valueChanged.connect(self._on_opacity_changed)
+        toolbar.addWidget(self.opacity_slider)
         reset = QToolButton()
         reset.setText("Reset")
         reset.setToolTip("Reset brightness and contrast (Ctrl+R); the loop's pixels never change")
@@ -280,6 +289,15 @@ class MainWindow(QMainWindow):
         self.ruler_action.setCheckable(True)
         self.ruler_action.setChecked(True)
         menu.addAction(self.ruler_action)
+        self.trajectory_action = self._action(
+            "Show Needle &Trajectory",
+            "T",
+            self._on_trajectory_toggled,
+            "Extend the needle beyond its tip as a dashed line",
+        )
+        self.trajectory_action.setCheckable(True)
+        self.trajectory_action.setChecked(True)
+        menu.addAction(self.trajectory_action)
         menu.addAction(self._action("Reset Brightness / Contrast", "Ctrl+R", self.reset_display))
         menu.addSeparator()
         menu.addAction(self.loop_dock.toggleViewAction())
@@ -487,6 +505,14 @@ class MainWindow(QMainWindow):
         contrast = 2.0 ** (self.contrast_slider.value() / 50.0)  # 0.25x .. 4x
         self.view.set_adjustment(DisplayAdjustment(self.brightness_slider.value() * 1.28, contrast))
 
+    def _on_opacity_changed(self, value: int) -> None:
+        self.layer.opacity = value / 100.0
+        self._refresh_marks()
+
+    def _on_trajectory_toggled(self, shown: bool) -> None:
+        self.layer.show_trajectory = shown
+        self._refresh_marks()
+
     def reset_display(self) -> None:
         for slider in (self.brightness_slider, self.contrast_slider):
             slider.blockSignals(True)
@@ -547,7 +573,7 @@ class MainWindow(QMainWindow):
             use_recovery = answer == QMessageBox.StandardButton.Yes
         try:
             self.session = AnnotationSession(loop, use_recovery=use_recovery)
-        except SidecarError as exc:
+        except (SidecarError, LabelSetError) as exc:
             self._error(
                 "Annotations not opened",
                 f"{exc}\n\nThe file was kept as it is; this loop can be viewed but not "
@@ -631,6 +657,8 @@ class MainWindow(QMainWindow):
                 return
 
     def _on_label_chosen(self, label_id: str) -> None:
+        if self._relabel_selection(label_id):
+            return
         self.current_label = label_id
         if label_id in self.layer.hidden_labels:  # a mark of a hidden label could not be seen
             self.label_panel.set_visible(label_id, True)
@@ -640,6 +668,20 @@ class MainWindow(QMainWindow):
             label = self.session.document.annotations.label_set.get(label_id)
             if label is not None:
                 self.statusBar().showMessage(f"Marking: {label.name} ({label.kind.value})", 4000)
+
+    def _relabel_selection(self, label_id: str) -> bool:
+        """With a mark selected, a label of the same kind relabels it (one undo step)."""
+        if self.session is None or self.session.read_only or self.tools.mode != "select":
+            return False
+        selected = self.tools.selected
+        annotations = self.session.document.annotations
+        obj = annotations.get(selected) if selected else None
+        label = annotations.label_set.get(label_id)
+        if obj is None or label is None or label.kind != obj.kind or obj.label_id == label_id:
+            return False
+        self.session.history.push(ChangeLabel(obj.id, label_id))
+        self.statusBar().showMessage(f"Relabelled as {label.name}", 4000)
+        return True
 
     def _on_selection_changed(self, object_id: object) -> None:
         self.selected_object = object_id if isinstance(object_id, str) else None
@@ -744,7 +786,7 @@ class MainWindow(QMainWindow):
             ("C / Shift+C", "Copy marks to the next / previous frame"),
             ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
             ("Ctrl+S", "Save marks to the sidecar"),
-            ("R / M", "Calibration regions / depth ruler"),
+            ("R / M / T", "Calibration regions / depth ruler / needle trajectory"),
             ("Ctrl+R", "Reset brightness and contrast"),
             ("Ctrl+O / Ctrl+Shift+O", "Open loop / folder"),
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
-from usannotate.annotations import default_label_set
+from usannotate.annotations import LabelSet, default_label_set, load_label_set
 from usannotate.annotations.edits import EditHistory
 from usannotate.cine import CineLoop
 from usannotate.sidecar import (
@@ -28,6 +28,24 @@ def default_annotator() -> str:
         return getpass.getuser()
     except Exception:  # no user database (containers): still annotate
         return ""
+
+
+#: A project's label set: this file in the loop's folder or one of its two parents.
+PROJECT_LABELS_NAME = "labels.usannotate.json"
+
+
+def project_label_set(folder: Path) -> LabelSet:
+    """The label set new sidecars in ``folder`` start with.
+
+    A ``labels.usannotate.json`` (label-set format, see resources/labels/) in the folder
+    or up to two levels above chooses it for a project; otherwise the default
+    hydrodissection set. Existing sidecars keep the set they were made with.
+    """
+    for candidate in (folder, *list(folder.parents)[:2]):
+        path = candidate / PROJECT_LABELS_NAME
+        if path.is_file():
+            return load_label_set(path)
+    return default_label_set()
 
 
 class AnnotationSession:
@@ -56,7 +74,7 @@ class AnnotationSession:
         else:
             self.document = new_document(
                 loop,
-                default_label_set(),
+                project_label_set(Path(loop.path).parent),
                 annotator if annotator is not None else default_annotator(),
             )
         check_loop(self.document, loop, path=self.path)
