@@ -6,13 +6,12 @@ import csv
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import usannotate
+from tests.test_cli import run_cli
 from usannotate.annotations import AnnotatedObject, default_label_set
 from usannotate.sidecar import new_document, save_sidecar, sidecar_path_for
 
@@ -22,17 +21,6 @@ PLANE_LABELS = {
     "deep_fascia": "fascia.deep",
     "interfascial_plane": "fascia.interfascial",
 }
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "usannotate.cli", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
