@@ -283,18 +283,21 @@ def label_set_to_json(label_set: LabelSet) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "name": label_set.name,
-        "labels": [
-            {
-                "id": label.id,
-                "name": label.name,
-                "kind": label.kind.value,
-                "colour": label.colour,
-                "shortcut": label.shortcut,
-                "group": label.group,
-                "description": label.description,
-            }
-            for label in label_set
-        ],
+        "labels": [label_to_json(label) for label in label_set],
+    }
+
+
+def label_to_json(label: Label) -> dict[str, Any]:
+    """One label as a JSON-ready dict with all seven keys, in a stable order (shared
+    by label-set files and sidecars)."""
+    return {
+        "id": label.id,
+        "name": label.name,
+        "kind": label.kind.value,
+        "colour": label.colour,
+        "shortcut": label.shortcut,
+        "group": label.group,
+        "description": label.description,
     }
 
 

@@ -97,14 +97,15 @@ def ends_with_eoi(data: bytes) -> bool:
     return data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
 
 
-def codestream_size(data: bytes) -> tuple[int, int] | None:
+def codestream_size(data: bytes, header: JpegHeader | None = None) -> tuple[int, int] | None:
     """``(columns, rows)`` a JPEG, JPEG-LS or JPEG 2000 codestream declares, if readable.
 
     Checked against the DICOM header before any decoder runs, so a 6 KB frame that
-    claims 30000 x 30000 pixels is refused instead of allocated.
+    claims 30000 x 30000 pixels is refused instead of allocated. ``header`` is the
+    already parsed JPEG header, when the caller has it.
     """
     if data[:2] == b"\xff\xd8":
-        header = parse_header(data)
+        header = header or parse_header(data)
         return (header.columns, header.rows) if header is not None else None
     start = 0
     if data[:12] == _JP2_SIGNATURE:
@@ -137,7 +138,9 @@ def _relabel_as_rgb(data: bytes, header: JpegHeader) -> bytes:
     return bytes(buf)
 
 
-def fast_decode(data: bytes, photometric: str, samples_per_pixel: int) -> np.ndarray | None:
+def fast_decode(
+    data: bytes, photometric: str, samples_per_pixel: int, header: JpegHeader | None = None
+) -> np.ndarray | None:
     """Decode one 8-bit JPEG baseline / extended frame with OpenCV, or return None.
 
     Returns ``(rows, columns)`` uint8 for one sample, ``(rows, columns, 3)`` uint8 RGB
@@ -145,7 +148,7 @@ def fast_decode(data: bytes, photometric: str, samples_per_pixel: int) -> np.nda
     None means "not a case the fast path reproduces exactly: use pydicom". The caller
     checks signedness and BitsStored (the fast path knows only unsigned 8-bit).
     """
-    header = parse_header(data)
+    header = header or parse_header(data)
     if (
         header is None
         or header.sof_marker not in _SOF_BASELINE_OR_EXTENDED

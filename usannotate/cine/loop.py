@@ -596,10 +596,12 @@ class CineLoop:
             data = self._fragments.frame_bytes(index)
             if not data:
                 raise CorruptDicomError(self.path, f"frame {index} is empty")
-            self._check_codestream_size(index, data)
+            # Parsed once: the size check and the fast path both need it.
+            jpeg_header = _jpeg.parse_header(data) if data[:2] == b"\xff\xd8" else None
+            self._check_codestream_size(index, data, jpeg_header)
             samples, photometric = None, self.photometric_interpretation
             if self._jpeg_fast_path:
-                samples = _jpeg.fast_decode(data, photometric, self.samples_per_pixel)
+                samples = _jpeg.fast_decode(data, photometric, self.samples_per_pixel, jpeg_header)
                 if samples is not None:
                     photometric = "RGB" if samples.ndim == 3 else photometric
             if samples is None:
@@ -624,10 +626,12 @@ class CineLoop:
             and self.pixel_representation == 0
         )
 
-    def _check_codestream_size(self, index: int, data: bytes) -> None:
+    def _check_codestream_size(
+        self, index: int, data: bytes, jpeg_header: _jpeg.JpegHeader | None
+    ) -> None:
         """Refuse a frame whose codestream claims another size than the header, before
         any decoder allocates what the codestream claims."""
-        size = _jpeg.codestream_size(data)
+        size = _jpeg.codestream_size(data, jpeg_header)
         if size is not None and size != (self.columns, self.rows):
             raise CorruptDicomError(
                 self.path,

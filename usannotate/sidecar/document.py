@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
+from usannotate.annotations.labels import label_to_json
 from usannotate.sidecar._jsonfmt import RawJSON, points_json
 from usannotate.sidecar.errors import SidecarMismatchError, SidecarReadError
 from usannotate.sidecar.schema import json_path, quote, schema_problems
@@ -308,7 +309,7 @@ class SidecarDocument:
                 {
                     "name": label_set.name,
                     "labels": [
-                        _with_extra(_label_json(label), extra.labels.get(label.id, {}))
+                        _with_extra(label_to_json(label), extra.labels.get(label.id, {}))
                         for label in label_set.labels
                     ],
                 },
@@ -638,18 +639,6 @@ def _manual_json(manual: ManualCalibration | None, unknown: dict[str, Any]) -> d
         },
         unknown,
     )
-
-
-def _label_json(label: Label) -> dict[str, Any]:
-    return {
-        "id": label.id,
-        "name": label.name,
-        "kind": label.kind.value,
-        "colour": label.colour,
-        "shortcut": label.shortcut,
-        "group": label.group,
-        "description": label.description,
-    }
 
 
 def _object_json(
