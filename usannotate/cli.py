@@ -54,7 +54,8 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     )
     measure = commands.add_parser(
         "measure",
-        help="print the measurements of every annotated frame and object (mm when calibrated)",
+        help="print the measurements of every frame where a mark exists, keyframe, "
+        "interpolated or tracked (the 'source' column says which; mm when calibrated)",
     )
     measure.add_argument("dicom", metavar="DICOM", help="the annotated DICOM loop")
     measure.add_argument(
@@ -234,7 +235,7 @@ _MAX_LINES_PER_FILE = 50
 
 
 def _cmd_validate(options: argparse.Namespace) -> int:
-    from usannotate.sidecar import SidecarError, load_sidecar, loop_mismatches
+    from usannotate.sidecar import FORMAT_VERSION, SidecarError, load_sidecar, loop_mismatches
 
     loop = None
     if options.dicom:
@@ -260,7 +261,7 @@ def _cmd_validate(options: argparse.Namespace) -> int:
                 if doc.read_only:
                     note = (
                         f" (format version {doc.format_version}, newer than this usannotate "
-                        "reads: checked as far as version 1 goes)"
+                        f"reads: checked as far as version {FORMAT_VERSION} goes)"
                     )
             for problem in problems[:_MAX_LINES_PER_FILE]:
                 print(f"usannotate: {name}: {problem}", file=sys.stderr)
@@ -288,6 +289,7 @@ MEASURE_COLUMNS = (
     "value",
     "unit",
     "reference",
+    "source",
 )
 
 
@@ -312,7 +314,10 @@ def _cmd_measure(options: argparse.Namespace) -> int:
                 check_loop(doc, loop, path=sidecar)
             except SidecarError as exc:
                 return _fail(str(exc).splitlines()[0])
-            frames = sorted({f for obj in doc.annotations.objects for f in obj.frames})
+            # Every frame where a track exists: stored, interpolated between keyframes.
+            frames = sorted(
+                {f for obj in doc.annotations.objects for f in obj.frame_sources(loop.n_frames)}
+            )
             rows = [
                 row
                 for frame in frames

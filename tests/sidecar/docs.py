@@ -62,7 +62,7 @@ def sample_document(*, n_frames: int = 5, seed: int = 1) -> SidecarDocument:
         obj = AnnotatedObject(label_id, kind, id=f"obj{number}", name=f"{label_id} № {number}")
         for frame in range(n_frames):
             points = rng.uniform(0, 1, (count, 2)) * (columns, rows)
-            obj.set_points(frame * 2, np.round(points, 3))
+            obj.set_points(frame, np.round(points, 3))
         doc.annotations.add(obj)
     return doc
 

@@ -116,7 +116,8 @@ SCHEMA_INVALID = {
     ),
     "version as text": (
         _set("version", "1"),
-        'version: must be 1, got "1" (this usannotate reads sidecar format version 1)',
+        'version: must be one of 1, 2; got "1" (this usannotate reads sidecar format versions '
+        "1 and 2)",
     ),
     "bad timestamp": (
         _set("modified", "yesterday"),
@@ -167,7 +168,7 @@ INCONSISTENT = {
     ),
     "frames out of order": (
         _swap_first_frames,
-        "objects[0].frames[1].frame: frame 0 comes after frame 2: frames are listed in "
+        "objects[0].frames[1].frame: frame 0 comes after frame 1: frames are listed in "
         "increasing order, each at most once",
     ),
     "frame listed twice": (
@@ -302,7 +303,7 @@ def test_same_uid_but_other_size_or_length_is_reported():
 
 # --------------------------------------------------------------- newer files
 def _newer(data: dict[str, Any]) -> dict[str, Any]:
-    data["version"] = 2
+    data["version"] = 3
     data["layers"] = [{"name": "future"}]
     data["objects"][0]["frames"][0]["velocity"] = [1, 2]
     return data
@@ -313,11 +314,11 @@ def test_newer_version_opens_read_only_and_is_never_saved(tmp_path: Path):
     before = path.read_bytes()
     doc = load_sidecar(path)
     assert doc.read_only
-    assert doc.format_version == 2
+    assert doc.format_version == 3
     assert doc.warnings == []
     assert doc.extra.top == {"layers": [{"name": "future"}]}
     assert len(doc.annotations.objects) == 4
-    assert doc.to_json()["version"] == 2  # what it is, not what this version writes
+    assert doc.to_json()["version"] == 3  # what it is, not what this version writes
     with pytest.raises(SidecarWriteError, match="read-only because a newer usannotate"):
         save_sidecar(doc, path)
     with pytest.raises(SidecarWriteError, match="read-only"):
@@ -329,7 +330,7 @@ def test_newer_version_opens_read_only_and_is_never_saved(tmp_path: Path):
 def test_newer_version_shows_what_it_can_and_says_what_it_left_out(tmp_path: Path):
     data = _newer(good_json())
     data["objects"][2]["kind"] = "ellipse"  # a kind this version does not know
-    data["objects"][3]["frames"][4]["frame"] = 600  # beyond this loop: v2 may mean otherwise
+    data["objects"][3]["frames"][4]["frame"] = 600  # beyond this loop: v3 may mean otherwise
     doc = load_sidecar(write_json(tmp_path / NAME, data))
     assert doc.read_only
     assert [o.id for o in doc.annotations.objects] == ["obj0", "obj1"]
@@ -344,12 +345,12 @@ def test_newer_version_without_a_readable_core_is_refused(tmp_path: Path):
     path = write_json(tmp_path / NAME, data)
     with pytest.raises(SidecarReadError) as caught:
         load_sidecar(path)
-    assert "newer usannotate (sidecar format version 2" in str(caught.value)
+    assert "newer usannotate (sidecar format version 3" in str(caught.value)
     assert "update usannotate" in str(caught.value)
 
 
 def test_version_zero_is_not_a_version(tmp_path: Path):
-    _assert_refused(_bad_file(tmp_path, _set("version", 0)), "version: must be 1, got 0")
+    _assert_refused(_bad_file(tmp_path, _set("version", 0)), "version: must be one of 1, 2; got 0")
 
 
 # ------------------------------------------------- the fast schema shortcut

@@ -42,15 +42,16 @@ def test_the_reading_snippet_runs_on_the_example(
         max(_blocks("json"), key=len), encoding="utf-8"
     )
     [snippet] = _blocks("python")
-    assert len(snippet.strip().splitlines()) <= 12
+    assert len(snippet.strip().splitlines()) <= 15
     monkeypatch.chdir(tmp_path)
     exec(compile(snippet, "SIDECAR.md", "exec"), {})
     lines = capsys.readouterr().out.splitlines()
     assert (
-        lines[0]
-        == "12 Superficial fascia polyline [[120.5, 210.2], [260.0, 204.8], [410.1, 212.0]]"
+        lines[0] == "12 Superficial fascia polyline keyframe "
+        "[[120.5, 210.2], [260.0, 204.8], [410.1, 212.0]]"
     )
-    assert len(lines) == 5
+    assert lines[1].startswith("13 Superficial fascia polyline interpolated [[120.5, 211.0]")
+    assert len(lines) == 8  # the target's gap frame is skipped
 
 
 def test_every_key_the_writer_uses_is_documented():

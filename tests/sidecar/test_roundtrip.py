@@ -224,14 +224,14 @@ def test_unknown_keys_at_every_level_survive_load_and_save(tmp_path: Path):
     doc = load_sidecar(path)
     assert doc.extra.top == {"zz_top": {"nested": [1, 2.5, None, "é"]}}
     assert doc.annotations.objects[1].extra == {"x_object": {"reviewed": False}}
-    assert doc.extra.frames == {("obj1", 2): {"x_frame": {"confidence": 0.93}}}
+    assert doc.extra.frames == {("obj1", 1): {"x_frame": {"confidence": 0.93}}}
     save_sidecar(doc, path, now=LATER)
     saved = json.loads(path.read_text(encoding="utf-8"))
     data["modified"] = "2025-03-14T10:00:00.000Z"
     assert saved == data
     # Known keys first in their documented order, unknown ones after them.
     assert list(saved)[-2:] == ["objects", "zz_top"]
-    assert list(saved["objects"][1]["frames"][1]) == ["frame", "points", "x_frame"]
+    assert list(saved["objects"][1]["frames"][1]) == ["frame", "source", "points", "x_frame"]
 
 
 def test_the_file_layout_is_readable_and_deterministic(tmp_path: Path):
@@ -243,11 +243,11 @@ def test_the_file_layout_is_readable_and_deterministic(tmp_path: Path):
     assert a.read_bytes() == b.read_bytes()
     assert text.endswith("}\n")
     assert not text.endswith("\n\n")
-    assert text.startswith('{\n  "format": "usannotate-sidecar",\n  "version": 1,\n')
+    assert text.startswith('{\n  "format": "usannotate-sidecar",\n  "version": 2,\n')
     assert json.loads(text)["coordinate_system"] == COORDINATE_SYSTEM
     assert '"name": "Fascia.Superficial · é"' in text  # ensure_ascii=False
     # One line per frame entry of each object, keys in the documented order.
-    assert '        {"frame": 0, "points": [[' in text
+    assert '        {"frame": 0, "source": "keyframe", "points": [[' in text
     assert '"modified": "2025-03-14T09:26:53.589Z"' in text
     assert list(json.loads(text)) == [
         "format", "version", "coordinate_system", "dicom", "calibration", "label_set",

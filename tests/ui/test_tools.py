@@ -386,7 +386,27 @@ def test_delete_keeps_the_mark_on_other_frames(rig):
     click(rig.view, 180, 170)
     key(rig.view, Qt.Key.Key_Delete)
     assert [o.id for o in rig.objects] == [needle.id]
-    assert sorted(needle.frames) == [FRAME + 5]
+    assert needle.points(FRAME) is None
+    # The frames between keep what they showed: the next one became a keyframe.
+    assert sorted(needle.frames) == [FRAME + 1, FRAME + 5]
+    np.testing.assert_allclose(needle.points(FRAME + 1), [(60, 80), (304, 262)])
+
+
+def test_delete_on_an_interpolated_frame_leaves_a_gap_of_one_frame(rig):
+    needle = rig.add("needle", [(60, 80), (300, 260)])
+    needle.set_points(FRAME - 4, [(60, 80), (280, 250)])
+    needle.set_points(FRAME + 4, [(60, 80), (320, 270)])
+    needle.frames.pop(FRAME)  # FRAME is now interpolated between FRAME - 4 and FRAME + 4
+    rig.layer.show(rig.history.annotations, FRAME)
+    click(rig.view, 180, 170)
+    key(rig.view, Qt.Key.Key_Delete)
+    assert needle.points(FRAME) is None
+    assert needle.source(FRAME - 1) == "keyframe"
+    assert needle.source(FRAME + 1) == "keyframe"
+    assert needle.source(FRAME - 2) == "interpolated"
+    rig.history.undo()
+    np.testing.assert_allclose(needle.points(FRAME), [(60, 80), (300, 260)])
+    assert needle.source(FRAME) == "interpolated"
 
 
 def test_vertices_beat_areas(rig):

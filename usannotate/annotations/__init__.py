@@ -12,6 +12,7 @@ from usannotate.annotations.measurements import Measurement, Row, measure_frame
 from usannotate.annotations.model import (
     AnnotatedObject,
     Annotations,
+    FrameSource,
     Label,
     LabelSet,
     ShapeKind,
@@ -22,6 +23,7 @@ from usannotate.annotations.model import (
 __all__ = [
     "AnnotatedObject",
     "Annotations",
+    "FrameSource",
     "Label",
     "LabelSet",
     "LabelSetError",

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from usannotate.annotations.model import AnnotatedObject, Annotations, Label, as_points
+from usannotate.annotations.model import (
+    AnnotatedObject,
+    Annotations,
+    FrameSource,
+    Label,
+    as_points,
+)
 
 
 class Edit:
@@ -67,12 +73,32 @@ class RemoveObject(Edit):
         annotations.objects.insert(self._position, self._removed)
 
 
+_FrameState = tuple[np.ndarray | None, bool, bool]  # stored points, tracked, gap marker
+
+
+def _state(obj: AnnotatedObject, frame: int) -> _FrameState:
+    return obj.frames.get(frame), frame in obj.tracked, frame in obj.absent
+
+
+def _restore(obj: AnnotatedObject, frame: int, state: _FrameState) -> None:
+    points, tracked, absent = state
+    obj.clear_frame(frame)
+    if points is not None:
+        obj.set_points(frame, points, FrameSource.TRACKED if tracked else FrameSource.KEYFRAME)
+    elif absent:
+        obj.mark_absent(frame)
+
+
 @dataclass
 class SetPoints(Edit):
-    """Set (or, with ``points=None``, remove) an object's geometry on one frame.
+    """Store (or, with ``points=None``, forget) an object's geometry on one frame.
 
-    ``before`` is taken when the edit is first applied unless given (a drag passes the
-    points it started from, because the item moved them live).
+    Editing a frame makes it a keyframe (``source`` KEYFRAME, the default), whether it
+    was interpolated or tracked before; tracking stores its frames with ``source``
+    TRACKED. Forgetting a stored frame between two others makes it interpolated again.
+    Undo restores exactly what was stored on the frame before (points, tracked, gap).
+    ``before`` may give the stored points before the edit when the caller already
+    changed the model (otherwise they are read when the edit is first applied).
     """
 
     object_id: str
@@ -80,32 +106,48 @@ class SetPoints(Edit):
     points: np.ndarray | None
     before: np.ndarray | None = None
     text: str = "Edit mark"
-    _before_known: bool = field(default=False, repr=False)
+    source: FrameSource = FrameSource.KEYFRAME
+    _state_before: _FrameState | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.points is not None:
             self.points = as_points(self.points)
         if self.before is not None:
-            self.before = as_points(self.before)
-            self._before_known = True
+            self._state_before = (as_points(self.before), False, False)
 
     def apply(self, annotations: Annotations) -> None:
         obj = _object(annotations, self.object_id)
-        if not self._before_known:
-            current = obj.points(self.frame)
-            self.before = None if current is None else current.copy()
-            self._before_known = True
-        _put(obj, self.frame, self.points)
+        if self._state_before is None:
+            self._state_before = _state(obj, self.frame)
+        if self.points is None:
+            obj.clear_frame(self.frame)
+        else:
+            obj.set_points(self.frame, self.points, self.source)
 
     def revert(self, annotations: Annotations) -> None:
-        _put(_object(annotations, self.object_id), self.frame, self.before)
+        assert self._state_before is not None
+        _restore(_object(annotations, self.object_id), self.frame, self._state_before)
 
 
-def _put(obj: AnnotatedObject, frame: int, points: np.ndarray | None) -> None:
-    if points is None:
-        obj.frames.pop(frame, None)
-    else:
-        obj.set_points(frame, points)
+@dataclass
+class MarkAbsent(Edit):
+    """Put a gap marker on a frame: the track is out of view there and is not
+    interpolated across it (it ends before and starts again after)."""
+
+    object_id: str
+    frame: int
+    text: str = "Mark out of view"
+    _state_before: _FrameState | None = field(default=None, repr=False)
+
+    def apply(self, annotations: Annotations) -> None:
+        obj = _object(annotations, self.object_id)
+        if self._state_before is None:
+            self._state_before = _state(obj, self.frame)
+        obj.mark_absent(self.frame)
+
+    def revert(self, annotations: Annotations) -> None:
+        assert self._state_before is not None
+        _restore(_object(annotations, self.object_id), self.frame, self._state_before)
 
 
 @dataclass
@@ -176,16 +218,67 @@ def copy_frame(
 ) -> Compound:
     """The edit that copies the marks of frame ``source`` to frame ``target``.
 
-    Each frame keeps its own geometry: the points are copied, not shared. Objects
-    already marked on ``target`` are overwritten (undo restores them).
+    The geometry shown on ``source`` (stored or interpolated) becomes a keyframe on
+    ``target``; points are copied, not shared. Undo restores what ``target`` held.
     """
     wanted = set(object_ids) if object_ids is not None else None
+    edits: list[Edit] = []
+    for obj in annotations.on_frame(source):
+        points = obj.points(source)
+        if points is not None and (wanted is None or obj.id in wanted):
+            edits.append(SetPoints(obj.id, target, points.copy()))
+    return Compound(edits, text=f"Copy marks of frame {source + 1} to frame {target + 1}")
+
+
+def hide_on_frame(obj: AnnotatedObject, frame: int) -> Compound:
+    """The edit that removes a track from one frame only (the object is not there).
+
+    Interpolated neighbours become keyframes first, so that only ``frame`` changes; a gap
+    marker is left where the track goes on on both sides.
+    """
+    edits: list[Edit] = []
+    for neighbour in (frame - 1, frame + 1):
+        found = obj.geometry(neighbour) if neighbour >= 0 else None
+        if found is not None and found[1] is FrameSource.INTERPOLATED:
+            edits.append(SetPoints(obj.id, neighbour, found[0].copy()))
+    stored_before = any(f < frame for f in obj.frames)
+    stored_after = any(f > frame for f in obj.frames)
+    if stored_before and stored_after:
+        edits.append(MarkAbsent(obj.id, frame))
+    else:
+        edits.append(SetPoints(obj.id, frame, None))
+    return Compound(edits, text=f"Remove mark from frame {frame + 1}")
+
+
+def end_track_after(obj: AnnotatedObject, frame: int) -> Compound:
+    """The edit that ends a track after ``frame``: it is out of view from the next frame
+    until its next stored frame (where it starts again); this frame becomes a keyframe
+    if it was interpolated."""
+    edits: list[Edit] = []
+    found = obj.geometry(frame)
+    if found is not None and found[1] is FrameSource.INTERPOLATED:
+        edits.append(SetPoints(obj.id, frame, found[0].copy()))
+    if any(f > frame + 1 for f in obj.frames):
+        edits.append(MarkAbsent(obj.id, frame + 1))
+    else:  # nothing later: the track simply stops here
+        edits += [SetPoints(obj.id, f, None) for f in sorted(obj.frames) if f > frame]
+    return Compound(edits, text=f"End track after frame {frame + 1}")
+
+
+def confirm_tracked(obj: AnnotatedObject, frames: Iterable[int] | None = None) -> Compound:
+    """The edit that turns tracked frames (all, or those in ``frames``) into keyframes."""
+    chosen = sorted(obj.tracked if frames is None else set(frames) & obj.tracked)
+    edits: list[Edit] = [SetPoints(obj.id, f, obj.frames[f]) for f in chosen]
+    return Compound(edits, text=f"Confirm {len(chosen)} tracked frame(s)")
+
+
+def store_tracked(object_id: str, frames: dict[int, np.ndarray], text: str) -> Compound:
+    """The edit that stores frames propagated by tracking, marked tracked."""
     edits: list[Edit] = [
-        SetPoints(obj.id, target, obj.frames[source].copy())
-        for obj in annotations.on_frame(source)
-        if wanted is None or obj.id in wanted
+        SetPoints(object_id, f, points, source=FrameSource.TRACKED, text=text)
+        for f, points in sorted(frames.items())
     ]
-    return Compound(edits, text=f"Copy marks of frame {source} to frame {target}")
+    return Compound(edits, text=text)
 
 
 class EditHistory:

@@ -87,6 +87,9 @@ class Row:
     reference
         For ``tip_to_plane`` and ``extent_along_plane``: the object id of the fascial
         plane measured against; otherwise ``""``.
+    source
+        Where the object's geometry on this frame comes from: ``"keyframe"``,
+        ``"interpolated"`` or ``"tracked"``.
     """
 
     frame: int
@@ -98,6 +101,7 @@ class Row:
     value: float
     unit: str
     reference: str = ""
+    source: str = "keyframe"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -438,11 +442,11 @@ def measure_frame(
 
         Undefined values (the angle of a zero-length needle) are left out.
     """
-    objects = annotations.on_frame(frame)
-    planes = {o.id: o.frames[frame] for o in objects if o.kind is ShapeKind.POLYLINE}
+    shown = [(o, o.geometry(frame)) for o in annotations.objects]
+    present = [(o, found) for o, found in shown if found is not None]
+    planes = {o.id: found[0] for o, found in present if o.kind is ShapeKind.POLYLINE}
     rows: list[Row] = []
-    for obj in objects:
-        points = obj.frames[frame]
+    for obj, (points, source) in present:
         label = annotations.label_set.get(obj.label_id)
         measured: list[tuple[Measurement, str]] = []
         cal = calibration_for(points)
@@ -482,6 +486,7 @@ def measure_frame(
                 m.value,
                 m.unit,
                 reference,
+                source.value,
             )
             for m, reference in measured
             if math.isfinite(m.value)

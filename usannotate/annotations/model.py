@@ -13,13 +13,26 @@ shape kind
     ``polyline`` (open, >= 2 points: fascial planes), ``needle`` (exactly 2 points:
     entry then tip), ``region`` (closed, >= 3 points, first point not repeated: fluid,
     structures to avoid), ``point`` (1 point: target / trigger point).
-object
-    One marked structure with a stable id and a label, present on some frames; each
-    frame owns its own geometry (copying marks to the next frame copies the points).
+object, track
+    One marked structure with a stable id and a label, followed through the loop: on
+    each frame it is absent or has geometry from one of three sources (below).
+keyframe
+    A frame where the user placed or confirmed the geometry.
+tracked
+    A frame whose geometry optical flow propagated; it stays "tracked" until the user
+    confirms or edits it (then it is a keyframe).
+interpolated
+    A frame between two stored frames (keyframe or tracked) of a track: its geometry is
+    computed, never stored (see :mod:`usannotate.annotations.interpolation`).
+gap
+    Frames where a track is out of view: an ``absent`` marker between two stored frames
+    stops interpolation across it, so the track ends and starts again.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,6 +62,14 @@ class ShapeKind(StrEnum):
         }[self]
         if not wanted[0]:
             raise ValueError(f"a {self.value} needs {wanted[1]}, got {n}")
+
+
+class FrameSource(StrEnum):
+    """Where a track's geometry on a frame comes from; the string values are the sidecar's."""
+
+    KEYFRAME = "keyframe"
+    INTERPOLATED = "interpolated"
+    TRACKED = "tracked"
 
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -143,10 +164,16 @@ def new_object_id() -> str:
 
 @dataclass
 class AnnotatedObject:
-    """One marked structure: a label and its geometry on each frame where it is marked.
+    """One marked structure followed through the loop: a track.
 
-    ``frames`` maps a 0-based frame index to an ``(N, 2)`` float64 array of ``(x, y)``
-    points. ``extra`` keeps keys this version does not know (they survive a round trip).
+    ``frames`` maps a 0-based frame index to the ``(N, 2)`` float64 ``(x, y)`` points
+    *stored* there: keyframes, and the frames in ``tracked`` (propagated by optical flow,
+    not yet confirmed). Between two stored frames the geometry is interpolated, unless a
+    frame of ``absent`` lies between them (the track is out of view there: a gap). Before
+    its first and after its last stored frame a track does not exist.
+
+    Arrays in ``frames`` are replaced, never changed in place (interpolation caches rely
+    on it). ``extra`` keeps keys this version does not know (they survive a round trip).
     """
 
     label_id: str
@@ -155,17 +182,139 @@ class AnnotatedObject:
     name: str = ""
     frames: dict[int, np.ndarray] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    tracked: set[int] = field(default_factory=set)
+    absent: set[int] = field(default_factory=set)
+    _pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    def set_points(self, frame: int, points: Iterable[Sequence[float]] | np.ndarray) -> None:
-        """Set this object's geometry on ``frame`` (validated for its kind)."""
+    def set_points(
+        self,
+        frame: int,
+        points: Iterable[Sequence[float]] | np.ndarray,
+        source: FrameSource = FrameSource.KEYFRAME,
+    ) -> None:
+        """Store this object's geometry on ``frame`` (validated for its kind).
+
+        ``source`` is :attr:`FrameSource.KEYFRAME` (placed or confirmed by the user) or
+        :attr:`FrameSource.TRACKED`; a frame stored here is no longer a gap marker.
+        """
         array = as_points(points)
         self.kind.check_points(array)
         if frame < 0:
             raise ValueError(f"frame index {frame} must be 0 or more (0-based)")
-        self.frames[int(frame)] = array
+        if source is FrameSource.INTERPOLATED:
+            raise ValueError("interpolated geometry is computed, not stored")
+        frame = int(frame)
+        self.frames[frame] = array
+        self.absent.discard(frame)
+        if source is FrameSource.TRACKED:
+            self.tracked.add(frame)
+        else:
+            self.tracked.discard(frame)
+
+    def clear_frame(self, frame: int) -> None:
+        """Forget what is stored on ``frame`` (geometry or gap marker)."""
+        self.frames.pop(frame, None)
+        self.tracked.discard(frame)
+        self.absent.discard(frame)
+
+    def mark_absent(self, frame: int) -> None:
+        """Put a gap marker on ``frame``: no geometry there, no interpolation across it."""
+        self.clear_frame(frame)
+        self.absent.add(int(frame))
+
+    # ------------------------------------------------------------ resolution
+    def stored_points(self, frame: int) -> np.ndarray | None:
+        """The points stored on ``frame`` (a keyframe or a tracked frame), else None."""
+        return self.frames.get(frame)
 
     def points(self, frame: int) -> np.ndarray | None:
-        return self.frames.get(frame)
+        """The geometry on ``frame``: stored, or interpolated; None where absent."""
+        found = self.geometry(frame)
+        return None if found is None else found[0]
+
+    def source(self, frame: int) -> FrameSource | None:
+        """Where the geometry on ``frame`` comes from; None where the track is absent."""
+        if frame in self.frames:
+            return FrameSource.TRACKED if frame in self.tracked else FrameSource.KEYFRAME
+        return FrameSource.INTERPOLATED if self._neighbours(frame) is not None else None
+
+    def geometry(self, frame: int) -> tuple[np.ndarray, FrameSource] | None:
+        """``(points, source)`` on ``frame``, or None where the track is absent."""
+        stored = self.frames.get(frame)
+        if stored is not None:
+            source = FrameSource.TRACKED if frame in self.tracked else FrameSource.KEYFRAME
+            return stored, source
+        around = self._neighbours(frame)
+        if around is None:
+            return None
+        before, after = around
+        t = (frame - before) / (after - before)
+        return self._correspondence(before, after).at(t), FrameSource.INTERPOLATED
+
+    def exists_on(self, frame: int) -> bool:
+        return frame in self.frames or self._neighbours(frame) is not None
+
+    def frame_sources(self, n_frames: int | None = None) -> dict[int, FrameSource]:
+        """Every frame where the track exists, with its source (cheap: no geometry)."""
+        out: dict[int, FrameSource] = {}
+        stored = sorted(self.frames)
+        entries = self._entries()
+        for frame in stored:
+            out[frame] = FrameSource.TRACKED if frame in self.tracked else FrameSource.KEYFRAME
+        for left, right in itertools.pairwise(stored):
+            if right - left > 1 and not self._gap_between(entries, left, right):
+                for frame in range(left + 1, right):
+                    out[frame] = FrameSource.INTERPOLATED
+        if n_frames is not None:
+            out = {f: s for f, s in out.items() if f < n_frames}
+        return dict(sorted(out.items()))
+
+    def keyframes(self) -> list[int]:
+        """Frames the user placed or confirmed, in order."""
+        return sorted(f for f in self.frames if f not in self.tracked)
+
+    def span(self) -> tuple[int, int] | None:
+        """First and last frame where the track exists (it may have gaps between)."""
+        return (min(self.frames), max(self.frames)) if self.frames else None
+
+    def _entries(self) -> list[int]:
+        return sorted(self.frames.keys() | self.absent)
+
+    @staticmethod
+    def _gap_between(entries: list[int], left: int, right: int) -> bool:
+        """Whether a gap marker lies strictly between stored frames ``left`` and ``right``
+        (``entries`` holds stored frames and gap markers, sorted)."""
+        i = bisect.bisect_right(entries, left)
+        return i < len(entries) and entries[i] < right
+
+    def _neighbours(self, frame: int) -> tuple[int, int] | None:
+        """The stored frames an interpolated ``frame`` lies between, or None."""
+        if frame in self.absent or frame in self.frames or not self.frames:
+            return None
+        entries = self._entries()
+        i = bisect.bisect_left(entries, frame)
+        if i == 0 or i == len(entries):
+            return None
+        before, after = entries[i - 1], entries[i]
+        if before in self.absent or after in self.absent:
+            return None
+        return before, after
+
+    def _correspondence(self, before: int, after: int) -> Any:
+        """The points of two stored frames matched for blending (cached per pair)."""
+        from usannotate.annotations.interpolation import corresponding_points
+
+        a, b = self.frames[before], self.frames[after]
+        cached = self._pairs.get((before, after))
+        if cached is not None and cached[0] is a and cached[1] is b:
+            return cached[2]
+        if len(self._pairs) > 4 * len(self.frames) + 16:
+            self._pairs.clear()  # stale pairs of frames since edited
+        match = corresponding_points(self.kind, a, b)
+        self._pairs[(before, after)] = (a, b, match)
+        return match
 
     def copy(self) -> AnnotatedObject:
         return AnnotatedObject(
@@ -173,8 +322,10 @@ class AnnotatedObject:
             self.kind,
             self.id,
             self.name,
-            {f: p.copy() for f, p in self.frames.items()},
+            dict(self.frames),  # arrays are never changed in place, so they can be shared
             dict(self.extra),
+            set(self.tracked),
+            set(self.absent),
         )
 
 
@@ -189,8 +340,8 @@ class Annotations:
         return next((o for o in self.objects if o.id == object_id), None)
 
     def on_frame(self, frame: int) -> list[AnnotatedObject]:
-        """Objects with geometry on ``frame``, in drawing order."""
-        return [o for o in self.objects if frame in o.frames]
+        """Objects that exist on ``frame`` (stored or interpolated), in drawing order."""
+        return [o for o in self.objects if o.exists_on(frame)]
 
     def add(self, obj: AnnotatedObject) -> AnnotatedObject:
         if self.label_set.get(obj.label_id) is None:

@@ -1,9 +1,13 @@
 """The sidecar document: annotations plus what ties them to their DICOM, as JSON and back.
 
-``SidecarDocument.to_json()`` gives the version 1 structure of resources/SIDECAR.md, with
+``SidecarDocument.to_json()`` gives the version 2 structure of resources/SIDECAR.md, with
 stable key order and coordinates rounded to 3 decimals; ``SidecarDocument.from_json()``
 validates a parsed file (JSON Schema, then the rules a schema cannot express) and builds
 the document, keeping every key it does not know so that it is written back unchanged.
+
+Version 1 files (before tracks: an object existed only on the frames listed) are read
+as tracks with a gap after every listed frame that is not followed by the next frame, so
+they mean exactly what they meant; they are saved as version 2.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import chain, pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,8 +34,8 @@ if TYPE_CHECKING:
 #: The value of the ``format`` key.
 FORMAT = "usannotate-sidecar"
 #: The newest format version this code reads and the one it writes.
-FORMAT_VERSION = 1
-#: The ``coordinate_system`` sentence every version 1 file carries.
+FORMAT_VERSION = 2
+#: The ``coordinate_system`` sentence every file carries.
 COORDINATE_SYSTEM = (
     "points are (x, y) = (column, row) in image pixels, floats; (0, 0) is the top-left "
     "corner of the top-left pixel, so the first pixel's centre is (0.5, 0.5) (DICOM SCOORD "
@@ -74,7 +78,10 @@ _REGION_KEYS = (
 _LABEL_SET_KEYS = ("name", "labels")
 _LABEL_KEYS = ("id", "name", "kind", "colour", "shortcut", "group", "description")
 _OBJECT_KEYS = ("id", "label", "name", "kind", "frames")
-_FRAME_KEYS = ("frame", "points")
+_FRAME_KEYS = ("frame", "source", "points")
+_FRAME_KEY_SET = frozenset(_FRAME_KEYS)
+#: The ``source`` of a frame entry that marks a gap (no points).
+ABSENT = "absent"
 
 
 # ----------------------------------------------------------------- time stamps
@@ -239,6 +246,9 @@ class SidecarDocument:
     format_version: int = FORMAT_VERSION
     warnings: list[str] = field(default_factory=list)
     disk_stamp: tuple[object, ...] | None = field(default=None, repr=False)
+    #: Per object (by position), where each frame's entry stood in the file read, so
+    #: messages point at the file's own ``frames[j]`` (not content: never compared).
+    entry_positions: dict[int, dict[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def label_set(self) -> LabelSet:
@@ -503,7 +513,8 @@ def consistency_problems(doc: SidecarDocument) -> list[str]:
                 f"{where}.kind: {quote(kind.value)}, but label {quote(label.id)} is drawn "
                 f"as a {label.kind.value}"
             )
-        problems += _geometry_problems(obj, kind, where, dicom)
+        positions = doc.entry_positions.get(index)
+        problems += _geometry_problems(obj, kind, where, dicom, positions)
     return problems
 
 
@@ -558,9 +569,25 @@ def _outside(x: float, y: float, dicom: DicomReference) -> str:
 
 
 def _geometry_problems(
-    obj: AnnotatedObject, kind: ShapeKind, where: str, dicom: DicomReference
+    obj: AnnotatedObject,
+    kind: ShapeKind,
+    where: str,
+    dicom: DicomReference,
+    positions: dict[int, int] | None = None,
 ) -> list[str]:
+    """Problems of the stored frames and gap markers; ``positions`` maps a frame to its
+    entry's index in the file (default: the order this version writes)."""
     problems: list[str] = []
+    if positions is None:
+        written = sorted(obj.frame_sources().keys() | obj.absent)
+        positions = {frame: j for j, frame in enumerate(written)}
+    for frame in sorted(obj.absent):
+        if not 0 <= frame < dicom.n_frames:
+            problems.append(
+                f"{where}.frames[{positions.get(frame, 0)}].frame: frame {frame} is outside "
+                f"the loop's {dicom.n_frames} frames (frame indices are 0-based: 0 to "
+                f"{dicom.n_frames - 1})"
+            )
     frames = sorted(obj.frames)
     arrays = [obj.frames[f] for f in frames]
     bad_shape = {
@@ -582,7 +609,7 @@ def _geometry_problems(
         and np.all((all_points[:, 1] >= -m) & (all_points[:, 1] <= dicom.rows + m))
     )
     for j, (frame, points) in enumerate(zip(frames, arrays, strict=True)):
-        entry = f"{where}.frames[{j}]"
+        entry = f"{where}.frames[{positions.get(frame, 0)}]"
         if not 0 <= frame < dicom.n_frames:
             problems.append(
                 f"{entry}.frame: frame {frame} is outside the loop's {dicom.n_frames} frames "
@@ -644,8 +671,9 @@ def _manual_json(manual: ManualCalibration | None, unknown: dict[str, Any]) -> d
 def _object_json(
     obj: AnnotatedObject, frame_extra: dict[tuple[str, int], dict[str, Any]], raw_points: bool
 ) -> dict[str, Any]:
-    frames = sorted(obj.frames)
-    arrays = [obj.frames[f] for f in frames]
+    sources = obj.frame_sources()
+    shown = sorted(sources)
+    arrays = [obj.points(f) for f in shown]  # stored, or interpolated for the readers
     if raw_points:
         point_values: list[Any] = [RawJSON(text) for text in points_json(arrays)]
     else:
@@ -653,18 +681,22 @@ def _object_json(
         flat = _round_points(np.concatenate(arrays)).tolist() if arrays else []
         ends = np.cumsum([len(a) for a in arrays]).tolist()
         point_values = [flat[start:end] for start, end in zip([0, *ends], ends, strict=False)]
-    entries = []
-    for frame, points in zip(frames, point_values, strict=True):
-        entry = {"frame": int(frame), "points": points}
+    entries: dict[int, dict[str, Any]] = {}
+    for frame, points in zip(shown, point_values, strict=True):
+        entry = {"frame": int(frame), "source": sources[frame].value, "points": points}
         unknown = frame_extra.get((obj.id, frame))
-        entries.append(_with_extra(entry, unknown) if unknown else entry)
+        entries[frame] = _with_extra(entry, unknown) if unknown else entry
+    for frame in obj.absent:
+        entry = {"frame": int(frame), "source": ABSENT}
+        unknown = frame_extra.get((obj.id, frame))
+        entries[frame] = _with_extra(entry, unknown) if unknown else entry
     return _with_extra(
         {
             "id": obj.id,
             "label": obj.label_id,
             "name": obj.name,
             "kind": ShapeKind(obj.kind).value,
-            "frames": entries,
+            "frames": [entries[f] for f in sorted(entries)],
         },
         obj.extra,
     )
@@ -746,8 +778,13 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
     extra.label_set = _unknown(ls, _LABEL_SET_KEYS)
 
     objects = []
+    positions: dict[int, dict[int, int]] = {}
+    version = int(data["version"])
     for index, item in enumerate(data["objects"]):
         obj, object_problems = _build_object(item, f"objects[{index}]", extra.frames)
+        positions[index] = {int(e["frame"]): j for j, e in enumerate(item["frames"])}
+        if version < 2:
+            _gaps_of_version_1(obj)
         objects.append(obj)
         problems += object_problems
 
@@ -771,7 +808,8 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         modified=modified,
         app_version=data["app_version"],
         extra=extra,
-        format_version=int(data["version"]),
+        format_version=max(version, FORMAT_VERSION),  # version 1 is migrated on reading
+        entry_positions=positions,
     )
     return doc, problems
 
@@ -788,29 +826,47 @@ def _build_object(
         extra=_unknown(item, _OBJECT_KEYS),
     )
     entries = item["frames"]
-    point_lists = [entry["points"] for entry in entries]
+    # Interpolated entries are derived (written for readers) and recomputed here.
+    stored = [e for e in entries if e.get("source") not in ("interpolated", ABSENT)]
+    point_lists = [entry["points"] for entry in stored]
     counts = list(map(len, point_lists))
     # One numpy conversion per object; each frame gets its own slice of the result.
     # The schema guaranteed [number, number] pairs, so a flat float iterator suffices.
     total = sum(counts)
     coordinates = chain.from_iterable(chain.from_iterable(point_lists))
     points = np.fromiter(coordinates, dtype=np.float64, count=2 * total).reshape(total, 2)
-    start = 0
     previous = -1
-    for j, (entry, count) in enumerate(zip(entries, counts, strict=True)):
+    seen: set[int] = set()
+    for j, entry in enumerate(entries):
         frame = int(entry["frame"])
         if frame <= previous and not problems:  # the first one: the others follow from it
             problems.append(
                 f"{where}.frames[{j}].frame: frame {frame} "
-                + ("is listed twice" if frame in obj.frames else f"comes after frame {previous}")
+                + ("is listed twice" if frame in seen else f"comes after frame {previous}")
                 + ": frames are listed in increasing order, each at most once"
             )
         previous = max(previous, frame)
-        obj.frames[frame] = points[start : start + count]
-        start += count
-        if len(entry) > len(_FRAME_KEYS):  # both are required: more keys are unknown ones
+        seen.add(frame)
+        if entry.get("source") == ABSENT:
+            obj.absent.add(frame)
+        if not _FRAME_KEY_SET.issuperset(entry):
             frame_extra[(obj.id, frame)] = _unknown(entry, _FRAME_KEYS)
+    start = 0
+    for entry, count in zip(stored, counts, strict=True):
+        frame = int(entry["frame"])
+        obj.frames[frame] = points[start : start + count]
+        if entry.get("source") == "tracked":
+            obj.tracked.add(frame)
+        start += count
     return obj, problems
+
+
+def _gaps_of_version_1(obj: AnnotatedObject) -> None:
+    """Keep a version 1 object where it was: absent between frames listed apart."""
+    listed = sorted(obj.frames)
+    for left, right in pairwise(listed):
+        if right > left + 1:
+            obj.absent.add(left + 1)
 
 
 def _salvage_newer(data: dict[str, Any], version: int, path: object) -> SidecarDocument:
@@ -903,7 +959,7 @@ def _same_annotations(a: Annotations, b: Annotations) -> bool:
             y.extra,
         ):
             return False
-        if x.frames.keys() != y.frames.keys():
+        if (x.frames.keys(), x.tracked, x.absent) != (y.frames.keys(), y.tracked, y.absent):
             return False
         if not all(np.array_equal(x.frames[f], y.frames[f]) for f in x.frames):
             return False

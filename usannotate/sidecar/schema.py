@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from itertools import chain
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ MAX_PROBLEMS = 50
 _FAST_KEYWORD = "x-usannotate-frames"
 _FRAME = itemgetter("frame")
 _POINTS = itemgetter("points")
+_SOURCE = methodcaller("get", "source")
+_POINT_SOURCES = {None, "keyframe", "tracked", "interpolated"}
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POINTS_HINT = (
     "points are [[x, y], ...] = (column, row) in image pixels, (0, 0) the top-left corner "
@@ -47,7 +50,8 @@ _HINTS = {
     "colour": "a colour is '#rrggbb'",
     "created": "timestamps are ISO-8601 UTC, e.g. '2025-01-31T14:05:09.250Z'",
     "modified": "timestamps are ISO-8601 UTC, e.g. '2025-01-31T14:05:09.250Z'",
-    "version": "this usannotate reads sidecar format version 1",
+    "version": "this usannotate reads sidecar format versions 1 and 2",
+    "source": "a frame's source is keyframe, tracked, interpolated or absent",
     "format": 'a usannotate sidecar says "format": "usannotate-sidecar"',
     "manual": "the manual calibration is an object when source is 'manual', else null",
     "bounds": "region bounds are [x0, y0, x1, y1], inclusive pixel indices",
@@ -65,7 +69,7 @@ _TYPE_NAMES = {
 
 @functools.cache
 def load_schema() -> dict[str, Any]:
-    """The sidecar JSON Schema, version 1 (a dict; do not modify it)."""
+    """The sidecar JSON Schema, version 2 (a dict; do not modify it)."""
     try:
         schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # an installation problem, not the user's file
@@ -77,9 +81,10 @@ def load_schema() -> dict[str, Any]:
 def _frames_look_valid(frames: object) -> bool:
     """A sufficient (not necessary) condition for ``frames`` to satisfy the schema.
 
-    Every entry a JSON object with a non-negative integer ``frame`` and a non-empty
-    ``points`` list of ``[number, number]`` pairs; checked with C-level iteration
-    (``map``, ``set``) because a long loop has over 100,000 points.
+    Every entry a JSON object with a non-negative integer ``frame``, a non-empty
+    ``points`` list of ``[number, number]`` pairs and, if any, a ``source`` other than
+    ``absent`` (gap entries, rare, go the schema's slow way); checked with C-level
+    iteration (``map``, ``set``) because a long loop has over 100,000 points.
     """
     if type(frames) is not list:
         return False
@@ -94,6 +99,8 @@ def _frames_look_valid(frames: object) -> bool:
         return False
     # type() is exact: bool, a subclass of int, is not a JSON number.
     if set(map(type, frame_values)) != {int} or min(frame_values) < 0:
+        return False
+    if not set(map(_SOURCE, frames)) <= _POINT_SOURCES:
         return False
     if set(map(type, point_lists)) != {list} or min(map(len, point_lists)) < 1:
         return False
@@ -123,7 +130,7 @@ def _validator(*, fast: bool, allow_newer: bool) -> Any:
     if not fast and not allow_newer:
         return Draft202012Validator(schema)
     schema = copy.deepcopy(schema)
-    if allow_newer:  # read what a newer version shares with version 1
+    if allow_newer:  # read what a newer version shares with this one
         schema["properties"]["version"] = {"type": "integer", "minimum": 1}
     if fast:
         schema["$defs"]["object"]["properties"]["frames"] = {_FAST_KEYWORD: True}

@@ -13,12 +13,24 @@ from PySide6.QtWidgets import (
     QStyleOptionGraphicsItem,
 )
 
-from usannotate.annotations import AnnotatedObject, Annotations, Label, ShapeKind
+from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, Label, ShapeKind
 
 _OUTLINE = QColor(0, 0, 0, 170)  # dark halo so marks read on bright fascia and dark fluid
 _TRAJECTORY_LENGTH = 1.0  # the needle's extended trajectory, in needle lengths
 _HANDLE_HALF = 3.5  # half the side of a vertex handle, screen pixels
 _HOVER_HALF = 5.0  # ... of the handle under the cursor
+#: How a mark's line is drawn by where its geometry comes from: a keyframe is solid; a
+#: computed frame is broken, so a reviewer sees at a glance what nobody placed yet.
+LINE_STYLES = {
+    FrameSource.KEYFRAME: Qt.PenStyle.SolidLine,
+    FrameSource.INTERPOLATED: Qt.PenStyle.DashLine,
+    FrameSource.TRACKED: Qt.PenStyle.DashDotLine,
+}
+CAPTION_SUFFIXES = {
+    FrameSource.KEYFRAME: "",
+    FrameSource.INTERPOLATED: " · interpolated",
+    FrameSource.TRACKED: " · tracked",
+}
 
 
 def _polygon(points: np.ndarray) -> QPolygonF:
@@ -54,13 +66,23 @@ class ShapeItem(QGraphicsItem):
     Editing aids (off by default): with ``show_handles`` a selected item draws a square
     handle on each vertex instead of dots; ``hovered_vertex`` (an index into ``points``)
     draws a larger handle on the vertex under the cursor, selected or not.
+
+    ``source`` says where the geometry comes from: keyframes are drawn solid,
+    interpolated frames dashed and tracked frames dash-dotted, and the caption says so.
     """
 
-    def __init__(self, obj: AnnotatedObject, label: Label, points: np.ndarray) -> None:
+    def __init__(
+        self,
+        obj: AnnotatedObject,
+        label: Label,
+        points: np.ndarray,
+        source: FrameSource = FrameSource.KEYFRAME,
+    ) -> None:
         super().__init__()
         self.obj = obj
         self.label = label
         self.points = points
+        self.source = source
         self.opacity_level = 1.0
         self.show_trajectory = False
         self.show_handles = False
@@ -68,7 +90,9 @@ class ShapeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(10)
         self._cached_path: QPainterPath | None = None
-        self.caption = _caption(obj.name or label.name, QColor(label.colour), self)
+        self.caption = _caption(
+            (obj.name or label.name) + CAPTION_SUFFIXES[source], QColor(label.colour), self
+        )
         self._polygon = _polygon(points)
         self.caption.setPos(self._caption_anchor())
 
@@ -137,7 +161,7 @@ class ShapeItem(QGraphicsItem):
         width = 3.0 if selected else 2.0
         halo = QPen(_OUTLINE, width + 2.0)
         halo.setCosmetic(True)
-        pen = QPen(colour, width)
+        pen = QPen(colour, width, LINE_STYLES[self.source])
         pen.setCosmetic(True)
         kind = self.label.kind
         polygon = self._polygon
@@ -189,7 +213,9 @@ class ShapeItem(QGraphicsItem):
         the extended trajectory is dashed."""
         scale = max(painter.worldTransform().m11(), 1e-6)
         (x0, y0), (x1, y1) = self.points
-        painter.setPen(pen)
+        solid = QPen(pen)
+        solid.setStyle(Qt.PenStyle.SolidLine)
+        painter.setPen(solid)
         painter.setBrush(colour)
         half = 3.0 / scale
         painter.drawRect(QRectF(float(x0) - half, float(y0) - half, 2 * half, 2 * half))
@@ -237,11 +263,14 @@ class AnnotationLayer:
         self.items.clear()
         if annotations is None:
             return
-        for obj in annotations.on_frame(frame):
+        for obj in annotations.objects:
             label = annotations.label_set.get(obj.label_id)
             if label is None or obj.label_id in self.hidden_labels:
                 continue
-            item = ShapeItem(obj, label, obj.frames[frame])
+            found = obj.geometry(frame)
+            if found is None:
+                continue
+            item = ShapeItem(obj, label, *found)
             item.opacity_level = self.opacity
             item.show_trajectory = self.show_trajectory
             item.show_handles = self.show_handles

@@ -32,6 +32,7 @@ from usannotate.annotations.edits import (
     EditHistory,
     RemoveObject,
     SetPoints,
+    hide_on_frame,
 )
 from usannotate.ui.annotation_items import AnnotationLayer, ShapeItem
 from usannotate.ui.viewer import CineView
@@ -198,6 +199,7 @@ class _Drag:
     origin: np.ndarray
     vertex: int | None
     current: np.ndarray
+    stored: np.ndarray | None  # the points stored on the frame before (None: interpolated)
     moved: bool = False
 
 
@@ -595,7 +597,7 @@ class ToolController(QObject):
         candidates = [
             obj
             for obj in self._history.annotations.objects
-            if obj.label_id == label.id and frame not in obj.frames
+            if obj.label_id == label.id and not obj.exists_on(frame)
         ]
         if not candidates:
             return None
@@ -663,7 +665,11 @@ class ToolController(QObject):
         if points is None:  # the layer shows another frame than the tools edit
             return
         vertex_index = vertex[1] if vertex else None
-        self._drag = _Drag(item.obj.id, self._frame, points.copy(), at, vertex_index, points.copy())
+        frame = self._frame
+        stored = item.obj.stored_points(frame)
+        self._drag = _Drag(
+            item.obj.id, frame, points.copy(), at, vertex_index, points.copy(), stored
+        )
 
     def _drag_move(self, event: PointerEvent) -> None:
         drag = self._drag
@@ -694,8 +700,9 @@ class ToolController(QObject):
         return np.clip(delta, np.minimum(low, 0), np.maximum(high, 0))
 
     def _show_live(self, drag: _Drag, points: np.ndarray) -> None:
-        """Show a drag in progress: the model holds a copy (the edit's ``before`` stays
-        intact) and the mark's item is redrawn; nothing is on the history yet."""
+        """Show a drag in progress: the model holds a copy on the frame (the live
+        measurements follow it) and the mark's item is redrawn; nothing is on the
+        history yet."""
         assert self._history is not None
         obj = self._history.annotations.get(drag.object_id)
         if obj is None:
@@ -705,19 +712,31 @@ class ToolController(QObject):
         if item is not None:
             item.set_points(obj.frames[drag.frame])
 
+    def _undo_live(self, drag: _Drag) -> None:
+        """Put back what the frame held before the drag (stored points or none)."""
+        assert self._history is not None
+        obj = self._history.annotations.get(drag.object_id)
+        if obj is None:
+            return
+        points = drag.stored
+        if points is None:
+            obj.frames.pop(drag.frame, None)
+        else:
+            obj.frames[drag.frame] = points
+        item = self._layer.items.get(drag.object_id)
+        shown = obj.points(drag.frame)
+        if item is not None and shown is not None:
+            item.set_points(shown)
+
     def _drag_release(self) -> None:
         drag, self._drag = self._drag, None
         if drag is None or not drag.moved:
             return
+        self._undo_live(drag)  # the edit records the frame as it was before the drag
         if np.array_equal(drag.current, drag.start):  # dragged back where it was
-            self._show_live(drag, drag.start)
             return
         what = "point" if drag.vertex is not None else "mark"
-        self._push(
-            SetPoints(
-                drag.object_id, drag.frame, drag.current, before=drag.start, text=f"Move {what}"
-            )
-        )
+        self._push(SetPoints(drag.object_id, drag.frame, drag.current, text=f"Move {what}"))
 
     def _insert_vertex(self, event: PointerEvent) -> None:
         """Double-click on the selected line or outline: a new point there."""
@@ -763,9 +782,11 @@ class ToolController(QObject):
             self._set_hover(None)
             self.statusMessage.emit("Point deleted")
             return
-        edits: list[Edit] = [SetPoints(object_id, frame, None)]
-        if set(obj.frames) == {frame}:
-            edits.append(RemoveObject(object_id))
+        shown = obj.frame_sources()
+        if set(shown) == {frame}:  # its only frame: the object goes
+            edits: list[Edit] = [RemoveObject(object_id)]
+        else:
+            edits = [hide_on_frame(obj, frame)]
         label = self._history.annotations.label_set.get(obj.label_id)
         name = label.name if label else obj.label_id
         self._set_hover(None)
@@ -878,7 +899,7 @@ class ToolController(QObject):
     def _cancel_drag(self) -> None:
         drag, self._drag = self._drag, None
         if drag is not None and self._history is not None and drag.moved:
-            self._show_live(drag, drag.start)
+            self._undo_live(drag)
 
     def _cancel_all(self) -> None:
         self._cancel_sketch()
