@@ -13,7 +13,11 @@ from usannotate.annotations.edits import (
     EditHistory,
     RemoveObject,
     SetPoints,
+    confirm_tracked,
     copy_frame,
+    end_track_after,
+    hide_on_frame,
+    store_tracked,
 )
 
 
@@ -135,3 +139,74 @@ def test_unsaved_state_follows_undo_and_redo(history):
     _needle(history)  # a different first edit: the saved state's branch is gone
     assert history.is_modified
     assert not history.can_redo
+
+
+# ------------------------------------------------------------------------ tracks
+def test_editing_an_interpolated_frame_makes_it_a_keyframe_and_undo_restores(history):
+    needle = _needle(history)
+    history.push(SetPoints(needle.id, 10, [(10, 10), (150, 140)]))
+    assert needle.source(5) == "interpolated"
+    history.push(SetPoints(needle.id, 5, [(10, 10), (90, 60)]))
+    assert needle.source(5) == "keyframe"
+    history.undo()
+    assert needle.source(5) == "interpolated"
+    np.testing.assert_allclose(needle.points(5), [(10, 10), (100, 90)])
+
+
+def test_tracked_frames_are_stored_as_tracked_and_editing_confirms_them(history):
+    needle = _needle(history)
+    history.push(store_tracked(needle.id, {1: np.array([(10, 10), (55, 44)])}, "Track"))
+    assert needle.source(1) == "tracked"
+    history.push(SetPoints(needle.id, 1, [(10, 10), (56, 45)]))
+    assert needle.source(1) == "keyframe"
+    history.undo()
+    assert needle.source(1) == "tracked"  # undo restores the status, not only the points
+    history.undo()
+    assert needle.source(1) is None
+
+
+def test_confirming_tracked_frames_keeps_their_points(history):
+    needle = _needle(history)
+    tracked = {f: np.array([(10, 10), (50 + f, 40 + f)]) for f in (1, 2, 3)}
+    history.push(store_tracked(needle.id, tracked, "Track"))
+    history.push(confirm_tracked(needle, [2]))
+    assert needle.tracked == {1, 3}
+    history.push(confirm_tracked(needle))
+    assert needle.tracked == set()
+    np.testing.assert_allclose(needle.points(3), [(10, 10), (53, 43)])
+    history.undo()
+    history.undo()
+    assert needle.tracked == {1, 2, 3}
+
+
+def test_hiding_on_one_frame_changes_only_that_frame(history):
+    needle = _needle(history)
+    history.push(SetPoints(needle.id, 10, [(10, 10), (150, 140)]))
+    before = {f: needle.points(f) for f in range(11)}
+    history.push(hide_on_frame(needle, 5))
+    assert needle.points(5) is None
+    for f in (*range(5), *range(6, 11)):
+        np.testing.assert_allclose(needle.points(f), before[f])
+    history.undo()
+    assert needle.source(5) == "interpolated"
+    assert sorted(needle.frames) == [0, 10]
+
+
+def test_ending_a_track_leaves_a_gap_until_its_next_stored_frame(history):
+    needle = _needle(history)
+    history.push(SetPoints(needle.id, 10, [(10, 10), (150, 140)]))
+    history.push(SetPoints(needle.id, 20, [(10, 10), (160, 150)]))
+    history.push(end_track_after(needle, 4))
+    assert needle.source(4) == "keyframe"
+    assert [needle.points(f) for f in range(5, 10)] == [None] * 5
+    assert needle.source(10) == "keyframe"  # starts again
+    assert needle.source(15) == "interpolated"
+    history.push(end_track_after(needle, 15))
+    assert needle.points(16) is None
+    assert needle.source(20) == "keyframe"
+    history.undo()
+    history.push(end_track_after(needle, 19))  # only the next frame beyond: it stops
+    assert needle.span() == (0, 19)
+    assert needle.source(19) == "keyframe"
+    history.undo()
+    assert needle.span() == (0, 20)

@@ -13,13 +13,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.sidecar.docs import LABELS, LATER, NOW, empty_document, sample_document
-from usannotate.annotations import AnnotatedObject, Annotations
+from tests.sidecar.docs import (
+    LABELS,
+    LATER,
+    NOW,
+    empty_document,
+    sample_document,
+    write_json,
+)
+from usannotate.annotations import AnnotatedObject, Annotations, FrameSource
 from usannotate.sidecar import (
     COORDINATE_SYSTEM,
     ManualCalibration,
     SidecarCalibration,
     SidecarDocument,
+    SidecarReadError,
     UnknownKeys,
     load_sidecar,
     save_sidecar,
@@ -82,12 +90,18 @@ def annotated_objects(draw: st.DrawFn, number: int) -> tuple[AnnotatedObject, di
         extra=draw(unknown_keys),
     )
     frame_extra = {}
+    # A track: keyframes and tracked frames, with gap markers between some of them.
     for frame in draw(st.sets(st.integers(0, N_FRAMES - 1), max_size=4)):
         n = draw(COUNTS[kind.value])
-        obj.set_points(frame, np.array(draw(st.lists(st.tuples(xs, ys), min_size=n, max_size=n))))
+        points = np.array(draw(st.lists(st.tuples(xs, ys), min_size=n, max_size=n)))
+        source = draw(st.sampled_from([FrameSource.KEYFRAME, FrameSource.TRACKED]))
+        obj.set_points(frame, points, source)
         extra = draw(unknown_keys)
         if extra:
             frame_extra[(obj.id, frame)] = extra
+    for frame in draw(st.sets(st.integers(0, N_FRAMES - 1), max_size=2)):
+        if frame not in obj.frames:
+            obj.mark_absent(frame)
     return obj, frame_extra
 
 
@@ -269,3 +283,107 @@ def test_writable_json_matches_to_json_apart_from_point_text():
     doc = sample_document(n_frames=3)
     fast: dict[str, Any] = writable_json(doc)
     assert dumps(fast) == dumps(doc.to_json())
+
+
+# ------------------------------------------------------------------------ tracks
+def _track_document() -> SidecarDocument:
+    doc = sample_document(n_frames=0)
+    needle, fluid = doc.annotations.objects[1], doc.annotations.objects[2]
+    needle.set_points(10, [(110.0, 156.0), (185.0, 199.0)])
+    needle.set_points(20, [(110.0, 156.0), (316.0, 275.0)])
+    for frame, tip_x in ((21, 330.0), (22, 340.0)):
+        needle.set_points(frame, [(110.0, 156.0), (tip_x, 285.0)], FrameSource.TRACKED)
+    fluid.set_points(30, [(340, 290), (380, 292), (360, 300)])
+    fluid.set_points(40, [(330, 288), (360, 286), (400, 290), (390, 305), (340, 304)])
+    fluid.mark_absent(45)  # out of view, then back
+    fluid.set_points(50, [(330, 288), (400, 290), (360, 310)])
+    return doc
+
+
+def test_tracks_survive_a_round_trip_with_their_sources(tmp_path: Path):
+    doc = _track_document()
+    path = tmp_path / "a.usannotate.json"
+    save_sidecar(doc, path, now=LATER)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    needle_entries = data["objects"][1]["frames"]
+    assert [(e["frame"], e["source"]) for e in needle_entries] == [
+        (10, "keyframe"),
+        *((f, "interpolated") for f in range(11, 20)),
+        (20, "keyframe"),
+        (21, "tracked"),
+        (22, "tracked"),
+    ]
+    # Every frame where the object exists has its points, so readers need no interpolation.
+    assert needle_entries[5]["points"] == [[110.0, 156.0], [250.5, 237.0]]
+    fluid_entries = {e["frame"]: e for e in data["objects"][2]["frames"]}
+    assert fluid_entries[45] == {"frame": 45, "source": "absent"}
+    assert 44 not in fluid_entries  # the gap: no interpolation across it
+    assert 46 not in fluid_entries
+    assert len(fluid_entries[35]["points"]) >= 5  # different point counts blend
+
+    loaded = load_sidecar(path)
+    assert loaded.annotations.objects[1].tracked == {21, 22}
+    assert loaded.annotations.objects[2].absent == {45}
+    assert sorted(loaded.annotations.objects[1].frames) == [10, 20, 21, 22]  # not stored
+    np.testing.assert_allclose(
+        loaded.annotations.objects[1].points(15), doc.annotations.objects[1].points(15)
+    )
+    save_sidecar(loaded, tmp_path / "b.usannotate.json", now=LATER)
+    assert (tmp_path / "b.usannotate.json").read_bytes() == path.read_bytes()
+
+
+def test_interpolated_entries_are_recomputed_not_trusted(tmp_path: Path):
+    data = _track_document().to_json()
+    entries = data["objects"][1]["frames"]
+    entries[3]["points"] = [[0.0, 0.0], [1.0, 1.0]]  # a script's stale interpolated entry
+    del entries[5]  # ... or one it dropped
+    doc = load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
+    np.testing.assert_allclose(doc.annotations.objects[1].points(13)[1], (224.3, 221.8))
+    assert doc.annotations.objects[1].source(15) == "interpolated"
+
+
+def test_version_1_files_keep_their_meaning(tmp_path: Path):
+    """Version 1 had no interpolation: an object listed on frames 3 and 8 was on those two
+    frames only. Read as a track it must not appear on frames 4 to 7."""
+    data = sample_document(n_frames=0).to_json()
+    data["version"] = 1
+    data["objects"][1]["frames"] = [
+        {"frame": 3, "points": [[10.0, 10.0], [50.0, 40.0]]},
+        {"frame": 4, "points": [[10.0, 10.0], [60.0, 45.0]]},
+        {"frame": 8, "points": [[10.0, 10.0], [90.0, 60.0]], "x_note": "kept"},
+    ]
+    doc = load_sidecar(write_json(tmp_path / "old.usannotate.json", data))
+    needle = doc.annotations.objects[1]
+    assert sorted(needle.frame_sources()) == [3, 4, 8]
+    assert needle.points(6) is None
+    assert doc.format_version == 2
+    assert not doc.read_only
+    saved = doc.to_json()
+    assert saved["version"] == 2
+    assert [(e["frame"], e["source"]) for e in saved["objects"][1]["frames"]] == [
+        (3, "keyframe"),
+        (4, "keyframe"),
+        (5, "absent"),
+        (8, "keyframe"),
+    ]
+    assert saved["objects"][1]["frames"][3]["x_note"] == "kept"
+
+
+def test_a_gap_entry_with_points_is_refused_with_its_path(tmp_path: Path):
+    data = _track_document().to_json()
+    gap = next(e for e in data["objects"][2]["frames"] if e["source"] == "absent")
+    gap["points"] = [[1.0, 1.0]]
+    with pytest.raises(SidecarReadError) as caught:
+        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
+    assert any(p.startswith("objects[2].frames[") for p in caught.value.problems)
+
+
+def test_an_unknown_source_is_refused(tmp_path: Path):
+    data = _track_document().to_json()
+    data["objects"][1]["frames"][0]["source"] = "guessed"
+    with pytest.raises(SidecarReadError) as caught:
+        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
+    assert any(
+        p.startswith("objects[1].frames[0].source:") and "guessed" in p
+        for p in caught.value.problems
+    ), caught.value.problems
