@@ -144,6 +144,8 @@ class MeasurementPanel(QWidget):
         self.table.setRowCount(len(ordered))
         for i, row in enumerate(ordered):
             mark = (names or {}).get(row.object_id) or row.label_name
+            if row.source != "keyframe":  # a value nobody placed by hand: say so
+                mark += f" ({row.source})"
             cells = (
                 mark,
                 MEASUREMENT_TITLES.get(row.measurement, row.measurement),

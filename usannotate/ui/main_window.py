@@ -37,6 +37,7 @@ from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
 from usannotate.ui.session import AnnotationSession
 from usannotate.ui.tools import ToolController
+from usannotate.ui.tracks import TrackController
 from usannotate.ui.transport import TransportBar
 from usannotate.ui.viewer import CineView, DisplayAdjustment
 
@@ -92,8 +93,15 @@ class MainWindow(QMainWindow):
         self.measurement_dock = self._dock(
             "Measurements", self.measurement_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        # Details and measurements share the right side as tabs; measurements in front.
-        self.tabifyDockWidget(self.metadata_dock, self.measurement_dock)
+        self.tracks = TrackController(self)
+        # The timeline lies under the image only: the side docks keep the bottom corners.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.tracks.timeline_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tracks.curves_dock)
+        # Details and measurements share the right side's top as tabs (measurements in
+        # front), the curves below them.
+        self.tabifyDockWidget(self.measurement_dock, self.metadata_dock)
         self.measurement_dock.raise_()
         self.session: AnnotationSession | None = None
         self.layer = AnnotationLayer(self.view.scene())
@@ -137,6 +145,8 @@ class MainWindow(QMainWindow):
         self.playback_label.setToolTip("Frames shown and frames skipped to keep to the clock")
         bar = self.statusBar()
         bar.addWidget(self.cursor_label, 1)
+        bar.addPermanentWidget(self.tracks.progress_bar)
+        bar.addPermanentWidget(self.tracks.cancel_button)
         bar.addPermanentWidget(self.pixel_label)
         bar.addPermanentWidget(self.playback_label)
         bar.addPermanentWidget(self.frame_label)
@@ -247,6 +257,8 @@ class MainWindow(QMainWindow):
         for digit in "1234567890":
             self._action(f"Label {digit}", digit, lambda _=False, d=digit: self.choose_label_key(d))
 
+        self._build_track_menu()
+
         menu = self.menuBar().addMenu("&Playback")
         menu.addAction(self._action("&Play / Pause", "Space", self.playback.toggle))
         menu.addAction(self._action("Next Frame", ["Right", "F"], lambda: self.step(1)))
@@ -304,11 +316,91 @@ class MainWindow(QMainWindow):
         menu.addAction(self.label_dock.toggleViewAction())
         menu.addAction(self.measurement_dock.toggleViewAction())
         menu.addAction(self.metadata_dock.toggleViewAction())
+        menu.addAction(self.tracks.timeline_dock.toggleViewAction())
+        menu.addAction(self.tracks.curves_dock.toggleViewAction())
         menu.addAction(self.display_toolbar.toggleViewAction())
 
         menu = self.menuBar().addMenu("&Help")
         menu.addAction(self._action("&Keyboard Shortcuts", "F1", self.show_shortcuts))
         menu.addAction(self._action("&About usannotate", None, self.show_about))
+
+    def _build_track_menu(self) -> None:
+        tracks = self.tracks
+        menu = self.menuBar().addMenu("&Track")
+        menu.addAction(
+            self._action(
+                "Track &Forward",
+                "Ctrl+T",
+                lambda: tracks.track(1),
+                "Follow the selected mark (or every mark on this frame) forward with optical "
+                "flow, up to its next keyframe",
+            )
+        )
+        menu.addAction(
+            self._action(
+                "Track &Backward",
+                "Ctrl+Shift+T",
+                lambda: tracks.track(-1),
+                "Follow the selected mark (or every mark on this frame) backward, down to its "
+                "previous keyframe",
+            )
+        )
+        menu.addAction(
+            self._action("Track Forward &Over Frames…", "Ctrl+Alt+T", lambda: tracks.track_over(1))
+        )
+        menu.addAction(
+            self._action(
+                "Track Backward Over F&rames…",
+                "Ctrl+Alt+Shift+T",
+                lambda: tracks.track_over(-1),
+            )
+        )
+        self.cancel_tracking_action = self._action(
+            "&Cancel Tracking", "Shift+Esc", tracks.cancel, "Stop tracking; frames done are kept"
+        )
+        menu.addAction(self.cancel_tracking_action)
+        menu.addSeparator()
+        menu.addAction(
+            self._action(
+                "Con&firm Tracked Frames",
+                "Ctrl+Return",
+                tracks.confirm_tracked,
+                "Make the tracked frames of the selected mark (or of every mark) keyframes",
+            )
+        )
+        menu.addAction(
+            self._action(
+                "&End Track After This Frame",
+                "E",
+                tracks.end_track_here,
+                "The selected structure leaves view after this frame, until its next keyframe",
+            )
+        )
+        menu.addAction(
+            self._action(
+                "&Delete Whole Track",
+                "Shift+Del",
+                tracks.delete_track,
+                "Delete the selected mark on every frame",
+            )
+        )
+        menu.addSeparator()
+        menu.addAction(
+            self._action(
+                "&Next Keyframe",
+                ["Ctrl+Right", "."],
+                lambda: tracks.step_keyframe(1),
+                "Next keyframe or tracked frame of the selected mark (or of any mark)",
+            )
+        )
+        menu.addAction(
+            self._action(
+                "&Previous Keyframe",
+                ["Ctrl+Left", ","],
+                lambda: tracks.step_keyframe(-1),
+                "Previous keyframe or tracked frame of the selected mark (or of any mark)",
+            )
+        )
 
     def _connect(self) -> None:
         self.transport.frameRequested.connect(self._on_scrub)
@@ -384,6 +476,8 @@ class MainWindow(QMainWindow):
 
     def _show_loop(self, loop: CineLoop) -> None:
         self.playback.stop()
+        self.tracks.cancel()
+        self.tracks.wait()  # the worker reads frames of the loop about to close
         if self.loop is not None:
             self.loop.close()
         self.loop = loop
@@ -395,6 +489,7 @@ class MainWindow(QMainWindow):
         self.playback_label.clear()
         self._start_session(loop)
         self.show_index(0)
+        self.tracks.loop_changed()
         self.view.fit()
         for warning in loop.warnings:
             self.statusBar().showMessage(f"Warning: {warning}", 15000)
@@ -454,6 +549,7 @@ class MainWindow(QMainWindow):
         time_ms = float(self.loop.frame_start_times_ms()[index]) if self.loop.n_frames > 1 else 0.0
         self.transport.show_position(index, time_ms)
         self.frame_label.setText(f"Frame {index + 1}/{self.loop.n_frames} · {time_ms:.1f} ms")
+        self.tracks.frame_shown(index)
         self._update_title()
         return True
 
@@ -597,6 +693,7 @@ class MainWindow(QMainWindow):
         self._refresh_marks()
         self._update_edit_actions()
         self._update_title()
+        self.tracks.marks_changed()
 
     def _refresh_marks(self) -> None:
         annotations = self.session.document.annotations if self.session else None
@@ -685,6 +782,7 @@ class MainWindow(QMainWindow):
 
     def _on_selection_changed(self, object_id: object) -> None:
         self.selected_object = object_id if isinstance(object_id, str) else None
+        self.tracks.selection_changed(self.selected_object)
         self._refresh_measurements()  # the marks themselves are the controller's to redraw
 
     def _on_label_visibility(self, label_id: str, visible: bool) -> None:
@@ -784,6 +882,13 @@ class MainWindow(QMainWindow):
             ("Ctrl+0 / Ctrl+1", "Fit to window / actual size"),
             ("1 … 9, 0", "Choose a label to mark with"),
             ("C / Shift+C", "Copy marks to the next / previous frame"),
+            ("Ctrl+T / Ctrl+Shift+T", "Track forward / backward to the next keyframe"),
+            ("Ctrl+Alt+T", "Track forward over a number of frames"),
+            ("Shift+Esc", "Cancel tracking"),
+            ("Ctrl+Enter", "Confirm tracked frames as keyframes"),
+            ("Ctrl+Right / Ctrl+Left, . / ,", "Next / previous keyframe"),
+            ("E", "End the selected track after this frame"),
+            ("Delete / Shift+Delete", "Remove the mark from this frame / delete the track"),
             ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
             ("Ctrl+S", "Save marks to the sidecar"),
             ("R / M / T", "Calibration regions / depth ruler / needle trajectory"),
@@ -819,6 +924,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.playback.stop()
+        self.tracks.cancel()
+        self.tracks.wait()
         if self.loop is not None:
             self.loop.close()
         super().closeEvent(event)

@@ -1,0 +1,357 @@
+"""The curves plot: time axis from frame times, seeking by click and drag, markers, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent, QPalette
+from PySide6.QtWidgets import QApplication, QToolTip
+
+from usannotate.ui.curves import Curve, CurvePanel, CurvePlot, CurveSample, nice_ticks
+
+# Uneven frame times (a FrameTimeVector): frame 3 -> 4 takes five times longer than 0 -> 1.
+TIMES = [0.0, 0.02, 0.05, 0.07, 0.17, 0.19, 0.24, 0.26, 0.30, 0.31, 0.36, 0.40]
+FLUID = "#d62728"
+NEEDLE = "#2ca02c"
+
+
+def _fluid_samples() -> list[CurveSample]:
+    """A flat line at 12 mm² on frames 0-3 and 7-11: a gap over frames 4-6.
+
+    The axis runs from 0 to 15, so the line runs inside the plot, clear of its frame.
+    """
+    sources = {0: "keyframe", 1: "interpolated", 2: "interpolated", 3: "keyframe"}
+    samples = [CurveSample(f, 12.0, sources[f]) for f in range(4)]
+    samples += [CurveSample(f, 12.0, "keyframe" if f == 7 else "tracked") for f in range(7, 12)]
+    return samples
+
+
+def _panels(fluid: list[CurveSample] | None = None, empty_text: str = "") -> list[CurvePanel]:
+    needle = [
+        CurveSample(f, 2.0 + f, "keyframe" if f in (0, 5) else "interpolated") for f in range(6)
+    ]
+    return [
+        CurvePanel(
+            "Fluid area",
+            "mm²",
+            [Curve("Injected fluid", FLUID, _fluid_samples() if fluid is None else fluid)],
+            empty_text=empty_text,
+        ),
+        CurvePanel("Needle tip depth", "mm", [Curve("Needle", NEEDLE, needle)], invert_y=True),
+    ]
+
+
+@pytest.fixture
+def plot(qtbot):
+    widget = CurvePlot()
+    qtbot.addWidget(widget)
+    widget.set_frame_times(TIMES)
+    widget.set_panels(_panels())
+    widget.resize(480, 360)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def _image(widget: CurvePlot) -> QImage:
+    image = widget.grab().toImage()
+    assert image.width() == widget.width()  # one pixel per widget unit offscreen
+    return image
+
+
+def _near(image: QImage, x: int, y: int, colour: str | QColor, tolerance: int = 40) -> bool:
+    pixel, want = image.pixelColor(x, y), QColor(colour)
+    return (
+        abs(pixel.red() - want.red())
+        + abs(pixel.green() - want.green())
+        + abs(pixel.blue() - want.blue())
+        <= tolerance
+    )
+
+
+def _column_run(image: QImage, x: int, top: int, bottom: int, colour: str) -> int:
+    """The longest vertical run of ``colour`` pixels in column ``x`` between two rows."""
+    best = run = 0
+    for y in range(top, bottom):
+        run = run + 1 if _near(image, x, y, colour) else 0
+        best = max(best, run)
+    return best
+
+
+def _rows(widget: CurvePlot, panel: int) -> tuple[int, int]:
+    rect = widget.panel_rect(panel)
+    return math.ceil(rect.top()) + 1, math.floor(rect.bottom()) - 1
+
+
+def _mouse(widget: CurvePlot, kind: QEvent.Type, x: float, y: float, held: bool) -> None:
+    local = QPointF(x, y)
+    button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+    buttons = Qt.MouseButton.LeftButton if held else Qt.MouseButton.NoButton
+    event = QMouseEvent(
+        kind,
+        local,
+        QPointF(widget.mapToGlobal(local)),
+        button,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+# ------------------------------------------------------------------ coordinates and seeking
+def test_x_follows_the_frame_times_not_the_frame_numbers(plot):
+    xs = [plot.x_of_frame(k) for k in range(len(TIMES))]
+    assert xs == sorted(xs)
+    span = xs[-1] - xs[0]
+    for x, t in zip(xs, TIMES, strict=True):
+        assert (x - xs[0]) / span == pytest.approx(t / TIMES[-1], abs=1e-9)
+    # The long frame interval 3 -> 4 is five times as wide as 0 -> 1 on screen.
+    assert xs[4] - xs[3] == pytest.approx(5 * (xs[1] - xs[0]))
+
+
+def test_frame_at_inverts_x_of_frame_and_clamps(plot):
+    for k in range(len(TIMES)):
+        assert plot.frame_at(plot.x_of_frame(k)) == k
+        assert plot.frame_at(plot.x_of_frame(k) + 0.4) == k
+    assert plot.frame_at(-1000) == 0
+    assert plot.frame_at(10_000) == len(TIMES) - 1
+    # Between frames 3 (0.07 s) and 4 (0.17 s): nearest in time, not in frame count.
+    x3, x4 = plot.x_of_frame(3), plot.x_of_frame(4)
+    assert plot.frame_at(x3 + 0.4 * (x4 - x3)) == 3
+    assert plot.frame_at(x3 + 0.6 * (x4 - x3)) == 4
+
+
+def test_click_requests_the_frame_under_the_mouse(plot, qtbot):
+    top, bottom = _rows(plot, 0)
+    for k in (0, 3, 4, 6, 11):
+        with qtbot.waitSignal(plot.frameRequested, timeout=1000) as blocker:
+            qtbot.mouseClick(
+                plot,
+                Qt.MouseButton.LeftButton,
+                pos=QPoint(round(plot.x_of_frame(k)), (top + bottom) // 2),
+            )
+        assert blocker.args == [k]
+    # The second panel seeks too.
+    top, bottom = _rows(plot, 1)
+    with qtbot.waitSignal(plot.frameRequested, timeout=1000) as blocker:
+        qtbot.mouseClick(
+            plot, Qt.MouseButton.LeftButton, pos=QPoint(round(plot.x_of_frame(8)), bottom - 2)
+        )
+    assert blocker.args == [8]
+
+
+def test_click_on_a_panel_title_does_not_seek(plot, qtbot):
+    requested: list[int] = []
+    plot.frameRequested.connect(requested.append)
+    title_y = round(plot.panel_rect(0).top()) - 8
+    qtbot.mouseClick(
+        plot, Qt.MouseButton.LeftButton, pos=QPoint(round(plot.x_of_frame(5)), title_y)
+    )
+    assert requested == []
+
+
+def test_drag_requests_each_frame_passed_once(plot):
+    requested: list[int] = []
+    plot.frameRequested.connect(requested.append)
+    top, bottom = _rows(plot, 1)
+    y = (top + bottom) / 2
+    _mouse(plot, QEvent.Type.MouseButtonPress, plot.x_of_frame(1), y, held=True)
+    for k in range(1, 7):
+        x0, x1 = plot.x_of_frame(k), plot.x_of_frame(k + 1)
+        for step in range(4):  # several moves per frame: each frame is asked for once
+            _mouse(plot, QEvent.Type.MouseMove, x0 + step * (x1 - x0) / 4, y, held=True)
+    # Dragging on past the bottom of the widget keeps scrubbing.
+    _mouse(plot, QEvent.Type.MouseMove, plot.x_of_frame(7), plot.height() + 50, held=True)
+    _mouse(plot, QEvent.Type.MouseButtonRelease, plot.x_of_frame(7), y, held=False)
+    assert requested == [1, 2, 3, 4, 5, 6, 7]
+    # Moving with no button held only hovers.
+    _mouse(plot, QEvent.Type.MouseMove, plot.x_of_frame(2), y, held=False)
+    assert requested == [1, 2, 3, 4, 5, 6, 7]
+    assert plot.cursor().shape() == Qt.CursorShape.CrossCursor
+
+
+def test_the_plot_never_takes_the_keyboard_focus(plot):
+    assert plot.focusPolicy() == Qt.FocusPolicy.NoFocus
+
+
+# ------------------------------------------------------------------ what is drawn
+def test_playhead_is_drawn_at_the_current_frame(plot):
+    highlight = plot.palette().color(QPalette.ColorRole.Highlight)
+    _, bottom = _rows(plot, 0)
+    y = bottom - 3  # below the flat fluid line
+
+    def playhead_at(image: QImage, frame: int) -> bool:
+        x = round(plot.x_of_frame(frame))
+        return any(_near(image, x + dx, y, highlight, 90) for dx in (-1, 0, 1))
+
+    image = _image(plot)
+    assert not playhead_at(image, 5)
+    plot.set_current_frame(5)
+    image = _image(plot)
+    assert playhead_at(image, 5)
+    assert not playhead_at(image, 9)
+    plot.set_current_frame(9)
+    image = _image(plot)
+    assert playhead_at(image, 9)
+    assert not playhead_at(image, 5)
+    # One line across every panel.
+    top1, bottom1 = _rows(plot, 1)
+    x = round(plot.x_of_frame(9))
+    assert any(_near(image, x + dx, (top1 + bottom1) // 2, highlight, 90) for dx in (-1, 0, 1))
+
+
+def test_keyframes_get_a_round_marker_and_interpolated_frames_a_line(plot):
+    image = _image(plot)
+    top, bottom = _rows(plot, 0)
+    # The line is flat: a 2 px stroke crossing a column is short, a keyframe disc is tall.
+    keyframe_run = _column_run(image, round(plot.x_of_frame(3)), top, bottom, FLUID)
+    interpolated_run = _column_run(image, round(plot.x_of_frame(2)), top, bottom, FLUID)
+    assert keyframe_run >= 6
+    assert 1 <= interpolated_run <= 3
+
+
+def test_tracked_samples_get_a_hollow_marker(plot):
+    image = _image(plot)
+    top, bottom = _rows(plot, 0)
+    x = round(plot.x_of_frame(9))  # tracked
+    rows = [y for y in range(top, bottom) if _near(image, x, y, FLUID)]
+    assert rows, "no marker on the tracked sample"
+    # The square's outline, the line through it hidden by its hollow (background) centre.
+    centre = (rows[0] + rows[-1]) // 2
+    assert rows[-1] - rows[0] >= 4
+    assert not _near(image, x, centre, FLUID)
+
+
+def test_a_gap_in_frames_is_a_gap_in_the_line(plot):
+    image = _image(plot)
+    top, bottom = _rows(plot, 0)
+    # Frames 4-6 have no sample: nothing drawn between frame 3 and frame 7.
+    for frame in (4, 5, 6):
+        assert _column_run(image, round(plot.x_of_frame(frame)), top, bottom, FLUID) == 0
+    x = round((plot.x_of_frame(3) + plot.x_of_frame(7)) / 2)
+    assert _column_run(image, x, top, bottom, FLUID) == 0
+    # Joined frames are joined (dashed lines may miss a column: look at a few).
+    x1, x2 = plot.x_of_frame(1), plot.x_of_frame(2)
+    columns = range(round(x1) + 5, round(x2) - 4)
+    assert any(_column_run(image, x, top, bottom, FLUID) for x in columns)
+    x8, x9 = plot.x_of_frame(8), plot.x_of_frame(9)
+    assert _column_run(image, round((x8 + x9) / 2), top, bottom, FLUID) >= 1
+
+
+def test_empty_panel_shows_its_text(plot):
+    rect = plot.panel_rect(0).toRect().adjusted(30, 10, -30, -10)
+
+    def ink(text: str) -> int:
+        plot.set_panels(_panels(fluid=[], empty_text=text))
+        image = _image(plot)
+        dark = 0
+        for y in range(rect.top(), rect.bottom(), 1):
+            for x in range(rect.left(), rect.right(), 2):
+                if image.pixelColor(x, y).lightness() < 180:
+                    dark += 1
+        return dark
+
+    assert ink("") == 0
+    assert ink("No injected fluid marked yet") > 30
+
+
+def test_tooltip_names_the_nearest_sample(plot):
+    top, bottom = _rows(plot, 0)
+    pos = QPoint(round(plot.x_of_frame(9)) + 1, (top + bottom) // 2)
+    QApplication.sendEvent(plot, QHelpEvent(QEvent.Type.ToolTip, pos, plot.mapToGlobal(pos)))
+    seconds = f"{TIMES[9]:.2f} s"
+    # Frame numbers on screen are 1-based, like the rest of the window.
+    assert QToolTip.text() == f"Injected fluid · frame 10 · {seconds} · 12.00 mm² (tracked)"
+    QToolTip.hideText()
+
+
+def test_no_frame_times_places_samples_by_frame(qtbot):
+    widget = CurvePlot()
+    qtbot.addWidget(widget)
+    widget.set_panels(_panels())
+    widget.resize(400, 300)
+    assert widget.frame_at(widget.x_of_frame(7)) == 7
+    widget.set_current_frame(7)
+    _image(widget)  # paints without frame times
+
+
+def test_without_panels_or_frames_nothing_breaks(qtbot):
+    widget = CurvePlot()
+    qtbot.addWidget(widget)
+    widget.resize(300, 200)
+    assert widget.frame_at(100) == -1
+    _image(widget)
+    widget.set_frame_times(TIMES)
+    widget.set_panels([])
+    widget.set_current_frame(3)
+    _image(widget)
+
+
+# ------------------------------------------------------------------ ticks and export
+def test_nice_ticks_are_round_numbers():
+    assert nice_ticks(0, 38.2) == [0, 10, 20, 30, 40]
+    assert nice_ticks(0, 13.2, 6) == [0, 5, 10, 15]
+    assert nice_ticks(0, 1.967, 6, loose=False) == [0.0, 0.5, 1.0, 1.5]
+    assert nice_ticks(-0.3, 0.7, 6) == [-0.5, 0.0, 0.5, 1.0]
+    # Exact decimals (not 0.30000000000000004), so labels and CSV read cleanly.
+    assert nice_ticks(0, 0.7, 8) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+    assert nice_ticks(5, 5) == [4.5, 5.0, 5.5]  # a flat curve still gets an axis
+
+
+@given(
+    lo=st.floats(-1e6, 1e6, allow_nan=False),
+    span=st.floats(1e-3, 1e6),
+    max_ticks=st.integers(2, 10),
+    loose=st.booleans(),
+)
+def test_nice_ticks_properties(lo, span, max_ticks, loose):
+    hi = lo + span
+    ticks = nice_ticks(lo, hi, max_ticks, loose=loose)
+    assert len(ticks) <= max(max_ticks, 3 if loose else 2)
+    slack = 1e-6 * span + 1e-9 * max(abs(lo), abs(hi))  # float noise, not a missed tick
+    if loose:
+        assert len(ticks) >= 2
+        assert ticks[0] <= lo + slack
+        assert ticks[-1] >= hi - slack
+    else:
+        assert all(lo - slack <= t <= hi + slack for t in ticks)
+    if len(ticks) >= 2:
+        step = ticks[1] - ticks[0]
+        mantissa = step / 10 ** math.floor(math.log10(step))
+        # Ticks are rounded to the step's decimals: far from 0, floats are only so exact.
+        assert min(abs(mantissa - m) for m in (1, 2, 5, 10)) < 1e-3
+        for a, b in itertools.pairwise(ticks):
+            assert b - a == pytest.approx(step, rel=1e-3)
+
+
+def test_export_csv_has_every_plotted_sample(plot):
+    rows = list(csv.DictReader(io.StringIO(plot.export_csv())))
+    assert list(rows[0]) == ["time_s", "frame", "panel", "curve", "value", "unit", "source"]
+    assert len(rows) == len(_fluid_samples()) + 6
+    third = rows[2]
+    assert third == {
+        "time_s": "0.050000",
+        "frame": "2",
+        "panel": "Fluid area",
+        "curve": "Injected fluid",
+        "value": "12",
+        "unit": "mm²",
+        "source": "interpolated",
+    }
+    needle = [r for r in rows if r["curve"] == "Needle"]
+    assert [r["frame"] for r in needle] == ["0", "1", "2", "3", "4", "5"]
+    assert needle[5]["value"] == "7"
+    assert needle[5]["source"] == "keyframe"
+    assert needle[5]["unit"] == "mm"
+
+
+def test_a_sample_from_an_unknown_source_is_refused():
+    with pytest.raises(ValueError, match="keyframe, interpolated, tracked, not 'interpolation'"):
+        CurveSample(3, 1.0, "interpolation")
