@@ -69,8 +69,12 @@ SHAPES = (
 )
 
 
-def make_document(n_frames: int, columns: int = 1024, rows: int = 768) -> SidecarDocument:
-    """Ten objects on every frame; each drifts a little from frame to frame."""
+def make_document(
+    n_frames: int, columns: int = 1024, rows: int = 768, keyframe_every: int = 1
+) -> SidecarDocument:
+    """Ten objects on every frame; each drifts a little from frame to frame. With
+    ``keyframe_every`` > 1 only every so many frames (and the last) are keyframes and the
+    frames between are interpolated (computed when saving)."""
     labels = LabelSet(
         "bench",
         [
@@ -87,7 +91,8 @@ def make_document(n_frames: int, columns: int = 1024, rows: int = 768) -> Sideca
         start = rng.uniform((100, 100), (columns - 100, rows - 100), (count, 2))
         drift = np.cumsum(rng.normal(0, 0.4, (n_frames, 1, 2)), axis=0)
         for frame in range(n_frames):
-            obj.frames[frame] = np.clip(start + drift[frame], 0, (columns, rows))
+            if frame % keyframe_every == 0 or frame == n_frames - 1:
+                obj.frames[frame] = np.clip(start + drift[frame], 0, (columns, rows))
         objects.append(obj)
     moment = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
     return SidecarDocument(
@@ -148,6 +153,13 @@ def run(n_frames: int, runs: int) -> dict[str, object]:
         )
         measured["quick_schema_check_ms"] = median_ms(lambda: schema_problems(data), runs)
         size = path.stat().st_size
+        # Keyframes every 10 frames: the file lists every frame, 9 in 10 interpolated.
+        sparse = make_document(n_frames, keyframe_every=10)
+        sparse_path = Path(folder) / "sparse.usannotate.json"
+        measured["save_keyframes_every_10_ms"] = median_ms(
+            lambda: save_sidecar(sparse, sparse_path), runs
+        )
+        measured["load_keyframes_every_10_ms"] = median_ms(lambda: load_sidecar(sparse_path), runs)
     return {
         "n_frames": n_frames,
         "n_objects": len(SHAPES),
@@ -180,6 +192,10 @@ def report(r: dict[str, object]) -> str:
         f"| save over a file not read by this document (checked first) | "
         f"{r['save_over_unknown_file_ms']} | |",
         f"| autosave to the recovery file | {r['autosave_ms']} | |",
+        f"| save, keyframes every 10 frames (interpolated entries computed and written) | "
+        f"{r['save_keyframes_every_10_ms']} | |",
+        f"| load, keyframes every 10 frames (interpolated entries skipped) | "
+        f"{r['load_keyframes_every_10_ms']} | |",
         f"| load (parse, validate, build) | {r['load_ms']} | "
         f"{r['peer_plain_json_load_ms']} (`json.load`, no checks) |",
         f"| schema check of every frame entry | {r['quick_schema_check_ms']} (quick check) | "

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usannotate.annotations import AnnotatedObject, ShapeKind
+from usannotate.annotations import AnnotatedObject, FrameSource, ShapeKind
 from usannotate.annotations.interpolation import corresponding_points, interpolate, resample
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"
@@ -179,3 +179,28 @@ def test_fluid_outline_interpolated_between_keyframes_ten_frames_apart(loop: str
     assert len(errors) >= 19
     assert np.mean(errors) < 2.0
     assert all(fluid.source(f) == "interpolated" for f in range(first + 1, first + 10))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    stored=st.dictionaries(st.integers(0, 40), st.integers(3, 9), min_size=1, max_size=6),
+    gaps=st.sets(st.integers(0, 40), max_size=3),
+    tracked=st.sets(st.integers(0, 40), max_size=3),
+)
+def test_all_geometry_is_geometry_frame_by_frame(stored, gaps, tracked):
+    obj = AnnotatedObject("fluid", ShapeKind.REGION)
+    for frame, count in stored.items():
+        source = "tracked" if frame in tracked else "keyframe"
+        obj.set_points(frame, circle(count, radius=10 + frame), FrameSource(source))
+    for frame in gaps - stored.keys():
+        obj.mark_absent(frame)
+    bulk = obj.all_geometry()
+    assert list(bulk) == sorted(bulk)
+    for frame in range(45):
+        one = obj.geometry(frame)
+        if one is None:
+            assert frame not in bulk
+        else:
+            np.testing.assert_allclose(bulk[frame][0], one[0], atol=1e-9)
+            assert bulk[frame][1] == one[1]
+    assert list(bulk) == list(obj.frame_sources())

@@ -573,9 +573,7 @@ def measurement_series(
             f"choose from {SERIES_MEASUREMENTS.get(obj.kind, ())}"
         )
     values: list[SeriesValue] = []
-    for frame, source in obj.frame_sources(n_frames).items():
-        points = obj.points(frame)
-        assert points is not None
+    for frame, (points, source) in obj.all_geometry(n_frames).items():
         cal = calibration_for(points)
         if obj.kind is ShapeKind.REGION:
             m = region_area(points, cal)

@@ -271,6 +271,31 @@ class AnnotatedObject:
             out = {f: s for f, s in out.items() if f < n_frames}
         return dict(sorted(out.items()))
 
+    def all_geometry(
+        self, n_frames: int | None = None
+    ) -> dict[int, tuple[np.ndarray, FrameSource]]:
+        """``(points, source)`` on every frame where the track exists, in frame order.
+
+        The same as :meth:`geometry` frame by frame, computed a stretch between two
+        stored frames at a time (saving a long track computes hundreds of frames).
+        """
+        out: dict[int, tuple[np.ndarray, FrameSource]] = {}
+        stored = sorted(self.frames)
+        entries = self._entries()
+        for left, right in itertools.pairwise([*stored, None]):
+            source = FrameSource.TRACKED if left in self.tracked else FrameSource.KEYFRAME
+            out[left] = (self.frames[left], source)
+            if right is None or right - left < 2 or self._gap_between(entries, left, right):
+                continue
+            match = self._correspondence(left, right)
+            t = (np.arange(left + 1, right) - left) / (right - left)
+            blended = (1.0 - t)[:, None, None] * match.start + t[:, None, None] * match.end
+            for frame, points in zip(range(left + 1, right), blended, strict=True):
+                out[frame] = (points, FrameSource.INTERPOLATED)
+        if n_frames is not None:
+            out = {f: g for f, g in out.items() if f < n_frames}
+        return out
+
     def keyframes(self) -> list[int]:
         """Frames the user placed or confirmed, in order."""
         return sorted(f for f in self.frames if f not in self.tracked)

@@ -671,9 +671,10 @@ def _manual_json(manual: ManualCalibration | None, unknown: dict[str, Any]) -> d
 def _object_json(
     obj: AnnotatedObject, frame_extra: dict[tuple[str, int], dict[str, Any]], raw_points: bool
 ) -> dict[str, Any]:
-    sources = obj.frame_sources()
-    shown = sorted(sources)
-    arrays = [obj.points(f) for f in shown]  # stored, or interpolated for the readers
+    geometry = obj.all_geometry()  # stored frames, and those interpolated for readers
+    shown = list(geometry)
+    arrays = [points for points, _ in geometry.values()]
+    sources = {frame: source for frame, (_, source) in geometry.items()}
     if raw_points:
         point_values: list[Any] = [RawJSON(text) for text in points_json(arrays)]
     else:
