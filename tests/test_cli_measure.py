@@ -12,7 +12,7 @@ import pytest
 
 import usannotate
 from tests.test_cli import run_cli
-from usannotate.annotations import AnnotatedObject, default_label_set
+from usannotate.annotations import AnnotatedObject, FrameSource, default_label_set
 from usannotate.sidecar import new_document, save_sidecar, sidecar_path_for
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
@@ -91,3 +91,35 @@ def test_missing_sidecar_and_wrong_dicom_exit_2(annotated, tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_every_frame_of_a_track_is_measured_and_says_where_it_comes_from(tmp_path):
+    """Keyframes 10 frames apart and two tracked frames: `measure` gives a value on every
+    frame in between, marked keyframe / interpolated / tracked."""
+    dicom = tmp_path / "loop_a.dcm"
+    shutil.copy(SAMPLES / "hydrodissection_linear_a.dcm", dicom)
+    truth = json.loads((SAMPLES / "hydrodissection_linear_a.truth.json").read_text())
+    labels = default_label_set()
+    with usannotate.open_cine(dicom) as loop:
+        doc = new_document(loop, labels, "test annotator")
+    fluid = doc.annotations.add(AnnotatedObject("fluid.injectate", labels["fluid.injectate"].kind))
+    for index in (30, 40, 50):
+        fluid.set_points(index, truth["frames"][index]["fluid"]["outline"])
+    for index in (51, 52):
+        fluid.set_points(index, truth["frames"][index]["fluid"]["outline"], FrameSource.TRACKED)
+    save_sidecar(doc, sidecar_path_for(dicom))
+
+    result = run_cli("measure", str(dicom))
+    assert result.returncode == 0, result.stderr
+    areas = {
+        int(r["frame"]): r
+        for r in csv.DictReader(io.StringIO(result.stdout))
+        if r["measurement"] == "area"
+    }
+    assert sorted(areas) == list(range(30, 53))
+    assert {areas[f]["source"] for f in (30, 40, 50)} == {"keyframe"}
+    assert {areas[f]["source"] for f in (51, 52)} == {"tracked"}
+    assert all(areas[f]["source"] == "interpolated" for f in (*range(31, 40), *range(41, 50)))
+    for index in range(31, 50):
+        true_area = truth["frames"][index]["fluid"]["area_mm2"]
+        assert float(areas[index]["value"]) == pytest.approx(true_area, rel=0.1)
