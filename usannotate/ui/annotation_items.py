@@ -37,7 +37,7 @@ def _polygon(points: np.ndarray) -> QPolygonF:
     return QPolygonF([QPointF(float(x), float(y)) for x, y in points])
 
 
-def _caption(text: str, colour: QColor, parent: QGraphicsItem) -> QGraphicsRectItem:
+def _caption(text: str, colour: QColor, parent: QGraphicsItem | None) -> QGraphicsRectItem:
     """A label's name on a dark plate, legible on bright fascia and black fluid alike.
 
     Built from stock items, which paint in C++: a busy frame has dozens of captions.
@@ -90,9 +90,12 @@ class ShapeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(10)
         self._cached_path: QPainterPath | None = None
+        # A top-level item, not a child: captions must lie above every mark, and a child
+        # is drawn just above its own parent, under marks added after it.
         self.caption = _caption(
-            (obj.name or label.name) + CAPTION_SUFFIXES[source], QColor(label.colour), self
+            (obj.name or label.name) + CAPTION_SUFFIXES[source], QColor(label.colour), None
         )
+        self.caption.setZValue(20)
         self._polygon = _polygon(points)
         self.caption.setPos(self._caption_anchor())
 
@@ -248,6 +251,7 @@ class AnnotationLayer:
         self.opacity = 1.0
         self.show_trajectory = True
         self.show_handles = False  # selected marks draw vertex handles (the edit tools)
+        self.bounds: QRectF | None = None  # the image: captions are kept inside it
 
     def show(self, annotations: Annotations | None, frame: int, *, cache: bool = True) -> None:
         """Draw the marks of ``frame`` (replacing those of the previous frame).
@@ -260,6 +264,7 @@ class AnnotationLayer:
         selected = {oid for oid, item in self.items.items() if item.isSelected()}
         for item in self.items.values():
             self.scene.removeItem(item)
+            self.scene.removeItem(item.caption)
         self.items.clear()
         if annotations is None:
             return
@@ -278,5 +283,31 @@ class AnnotationLayer:
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 item.caption.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.scene.addItem(item)
+            self.scene.addItem(item.caption)  # positioned in scene = item coordinates
             item.setSelected(obj.id in selected)
             self.items[obj.id] = item
+        self._separate_captions()
+
+    def _separate_captions(self) -> None:
+        """Move captions down until none covers another (a needle tip in the fluid would
+        otherwise print its name over the fluid's). Captions keep their size on screen,
+        so their extent in the image depends on the view's zoom."""
+        views = self.scene.views()
+        scale = max(views[0].transform().m11(), 1e-6) if views else 1.0
+        placed: list[QRectF] = []
+        for item in sorted(self.items.values(), key=lambda i: i.caption.scenePos().y()):
+            caption = item.caption
+            size = caption.rect()
+            pos = caption.pos()
+            if self.bounds is not None:  # a plane's top point is often at the image edge
+                overflow = pos.x() + size.right() / scale - self.bounds.right()
+                if overflow > 0:
+                    pos = QPointF(max(self.bounds.left(), pos.x() - overflow), pos.y())
+            for _ in range(len(placed) + 1):
+                rect = QRectF(pos + size.topLeft() / scale, size.size() / scale)
+                blocking = next((r for r in placed if r.intersects(rect)), None)
+                if blocking is None:
+                    break
+                pos = QPointF(pos.x(), pos.y() + blocking.bottom() - rect.top() + 1 / scale)
+            caption.setPos(pos)
+            placed.append(rect)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -99,9 +99,10 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.tracks.timeline_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tracks.curves_dock)
-        # Details and measurements share the right side's top as tabs (measurements in
-        # front), the curves below them.
+        # Measurements, details and the annotated-frame list share the right side's top as
+        # tabs (measurements in front), the curves below them.
         self.tabifyDockWidget(self.measurement_dock, self.metadata_dock)
+        self.tabifyDockWidget(self.measurement_dock, self.tracks.frame_list_dock)
         self.measurement_dock.raise_()
         self.session: AnnotationSession | None = None
         self.layer = AnnotationLayer(self.view.scene())
@@ -317,6 +318,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.measurement_dock.toggleViewAction())
         menu.addAction(self.metadata_dock.toggleViewAction())
         menu.addAction(self.tracks.timeline_dock.toggleViewAction())
+        menu.addAction(self.tracks.frame_list_dock.toggleViewAction())
         menu.addAction(self.tracks.curves_dock.toggleViewAction())
         menu.addAction(self.display_toolbar.toggleViewAction())
 
@@ -483,6 +485,7 @@ class MainWindow(QMainWindow):
         self.loop = loop
         self.index = -1
         self.view.set_regions(loop.regions, (loop.columns, loop.rows))
+        self.layer.bounds = QRectF(0, 0, loop.columns, loop.rows)
         self.transport.set_loop_length(loop.n_frames)
         self.playback.set_timing(loop.frame_start_times_ms(), loop.frame_time_ms)
         self.metadata.set_loop(loop)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
     QProgressBar,
-    QSplitter,
     QToolButton,
 )
 
@@ -110,17 +109,13 @@ class TrackController(QObject):
         self.timeline = TimelineWidget()
         self.frame_list = AnnotatedFrameList()
         self.frame_list.setToolTip("Frames with keyframes or tracked frames: click to go there")
-        self.frame_list.setMinimumWidth(300)
         self.frame_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.timeline)
-        splitter.addWidget(self.frame_list)
-        splitter.setStretchFactor(0, 5)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([1000, 300])
+        self.frame_list_dock = QDockWidget("Annotated frames", window)
+        self.frame_list_dock.setObjectName("Annotated_frames")
+        self.frame_list_dock.setWidget(self.frame_list)
         self.timeline_dock = QDockWidget("Timeline", window)
         self.timeline_dock.setObjectName("Timeline")
-        self.timeline_dock.setWidget(splitter)
+        self.timeline_dock.setWidget(self.timeline)
         self.curves = CurvePlot()
         self.curves_dock = QDockWidget("Curves", window)
         self.curves_dock.setObjectName("Curves")
