@@ -322,16 +322,7 @@ class NeedleTracker:
             normal = -normal
         stations = np.arange(0.0, previous_length + search + 1e-9, _PROFILE_STEP_PX)
         offsets = np.append(_SHAFT_BAND_PX, _TISSUE_OFFSET_PX)
-        xs = entry[0] + stations[None, :] * axis[0] + offsets[:, None] * normal[0]
-        ys = entry[1] + stations[None, :] * axis[1] + offsets[:, None] * normal[1]
-        samples = cv2.remap(
-            grey,
-            xs.astype(np.float32),
-            ys.astype(np.float32),
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        ).astype(np.float64)
+        samples = _sample_along(grey, entry, axis, normal, stations, offsets)
         band = samples[:-1].mean(axis=0)
         tissue_row = samples[-1]
 
@@ -348,6 +339,28 @@ class NeedleTracker:
         if edge is not None:
             edge = _steepest_fall(band, stations, edge)
         return _TipSearch(edge, shaft_grey, tissue_grey)
+
+
+def _sample_along(
+    grey: np.ndarray,
+    origin: np.ndarray,
+    axis: np.ndarray,
+    normal: np.ndarray,
+    stations: np.ndarray,
+    offsets: np.ndarray,
+) -> np.ndarray:
+    """Grey values (bilinear, 0 outside the image) at ``origin + s * axis + o * normal``
+    for every offset ``o`` (rows) and station ``s`` (columns), all in px."""
+    xs = origin[0] + stations[None, :] * axis[0] + offsets[:, None] * normal[0]
+    ys = origin[1] + stations[None, :] * axis[1] + offsets[:, None] * normal[1]
+    return cv2.remap(
+        grey,
+        xs.astype(np.float32),
+        ys.astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    ).astype(np.float64)
 
 
 def _shaft_ridge(
@@ -370,16 +383,7 @@ def _shaft_ridge(
         return None
     offsets = np.arange(-_RIDGE_HALF_WIDTH_PX, _RIDGE_HALF_WIDTH_PX + 1e-9, _RIDGE_SAMPLE_PX)
     normal = np.array([-axis[1], axis[0]])
-    xs = entry[0] + stations[None, :] * axis[0] + offsets[:, None] * normal[0]
-    ys = entry[1] + stations[None, :] * axis[1] + offsets[:, None] * normal[1]
-    values = cv2.remap(
-        grey,
-        xs.astype(np.float32),
-        ys.astype(np.float32),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    ).astype(np.float64)
+    values = _sample_along(grey, entry, axis, normal, stations, offsets)
     columns = np.arange(values.shape[1])
     peak_at = values.argmax(axis=0)
     peak = values[peak_at, columns]
