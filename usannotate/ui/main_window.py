@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
         menu.addAction(
             self._action(
                 "Con&firm Tracked Frames",
-                "Ctrl+Return",
+                ["Ctrl+Return", "Ctrl+Enter"],
                 tracks.confirm_tracked,
                 "Make the tracked frames of the selected mark (or of every mark) keyframes",
             )

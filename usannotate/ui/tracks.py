@@ -403,7 +403,16 @@ class TrackController(QObject):
 
     def track(self, direction: int, count: int | None = None) -> None:
         """Track forward (+1) or backward (-1) in the background."""
-        if self.is_tracking or not self._editable or self.window.loop is None:
+        if self.is_tracking:
+            self.window.statusBar().showMessage(
+                "Tracking is running: wait for it, or cancel it (Shift+Esc)", 4000
+            )
+            return
+        if not self._editable or self.window.loop is None:
+            if self.window.session is not None and self.window.session.read_only:
+                self.window.statusBar().showMessage(
+                    "This sidecar is read-only (written by a newer usannotate)", 4000
+                )
             return
         jobs = self.jobs(direction, count)
         if not jobs:
