@@ -602,3 +602,39 @@ def test_layer_draws_no_handles_unless_asked(qtbot):
     assert item.hovered_vertex is None
     item.set_points(np.array([(0.0, 50.0), (300.0, 80.0)]))
     assert item.boundingRect().contains(300, 80)
+
+
+def test_dragging_an_interpolated_frame_makes_it_a_keyframe(rig):
+    plane = rig.add("fascia.superficial", [(100, 150), (250, 160), (400, 155)])
+    plane.set_points(FRAME - 4, [(100, 140), (250, 150), (400, 145)])
+    plane.set_points(FRAME + 4, [(100, 160), (250, 170), (400, 165)])
+    plane.frames.pop(FRAME)  # FRAME is interpolated between its neighbours
+    rig.layer.show(rig.history.annotations, FRAME)
+    assert rig.layer.items[plane.id].source == "interpolated"
+    click(rig.view, 175, 155)  # select it
+    drag(rig.view, [(250, 160), (252, 170), (255, 180)], end=False)
+    assert plane.stored_points(FRAME) is not None  # live, before the release
+    release(rig.view, 255, 180)
+    assert plane.source(FRAME) == "keyframe"
+    assert rig.layer.items[plane.id].source == "keyframe"
+    assert_points(plane.points(FRAME)[1], (255, 180))
+    assert plane.source(FRAME - 1) == "interpolated"  # its neighbours still are
+    rig.history.undo()
+    assert plane.source(FRAME) == "interpolated"
+    assert_points(plane.points(FRAME), [(100, 150), (250, 160), (400, 155)])
+
+
+def test_a_cancelled_drag_of_an_interpolated_frame_stores_nothing(rig):
+    plane = rig.add("fascia.superficial", [(100, 150), (250, 160), (400, 155)])
+    plane.set_points(FRAME - 4, [(100, 140), (250, 150), (400, 145)])
+    plane.set_points(FRAME + 4, [(100, 160), (250, 170), (400, 165)])
+    plane.frames.pop(FRAME)
+    rig.layer.show(rig.history.annotations, FRAME)
+    steps = rig.history.revision
+    click(rig.view, 175, 155)
+    drag(rig.view, [(250, 160), (252, 170), (255, 180)], end=False)
+    key(rig.view, Qt.Key.Key_Escape)
+    release(rig.view, 255, 180)
+    assert plane.stored_points(FRAME) is None
+    assert plane.source(FRAME) == "interpolated"
+    assert rig.history.revision == steps
