@@ -206,3 +206,20 @@ def test_marks_opacity_and_trajectory_are_display_only(window, loop_copy, qtbot)
     qtbot.keyClick(window, Qt.Key.Key_T)
     assert not window.layer.items[needle.id].show_trajectory
     assert window.session.history.undo_text == "Add mark"  # nothing was edited
+
+
+def test_a_label_key_always_starts_marking_never_relabels(window, loop_copy, qtbot):
+    window.open_path(str(loop_copy))
+    plane = AnnotatedObject("fascia.superficial", ShapeKind.POLYLINE)
+    plane.set_points(0, [(120, 200), (300, 205), (500, 210)])
+    window.session.history.push(AddObject(plane))
+    window.tools.select_mode()
+    window.tools.select(plane.id)
+    qtbot.keyClick(window, Qt.Key.Key_2)  # deep fascia, the same kind
+    assert plane.label_id == "fascia.superficial"
+    assert window.tools.mode == "draw"
+    assert window.tools.label.id == "fascia.deep"
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.keyClick(window, Qt.Key.Key_2)  # the current label again: draws again
+    assert window.tools.mode == "draw"

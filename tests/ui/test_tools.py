@@ -638,3 +638,18 @@ def test_a_cancelled_drag_of_an_interpolated_frame_stores_nothing(rig):
     assert plane.stored_points(FRAME) is None
     assert plane.source(FRAME) == "interpolated"
     assert rig.history.revision == steps
+
+
+def test_drawing_a_label_on_an_interpolated_frame_adds_a_keyframe_to_its_track(rig):
+    plane = rig.add("fascia.superficial", [(100, 150), (250, 160), (400, 155)])
+    plane.set_points(FRAME - 4, [(100, 140), (250, 150), (400, 145)])
+    plane.set_points(FRAME + 4, [(100, 160), (250, 170), (400, 165)])
+    plane.frames.pop(FRAME)
+    rig.layer.show(rig.history.annotations, FRAME)
+    draw_with(rig, "fascia.superficial")
+    for x, y in [(100, 152), (250, 162), (400, 157)]:
+        click(rig.view, x, y)
+    key(rig.view, Qt.Key.Key_Return)
+    assert [o.id for o in rig.objects] == [plane.id]  # no second superficial fascia
+    assert plane.source(FRAME) == "keyframe"
+    assert_points(plane.points(FRAME), [(100, 152), (250, 162), (400, 157)])

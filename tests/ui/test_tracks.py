@@ -254,3 +254,22 @@ def test_closing_while_tracking_neither_hangs_nor_crashes(window, tmp_path: Path
     window.session.history.mark_saved()
     window.close()
     assert window.tracks._worker is None or not window.tracks._worker.is_alive()
+
+
+def test_confirm_with_a_mark_selected_that_has_nothing_tracked_confirms_the_others(opened, qtbot):
+    window = opened
+    needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
+    plane = add(
+        window,
+        "fascia.superficial",
+        ShapeKind.POLYLINE,
+        {f: np.array([(120.0, 200.0), (500.0, 210.0)]) for f in (30, 40)},
+    )
+    window.jump(30)
+    window.tools.select(needle.id)
+    window.tracks.track(1, count=3)
+    wait_for_tracking(window, qtbot)
+    window.tools.select(plane.id)  # e.g. after correcting the plane
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert needle.tracked == set()
+    assert "3 tracked frame(s) confirmed" in window.statusBar().currentMessage()

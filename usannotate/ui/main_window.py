@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.loop: CineLoop | None = None
         self.index = -1
         self.current_label: str | None = None
+        self._label_by_key = False
         self.view = CineView(self)
         self.transport = TransportBar(self)
         self.playback = PlaybackController(self)
@@ -749,15 +750,24 @@ class MainWindow(QMainWindow):
         self.jump(target)
 
     def choose_label_key(self, key: str) -> None:
+        """A label's key always starts marking with it (relabelling the selected mark is
+        a deliberate click in the Labels dock: a key pressed out of habit after
+        correcting a mark must not turn it into another structure)."""
         if self.session is None:
             return
         for label in self.session.document.annotations.label_set:
             if label.shortcut == key:
-                self.label_panel.choose(label.id)
+                self._label_by_key = True
+                try:
+                    self.label_panel.choose(label.id)
+                    if self.current_label != label.id or self.tools.mode != "draw":
+                        self._on_label_chosen(label.id)  # already current: no signal
+                finally:
+                    self._label_by_key = False
                 return
 
     def _on_label_chosen(self, label_id: str) -> None:
-        if self._relabel_selection(label_id):
+        if not self._label_by_key and self._relabel_selection(label_id):
             return
         self.current_label = label_id
         if label_id in self.layer.hidden_labels:  # a mark of a hidden label could not be seen
@@ -883,7 +893,7 @@ class MainWindow(QMainWindow):
             ("Mouse wheel", "Zoom about the cursor"),
             ("Middle drag, Ctrl+drag", "Pan"),
             ("Ctrl+0 / Ctrl+1", "Fit to window / actual size"),
-            ("1 … 9, 0", "Choose a label to mark with"),
+            ("1 … 9, 0", "Mark with a label (click a label in the dock to relabel the selection)"),
             ("C / Shift+C", "Copy marks to the next / previous frame"),
             ("Ctrl+T / Ctrl+Shift+T", "Track forward / backward to the next keyframe"),
             ("Ctrl+Alt+T", "Track forward over a number of frames"),

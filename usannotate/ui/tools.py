@@ -589,15 +589,17 @@ class ToolController(QObject):
         )
 
     def _continuable(self, label: Label) -> AnnotatedObject | None:
-        """The object of ``label`` not marked on this frame whose nearest marked frame is
-        closest to it (earlier objects first on a tie)."""
+        """The track of ``label`` with nothing stored on this frame whose nearest stored
+        frame is closest to it (earlier objects first on a tie)."""
         assert self._history is not None
         assert self._frame is not None
         frame = self._frame
         candidates = [
             obj
             for obj in self._history.annotations.objects
-            if obj.label_id == label.id and not obj.exists_on(frame)
+            # Interpolated (or absent) here: drawing it again places a keyframe of the
+            # same track rather than a second structure.
+            if obj.label_id == label.id and frame not in obj.frames
         ]
         if not candidates:
             return None

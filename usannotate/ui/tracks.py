@@ -310,8 +310,12 @@ class TrackController(QObject):
         self.window.statusBar().showMessage(message, 5000)
 
     def confirm_tracked(self) -> None:
-        """Tracked frames become keyframes: of the selected track, or of every track."""
-        tracks = self._tracks_for_navigation()
+        """Tracked frames become keyframes: of the selected track if it has any, else of
+        every track (a plane selected after a correction must not swallow the key)."""
+        tracks = [obj for obj in self._tracks_for_navigation() if obj.tracked]
+        annotations = self._annotations
+        if not tracks and annotations is not None:
+            tracks = [obj for obj in annotations.objects if obj.tracked]
         edits: list[Edit] = [confirm_tracked(obj) for obj in tracks if obj.tracked]
         count = sum(len(obj.tracked) for obj in tracks)
         self._push(
