@@ -899,7 +899,7 @@ class MainWindow(QMainWindow):
             ("Ctrl+Alt+T", "Track forward over a number of frames"),
             ("Shift+Esc", "Cancel tracking"),
             ("Ctrl+Enter", "Confirm tracked frames as keyframes"),
-            ("Ctrl+Right / Ctrl+Left, . / ,", "Next / previous keyframe"),
+            ("Ctrl+Right / Ctrl+Left", "Next / previous keyframe (also . and ,)"),
             ("E", "End the selected track after this frame"),
             ("Delete / Shift+Delete", "Remove the mark from this frame / delete the track"),
             ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
