@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QPixmap,
     QPolygonF,
 )
 from PySide6.QtWidgets import QToolTip, QWidget
@@ -268,6 +269,7 @@ class CurvePlot(QWidget):
         self._dragging = False
         self._last_requested = -1
         self._geometry: list[_PanelGeometry] | None = None
+        self._static: QPixmap | None = None
         self._geometry_size = QSize()
         self._x_left = 0.0  # pixel x of the first frame's time
         self._x_right = 1.0  # pixel x of the last frame's time
@@ -464,6 +466,7 @@ class CurvePlot(QWidget):
         if self._geometry is None or self._geometry_size != self.size():
             self._geometry_size = self.size()
             self._geometry = self._layout()
+            self._static = None  # the drawing of the plots themselves is out of date
         return self._geometry
 
     def _layout(self) -> list[_PanelGeometry]:
@@ -574,20 +577,40 @@ class CurvePlot(QWidget):
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-            painter.fillRect(self.rect(), ink.window)
             if not self._panels:
+                painter.fillRect(self.rect(), ink.window)
                 painter.setPen(ink.muted)
                 painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Nothing to plot")
                 return
-            for index, panel in enumerate(geometry):
-                self._paint_panel(painter, index, panel, ink)
-            self._paint_time_axis(painter, ink)
+            # Playback moves only the playhead: the plots are drawn once into a pixmap.
+            ratio = self.devicePixelRatioF()
+            if self._static is None or self._static.devicePixelRatioF() != ratio:
+                self._static = self._paint_static(geometry, ink, ratio)
+            painter.drawPixmap(0, 0, self._static)
+            self._paint_time_axis(painter, ink, labels=True)
             self._paint_playhead(painter, geometry, ink)
             for index, panel in enumerate(geometry):
                 self._paint_header(painter, index, panel, ink)
             self._paint_legend(painter, ink)
         finally:
             painter.end()
+
+    def _paint_static(self, geometry: list[_PanelGeometry], ink: _Ink, ratio: float) -> QPixmap:
+        """Panels, curves and the time axis: everything but the playhead and readouts."""
+        pixmap = QPixmap(self.size() * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(ink.window)
+        painter = QPainter(pixmap)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+            painter.setFont(self.font())
+            for index, panel in enumerate(geometry):
+                self._paint_panel(painter, index, panel, ink)
+            self._paint_time_axis(painter, ink, labels=False)
+        finally:
+            painter.end()
+        return pixmap
 
     def _paint_panel(self, painter: QPainter, index: int, panel: _PanelGeometry, ink: _Ink) -> None:
         plot = panel.plot
@@ -673,7 +696,9 @@ class CurvePlot(QWidget):
             return [t - 1 for t in nice_ticks(1, n, max_ticks, loose=False) if t == int(t)]
         return nice_ticks(t0, t1, max_ticks, loose=False)
 
-    def _paint_time_axis(self, painter: QPainter, ink: _Ink) -> None:
+    def _paint_time_axis(self, painter: QPainter, ink: _Ink, *, labels: bool) -> None:
+        """The time axis' tick marks (``labels`` False: static, drawn once) or its tick
+        labels (True: drawn with the playhead, whose time tab may hide one)."""
         ticks = self._time_tick_values
         if not ticks:
             return
@@ -686,8 +711,10 @@ class CurvePlot(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         for tick in ticks:
             x = self._x_of_time(tick)
-            painter.setPen(QPen(ink.frame, 1))
-            painter.drawLine(round(x), round(axis.top()), round(x), round(axis.top()) + 3)
+            if not labels:
+                painter.setPen(QPen(ink.frame, 1))
+                painter.drawLine(round(x), round(axis.top()), round(x), round(axis.top()) + 3)
+                continue
             label = f"{tick:.{decimals}f}" if self._times else f"{tick + 1:.0f}"
             width = fm.horizontalAdvance(label)
             box = QRectF(x - width / 2 - 2, axis.top() + 4, width + 4, fm.height())
