@@ -59,10 +59,11 @@ def test_add_undo_redo(history):
 def test_a_drag_is_one_step(history):
     needle = _needle(history)
     start = needle.points(0).copy()
-    # The item moved the points live during the drag; the tool records one edit at release.
+    # The item moved the points live during the drag; at release the tool puts back what
+    # the frame held and records one edit.
     needle.frames[0] = start + 5
-    needle.frames[0] = start + 12
-    history.push(SetPoints(needle.id, 0, start + 12, before=start))
+    needle.frames[0] = start
+    history.push(SetPoints(needle.id, 0, start + 12))
     assert history.undo()
     np.testing.assert_array_equal(needle.points(0), start)
     assert history.redo()
@@ -205,8 +206,15 @@ def test_ending_a_track_leaves_a_gap_until_its_next_stored_frame(history):
     assert needle.points(16) is None
     assert needle.source(20) == "keyframe"
     history.undo()
-    history.push(end_track_after(needle, 19))  # only the next frame beyond: it stops
+    history.push(end_track_after(needle, 19, n_frames=60))  # nothing beyond: it stops
     assert needle.span() == (0, 19)
     assert needle.source(19) == "keyframe"
+    assert 20 in needle.absent  # a needle drawn later does not join across the gap
+    needle.set_points(30, [(10, 10), (170, 160)])
+    assert needle.points(25) is None
+    history.undo()
+    needle.clear_frame(30)
+    history.push(end_track_after(needle, 59, n_frames=60))  # the last frame: no marker
+    assert 60 not in needle.absent
     history.undo()
     assert needle.span() == (0, 20)

@@ -48,6 +48,16 @@ def fluid_outline(frame: int) -> np.ndarray:
     return outline[np.linspace(0, len(outline), 12, endpoint=False).astype(int)]
 
 
+def slow_frames(window, delay_s: float = 0.05) -> None:
+    read = window.loop.frame
+
+    def slow_frame(index: int):
+        time.sleep(delay_s)
+        return read(index)
+
+    window.loop.frame = slow_frame
+
+
 def wait_for_tracking(window, qtbot) -> None:
     qtbot.waitUntil(lambda: not window.tracks.is_tracking, timeout=60_000)
 
@@ -164,13 +174,7 @@ def test_tracking_stops_before_the_next_keyframe_and_never_overwrites_it(opened,
 def test_cancel_keeps_the_frames_done(opened, qtbot):
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
-    read = window.loop.frame
-
-    def slow_frame(index: int):
-        time.sleep(0.05)
-        return read(index)
-
-    window.loop.frame = slow_frame
+    slow_frames(window)
     window.jump(30)
     window.tools.select(needle.id)
     window.tracks.track(1)
@@ -273,3 +277,48 @@ def test_confirm_with_a_mark_selected_that_has_nothing_tracked_confirms_the_othe
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert needle.tracked == set()
     assert "3 tracked frame(s) confirmed" in window.statusBar().currentMessage()
+
+
+def test_ending_the_track_while_it_is_tracked_is_respected(opened, qtbot):
+    window = opened
+    needle = add(window, "needle", ShapeKind.NEEDLE, {10: true_needle(10), 40: true_needle(40)})
+    slow_frames(window)
+    window.jump(10)
+    window.tools.select(needle.id)
+    window.tracks.track(1)
+    qtbot.waitUntil(lambda: window.tracks.progress_bar.value() >= 1, timeout=10_000)
+    window.jump(20)
+    window.tools.select(needle.id)
+    qtbot.keyClick(window, Qt.Key.Key_E)  # out of view after frame 20
+    wait_for_tracking(window, qtbot)
+    assert needle.points(25) is None
+    assert max(needle.tracked) <= 20
+    assert needle.source(40) == "keyframe"
+
+
+def test_tracking_from_an_interpolated_frame_keeps_that_frame_where_it_was(opened, qtbot):
+    window = opened
+    needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30), 50: true_needle(50)})
+    shown = needle.points(40).copy()
+    window.jump(40)
+    window.tools.select(needle.id)
+    window.tracks.track(1, count=3)
+    wait_for_tracking(window, qtbot)
+    assert needle.tracked == {41, 42, 43}
+    assert needle.source(40) == "keyframe"
+    np.testing.assert_allclose(needle.points(40), shown)
+    window.undo()  # one step: the start frame and the tracked frames together
+    assert needle.source(40) == "interpolated"
+    assert needle.tracked == set()
+
+
+def test_a_curve_panel_never_mixes_mm_and_px(opened):
+    window = opened
+    add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
+    outside = np.array([(20.0, 20.0), (60.0, 40.0)])  # left of the calibrated region
+    add(window, "needle", ShapeKind.NEEDLE, {30: outside})
+    _, needle_panel = window.tracks.curve_panels()
+    assert needle_panel.unit == "mm"
+    inside_curve, outside_curve = needle_panel.curves
+    assert [s.frame for s in inside_curve.samples] == [30]
+    assert outside_curve.samples == []  # px values are not drawn on the mm scale

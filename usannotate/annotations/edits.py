@@ -96,15 +96,13 @@ class SetPoints(Edit):
     Editing a frame makes it a keyframe (``source`` KEYFRAME, the default), whether it
     was interpolated or tracked before; tracking stores its frames with ``source``
     TRACKED. Forgetting a stored frame between two others makes it interpolated again.
-    Undo restores exactly what was stored on the frame before (points, tracked, gap).
-    ``before`` may give the stored points before the edit when the caller already
-    changed the model (otherwise they are read when the edit is first applied).
+    Undo restores exactly what was stored on the frame before (points, tracked, gap),
+    as read when the edit is first applied.
     """
 
     object_id: str
     frame: int
     points: np.ndarray | None
-    before: np.ndarray | None = None
     text: str = "Edit mark"
     source: FrameSource = FrameSource.KEYFRAME
     _state_before: _FrameState | None = field(default=None, repr=False)
@@ -112,8 +110,6 @@ class SetPoints(Edit):
     def __post_init__(self) -> None:
         if self.points is not None:
             self.points = as_points(self.points)
-        if self.before is not None:
-            self._state_before = (as_points(self.before), False, False)
 
     def apply(self, annotations: Annotations) -> None:
         obj = _object(annotations, self.object_id)
@@ -250,18 +246,22 @@ def hide_on_frame(obj: AnnotatedObject, frame: int) -> Compound:
     return Compound(edits, text=f"Remove mark from frame {frame + 1}")
 
 
-def end_track_after(obj: AnnotatedObject, frame: int) -> Compound:
+def end_track_after(obj: AnnotatedObject, frame: int, n_frames: int | None = None) -> Compound:
     """The edit that ends a track after ``frame``: it is out of view from the next frame
-    until its next stored frame (where it starts again); this frame becomes a keyframe
-    if it was interpolated."""
+    (a gap marker there) until its next stored frame, where it starts again; frames
+    stored just after are forgotten, and this frame becomes a keyframe if it was
+    interpolated. The marker stays even with nothing stored later, so a mark drawn
+    later on does not join the track across the gap. ``n_frames`` (the loop's length)
+    leaves the marker out after the last frame."""
     edits: list[Edit] = []
     found = obj.geometry(frame)
     if found is not None and found[1] is FrameSource.INTERPOLATED:
         edits.append(SetPoints(obj.id, frame, found[0].copy()))
-    if any(f > frame + 1 for f in obj.frames):
+    later = sorted(f for f in obj.frames if f > frame)
+    if not any(f > frame + 1 for f in later):  # nothing after the gap: the track stops
+        edits += [SetPoints(obj.id, f, None) for f in later]
+    if n_frames is None or frame + 1 < n_frames:
         edits.append(MarkAbsent(obj.id, frame + 1))
-    else:  # nothing later: the track simply stops here
-        edits += [SetPoints(obj.id, f, None) for f in sorted(obj.frames) if f > frame]
     return Compound(edits, text=f"End track after frame {frame + 1}")
 
 

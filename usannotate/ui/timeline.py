@@ -108,11 +108,22 @@ def nice_tick_step(pixels_per_frame: float, min_label_spacing_px: float) -> int:
     return 10**9
 
 
-def _format_time(frame: int, frame_time_ms: float | None) -> str:
-    return "" if frame_time_ms is None else f"{frame * frame_time_ms / 1000:.2f} s"
+#: A loop's timing: the time between frames (ms), or each frame's start time (ms) when
+#: the frames are unevenly spaced (FrameTimeVector), or None when unknown.
+Timing = float | Sequence[float] | None
 
 
-def _frame_and_time(frame: int, frame_time_ms: float | None) -> str:
+def _format_time(frame: int, frame_time_ms: Timing) -> str:
+    if frame_time_ms is None:
+        return ""
+    if isinstance(frame_time_ms, int | float):
+        return f"{frame * frame_time_ms / 1000:.2f} s"
+    if not 0 <= frame < len(frame_time_ms):
+        return ""
+    return f"{frame_time_ms[frame] / 1000:.2f} s"
+
+
+def _frame_and_time(frame: int, frame_time_ms: Timing) -> str:
     """``'frame 23 (0.73 s)'``: frames 1-based on screen."""
     time = _format_time(frame, frame_time_ms)
     return f"frame {frame + 1}" + (f" ({time})" if time else "")
@@ -180,7 +191,7 @@ class TimelineWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._n_frames = 0
-        self._frame_time_ms: float | None = None
+        self._frame_time_ms: Timing = None
         self._lanes: list[_Lane] = []
         self._current = 0
         self._selected: str | None = None
@@ -201,8 +212,9 @@ class TimelineWidget(QWidget):
 
     # ----------------------------------------------------------------- what it is told
 
-    def set_frame_count(self, n_frames: int, frame_time_ms: float | None = None) -> None:
-        """The loop's length in frames and, if known, the time between frames in ms."""
+    def set_frame_count(self, n_frames: int, frame_time_ms: Timing = None) -> None:
+        """The loop's length in frames and, if known, its timing: the time between frames
+        in ms, or each frame's start time in ms (uneven frame times)."""
         self._n_frames = max(0, int(n_frames))
         self._frame_time_ms = frame_time_ms
         self._current = min(self._current, max(0, self._n_frames - 1))
@@ -829,7 +841,7 @@ class AnnotatedFrameList(QListWidget):
         self.itemClicked.connect(self._on_item)
         self.itemActivated.connect(self._on_item)
 
-    def set_lanes(self, lanes: Sequence[TrackLane], frame_time_ms: float | None = None) -> None:
+    def set_lanes(self, lanes: Sequence[TrackLane], frame_time_ms: Timing = None) -> None:
         """Rebuild the rows from ``lanes``; the current frame's row stays highlighted."""
         per_frame: dict[int, list[tuple[TrackLane, str]]] = {}
         for lane in lanes:

@@ -28,6 +28,7 @@ from usannotate.annotations.edits import (
     Compound,
     Edit,
     RemoveObject,
+    SetPoints,
     confirm_tracked,
     end_track_after,
     store_tracked,
@@ -38,8 +39,6 @@ from usannotate.ui.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 
 if TYPE_CHECKING:
     from usannotate.ui.main_window import MainWindow
-
-_UNITS = {"mm2": "mm²", "px2": "px²"}
 
 
 @dataclass(frozen=True)
@@ -156,6 +155,10 @@ class TrackController(QObject):
 
     def loop_changed(self) -> None:
         """A loop was opened (or closed): cancel tracking, show the new loop's tracks."""
+        if self.is_tracking:
+            self.window.statusBar().showMessage(
+                "Tracking stopped: another loop was opened (nothing was tracked)", 8000
+            )
         self.cancel()
         self._generation += 1
         loop = self.window.loop
@@ -163,9 +166,13 @@ class TrackController(QObject):
             self.timeline.set_frame_count(0)
             self.curves.set_frame_times([])
         else:
-            self.timeline.set_frame_count(loop.n_frames, float(loop.frame_time_ms))
+            self.timeline.set_frame_count(loop.n_frames, self._frame_times_ms())
             self.curves.set_frame_times((loop.frame_start_times_ms() / 1000.0).tolist())
         self.marks_changed()
+
+    def _frame_times_ms(self) -> list[float] | None:
+        loop = self.window.loop
+        return None if loop is None else loop.frame_start_times_ms().tolist()
 
     def marks_changed(self) -> None:
         """Rebuild lanes, the annotated-frame list and the curves from the model."""
@@ -173,7 +180,7 @@ class TrackController(QObject):
         loop = self.window.loop
         lanes = self.lanes() if annotations is not None and loop is not None else []
         self.timeline.set_lanes(lanes)
-        self.frame_list.set_lanes(lanes, float(loop.frame_time_ms) if loop else None)
+        self.frame_list.set_lanes(lanes, self._frame_times_ms())
         self.curves.set_panels(self.curve_panels())
         self.frame_shown(self.window.index)
 
@@ -231,12 +238,15 @@ class TrackController(QObject):
         return lanes
 
     def curve_panels(self) -> list[CurvePanel]:
-        """Fluid area and needle tip depth over the loop, every frame a track exists."""
+        """Fluid area and needle tip depth over the loop, every frame a track exists.
+
+        One unit per panel: mm when any value can be measured in mm, and then values in
+        px (a mark outside the calibrated region on some frames) are left out as gaps
+        rather than drawn on the mm scale.
+        """
         annotations = self._annotations
         loop = self.window.loop
-        fluid: list[Curve] = []
-        needles: list[Curve] = []
-        units = {"area": "mm²", "tip_depth": "mm"}
+        series: dict[str, list[tuple[str, str, list]]] = {"area": [], "tip_depth": []}
         if annotations is not None and loop is not None:
             titles = self._titles()
             background = self.curves.palette().color(QPalette.ColorRole.Base)
@@ -246,30 +256,42 @@ class TrackController(QObject):
                 if obj.kind == "region" and is_fluid_label(
                     obj.label_id, label.group if label else ""
                 ):
-                    name, target = "area", fluid
+                    name = "area"
                 elif obj.kind == "needle":
-                    name, target = "tip_depth", needles
+                    name = "tip_depth"
                 else:
                     continue
-                series = measurement_series(obj, name, loop.calibration_for_points, loop.n_frames)
-                # One unit per curve: where a mark leaves the calibrated region its value
-                # is in px; it is left out (a gap) rather than drawn on the mm scale.
-                unit = "mm" if any(v.unit.startswith("mm") for v in series) else "px"
-                series = [v for v in series if v.unit.startswith(unit)]
-                if series:
-                    units[name] = _UNITS.get(series[0].unit, series[0].unit)
-                samples = [CurveSample(v.frame, v.value, v.source.value) for v in series]
-                target.append(Curve(titles[obj.id], colour, samples))
-        return [
-            CurvePanel("Fluid area", units["area"], fluid, empty_text="No injected fluid marked"),
-            CurvePanel(
-                "Needle tip depth",
-                units["tip_depth"],
-                needles,
-                invert_y=True,
-                empty_text="No needle marked",
-            ),
-        ]
+                values = measurement_series(obj, name, loop.calibration_for_points, loop.n_frames)
+                series[name].append((titles[obj.id], colour, values))
+        panels = []
+        for name, title, unit_names, empty, invert in (
+            ("area", "Fluid area", ("mm²", "px²"), "No injected fluid marked", False),
+            ("tip_depth", "Needle tip depth", ("mm", "px"), "No needle marked", True),
+        ):
+            in_mm = any(v.unit.startswith("mm") for _, _, vs in series[name] for v in vs)
+            unit = "mm" if in_mm else "px"
+            curves = [
+                Curve(
+                    curve_name,
+                    colour,
+                    [
+                        CurveSample(v.frame, v.value, v.source.value)
+                        for v in values
+                        if v.unit.startswith(unit)
+                    ],
+                )
+                for curve_name, colour, values in series[name]
+            ]
+            panels.append(
+                CurvePanel(
+                    title,
+                    unit_names[0] if in_mm else unit_names[1],
+                    curves,
+                    invert_y=invert,
+                    empty_text=empty,
+                )
+            )
+        return panels
 
     # ------------------------------------------------------------- navigation
     def _go_to(self, frame: int) -> None:
@@ -332,8 +354,9 @@ class TrackController(QObject):
         if obj.geometry(index) is None:
             self.window.statusBar().showMessage("The selected mark is not on this frame", 4000)
             return
+        assert self.window.loop is not None
         self._push(
-            end_track_after(obj, index),
+            end_track_after(obj, index, self.window.loop.n_frames),
             f"Track ends after frame {index + 1} (until its next keyframe)",
         )
 
@@ -499,17 +522,32 @@ class TrackController(QObject):
         edits: list[Edit] = []
         tracked = 0
         notes = []
+        loop = self.window.loop
         for job, frames, stopped in results:
             obj = annotations.get(job.object_id)
-            if obj is None:
+            if obj is None or loop is None:
                 continue  # deleted while it was being tracked
-            # Never overwrite what the user placed meanwhile.
+            start_points = obj.points(job.start)
+            if start_points is None or not np.allclose(start_points, job.points, atol=1e-6):
+                notes.append(
+                    f"{job.name}: edited on frame {job.start + 1} while it was "
+                    "tracked from there, so nothing was kept: track it again"
+                )
+                continue
+            # The user may have placed a keyframe or ended the track meanwhile: the range
+            # is what it would be now, and keyframes are never overwritten.
+            direction = 1 if job.stop > job.start else -1
+            limit = tracking_range(obj, job.start, direction, loop.n_frames)
             kept = {
                 f: p
                 for f, p in (frames or {}).items()
-                if obj.source(f) is not FrameSource.KEYFRAME and f not in obj.absent
+                if (f - job.start) * direction <= (limit - job.start) * direction
             }
             if kept:
+                if obj.source(job.start) is FrameSource.INTERPOLATED:
+                    # Tracking starts from what this frame showed; stored, it no longer
+                    # changes when the frames after it become tracked.
+                    edits.append(SetPoints(obj.id, job.start, job.points.copy()))
                 edits.append(store_tracked(obj.id, kept, f"Track {job.name}"))
                 tracked += len(kept)
             if stopped:
