@@ -370,12 +370,15 @@ frame_like = st.fixed_dictionaries(
             ),
             st.none(),
         ),
+        "source": st.sampled_from(
+            ["keyframe", "tracked", "interpolated", "absent", "absent", "guessed", None]
+        ),
         "extra": st.integers(),
     },
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.one_of(st.lists(frame_like, max_size=4), st.none(), st.text(max_size=2)))
 def test_fast_schema_check_gives_jsonschemas_verdict_and_messages(frames):
     data = good_json()

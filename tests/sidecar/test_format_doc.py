@@ -42,7 +42,7 @@ def test_the_reading_snippet_runs_on_the_example(
         max(_blocks("json"), key=len), encoding="utf-8"
     )
     [snippet] = _blocks("python")
-    assert len(snippet.strip().splitlines()) <= 15
+    assert len(snippet.strip().splitlines()) <= 16
     monkeypatch.chdir(tmp_path)
     exec(compile(snippet, "SIDECAR.md", "exec"), {})
     lines = capsys.readouterr().out.splitlines()

@@ -375,7 +375,22 @@ def test_a_gap_entry_with_points_is_refused_with_its_path(tmp_path: Path):
     gap["points"] = [[1.0, 1.0]]
     with pytest.raises(SidecarReadError) as caught:
         load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
-    assert any(p.startswith("objects[2].frames[") for p in caught.value.problems)
+    assert any(
+        p.startswith("objects[2].frames[") and 'a gap entry ("source": "absent") has no points' in p
+        for p in caught.value.problems
+    ), caught.value.problems
+
+
+def test_an_object_of_only_interpolated_entries_is_refused(tmp_path: Path):
+    data = _track_document().to_json()
+    data["objects"][1]["frames"] = [
+        e for e in data["objects"][1]["frames"] if e["source"] == "interpolated"
+    ]
+    with pytest.raises(SidecarReadError) as caught:
+        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
+    assert any(
+        p.startswith("objects[1].frames: only interpolated entries") for p in caught.value.problems
+    ), caught.value.problems
 
 
 def test_an_unknown_source_is_refused(tmp_path: Path):
@@ -387,3 +402,38 @@ def test_an_unknown_source_is_refused(tmp_path: Path):
         p.startswith("objects[1].frames[0].source:") and "guessed" in p
         for p in caught.value.problems
     ), caught.value.problems
+
+
+def test_a_version_1_files_own_source_key_is_kept_not_read(tmp_path: Path):
+    """Version 1 knew no ``source``: a script's own key of that name is kept aside (as
+    ``v1_source``), never read as a keyframe, tracked or gap entry."""
+    data = sample_document(n_frames=2).to_json()
+    data["version"] = 1
+    for entry in data["objects"][1]["frames"]:
+        del entry["source"]
+    data["objects"][1]["frames"][0]["source"] = "absent"
+    data["objects"][1]["frames"][1]["source"] = "manual"
+    doc = load_sidecar(write_json(tmp_path / "old.usannotate.json", data))
+    needle = doc.annotations.objects[1]
+    assert sorted(needle.frames) == [0, 1]
+    assert needle.absent == set()
+    saved = doc.to_json()["objects"][1]["frames"]
+    assert [(e["source"], e["v1_source"]) for e in saved] == [
+        ("keyframe", "absent"),
+        ("keyframe", "manual"),
+    ]
+
+
+def test_frames_interpolated_from_unrounded_points_resave_identically(tmp_path: Path):
+    """Tracking gives points with many decimals; the frames interpolated from them must be
+    the same after the file is read back, or every save would change the file."""
+    doc = sample_document(n_frames=0)
+    fluid = doc.annotations.objects[2]
+    rng = np.random.default_rng(5)
+    for frame in (3, 17, 40):
+        points = rng.uniform((100, 100), (500, 400), (9 + frame % 4, 2))
+        fluid.set_points(frame, points, FrameSource.TRACKED if frame == 17 else "keyframe")
+    first, second = tmp_path / "a.usannotate.json", tmp_path / "b.usannotate.json"
+    save_sidecar(doc, first, now=LATER)
+    save_sidecar(load_sidecar(first), second, now=LATER)
+    assert first.read_bytes() == second.read_bytes()

@@ -72,6 +72,9 @@ class FrameSource(StrEnum):
     TRACKED = "tracked"
 
 
+#: Decimals of a pixel kept for stored points (the sidecar keeps as many).
+STORED_DECIMALS = 3
+
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _LABEL_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -192,17 +195,21 @@ class AnnotatedObject:
         self,
         frame: int,
         points: Iterable[Sequence[float]] | np.ndarray,
-        source: FrameSource = FrameSource.KEYFRAME,
+        source: FrameSource | str = FrameSource.KEYFRAME,
     ) -> None:
-        """Store this object's geometry on ``frame`` (validated for its kind).
+        """Store this object's geometry on ``frame`` (validated for its kind, rounded to
+        1/1000 px).
 
         ``source`` is :attr:`FrameSource.KEYFRAME` (placed or confirmed by the user) or
         :attr:`FrameSource.TRACKED`; a frame stored here is no longer a gap marker.
         """
-        array = as_points(points)
+        # Kept to 1/1000 px, as the sidecar writes them: frames interpolated from stored
+        # points are then the same before and after a save and a load.
+        array = np.round(as_points(points), STORED_DECIMALS) + 0.0
         self.kind.check_points(array)
         if frame < 0:
             raise ValueError(f"frame index {frame} must be 0 or more (0-based)")
+        source = FrameSource(source)
         if source is FrameSource.INTERPOLATED:
             raise ValueError("interpolated geometry is computed, not stored")
         frame = int(frame)

@@ -24,6 +24,7 @@ import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
 from usannotate.annotations.labels import label_to_json
+from usannotate.annotations.model import STORED_DECIMALS
 from usannotate.sidecar._jsonfmt import RawJSON, points_json
 from usannotate.sidecar.errors import SidecarMismatchError, SidecarReadError
 from usannotate.sidecar.schema import json_path, quote, schema_problems
@@ -42,7 +43,7 @@ COORDINATE_SYSTEM = (
     "convention); frame indices are 0-based"
 )
 #: Decimals kept for coordinates (1/1000 px).
-COORDINATE_DECIMALS = 3
+COORDINATE_DECIMALS = STORED_DECIMALS  # as the model keeps them
 #: How far (px) a point may lie outside the image (a click on the border, rounding).
 POINT_MARGIN_PX = 1.0
 #: Relative disagreement allowed between mm_per_px and length_mm / line length.
@@ -372,6 +373,8 @@ class SidecarDocument:
             )
         version = data.get("version")
         newer = type(version) is int and version > FORMAT_VERSION
+        if version == 1:
+            data = _version_1_sources_kept_aside(data)
         if not newer:
             problems = schema_problems(data)
             if problems:
@@ -380,6 +383,7 @@ class SidecarDocument:
             problems += _consistency_after_build(doc, problems)
             if problems:
                 raise SidecarReadError(path, problems)
+            doc.entry_positions = {}  # positions in the file: stale after the first edit
             return doc
         return _salvage_newer(data, int(version), path)
 
@@ -852,6 +856,11 @@ def _build_object(
             obj.absent.add(frame)
         if not _FRAME_KEY_SET.issuperset(entry):
             frame_extra[(obj.id, frame)] = _unknown(entry, _FRAME_KEYS)
+    if entries and not stored and not obj.absent:
+        problems.append(
+            f"{where}.frames: only interpolated entries; a track needs keyframe or tracked "
+            "entries (interpolated ones are recomputed from them)"
+        )
     start = 0
     for entry, count in zip(stored, counts, strict=True):
         frame = int(entry["frame"])
@@ -860,6 +869,28 @@ def _build_object(
             obj.tracked.add(frame)
         start += count
     return obj, problems
+
+
+def _version_1_sources_kept_aside(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (version 1) with any ``source`` key of a frame entry renamed
+    ``v1_source``: version 1 knew no such key, so it was someone's own, kept as an
+    unknown key, and must not be read as version 2's keyframe / tracked / gap."""
+    objects = data.get("objects")
+    if not isinstance(objects, list):
+        return data
+    renamed = []
+    for obj in objects:
+        frames = obj.get("frames") if isinstance(obj, dict) else None
+        if isinstance(frames, list) and any(isinstance(e, dict) and "source" in e for e in frames):
+            frames = [
+                {("v1_source" if k == "source" else k): v for k, v in e.items()}
+                if isinstance(e, dict)
+                else e
+                for e in frames
+            ]
+            obj = {**obj, "frames": frames}
+        renamed.append(obj)
+    return {**data, "objects": renamed}
 
 
 def _gaps_of_version_1(obj: AnnotatedObject) -> None:

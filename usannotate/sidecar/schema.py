@@ -35,7 +35,7 @@ _FAST_KEYWORD = "x-usannotate-frames"
 _FRAME = itemgetter("frame")
 _POINTS = itemgetter("points")
 _SOURCE = methodcaller("get", "source")
-_POINT_SOURCES = {None, "keyframe", "tracked", "interpolated"}
+_SOURCES = {None, "keyframe", "tracked", "interpolated", "absent"}
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POINTS_HINT = (
@@ -81,10 +81,10 @@ def load_schema() -> dict[str, Any]:
 def _frames_look_valid(frames: object) -> bool:
     """A sufficient (not necessary) condition for ``frames`` to satisfy the schema.
 
-    Every entry a JSON object with a non-negative integer ``frame``, a non-empty
-    ``points`` list of ``[number, number]`` pairs and, if any, a ``source`` other than
-    ``absent`` (gap entries, rare, go the schema's slow way); checked with C-level
-    iteration (``map``, ``set``) because a long loop has over 100,000 points.
+    Every entry a JSON object with a non-negative integer ``frame`` and a known
+    ``source`` (or none); gap entries (``source`` ``absent``) without ``points``, every
+    other entry with a non-empty ``points`` list of ``[number, number]`` pairs. Checked
+    with C-level iteration (``map``, ``set``) because a long loop has over 100,000 points.
     """
     if type(frames) is not list:
         return False
@@ -92,15 +92,23 @@ def _frames_look_valid(frames: object) -> bool:
         return True
     if set(map(type, frames)) != {dict}:
         return False
+    sources = list(map(_SOURCE, frames))
+    if not set(sources) <= _SOURCES:
+        return False
+    if "absent" in sources:
+        gaps = [e for e, source in zip(frames, sources, strict=True) if source == "absent"]
+        if any("points" in e for e in gaps):
+            return False
+        frames = [e for e, source in zip(frames, sources, strict=True) if source != "absent"]
+        if not frames:
+            return _frames_are_indices(gaps)
+        if not _frames_are_indices(gaps):
+            return False
     try:
-        frame_values = list(map(_FRAME, frames))
         point_lists = list(map(_POINTS, frames))
     except KeyError:
         return False
-    # type() is exact: bool, a subclass of int, is not a JSON number.
-    if set(map(type, frame_values)) != {int} or min(frame_values) < 0:
-        return False
-    if not set(map(_SOURCE, frames)) <= _POINT_SOURCES:
+    if not _frames_are_indices(frames):
         return False
     if set(map(type, point_lists)) != {list} or min(map(len, point_lists)) < 1:
         return False
@@ -108,6 +116,16 @@ def _frames_look_valid(frames: object) -> bool:
     if set(map(type, points)) != {list} or set(map(len, points)) != {2}:
         return False
     return set(map(type, chain.from_iterable(points))) <= {int, float}
+
+
+def _frames_are_indices(entries: list[dict[str, Any]]) -> bool:
+    """Every entry has a ``frame`` that is a whole number >= 0."""
+    try:
+        frame_values = list(map(_FRAME, entries))
+    except KeyError:
+        return False
+    # type() is exact: bool, a subclass of int, is not a JSON number.
+    return set(map(type, frame_values)) == {int} and min(frame_values) >= 0
 
 
 def _frames_keyword(
@@ -237,6 +255,12 @@ def describe_error(error: ValidationError) -> str:
             what = "must not be empty"
         elif kind == "maxLength":
             what = f"must be at most {value} characters, got {quote(instance)}"
+        elif kind == "not" and isinstance(instance, dict) and instance.get("source") == "absent":
+            what = (
+                f'a gap entry ("source": "absent") has no points, got '
+                f"{quote(instance.get('points'))}"
+            )
+            hint = "the object is out of view on that frame"
         else:
             what = error.message
     return f"{json_path(path)}: {what}" + (f" ({hint})" if hint else "")
