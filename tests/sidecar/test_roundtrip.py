@@ -369,16 +369,19 @@ def test_version_1_files_keep_their_meaning(tmp_path: Path):
     assert saved["objects"][1]["frames"][3]["x_note"] == "kept"
 
 
+def _refused(tmp_path: Path, data: dict[str, Any], start: str, *words: str) -> None:
+    """Loading ``data`` fails with a problem at JSON path ``start`` naming ``words``."""
+    with pytest.raises(SidecarReadError) as caught:
+        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
+    problems = caught.value.problems
+    assert any(p.startswith(start) and all(w in p for w in words) for p in problems), problems
+
+
 def test_a_gap_entry_with_points_is_refused_with_its_path(tmp_path: Path):
     data = _track_document().to_json()
     gap = next(e for e in data["objects"][2]["frames"] if e["source"] == "absent")
     gap["points"] = [[1.0, 1.0]]
-    with pytest.raises(SidecarReadError) as caught:
-        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
-    assert any(
-        p.startswith("objects[2].frames[") and 'a gap entry ("source": "absent") has no points' in p
-        for p in caught.value.problems
-    ), caught.value.problems
+    _refused(tmp_path, data, "objects[2].frames[", 'a gap entry ("source": "absent") has no points')
 
 
 def test_an_object_of_only_interpolated_entries_is_refused(tmp_path: Path):
@@ -386,22 +389,13 @@ def test_an_object_of_only_interpolated_entries_is_refused(tmp_path: Path):
     data["objects"][1]["frames"] = [
         e for e in data["objects"][1]["frames"] if e["source"] == "interpolated"
     ]
-    with pytest.raises(SidecarReadError) as caught:
-        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
-    assert any(
-        p.startswith("objects[1].frames: only interpolated entries") for p in caught.value.problems
-    ), caught.value.problems
+    _refused(tmp_path, data, "objects[1].frames: only interpolated entries")
 
 
 def test_an_unknown_source_is_refused(tmp_path: Path):
     data = _track_document().to_json()
     data["objects"][1]["frames"][0]["source"] = "guessed"
-    with pytest.raises(SidecarReadError) as caught:
-        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
-    assert any(
-        p.startswith("objects[1].frames[0].source:") and "guessed" in p
-        for p in caught.value.problems
-    ), caught.value.problems
+    _refused(tmp_path, data, "objects[1].frames[0].source:", "guessed")
 
 
 def test_a_version_1_files_own_source_key_is_kept_not_read(tmp_path: Path):

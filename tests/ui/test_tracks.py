@@ -58,6 +58,13 @@ def slow_frames(window, delay_s: float = 0.05) -> None:
     window.loop.frame = slow_frame
 
 
+def start_tracking(window, obj: AnnotatedObject, frame: int, direction=1, count=None) -> None:
+    """Select ``obj`` on ``frame`` and start tracking it (in the background)."""
+    window.jump(frame)
+    window.tools.select(obj.id)
+    window.tracks.track(direction, count)
+
+
 def wait_for_tracking(window, qtbot) -> None:
     qtbot.waitUntil(lambda: not window.tracks.is_tracking, timeout=60_000)
 
@@ -157,9 +164,7 @@ def test_track_forward_follows_the_needle_and_is_one_undo_step(opened, qtbot):
 def test_tracking_stops_before_the_next_keyframe_and_never_overwrites_it(opened, qtbot):
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {10: true_needle(10), 18: true_needle(18)})
-    window.jump(10)
-    window.tools.select(needle.id)
-    window.tracks.track(1)
+    start_tracking(window, needle, 10)
     wait_for_tracking(window, qtbot)
     assert needle.tracked == set(range(11, 18))
     np.testing.assert_array_equal(needle.points(18), true_needle(18))
@@ -175,9 +180,7 @@ def test_cancel_keeps_the_frames_done(opened, qtbot):
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
     slow_frames(window)
-    window.jump(30)
-    window.tools.select(needle.id)
-    window.tracks.track(1)
+    start_tracking(window, needle, 30)
     qtbot.waitUntil(lambda: window.tracks.progress_bar.value() >= 2, timeout=10_000)
     qtbot.mouseClick(window.tracks.cancel_button, Qt.MouseButton.LeftButton)
     wait_for_tracking(window, qtbot)
@@ -188,9 +191,7 @@ def test_cancel_keeps_the_frames_done(opened, qtbot):
 def test_confirm_and_edit_turn_tracked_frames_into_keyframes(opened, qtbot):
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
-    window.jump(30)
-    window.tools.select(needle.id)
-    window.tracks.track(1, count=5)
+    start_tracking(window, needle, 30, count=5)
     wait_for_tracking(window, qtbot)
     assert needle.tracked == {31, 32, 33, 34, 35}
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -217,9 +218,7 @@ def test_read_only_sidecars_cannot_be_tracked(opened, qtbot, tmp_path):
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {10: true_needle(10)})
     window.session.document.read_only = True  # as for a sidecar of a newer version
-    window.jump(10)
-    window.tools.select(needle.id)
-    window.tracks.track(1)
+    start_tracking(window, needle, 10)
     assert not window.tracks.is_tracking
     assert needle.tracked == set()
 
@@ -229,9 +228,7 @@ def test_tracking_keeps_marks_inside_their_calibrated_region(opened, qtbot):
     out of it, or its measurements would turn from mm to px."""
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
-    window.jump(30)
-    window.tools.select(needle.id)
-    window.tracks.track(1, count=10)
+    start_tracking(window, needle, 30, count=10)
     wait_for_tracking(window, qtbot)
     region = window.loop.regions[0]
     for frame in needle.tracked:
@@ -252,9 +249,7 @@ def test_closing_while_tracking_neither_hangs_nor_crashes(window, tmp_path: Path
     shutil.copy(SAMPLE_A, path)
     window.open_path(str(path))
     needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
-    window.jump(30)
-    window.tools.select(needle.id)
-    window.tracks.track(1)
+    start_tracking(window, needle, 30)
     window.session.history.mark_saved()
     window.close()
     assert window.tracks._worker is None or not window.tracks._worker.is_alive()
@@ -269,9 +264,7 @@ def test_confirm_with_a_mark_selected_that_has_nothing_tracked_confirms_the_othe
         ShapeKind.POLYLINE,
         {f: np.array([(120.0, 200.0), (500.0, 210.0)]) for f in (30, 40)},
     )
-    window.jump(30)
-    window.tools.select(needle.id)
-    window.tracks.track(1, count=3)
+    start_tracking(window, needle, 30, count=3)
     wait_for_tracking(window, qtbot)
     window.tools.select(plane.id)  # e.g. after correcting the plane
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -283,9 +276,7 @@ def test_ending_the_track_while_it_is_tracked_is_respected(opened, qtbot):
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {10: true_needle(10), 40: true_needle(40)})
     slow_frames(window)
-    window.jump(10)
-    window.tools.select(needle.id)
-    window.tracks.track(1)
+    start_tracking(window, needle, 10)
     qtbot.waitUntil(lambda: window.tracks.progress_bar.value() >= 1, timeout=10_000)
     window.jump(20)
     window.tools.select(needle.id)
@@ -300,9 +291,7 @@ def test_tracking_from_an_interpolated_frame_keeps_that_frame_where_it_was(opene
     window = opened
     needle = add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30), 50: true_needle(50)})
     shown = needle.points(40).copy()
-    window.jump(40)
-    window.tools.select(needle.id)
-    window.tracks.track(1, count=3)
+    start_tracking(window, needle, 40, count=3)
     wait_for_tracking(window, qtbot)
     assert needle.tracked == {41, 42, 43}
     assert needle.source(40) == "keyframe"

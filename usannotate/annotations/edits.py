@@ -89,15 +89,35 @@ def _restore(obj: AnnotatedObject, frame: int, state: _FrameState) -> None:
         obj.mark_absent(frame)
 
 
+class _FrameEdit(Edit):
+    """A change of what one frame of one object holds; undo puts back exactly what it
+    held (points, tracked, gap), as read when the edit is first applied."""
+
+    object_id: str
+    frame: int
+    _state_before: _FrameState | None
+
+    def apply(self, annotations: Annotations) -> None:
+        obj = _object(annotations, self.object_id)
+        if self._state_before is None:
+            self._state_before = _state(obj, self.frame)
+        self._change(obj)
+
+    def revert(self, annotations: Annotations) -> None:
+        assert self._state_before is not None
+        _restore(_object(annotations, self.object_id), self.frame, self._state_before)
+
+    def _change(self, obj: AnnotatedObject) -> None:
+        raise NotImplementedError
+
+
 @dataclass
-class SetPoints(Edit):
+class SetPoints(_FrameEdit):
     """Store (or, with ``points=None``, forget) an object's geometry on one frame.
 
     Editing a frame makes it a keyframe (``source`` KEYFRAME, the default), whether it
     was interpolated or tracked before; tracking stores its frames with ``source``
     TRACKED. Forgetting a stored frame between two others makes it interpolated again.
-    Undo restores exactly what was stored on the frame before (points, tracked, gap),
-    as read when the edit is first applied.
     """
 
     object_id: str
@@ -111,22 +131,15 @@ class SetPoints(Edit):
         if self.points is not None:
             self.points = as_points(self.points)
 
-    def apply(self, annotations: Annotations) -> None:
-        obj = _object(annotations, self.object_id)
-        if self._state_before is None:
-            self._state_before = _state(obj, self.frame)
+    def _change(self, obj: AnnotatedObject) -> None:
         if self.points is None:
             obj.clear_frame(self.frame)
         else:
             obj.set_points(self.frame, self.points, self.source)
 
-    def revert(self, annotations: Annotations) -> None:
-        assert self._state_before is not None
-        _restore(_object(annotations, self.object_id), self.frame, self._state_before)
-
 
 @dataclass
-class MarkAbsent(Edit):
+class MarkAbsent(_FrameEdit):
     """Put a gap marker on a frame: the track is out of view there and is not
     interpolated across it (it ends before and starts again after)."""
 
@@ -135,15 +148,8 @@ class MarkAbsent(Edit):
     text: str = "Mark out of view"
     _state_before: _FrameState | None = field(default=None, repr=False)
 
-    def apply(self, annotations: Annotations) -> None:
-        obj = _object(annotations, self.object_id)
-        if self._state_before is None:
-            self._state_before = _state(obj, self.frame)
+    def _change(self, obj: AnnotatedObject) -> None:
         obj.mark_absent(self.frame)
-
-    def revert(self, annotations: Annotations) -> None:
-        assert self._state_before is not None
-        _restore(_object(annotations, self.object_id), self.frame, self._state_before)
 
 
 @dataclass

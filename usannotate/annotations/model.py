@@ -263,20 +263,29 @@ class AnnotatedObject:
     def exists_on(self, frame: int) -> bool:
         return frame in self.frames or self._neighbours(frame) is not None
 
-    def frame_sources(self, n_frames: int | None = None) -> dict[int, FrameSource]:
-        """Every frame where the track exists, with its source (cheap: no geometry)."""
-        out: dict[int, FrameSource] = {}
+    def _stretches(self) -> Iterator[tuple[int, FrameSource, int | None]]:
+        """Each stored frame in order with its source, and the next stored frame when the
+        frames between them are interpolated (None: none between, or a gap)."""
         stored = sorted(self.frames)
         entries = self._entries()
-        for frame in stored:
-            out[frame] = FrameSource.TRACKED if frame in self.tracked else FrameSource.KEYFRAME
-        for left, right in itertools.pairwise(stored):
-            if right - left > 1 and not self._gap_between(entries, left, right):
-                for frame in range(left + 1, right):
-                    out[frame] = FrameSource.INTERPOLATED
-        if n_frames is not None:
-            out = {f: s for f, s in out.items() if f < n_frames}
-        return dict(sorted(out.items()))
+        for left, right in itertools.pairwise([*stored, None]):
+            source = FrameSource.TRACKED if left in self.tracked else FrameSource.KEYFRAME
+            filled = right is not None and right - left > 1
+            yield (
+                left,
+                source,
+                right if filled and not self._gap_between(entries, left, right) else None,
+            )
+
+    def frame_sources(self, n_frames: int | None = None) -> dict[int, FrameSource]:
+        """Every frame where the track exists, in order, with its source (cheap: no
+        geometry is computed)."""
+        out: dict[int, FrameSource] = {}
+        for left, source, right in self._stretches():
+            out[left] = source
+            if right is not None:
+                out.update(dict.fromkeys(range(left + 1, right), FrameSource.INTERPOLATED))
+        return out if n_frames is None else {f: s for f, s in out.items() if f < n_frames}
 
     def all_geometry(
         self, n_frames: int | None = None
@@ -287,21 +296,16 @@ class AnnotatedObject:
         stored frames at a time (saving a long track computes hundreds of frames).
         """
         out: dict[int, tuple[np.ndarray, FrameSource]] = {}
-        stored = sorted(self.frames)
-        entries = self._entries()
-        for left, right in itertools.pairwise([*stored, None]):
-            source = FrameSource.TRACKED if left in self.tracked else FrameSource.KEYFRAME
+        for left, source, right in self._stretches():
             out[left] = (self.frames[left], source)
-            if right is None or right - left < 2 or self._gap_between(entries, left, right):
+            if right is None:
                 continue
             match = self._correspondence(left, right)
             t = (np.arange(left + 1, right) - left) / (right - left)
             blended = (1.0 - t)[:, None, None] * match.start + t[:, None, None] * match.end
             for frame, points in zip(range(left + 1, right), blended, strict=True):
                 out[frame] = (points, FrameSource.INTERPOLATED)
-        if n_frames is not None:
-            out = {f: g for f, g in out.items() if f < n_frames}
-        return out
+        return out if n_frames is None else {f: g for f, g in out.items() if f < n_frames}
 
     def keyframes(self) -> list[int]:
         """Frames the user placed or confirmed, in order."""

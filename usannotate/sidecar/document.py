@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain, pairwise
@@ -723,20 +723,28 @@ def schema_view(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` of :func:`writable_json` as jsonschema can check it: every frame's points
     replaced by a one-point placeholder (the arrays themselves are checked, more
     strictly, by :func:`consistency_problems`)."""
+    return _with_frame_entries(
+        data,
+        lambda e: {**e, "points": _PLACEHOLDER_POINTS} if type(e.get("points")) is RawJSON else e,
+    )
+
+
+def _with_frame_entries(
+    data: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """``data`` with ``change`` applied to every frame entry (a JSON object) of every
+    object; ``data`` itself is not modified, and whatever is not an entry is shared."""
     objects = data.get("objects")
     if not isinstance(objects, list):
         return data
-    view_objects = []
+    changed = []
     for obj in objects:
         frames = obj.get("frames") if isinstance(obj, dict) else None
         if isinstance(frames, list):
-            frames = [
-                {**e, "points": _PLACEHOLDER_POINTS} if type(e.get("points")) is RawJSON else e
-                for e in frames
-            ]
+            frames = [change(e) if isinstance(e, dict) else e for e in frames]
             obj = {**obj, "frames": frames}
-        view_objects.append(obj)
-    return {**data, "objects": view_objects}
+        changed.append(obj)
+    return {**data, "objects": changed}
 
 
 def _unknown(mapping: dict[str, Any], known: Sequence[str]) -> dict[str, Any]:
@@ -875,22 +883,12 @@ def _version_1_sources_kept_aside(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` (version 1) with any ``source`` key of a frame entry renamed
     ``v1_source``: version 1 knew no such key, so it was someone's own, kept as an
     unknown key, and must not be read as version 2's keyframe / tracked / gap."""
-    objects = data.get("objects")
-    if not isinstance(objects, list):
-        return data
-    renamed = []
-    for obj in objects:
-        frames = obj.get("frames") if isinstance(obj, dict) else None
-        if isinstance(frames, list) and any(isinstance(e, dict) and "source" in e for e in frames):
-            frames = [
-                {("v1_source" if k == "source" else k): v for k, v in e.items()}
-                if isinstance(e, dict)
-                else e
-                for e in frames
-            ]
-            obj = {**obj, "frames": frames}
-        renamed.append(obj)
-    return {**data, "objects": renamed}
+    return _with_frame_entries(
+        data,
+        lambda e: (
+            {("v1_source" if k == "source" else k): v for k, v in e.items()} if "source" in e else e
+        ),
+    )
 
 
 def _gaps_of_version_1(obj: AnnotatedObject) -> None:

@@ -26,7 +26,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QToolTip, QWidget
 
-SOURCES = ("keyframe", "interpolated", "tracked")
+from usannotate.annotations import FrameSource
+
+SOURCES = tuple(FrameSource)  # a sample's source, as the strings the model uses
 
 # Layout, in device-independent pixels.
 _MARGIN = 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSettings, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -66,7 +66,6 @@ class MainWindow(QMainWindow):
         self.loop: CineLoop | None = None
         self.index = -1
         self.current_label: str | None = None
-        self._label_by_key = False
         self.view = CineView(self)
         self.transport = TransportBar(self)
         self.playback = PlaybackController(self)
@@ -757,18 +756,17 @@ class MainWindow(QMainWindow):
             return
         for label in self.session.document.annotations.label_set:
             if label.shortcut == key:
-                self._label_by_key = True
-                try:
+                with QSignalBlocker(self.label_panel):  # show the choice, do not relabel
                     self.label_panel.choose(label.id)
-                    if self.current_label != label.id or self.tools.mode != "draw":
-                        self._on_label_chosen(label.id)  # already current: no signal
-                finally:
-                    self._label_by_key = False
+                self._start_marking(label.id)
                 return
 
     def _on_label_chosen(self, label_id: str) -> None:
-        if not self._label_by_key and self._relabel_selection(label_id):
-            return
+        """A label clicked in the dock: relabels the selected mark if it can, else marks."""
+        if not self._relabel_selection(label_id):
+            self._start_marking(label_id)
+
+    def _start_marking(self, label_id: str) -> None:
         self.current_label = label_id
         if label_id in self.layer.hidden_labels:  # a mark of a hidden label could not be seen
             self.label_panel.set_visible(label_id, True)

@@ -45,10 +45,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-KEYFRAME = "keyframe"
-INTERPOLATED = "interpolated"
-TRACKED = "tracked"
-FRAME_SOURCES = (KEYFRAME, INTERPOLATED, TRACKED)
+from usannotate.annotations import FrameSource
+
+FRAME_SOURCES = tuple(FrameSource)
 """The values of :attr:`TrackLane.frame_sources` (those of ``annotations.FrameSource``)."""
 
 EMPTY_TEXT = "No marks yet: draw on the image; each mark becomes a track here"
@@ -143,7 +142,7 @@ class _Lane:
     def of(cls, lane: TrackLane) -> _Lane:
         frames = np.fromiter(lane.frame_sources.keys(), dtype=np.int64)
         codes = np.fromiter((_CODES[str(s)] for s in lane.frame_sources.values()), dtype=np.uint8)
-        keyframes = np.sort(frames[codes == _CODES[KEYFRAME]])
+        keyframes = np.sort(frames[codes == _CODES[FrameSource.KEYFRAME]])
         return cls(lane, QColor(lane.colour), frames, codes, keyframes)
 
     def codes_per_frame(self, n_frames: int) -> np.ndarray:
@@ -154,7 +153,7 @@ class _Lane:
         return out
 
 
-_CODES = {KEYFRAME: 1, INTERPOLATED: 2, TRACKED: 3}
+_CODES = {FrameSource.KEYFRAME: 1, FrameSource.INTERPOLATED: 2, FrameSource.TRACKED: 3}
 
 
 def _argb(colour: QColor) -> int:
@@ -564,7 +563,7 @@ class TimelineWidget(QWidget):
             table = np.array([0, _argb(colour), _argb(interpolated), _argb(tone)], dtype=np.uint32)
             px_codes = codes[frame_of_px]
             pixels = np.repeat(table[px_codes][None, :], height_px, axis=0)
-            tracked = px_codes == _CODES[TRACKED]
+            tracked = px_codes == _CODES[FrameSource.TRACKED]
             if tracked.any():
                 line = _argb(colour if dark else colour.darker(150))
                 edge = _argb(colour if dark else colour.darker(120))
@@ -846,7 +845,7 @@ class AnnotatedFrameList(QListWidget):
         per_frame: dict[int, list[tuple[TrackLane, str]]] = {}
         for lane in lanes:
             for frame, source in lane.frame_sources.items():
-                if source in (KEYFRAME, TRACKED):
+                if source in (FrameSource.KEYFRAME, FrameSource.TRACKED):
                     per_frame.setdefault(frame, []).append((lane, str(source)))
         self.blockSignals(True)
         self.clear()
@@ -854,12 +853,12 @@ class AnnotatedFrameList(QListWidget):
         icons: dict[tuple[str, bool], QIcon] = {}
         for frame in sorted(per_frame):
             entries = per_frame[frame]
-            keys = sum(1 for _, s in entries if s == KEYFRAME)
+            keys = sum(1 for _, s in entries if s == FrameSource.KEYFRAME)
             tracked = len(entries) - keys
             counts = _counts(keys, tracked)
             time = _format_time(frame, frame_time_ms)
             text = f"Frame {frame + 1}" + (f"  {time}" if time else "") + f"  ·  {counts}"
-            first = next((lane for lane, s in entries if s == KEYFRAME), entries[0][0])
+            first = next((lane for lane, s in entries if s == FrameSource.KEYFRAME), entries[0][0])
             key = (first.colour, keys == 0)
             if key not in icons:
                 icons[key] = _frame_icon(QColor(first.colour), keys == 0)

@@ -9,6 +9,7 @@ drawing tools; tracking runs :func:`usannotate.tracking.propagate` on a worker t
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -200,18 +201,14 @@ class TrackController(QObject):
         annotations = self._annotations
         if annotations is None:
             return {}
-        counts: dict[str, int] = {}
+        per_label = Counter(o.label_id for o in annotations.objects)
+        counts: Counter[str] = Counter()
         titles = {}
-        repeated = {
-            o.label_id
-            for o in annotations.objects
-            if sum(p.label_id == o.label_id for p in annotations.objects) > 1
-        }
         for obj in annotations.objects:
             label = annotations.label_set.get(obj.label_id)
             title = obj.name or (label.name if label else obj.label_id)
-            if not obj.name and obj.label_id in repeated:
-                counts[obj.label_id] = counts.get(obj.label_id, 0) + 1
+            if not obj.name and per_label[obj.label_id] > 1:
+                counts[obj.label_id] += 1
                 title += f" {counts[obj.label_id]}"
             titles[obj.id] = title
         return titles
@@ -300,7 +297,8 @@ class TrackController(QObject):
     def _select(self, object_id: str) -> None:
         self.window.tools.select(object_id)
 
-    def _tracks_for_navigation(self) -> list[AnnotatedObject]:
+    def _selected_or_all(self) -> list[AnnotatedObject]:
+        """The selected track, or every track when none is selected."""
         annotations = self._annotations
         if annotations is None:
             return []
@@ -311,7 +309,7 @@ class TrackController(QObject):
         """Go to the next (+1) or previous (-1) keyframe or tracked frame: of the selected
         track, or of any track when none is selected."""
         index = self.window.index
-        frames = {f for obj in self._tracks_for_navigation() for f in obj.frames}
+        frames = {f for obj in self._selected_or_all() for f in obj.frames}
         ahead = [f for f in frames if (f - index) * direction > 0]
         if not ahead:
             self.window.statusBar().showMessage(
@@ -334,7 +332,7 @@ class TrackController(QObject):
     def confirm_tracked(self) -> None:
         """Tracked frames become keyframes: of the selected track if it has any, else of
         every track (a plane selected after a correction must not swallow the key)."""
-        tracks = [obj for obj in self._tracks_for_navigation() if obj.tracked]
+        tracks = [obj for obj in self._selected_or_all() if obj.tracked]
         annotations = self._annotations
         if not tracks and annotations is not None:
             tracks = [obj for obj in annotations.objects if obj.tracked]
@@ -407,10 +405,8 @@ class TrackController(QObject):
             return []
         index = self.window.index
         titles = self._titles()
-        selected = annotations.get(self.window.tools.selected or "")
-        candidates = [selected] if selected is not None else annotations.objects
         jobs = []
-        for obj in candidates:
+        for obj in self._selected_or_all():
             points = obj.points(index)
             if points is None:
                 continue
