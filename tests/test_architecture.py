@@ -1,4 +1,4 @@
-"""The core (cine, annotations, sidecar, tracking) and the CLI subcommands never import Qt."""
+"""The core (cine, annotations, sidecar, tracking, export) and the CLI never import Qt."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "usannotate"
-CORE = ["cine", "annotations", "sidecar", "tracking", "samples"]
+CORE = ["cine", "annotations", "sidecar", "tracking", "export", "samples"]
+#: Modules at the package's top level that belong to the core too.
+CORE_MODULES = ["__init__.py", "_atomic.py"]
 FORBIDDEN = ("PySide6", "shiboken6", "usannotate.ui", "pyqtgraph")
 
 
@@ -27,10 +29,13 @@ def _imports(path: Path) -> set[str]:
 
 def _core_files() -> list[Path]:
     return sorted(
-        path
-        for name in CORE
-        if (PACKAGE / name).is_dir()
-        for path in (PACKAGE / name).rglob("*.py")
+        [
+            path
+            for name in CORE
+            if (PACKAGE / name).is_dir()
+            for path in (PACKAGE / name).rglob("*.py")
+        ]
+        + [PACKAGE / name for name in CORE_MODULES]
     )
 
 

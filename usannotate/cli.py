@@ -279,27 +279,10 @@ def _cmd_validate(options: argparse.Namespace) -> int:
     return EXIT_OK if all_valid else EXIT_BAD_INPUT
 
 
-MEASURE_COLUMNS = (
-    "frame",
-    "object_id",
-    "label_id",
-    "label_name",
-    "kind",
-    "measurement",
-    "value",
-    "unit",
-    "reference",
-    "source",
-)
-
-
 def _cmd_measure(options: argparse.Namespace) -> int:
     """One row per frame, object and measurement, for scripts (frames are 0-based)."""
-    import csv
-    import dataclasses
-
-    from usannotate.annotations import measure_frame
     from usannotate.cine import CineError, open_cine
+    from usannotate.export import loop_measurements, measurements_csv, measurements_json
     from usannotate.sidecar import SidecarError, check_loop, load_sidecar, sidecar_path_for
 
     sidecar = options.sidecar or str(sidecar_path_for(options.dicom))
@@ -314,31 +297,11 @@ def _cmd_measure(options: argparse.Namespace) -> int:
                 check_loop(doc, loop, path=sidecar)
             except SidecarError as exc:
                 return _fail(str(exc).splitlines()[0])
-            # Every frame where a track exists: stored, interpolated between keyframes.
-            frames = sorted(
-                {f for obj in doc.annotations.objects for f in obj.frame_sources(loop.n_frames)}
-            )
-            rows = [
-                row
-                for frame in frames
-                for row in measure_frame(doc.annotations, frame, loop.calibration_for_points)
-            ]
+            rows = loop_measurements(doc.annotations, loop.n_frames, loop.calibration_for_points)
     except CineError as exc:
         return _fail(str(exc))
-    if options.format == "json":
-        records = [dataclasses.asdict(row) for row in rows]
-        for record in records:
-            record["value"] = round(float(record["value"]), 6)
-            record["kind"] = str(record["kind"])
-        print(json.dumps({"columns": list(MEASURE_COLUMNS), "rows": records}, indent=1))
-    else:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(MEASURE_COLUMNS)
-        for row in rows:
-            record = dataclasses.asdict(row)
-            record["value"] = f"{float(record['value']):.6g}"
-            record["kind"] = str(record["kind"])
-            writer.writerow([record[c] for c in MEASURE_COLUMNS])
+    text = measurements_json(rows) if options.format == "json" else measurements_csv(rows)
+    sys.stdout.write(text)
     return EXIT_OK
 
 

@@ -384,3 +384,14 @@ def test_fast_schema_check_gives_jsonschemas_verdict_and_messages(frames):
     data = good_json()
     data["objects"][0]["frames"] = frames
     assert schema_problems(data) == schema_problems(data, exhaustive=True)
+
+
+def test_a_null_source_is_refused_by_the_fast_check_too():
+    """Found by the property test above: a missing source means keyframe, a null one is
+    wrong, and the fast check used to take the second for the first."""
+    data = good_json()
+    data["objects"][0]["frames"] = [{"frame": 0, "source": None, "points": [[1.0, 2.0]]}]
+    problems = schema_problems(data)
+    assert len(problems) == 1
+    assert "objects[0].frames[0].source" in problems[0]
+    assert "got null" in problems[0]

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.sidecar import crash_writer
+from usannotate._atomic import is_temporary_for
 from usannotate.sidecar import is_sidecar_path, load_sidecar, save_sidecar
-from usannotate.sidecar._atomic import is_temporary_for
 
 NAME = "long_loop.usannotate.json"
 KILLS = 4

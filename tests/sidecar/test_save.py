@@ -16,6 +16,7 @@ import pytest
 
 import usannotate
 from tests.sidecar.docs import LATER, LOOP_A, LOOP_B, NOW, empty_document, sample_document
+from usannotate._atomic import is_temporary_for, remove_stale_temporaries
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.sidecar import (
     ManualCalibration,
@@ -33,7 +34,6 @@ from usannotate.sidecar import (
     sidecar_path_for,
     write_recovery,
 )
-from usannotate.sidecar._atomic import is_temporary_for, remove_stale_temporaries
 
 NAME = "loop.usannotate.json"
 

@@ -15,6 +15,9 @@ def isolated_settings(tmp_path):
         QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
     )
     QSettings().clear()
+    # Saving asks once who annotates; the tests that check that question clear this.
+    QSettings().setValue("preferences/annotator", "Test Rater")
+    QSettings().setValue("preferences/annotator_asked", True)
 
 
 @pytest.fixture

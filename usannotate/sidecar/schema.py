@@ -34,8 +34,10 @@ MAX_PROBLEMS = 50
 _FAST_KEYWORD = "x-usannotate-frames"
 _FRAME = itemgetter("frame")
 _POINTS = itemgetter("points")
-_SOURCE = methodcaller("get", "source")
-_SOURCES = {None, "keyframe", "tracked", "interpolated", "absent"}
+# A missing "source" is allowed (a keyframe), an explicit null is not: tell them apart.
+_NO_SOURCE = "\0no source"
+_SOURCE = methodcaller("get", "source", _NO_SOURCE)
+_SOURCES = {_NO_SOURCE, "keyframe", "tracked", "interpolated", "absent"}
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POINTS_HINT = (

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from usannotate.sidecar._atomic import remove_stale_temporaries, write_atomically
+from usannotate._atomic import remove_stale_temporaries, write_atomically
 from usannotate.sidecar._jsonfmt import dumps
 from usannotate.sidecar.document import (
     SidecarDocument,

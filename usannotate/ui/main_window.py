@@ -5,8 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSettings, QSignalBlocker, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,13 +33,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate import __version__
-from usannotate.annotations import LabelSetError, measure_frame, user_label
+from usannotate.annotations import LabelSetError, Row, measure_frame, user_label
 from usannotate.annotations.edits import AddLabel, ChangeLabel, copy_frame
+from usannotate.annotations.measurements import polyline_length
 from usannotate.cine import CineError, CineLoop, open_cine
-from usannotate.sidecar import SidecarError
+from usannotate.export import loop_measurements, write_measurements
+from usannotate.sidecar import SIDECAR_SUFFIX, SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
 from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
+from usannotate.ui.dialogs.about import show_about
+from usannotate.ui.dialogs.preferences import (
+    Preferences,
+    PreferencesDialog,
+    ask_annotator,
+    warn_label_set,
+)
+from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from usannotate.ui.line_tool import LineItem, LinePurpose, LineTool
 from usannotate.ui.loop_list import LoopListPanel
 from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
@@ -43,8 +61,9 @@ from usannotate.ui.viewer import CineView, DisplayAdjustment
 
 DICOM_FILTER = "DICOM files (*.dcm *.DCM *.dicom *.DICOM);;All files (*)"
 MAX_RECENT = 10
-#: Unsaved marks are written to the sidecar's recovery file this often.
-AUTOSAVE_INTERVAL_MS = 30_000
+MEASUREMENTS_FILTER = "CSV tables (*.csv);;JSON (*.json)"
+#: The caliper's row in the Measurements dock (not a mark: never saved).
+CALIPER_ID = "caliper"
 _DICOM_SUFFIXES = {".dcm", ".dicom", ""}
 
 
@@ -111,8 +130,17 @@ class MainWindow(QMainWindow):
         self.tools.selectionChanged.connect(self._on_selection_changed)
         self.tools.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.selected_object: str | None = None
+        # Installed after the marking tools, so it sees the mouse first while active.
+        self.line_tool = LineTool(self.view)
+        self.line_tool.lineFinished.connect(self._on_line_finished)
+        self.line_tool.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.caliper = LineItem(QColor(255, 214, 0))
+        self.caliper.setVisible(False)
+        self.view.scene().addItem(self.caliper)
+        self.caliper_points: tuple[tuple[float, float], tuple[float, float]] | None = None
+        self.prefs = Preferences.load()
         self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.setInterval(self.prefs.autosave_interval_s * 1000)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.metadata_dock.setMinimumWidth(300)
@@ -219,6 +247,26 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("Open &Recent")
         self._rebuild_recent_menu()
         menu.addAction(self.save_action)
+        self.save_as_action = self._action(
+            "Save Annotations &As…",
+            "Ctrl+Shift+S",
+            self.save_as,
+            "Save the marks to another sidecar file, and keep working on that one",
+        )
+        menu.addAction(self.save_as_action)
+        self.export_measurements_action = self._action(
+            "&Export Measurements…",
+            "Ctrl+E",
+            self.export_measurements,
+            "Write every frame's measurements to a CSV (or JSON) table, the rows "
+            "`usannotate measure` prints",
+        )
+        menu.addAction(self.export_measurements_action)
+        menu.addSeparator()
+        self.close_loop_action = self._action(
+            "&Close Loop", "Ctrl+W", self.close_loop, "Close this loop"
+        )
+        menu.addAction(self.close_loop_action)
         menu.addSeparator()
         menu.addAction(
             self._action("&Next Loop", "PgDown", self.next_loop, "Next loop in the folder")
@@ -256,7 +304,21 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self._action("Add &Label…", None, self.add_label))
         for digit in "1234567890":
-            self._action(f"Label {digit}", digit, lambda _=False, d=digit: self.choose_label_key(d))
+            action = self._action(
+                f"Label {digit}", digit, lambda _=False, d=digit: self.choose_label_key(d)
+            )
+            action.setObjectName(f"label_key_{digit}")
+        menu.addSeparator()
+        preferences = self._action(
+            "&Preferences…",
+            "Ctrl+,",
+            self.edit_preferences,
+            "Annotator name, default label set, autosave, caption and handle size",
+        )
+        preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
+        menu.addAction(preferences)
+
+        self._build_measure_menu()
 
         self._build_track_menu()
 
@@ -324,7 +386,21 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar().addMenu("&Help")
         menu.addAction(self._action("&Keyboard Shortcuts", "F1", self.show_shortcuts))
-        menu.addAction(self._action("&About usannotate", None, self.show_about))
+        menu.addAction(self._action("&About usannotate", None, lambda: show_about(self)))
+
+    def _build_measure_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Measure")
+        menu.addAction(
+            self._action(
+                "&Caliper",
+                "Ctrl+M",
+                lambda: self.line_tool.start(LinePurpose.CALIPER),
+                "Measure a distance: drag from one end to the other (not saved as a mark)",
+            )
+        )
+        menu.addAction(
+            self._action("C&lear Caliper", "Ctrl+Shift+M", self.clear_caliper, "Hide the caliper")
+        )
 
     def _build_track_menu(self) -> None:
         tracks = self.tracks
@@ -671,7 +747,12 @@ class MainWindow(QMainWindow):
             )
             use_recovery = answer == QMessageBox.StandardButton.Yes
         try:
-            self.session = AnnotationSession(loop, use_recovery=use_recovery)
+            self.session = AnnotationSession(
+                loop,
+                use_recovery=use_recovery,
+                annotator=self.prefs.annotator,
+                label_set=self._preferred_label_set(),
+            )
         except (SidecarError, LabelSetError) as exc:
             self._error(
                 "Annotations not opened",
@@ -692,6 +773,17 @@ class MainWindow(QMainWindow):
         self.tools.set_document(self.session.history if editable else None)
         self._update_edit_actions()
 
+    def _preferred_label_set(self):
+        """The label set chosen in Preferences (None: the built-in one), or None after
+        saying why a chosen file cannot be used."""
+        if not self.prefs.label_set_path:
+            return None
+        try:
+            return self.prefs.label_set()
+        except LabelSetError as exc:
+            warn_label_set(self, exc)
+            return None
+
     def _on_marks_changed(self) -> None:
         self._refresh_marks()
         self._update_edit_actions()
@@ -705,13 +797,60 @@ class MainWindow(QMainWindow):
 
     def _refresh_measurements(self) -> None:
         annotations = self.session.document.annotations if self.session else None
-        if annotations is None or self.loop is None or self.playback.is_playing:
-            if annotations is None:
+        if self.loop is None or self.playback.is_playing:
+            if self.loop is None:
                 self.measurement_panel.show_rows([])
             return
-        rows = measure_frame(annotations, self.index, self.loop.calibration_for_points)
-        names = {obj.id: obj.name for obj in annotations.objects if obj.name}
-        self.measurement_panel.show_rows(rows, self.selected_object, names)
+        rows = (
+            measure_frame(annotations, self.index, self.loop.calibration_for_points)
+            if annotations is not None
+            else []
+        )
+        names = {obj.id: obj.name for obj in annotations.objects if obj.name} if annotations else {}
+        caliper = self._caliper_row()
+        self.measurement_panel.show_rows(
+            [caliper, *rows] if caliper else rows, self.selected_object, names
+        )
+
+    # ----------------------------------------------------------------- caliper
+    def _caliper_row(self) -> Row | None:
+        """The caliper's distance as a Measurements row (not a mark: never saved)."""
+        if self.caliper_points is None or self.loop is None:
+            return None
+        points = np.array(self.caliper_points, dtype=np.float64)
+        measured = polyline_length(points, self.loop.calibration_for_points(points))
+        return Row(
+            self.index,
+            CALIPER_ID,
+            "",
+            "Caliper",
+            "caliper",
+            "length",
+            measured.value,
+            measured.unit,
+            source="caliper",
+        )
+
+    def _on_line_finished(self, purpose: str, start: tuple, end: tuple) -> None:
+        if purpose == LinePurpose.CALIPER:
+            self.caliper_points = (tuple(start), tuple(end))
+            row = self._caliper_row()
+            assert row is not None
+            caption = f"{row.value:.2f} mm" if row.unit == "mm" else f"{row.value:.1f} px"
+            self.caliper.set_line(QPointF(*start), QPointF(*end), caption)
+            self.caliper.setVisible(True)
+            self.statusBar().showMessage(
+                f"Caliper: {caption} (Ctrl+M measures again, Ctrl+Shift+M clears)", 8000
+            )
+            self._refresh_measurements()
+
+    def clear_caliper(self) -> None:
+        """Hide the caliper and its row."""
+        if self.line_tool.active:
+            self.line_tool.cancel()
+        self.caliper_points = None
+        self.caliper.setVisible(False)
+        self._refresh_measurements()
 
     def _update_edit_actions(self) -> None:
         history = self.session.history if self.session else None
@@ -840,6 +979,7 @@ class MainWindow(QMainWindow):
         """Save the marks to the sidecar; on failure say why and keep them unsaved."""
         if self.session is None or self.session.read_only:
             return False
+        self._sign_document()
         try:
             path = self.session.save()
         except SidecarError as exc:
@@ -848,6 +988,121 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         self._update_title()
         return True
+
+    def _sign_document(self) -> None:
+        """A sidecar nobody has signed yet gets the annotator's name (asked once)."""
+        assert self.session is not None
+        document = self.session.document
+        if document.annotator:
+            return
+        self.prefs = ask_annotator(self, self.prefs)
+        document.annotator = self.prefs.annotator
+
+    def save_as(self) -> bool:
+        """Save the marks to a sidecar file the user names, and keep working on it."""
+        if self.session is None or self.session.read_only:
+            return False
+        current = self.session.path
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save annotations as",
+            str(current),
+            f"usannotate sidecars (*{SIDECAR_SUFFIX});;All files (*)",
+        )
+        if not path:
+            return False
+        if not path.endswith(SIDECAR_SUFFIX):
+            path = path.removesuffix(".json") + SIDECAR_SUFFIX
+        self._sign_document()
+        try:
+            saved = self.session.save_as(Path(path))
+        except SidecarError as exc:
+            self._error("Not saved", f"{exc}\n\nYour marks are still here, unsaved.")
+            return False
+        self.statusBar().showMessage(f"Saved {saved.name}; further saves go there", 6000)
+        self._update_title()
+        return True
+
+    def close_loop(self) -> bool:
+        """Close the loop (asking about unsaved marks first); False if the user cancels."""
+        if self.loop is None:
+            return True
+        if not self.maybe_keep_work():
+            return False
+        self.playback.stop()
+        self.tracks.cancel()
+        self.tracks.wait()
+        if self.line_tool.active:
+            self.line_tool.cancel()
+        self.clear_caliper()
+        self.loop.close()
+        self.loop = None
+        self.session = None
+        self.index = -1
+        self.selected_object = None
+        self.tools.set_document(None)
+        self.layer.show(None, 0)
+        self.view.clear()
+        self.transport.set_loop_length(0)
+        self.metadata.set_loop(None)
+        self.label_panel.set_label_set(None)
+        self.measurement_panel.show_rows([])
+        self.frame_label.clear()
+        self.playback_label.clear()
+        self.tracks.loop_changed()
+        self.loop_list.set_current(None)
+        self.statusBar().clearMessage()
+        self._update_edit_actions()
+        self._update_title()
+        return True
+
+    def export_measurements(self) -> bool:
+        """Write every frame's measurements (the rows of `usannotate measure`) to a table."""
+        if self.loop is None or self.session is None:
+            self.statusBar().showMessage("Open a loop with marks first", 4000)
+            return False
+        annotations = self.session.document.annotations
+        rows = loop_measurements(annotations, self.loop.n_frames, self.loop.calibration_for_points)
+        if not rows:
+            self.statusBar().showMessage("Nothing to export: no marks on this loop yet", 4000)
+            return False
+        stem = Path(self.loop.path).with_suffix("")
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Export measurements",
+            f"{stem}.measurements.csv",
+            MEASUREMENTS_FILTER,
+        )
+        if not path:
+            return False
+        if Path(path).suffix.lower() not in (".csv", ".json"):
+            path += ".json" if "JSON" in chosen else ".csv"
+        try:
+            written = write_measurements(rows, path)
+        except OSError as exc:
+            self._error(
+                "Measurements not exported",
+                f"{Path(path).name} could not be written ({exc.strerror or 'I/O error'}).",
+            )
+            return False
+        self.statusBar().showMessage(f"Exported {len(rows)} measurements to {written.name}", 6000)
+        return True
+
+    def edit_preferences(self) -> bool:
+        """Edit the preferences; OK applies them at once."""
+        dialog = PreferencesDialog(self.prefs, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self.apply_preferences(dialog.preferences)
+        return True
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Use and keep ``prefs``: the autosave clock at once, the annotator for the next
+        save of an unsigned sidecar, the label set for the next new sidecar."""
+        self.prefs = prefs
+        prefs.save()
+        self.autosave_timer.setInterval(prefs.autosave_interval_s * 1000)
+        self._refresh_marks()
 
     def autosave(self) -> None:
         if self.session is None:
@@ -880,46 +1135,8 @@ class MainWindow(QMainWindow):
         return False
 
     def show_shortcuts(self) -> None:
-        rows = [
-            ("Space", "Play / pause"),
-            ("Left, D / Right, F", "Previous / next frame"),
-            ("Shift+Left / Shift+Right", "Back / forward 10 frames"),
-            ("Home / End", "First / last frame"),
-            ("[ / ]", "Slower / faster"),
-            ("L", "Loop on / off"),
-            ("PgUp / PgDn", "Previous / next loop in the folder"),
-            ("Mouse wheel", "Zoom about the cursor"),
-            ("Middle drag, Ctrl+drag", "Pan"),
-            ("Ctrl+0 / Ctrl+1", "Fit to window / actual size"),
-            ("1 … 9, 0", "Mark with a label (click a label in the dock to relabel the selection)"),
-            ("C / Shift+C", "Copy marks to the next / previous frame"),
-            ("Ctrl+T / Ctrl+Shift+T", "Track forward / backward to the next keyframe"),
-            ("Ctrl+Alt+T", "Track forward over a number of frames"),
-            ("Shift+Esc", "Cancel tracking"),
-            ("Ctrl+Enter", "Confirm tracked frames as keyframes"),
-            ("Ctrl+Right / Ctrl+Left", "Next / previous keyframe (also . and ,)"),
-            ("E", "End the selected track after this frame"),
-            ("Delete / Shift+Delete", "Remove the mark from this frame / delete the track"),
-            ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
-            ("Ctrl+S", "Save marks to the sidecar"),
-            ("R / M / T", "Calibration regions / depth ruler / needle trajectory"),
-            ("Ctrl+R", "Reset brightness and contrast"),
-            ("Ctrl+O / Ctrl+Shift+O", "Open loop / folder"),
-        ]
-        html = (
-            "<table cellspacing=6>"
-            + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
-            + "</table>"
-        )
-        QMessageBox.information(self, "Keyboard shortcuts", html)
-
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About usannotate",
-            f"<b>usannotate {__version__}</b><br>Annotate ultrasound DICOM cine loops: "
-            "fascial planes, needle and fluid spread, in millimetres.",
-        )
+        """Every shortcut, read from the window's own actions (so the list cannot drift)."""
+        ShortcutsDialog(shortcut_rows(self), self).exec()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 from usannotate.annotations import LabelSet, default_label_set, load_label_set
@@ -21,31 +20,23 @@ from usannotate.sidecar import (
     write_recovery,
 )
 
-
-def default_annotator() -> str:
-    """The operating system's user name (shown and editable later in the sidecar)."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no user database (containers): still annotate
-        return ""
-
-
 #: A project's label set: this file in the loop's folder or one of its two parents.
 PROJECT_LABELS_NAME = "labels.usannotate.json"
 
 
-def project_label_set(folder: Path) -> LabelSet:
+def project_label_set(folder: Path, fallback: LabelSet | None = None) -> LabelSet:
     """The label set new sidecars in ``folder`` start with.
 
     A ``labels.usannotate.json`` (label-set format, see resources/labels/) in the folder
-    or up to two levels above chooses it for a project; otherwise the default
-    hydrodissection set. Existing sidecars keep the set they were made with.
+    or up to two levels above chooses it for a project; otherwise ``fallback`` (the
+    user's preferred set), else the default hydrodissection set. Existing sidecars keep
+    the set they were made with.
     """
     for candidate in (folder, *list(folder.parents)[:2]):
         path = candidate / PROJECT_LABELS_NAME
         if path.is_file():
             return load_label_set(path)
-    return default_label_set()
+    return fallback if fallback is not None else default_label_set()
 
 
 class AnnotationSession:
@@ -61,7 +52,8 @@ class AnnotationSession:
         loop: CineLoop,
         *,
         use_recovery: bool = False,
-        annotator: str | None = None,
+        annotator: str = "",
+        label_set: LabelSet | None = None,
     ) -> None:
         self.loop = loop
         self.path: Path = sidecar_path_for(loop.path)
@@ -73,9 +65,7 @@ class AnnotationSession:
             self.document = load_sidecar(self.path, dicom_uid=uid, dicom_name=Path(loop.path).name)
         else:
             self.document = new_document(
-                loop,
-                project_label_set(Path(loop.path).parent),
-                annotator if annotator is not None else default_annotator(),
+                loop, project_label_set(Path(loop.path).parent, label_set), annotator
             )
         check_loop(self.document, loop, path=self.path)
         self.history = EditHistory(self.document.annotations)
@@ -96,6 +86,16 @@ class AnnotationSession:
     @property
     def is_modified(self) -> bool:
         return self.history.is_modified
+
+    def save_as(self, path: Path) -> Path:
+        """Write the sidecar to ``path`` instead, and make it this session's file: later
+        saves go there. The old path's recovery file goes (the work is saved)."""
+        save_sidecar(self.document, path)
+        old, self.path = self.path, Path(path)
+        self.history.mark_saved()
+        discard_recovery(old)
+        discard_recovery(self.path)
+        return self.path
 
     def save(self) -> Path:
         """Write the sidecar atomically; raises SidecarWriteError and stays unsaved."""
