@@ -127,7 +127,7 @@ def test_truncated_file_and_missing_file(tmp_path):
     _one_clean_line(run_cli("info", str(cut)), "cut.dcm", "cut short")
     cut.write_bytes(data[: len(data) // 2])  # inside the frames
     result = run_cli("frame", str(cut), "--index", "29", "-o", str(tmp_path / "x.png"))
-    _one_clean_line(result, "cut.dcm", "frame 29")
+    _one_clean_line(result, "cut.dcm", "frame index 29", "declares 30 frames but only")
     _one_clean_line(run_cli("info", str(tmp_path / "absent.dcm")), "absent.dcm", "no such file")
 
 

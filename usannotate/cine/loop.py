@@ -392,23 +392,33 @@ class CineLoop:
             self._pixel_vr = element.vr
         if self._encapsulated:
             # Every frame needs at least an item header and a few bytes: a header that
-            # declares more frames than the file could hold is not believed.
+            # declares more frames than the file could hold is not believed (nothing is
+            # sized by it); the frames really there are counted below.
             most = max(1, (self._file.size - element_offset) // 10)
-            if declared_frames > most:
-                self.warnings.append(
-                    f"the header declares {declared_frames} frames but the pixel data can "
-                    f"hold at most {most}; frames past the real data will not open"
-                )
-            self.n_frames = declared_frames = min(declared_frames, most)
-            eot = _extended_offsets(ds, declared_frames)
+            bound = min(declared_frames, most)
             self._fragments = FragmentIndex(
                 self._file,  # type: ignore[arg-type]
                 element_offset,
-                declared_frames,
+                bound,
                 self.path,
                 one_fragment_per_frame=ts == dicom_uid.RLELossless,
-                extended_offsets=eot,
+                extended_offsets=_extended_offsets(ds, bound),
             )
+            present = self._fragments.n_frames
+            if present == 0:
+                cut = "cut short" in self._fragments.shortfall
+                raise CorruptDicomError(
+                    self.path,
+                    "the pixel data is cut short: not even one whole frame is present"
+                    if cut
+                    else "the pixel data holds no whole frame (damaged or empty)",
+                )
+            if present < declared_frames:
+                self.warnings.append(
+                    f"the header declares {declared_frames} frames but only {present} are "
+                    f"present ({self._fragments.shortfall}); showing those"
+                )
+            self.n_frames = present
         else:
             self._setup_native(element_offset, element_length)
 
@@ -511,9 +521,15 @@ class CineLoop:
         if isinstance(index, bool) or not isinstance(index, int | np.integer):
             raise TypeError(f"frame index must be an int, not {type(index).__name__}")
         if not 0 <= index < self.n_frames:
+            missing = (
+                f"; its header declares {self.declared_frames} frames but only "
+                f"{self.n_frames} are in the file"
+                if self.n_frames < self.declared_frames
+                else ""
+            )
             raise IndexError(
                 f"frame index {index} is out of range: this loop has frames 0 to "
-                f"{self.n_frames - 1} (0-based)"
+                f"{self.n_frames - 1} (0-based){missing}"
             )
         return int(index)
 
