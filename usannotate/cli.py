@@ -153,11 +153,19 @@ def _human_info(info: dict[str, object]) -> str:
     ts = UID(str(info["transfer_syntax_uid"]))
     ts_name = ts.name if ts.is_transfer_syntax else "unknown"
     burned = {True: "yes", False: "no", None: "not stated"}[info["burned_in_annotation"]]  # type: ignore[index]
+    if info["frame_time_source"] == "assumed":
+        timing = f"{info['frame_time_ms']:.3f} ms/frame, assumed (the file gives no frame time)"
+    else:
+        timing = f"{info['frame_time_ms']:.3f} ms/frame from {info['frame_time_source']}"
+    declared = (
+        f"; the header declares {info['declared_frames']}"
+        if info["declared_frames"] != info["n_frames"]
+        else ""
+    )
     lines = [
         str(info["file"]),
-        f"  frames        {info['n_frames']} ({info['frame_time_ms']:.3f} ms/frame from "
-        f"{info['frame_time_source']}, {info['frame_rate_fps']:.2f} fps, "
-        f"{float(info['duration_ms']) / 1000:.2f} s)",  # type: ignore[arg-type]
+        f"  frames        {info['n_frames']} ({timing}, {info['frame_rate_fps']:.2f} fps, "
+        f"{float(info['duration_ms']) / 1000:.2f} s){declared}",  # type: ignore[arg-type]
         f"  image         {info['columns']} x {info['rows']} px, "
         f"{info['photometric_interpretation']}, {info['samples_per_pixel']} x "
         f"{info['bits_stored']}-bit",
@@ -182,9 +190,14 @@ def _human_info(info: dict[str, object]) -> str:
             else f"units {region['units_x']} x {region['units_y']}"
         )
         label = "calibration" if number == 1 else ""
+        note = ""
+        if region["file_bounds"]:
+            note = f" (the file says {region['file_bounds']}, 1 px past the image: clipped)"
+        elif not region["within_image"]:
+            note = " (extends beyond the image: not used for mm)"
         lines.append(
             f"  {label:<13} region {number}: {region['bounds']} {region['spatial_format']} "
-            f"{region['data_type']}, {scale}"
+            f"{region['data_type']}, {scale}{note}"
         )
     return "\n".join(lines)
 

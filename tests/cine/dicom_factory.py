@@ -1257,6 +1257,44 @@ def with_number_of_frames(source: Path, dest: Path, n_frames: int) -> Path:
     return write(ds, dest)
 
 
+def ultrasound_region(
+    bounds: tuple[int, int, int, int],
+    *,
+    mm_per_px: tuple[float, float] = (0.1, 0.1),
+    reference_pixel: tuple[int, int] | None = (0, 0),
+    units: tuple[int, int] = (3, 3),
+    spatial_format: int = 1,
+    data_type: int = 1,
+) -> Dataset:
+    """One SequenceOfUltrasoundRegions item as a scanner writes it: ``bounds`` are
+    RegionLocationMinX0, MinY0, MaxX1, MaxY1 (inclusive pixel indices, written as given,
+    even past the image), units 3 = cm, ``reference_pixel`` None leaves out
+    ReferencePixelX0 / Y0."""
+    item = Dataset()
+    item.RegionSpatialFormat = spatial_format
+    item.RegionDataType = data_type
+    item.RegionFlags = 0
+    (
+        item.RegionLocationMinX0,
+        item.RegionLocationMinY0,
+        item.RegionLocationMaxX1,
+        item.RegionLocationMaxY1,
+    ) = bounds
+    item.PhysicalUnitsXDirection, item.PhysicalUnitsYDirection = units
+    item.PhysicalDeltaX = mm_per_px[0] / 10.0
+    item.PhysicalDeltaY = mm_per_px[1] / 10.0
+    if reference_pixel is not None:
+        item.ReferencePixelX0, item.ReferencePixelY0 = reference_pixel
+    return item
+
+
+def with_regions(source: Path, dest: Path, regions: list[Dataset]) -> Path:
+    """A copy of ``source`` whose SequenceOfUltrasoundRegions is ``regions``."""
+    ds = pydicom.dcmread(source)
+    ds.SequenceOfUltrasoundRegions = Sequence(regions)
+    return write(ds, dest)
+
+
 def build_all(folder: Path) -> dict[str, Case]:
     """Write every case into ``folder`` (for manual inspection and self-checks)."""
     return {name: make(folder) for name, make in ALL_CASES.items()}

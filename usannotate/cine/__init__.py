@@ -1,7 +1,10 @@
 """Cine engine: DICOM file -> frames, timing and calibration (no Qt)."""
 
 from usannotate.cine.calibration import (
+    CALIBRATION_SOURCES,
+    REGION_OVERSHOOT_PX,
     Calibration,
+    ManualCalibration,
     Region,
     calibration_for_points,
     parse_regions,
@@ -25,14 +28,17 @@ from usannotate.cine.loop import (
 from usannotate.cine.timing import FrameTiming, read_frame_timing
 
 __all__ = [
+    "CALIBRATION_SOURCES",
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_PREFETCH_FRAMES",
+    "REGION_OVERSHOOT_PX",
     "Calibration",
     "CineError",
     "CineLoop",
     "CorruptDicomError",
     "DicomIdentity",
     "FrameTiming",
+    "ManualCalibration",
     "NoPixelDataError",
     "NotDicomError",
     "PatientDetails",

@@ -28,7 +28,13 @@ from usannotate.cine._deflate import read_deflated
 from usannotate.cine._display import DisplayMapper
 from usannotate.cine._fileio import ClampedReader, FileClosedError, PositionalFile
 from usannotate.cine._pixel_data import FragmentIndex, read_pixel_data_header
-from usannotate.cine.calibration import Calibration, Region, calibration_for_points, parse_regions
+from usannotate.cine.calibration import (
+    REGION_OVERSHOOT_PX,
+    Calibration,
+    Region,
+    calibration_for_points,
+    parse_regions,
+)
 from usannotate.cine.errors import (
     CineError,
     CorruptDicomError,
@@ -215,13 +221,18 @@ class CineLoop:
         self._header = ds
         self._setup_pixels(ds, pixel_offset)
         self.timing: FrameTiming = read_frame_timing(ds)
-        self.regions: list[Region] = parse_regions(ds)
+        # A region 1 px past the image (scanners write MaxX1 = columns) is clipped and
+        # used; one clearly larger than the image is kept as it is and never used.
+        self.regions: list[Region] = [
+            region.clipped_to(self.columns, self.rows) for region in parse_regions(ds)
+        ]
         for number, region in enumerate(self.regions, 1):
             if not region.fits_image(self.columns, self.rows):
                 self.warnings.append(
                     f"ultrasound region {number} {list(region.bounds)} extends beyond the "
-                    f"{self.columns} x {self.rows} image (resized or cropped after the scan?): "
-                    "its calibration is not used, measurements there are in px"
+                    f"{self.columns} x {self.rows} image by more than {REGION_OVERSHOOT_PX} px "
+                    "(resized or cropped after the scan?): its calibration is not used, "
+                    "measurements there are in px"
                 )
         bia = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
         self.burned_in_annotation: bool | None = {"YES": True, "NO": False}.get(bia)
@@ -484,8 +495,8 @@ class CineLoop:
         return self._cache
 
     def calibration_for_points(self, points: Iterable[Sequence[float]]) -> Calibration:
-        """See :func:`usannotate.cine.calibration.calibration_for_points`; regions that
-        extend beyond this loop's image are never used for millimetres."""
+        """See :func:`usannotate.cine.calibration.calibration_for_points`; a region
+        1 px past this loop's image is used clipped, one extending further never."""
         return calibration_for_points(self.regions, points, (self.columns, self.rows))
 
     # ----------------------------------------------------------------- frames

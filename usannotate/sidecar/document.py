@@ -25,6 +25,7 @@ import numpy as np
 from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
 from usannotate.annotations.labels import label_to_json
 from usannotate.annotations.model import STORED_DECIMALS
+from usannotate.cine.calibration import CALIBRATION_SOURCES, ManualCalibration, Region
 from usannotate.sidecar._jsonfmt import RawJSON, points_json
 from usannotate.sidecar.errors import SidecarMismatchError, SidecarReadError
 from usannotate.sidecar.schema import json_path, quote, schema_problems
@@ -48,7 +49,6 @@ COORDINATE_DECIMALS = STORED_DECIMALS  # as the model keeps them
 POINT_MARGIN_PX = 1.0
 #: Relative disagreement allowed between mm_per_px and length_mm / line length.
 MANUAL_TOLERANCE = 0.01
-CALIBRATION_SOURCES = ("dicom", "manual", "none")
 
 _TOP_KEYS = (
     "format",
@@ -68,6 +68,7 @@ _CALIBRATION_KEYS = ("source", "regions", "manual")
 _MANUAL_KEYS = ("mm_per_px", "line", "length_mm")
 _REGION_KEYS = (
     "bounds",
+    "file_bounds",
     "spatial_format",
     "data_type",
     "units_x",
@@ -129,40 +130,6 @@ class DicomReference:
     columns: int
     n_frames: int
     frame_time_ms: float
-
-
-@dataclass(frozen=True)
-class ManualCalibration:
-    """A line of known length drawn by the user: ``mm_per_px`` = ``length_mm`` / its length.
-
-    ``line`` is ``((x0, y0), (x1, y1))`` in image pixels (pixel-corner convention).
-    """
-
-    mm_per_px: float
-    line: tuple[tuple[float, float], tuple[float, float]]
-    length_mm: float
-
-    @classmethod
-    def from_line(cls, line: Sequence[Sequence[float]], length_mm: float) -> ManualCalibration:
-        """The calibration a line of ``length_mm`` millimetres gives.
-
-        Raises
-        ------
-        ValueError
-            The line has no length, or ``length_mm`` is not a positive number.
-        """
-        (x0, y0), (x1, y1) = ((float(p[0]), float(p[1])) for p in line)
-        length_px = math.hypot(x1 - x0, y1 - y0)
-        if not (length_px > 0 and math.isfinite(length_px)):
-            raise ValueError("the calibration line needs two different (x, y) points")
-        if not (length_mm > 0 and math.isfinite(length_mm)):
-            raise ValueError(f"the known length must be more than 0 mm, got {length_mm!r}")
-        return cls(length_mm / length_px, ((x0, y0), (x1, y1)), float(length_mm))
-
-    @property
-    def length_px(self) -> float:
-        (x0, y0), (x1, y1) = self.line
-        return math.hypot(x1 - x0, y1 - y0)
 
 
 @dataclass
@@ -416,13 +383,21 @@ def new_document(
         ),
         calibration=SidecarCalibration(
             source="dicom" if usable else "none",
-            regions=[region.to_json() for region in loop.regions],
+            # A region clipped to the image (1 px past it in the file) records both.
+            regions=[_region_json(region) for region in loop.regions],
         ),
         annotator=annotator,
         created=moment,
         modified=moment,
         app_version=__version__,
     )
+
+
+def _region_json(region: Region) -> dict[str, Any]:
+    data = region.to_json()
+    if data["file_bounds"] is None:
+        del data["file_bounds"]
+    return data
 
 
 # ------------------------------------------------------------ checking a loop
