@@ -311,7 +311,7 @@ def _cmd_measure(options: argparse.Namespace) -> int:
     import csv
     import dataclasses
 
-    from usannotate.annotations import measure_frame
+    from usannotate.annotations import calibration_lookup, measure_frame
     from usannotate.cine import CineError, open_cine
     from usannotate.sidecar import SidecarError, check_loop, load_sidecar, sidecar_path_for
 
@@ -331,10 +331,14 @@ def _cmd_measure(options: argparse.Namespace) -> int:
             frames = sorted(
                 {f for obj in doc.annotations.objects for f in obj.frame_sources(loop.n_frames)}
             )
+            # The sidecar's manual calibration when it has one, else the DICOM regions.
+            calibration_for = calibration_lookup(
+                doc.annotations, loop.regions, (loop.columns, loop.rows)
+            )
             rows = [
                 row
                 for frame in frames
-                for row in measure_frame(doc.annotations, frame, loop.calibration_for_points)
+                for row in measure_frame(doc.annotations, frame, calibration_for)
             ]
     except CineError as exc:
         return _fail(str(exc))

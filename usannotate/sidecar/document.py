@@ -26,6 +26,7 @@ from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet
 from usannotate.annotations.labels import label_to_json
 from usannotate.annotations.model import STORED_DECIMALS
 from usannotate.cine.calibration import CALIBRATION_SOURCES, ManualCalibration, Region
+from usannotate.sidecar._calibration import written_calibration
 from usannotate.sidecar._jsonfmt import RawJSON, points_json
 from usannotate.sidecar.errors import SidecarMismatchError, SidecarReadError
 from usannotate.sidecar.schema import json_path, quote, schema_problems
@@ -134,22 +135,27 @@ class DicomReference:
 
 @dataclass
 class SidecarCalibration:
-    """How the sidecar's lengths become millimetres.
+    """How the sidecar's lengths become millimetres, apart from a manual calibration.
+
+    The manual calibration is part of the work (it is set and undone like a mark), so
+    it lives in ``SidecarDocument.annotations.manual_calibration``: a save writes
+    ``source`` ``"manual"`` and the ``manual`` object exactly when it is set, and a load
+    puts the file's ``manual`` object there.
 
     Attributes
     ----------
     source
-        ``"dicom"`` (the ultrasound regions), ``"manual"`` (``manual``) or ``"none"`` (px).
+        As the file (or :func:`new_document`) recorded it: ``"dicom"`` (the ultrasound
+        regions), ``"manual"`` or ``"none"`` (px). With no manual calibration set, a
+        save writes ``"dicom"`` or ``"none"`` (for a recorded ``"manual"``: ``"dicom"``
+        when ``regions`` hold a usable region, see :func:`written_calibration`).
     regions
         The DICOM's ultrasound regions as recorded (``Region.to_json()`` dicts; any other
         keys they hold are kept).
-    manual
-        The manual calibration; set exactly when ``source`` is ``"manual"``.
     """
 
     source: str = "none"
     regions: list[dict[str, Any]] = field(default_factory=list)
-    manual: ManualCalibration | None = None
 
 
 @dataclass
@@ -224,12 +230,14 @@ class SidecarDocument:
 
     # ------------------------------------------------------------ comparison
     def __eq__(self, other: object) -> bool:
-        """Same content (points compared exactly); ``disk_stamp`` is not content."""
+        """Same content (points compared exactly), the calibration as a save writes it;
+        ``disk_stamp`` is not content."""
         if not isinstance(other, SidecarDocument):
             return NotImplemented
         return (
             self.dicom == other.dicom
-            and self.calibration == other.calibration
+            and written_calibration(self) == written_calibration(other)
+            and self.calibration.regions == other.calibration.regions
             and self.annotator == other.annotator
             and self.created == other.created
             and self.modified == other.modified
@@ -258,6 +266,7 @@ class SidecarDocument:
     def _json(self, *, raw_points: bool) -> dict[str, Any]:
         extra = self.extra
         label_set = self.annotations.label_set
+        source, manual = written_calibration(self)
         data = {
             "format": FORMAT,
             "version": self.format_version,
@@ -275,11 +284,11 @@ class SidecarDocument:
             ),
             "calibration": _with_extra(
                 {
-                    "source": self.calibration.source,
+                    "source": source,
                     "regions": [
                         _ordered(region, _REGION_KEYS) for region in self.calibration.regions
                     ],
-                    "manual": _manual_json(self.calibration.manual, extra.manual),
+                    "manual": _manual_json(manual, extra.manual),
                 },
                 extra.calibration,
             ),
@@ -505,15 +514,10 @@ def _calibration_problems(doc: SidecarDocument) -> list[str]:
             f"calibration.source: must be one of {', '.join(CALIBRATION_SOURCES)}; "
             f"got {quote(calibration.source)}"
         )
-    if calibration.source == "dicom" and not calibration.regions:
+    source, manual = written_calibration(doc)
+    if source == "dicom" and not calibration.regions:
         problems.append(
             "calibration.source: 'dicom', but calibration.regions records no ultrasound region"
-        )
-    manual = calibration.manual
-    if (calibration.source == "manual") != (manual is not None):
-        problems.append(
-            "calibration.manual: the manual calibration is an object when source is "
-            f"'manual', else null (source is {quote(calibration.source)})"
         )
     if manual is not None:
         length_px = manual.length_px
@@ -747,7 +751,7 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         line = tuple((float(x), float(y)) for x, y in m["line"])
         manual = ManualCalibration(float(m["mm_per_px"]), line, float(m["length_mm"]))  # type: ignore[arg-type]
         extra.manual = _unknown(m, _MANUAL_KEYS)
-    calibration = SidecarCalibration(c["source"], [dict(r) for r in c["regions"]], manual)
+    calibration = SidecarCalibration(c["source"], [dict(r) for r in c["regions"]])
     extra.calibration = _unknown(c, _CALIBRATION_KEYS)
 
     ls = data["label_set"]
@@ -788,7 +792,7 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         else:
             modified = moment
     doc = SidecarDocument(
-        annotations=Annotations(label_set, objects),
+        annotations=Annotations(label_set, objects, manual_calibration=manual),
         dicom=dicom,
         calibration=calibration,
         annotator=data["annotator"],
@@ -954,6 +958,8 @@ def _json_kind(value: object) -> str:
 
 def _same_annotations(a: Annotations, b: Annotations) -> bool:
     if a.label_set != b.label_set or len(a.objects) != len(b.objects):
+        return False
+    if a.manual_calibration != b.manual_calibration:
         return False
     for x, y in zip(a.objects, b.objects, strict=True):
         if (x.id, x.label_id, ShapeKind(x.kind), x.name, x.extra) != (

@@ -36,8 +36,11 @@ MAX_PROBLEMS = 50
 _FAST_KEYWORD = "x-usannotate-frames"
 _FRAME = itemgetter("frame")
 _POINTS = itemgetter("points")
-_SOURCE = methodcaller("get", "source")
-_SOURCES = {None, "keyframe", "tracked", "interpolated", "absent"}
+# A frame entry may leave out "source", but an explicit null is not a source: the
+# missing key is told apart by a marker of its own.
+_NO_SOURCE = object()
+_SOURCE = methodcaller("get", "source", _NO_SOURCE)
+_SOURCES = {_NO_SOURCE, "keyframe", "tracked", "interpolated", "absent"}
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POINTS_HINT = (

@@ -26,9 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate import __version__
-from usannotate.annotations import LabelSetError, measure_frame, user_label
+from usannotate.annotations import (
+    CalibrationFor,
+    LabelSetError,
+    calibration_lookup,
+    measure_frame,
+    user_label,
+)
 from usannotate.annotations.edits import AddLabel, ChangeLabel, copy_frame
-from usannotate.cine import CineError, CineLoop, open_cine
+from usannotate.cine import Calibration, CineError, CineLoop, open_cine
 from usannotate.sidecar import SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
 from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
@@ -55,6 +61,21 @@ def loop_files_in(folder: str) -> list[str]:
         for p in Path(folder).iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in _DICOM_SUFFIXES
     )
+
+
+def position_text(calibration: Calibration, x: float, y: float) -> str:
+    """The cursor's place in mm for the status bar (``""`` where it is not in mm): lateral
+    and deep from the region's reference pixel, depth only (from the region's top) when
+    the file gives none, depth from the image top with a manual calibration."""
+    if calibration.source == "manual":
+        depth = y * calibration.mm_per_px_y
+        return f"   ·   depth {depth:.1f} mm from the image top (manual calibration)"
+    if not calibration.is_mm or calibration.region is None:
+        return ""
+    lateral, depth = calibration.region.position_mm(x, y)
+    if lateral is None:
+        return f"   ·   depth {depth:.1f} mm (no lateral reference in the file)"
+    return f"   ·   {lateral:+.1f} mm lateral, {depth:.1f} mm deep"
 
 
 class MainWindow(QMainWindow):
@@ -625,19 +646,20 @@ class MainWindow(QMainWindow):
             self.pixel_label.clear()
             return
         x, y = point.x(), point.y()
-        text = f"x {x:7.1f}  y {y:7.1f} px"
-        calibration = self.loop.calibration_for_points([(x, y)])
-        if calibration.is_mm and calibration.region is not None:
-            x0, y0, _, _ = calibration.region.bounds
-            ref_x, ref_y = calibration.region.reference_pixel or (0, 0)
-            lateral = (x - (x0 + ref_x)) * calibration.mm_per_px_x
-            depth = (y - (y0 + ref_y)) * calibration.mm_per_px_y
-            text += f"   ·   {lateral:+.1f} mm lateral, {depth:.1f} mm deep"
-        self.cursor_label.setText(text)
+        calibration = self._calibration_for()([(x, y)])
+        self.cursor_label.setText(f"x {x:7.1f}  y {y:7.1f} px{position_text(calibration, x, y)}")
         value = self.view.raw_pixel(x, y)
         if value is not None:
             r, g, b = value
             self.pixel_label.setText(f"grey {r}" if r == g == b else f"RGB {r}, {g}, {b}")
+
+    def _calibration_for(self) -> CalibrationFor:
+        """What measures points now: the manual calibration, else the loop's regions."""
+        assert self.loop is not None
+        if self.session is None:
+            return self.loop.calibration_for_points
+        size = (self.loop.columns, self.loop.rows)
+        return calibration_lookup(self.session.document.annotations, self.loop.regions, size)
 
     # ------------------------------------------------------------------ misc
     def _update_title(self) -> None:
@@ -709,7 +731,7 @@ class MainWindow(QMainWindow):
             if annotations is None:
                 self.measurement_panel.show_rows([])
             return
-        rows = measure_frame(annotations, self.index, self.loop.calibration_for_points)
+        rows = measure_frame(annotations, self.index, self._calibration_for())
         names = {obj.id: obj.name for obj in annotations.objects if obj.name}
         self.measurement_panel.show_rows(rows, self.selected_object, names)
 
