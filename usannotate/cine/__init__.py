@@ -1,4 +1,4 @@
-"""Cine engine: DICOM file -> frames, timing and calibration (no Qt)."""
+"""Cine engine: DICOM file -> frames, timing and calibration; folder listing (no Qt)."""
 
 from usannotate.cine.calibration import (
     CALIBRATION_SOURCES,
@@ -16,6 +16,7 @@ from usannotate.cine.errors import (
     NotDicomError,
     UnsupportedDicomError,
 )
+from usannotate.cine.folders import DICOM_SUFFIXES, is_loop_file_name, list_loop_files
 from usannotate.cine.loop import (
     DEFAULT_CACHE_BYTES,
     DEFAULT_PREFETCH_FRAMES,
@@ -31,6 +32,7 @@ __all__ = [
     "CALIBRATION_SOURCES",
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_PREFETCH_FRAMES",
+    "DICOM_SUFFIXES",
     "REGION_OVERSHOOT_PX",
     "Calibration",
     "CineError",
@@ -46,6 +48,8 @@ __all__ = [
     "ScanInfo",
     "UnsupportedDicomError",
     "calibration_for_points",
+    "is_loop_file_name",
+    "list_loop_files",
     "open_cine",
     "parse_regions",
     "read_frame_timing",

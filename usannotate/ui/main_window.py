@@ -34,7 +34,7 @@ from usannotate.annotations import (
     user_label,
 )
 from usannotate.annotations.edits import AddLabel, ChangeLabel, copy_frame
-from usannotate.cine import Calibration, CineError, CineLoop, open_cine
+from usannotate.cine import Calibration, CineError, CineLoop, list_loop_files, open_cine
 from usannotate.sidecar import SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
 from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
@@ -51,16 +51,6 @@ DICOM_FILTER = "DICOM files (*.dcm *.DCM *.dicom *.DICOM);;All files (*)"
 MAX_RECENT = 10
 #: Unsaved marks are written to the sidecar's recovery file this often.
 AUTOSAVE_INTERVAL_MS = 30_000
-_DICOM_SUFFIXES = {".dcm", ".dicom", ""}
-
-
-def loop_files_in(folder: str) -> list[str]:
-    """Candidate loop files of a folder, sorted by name (hidden files and sidecars skipped)."""
-    return sorted(
-        str(p)
-        for p in Path(folder).iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in _DICOM_SUFFIXES
-    )
 
 
 def position_text(calibration: Calibration, x: float, y: float) -> str:
@@ -474,7 +464,13 @@ class MainWindow(QMainWindow):
         return True
 
     def _open_folder(self, folder: str) -> bool:
-        candidates = loop_files_in(folder)
+        try:
+            candidates = list_loop_files(folder)  # the Loops list's order: its first row
+        except OSError as exc:
+            # The folder's name is left out: it may be a patient's.
+            reason = exc.strerror or type(exc).__name__
+            self._error("Cannot open folder", f"This folder cannot be read ({reason})")
+            return False
         if not self.loop_dock.isVisible():
             self.loop_dock.show()
             # Wide enough for typical archive file names next to frames and duration.
