@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from tests.cine import dicom_factory as factory
 from usannotate.annotations import AnnotatedObject, ShapeKind
@@ -16,10 +18,21 @@ from usannotate.cine import ManualCalibration
 
 
 def _move_over(window, qtbot, x: float, y: float) -> QPointF:
-    """A real mouse move over the view to image point ``(x, y)``; the point it reports."""
+    """A real mouse move (no button held) over the view to image point ``(x, y)``; the
+    point the view reports. Sent as a QMouseEvent: QTest's pointer state carries over
+    from earlier tests."""
     view = window.view
+    at = view.mapFromScene(QPointF(x, y))
+    event = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(at),
+        QPointF(view.viewport().mapToGlobal(at)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(view.cursorMoved, timeout=2000) as moved:
-        qtbot.mouseMove(view.viewport(), view.mapFromScene(QPointF(x, y)))
+        QApplication.sendEvent(view.viewport(), event)
     point = moved.args[0]
     assert point is not None
     return point
