@@ -127,7 +127,7 @@ def test_truncated_file_and_missing_file(tmp_path):
     _one_clean_line(run_cli("info", str(cut)), "cut.dcm", "cut short")
     cut.write_bytes(data[: len(data) // 2])  # inside the frames
     result = run_cli("frame", str(cut), "--index", "29", "-o", str(tmp_path / "x.png"))
-    _one_clean_line(result, "cut.dcm", "frame 29")
+    _one_clean_line(result, "cut.dcm", "frame index 29", "declares 30 frames but only")
     _one_clean_line(run_cli("info", str(tmp_path / "absent.dcm")), "absent.dcm", "no such file")
 
 
@@ -166,3 +166,30 @@ def test_warning_for_missing_frames_goes_to_stderr(tmp_path):
     assert result.returncode == 0
     assert json.loads(result.stdout)["n_frames"] == 2
     assert "warning: short.dcm" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_is_one_text_with_one_usage_line(flag):
+    """It printed the viewer's help and then a second usage line for the subcommands."""
+    result = run_cli(flag)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("usage:") == 1
+    assert out.startswith("usage: usannotate [-h] [--version] [PATH | COMMAND ...]\n")
+    assert "usannotate [PATH]" in out  # the viewer
+    for command in ("info", "frame", "validate", "measure"):
+        assert f"\n  {command} " in out, command
+    assert result.stderr == ""
+
+
+def test_info_says_when_the_frame_time_is_assumed(tmp_path, capsys):
+    """It said '33.333 ms/frame from assumed'."""
+    from tests.cine import dicom_factory as factory
+
+    untimed = factory.ALL_CASES["timing_none_assumed"](tmp_path).path
+    assert main(["info", str(untimed)]) == 0
+    out = capsys.readouterr().out
+    assert "33.333 ms/frame, assumed (the file gives no frame time), 30.00 fps" in out
+    assert "from assumed" not in out
+    assert main(["info", YBR_CINE]) == 0
+    assert "33.333 ms/frame from FrameTime, 30.00 fps" in capsys.readouterr().out

@@ -123,3 +123,50 @@ def test_every_frame_of_a_track_is_measured_and_says_where_it_comes_from(tmp_pat
     for index in range(31, 50):
         true_area = truth["frames"][index]["fluid"]["area_mm2"]
         assert float(areas[index]["value"]) == pytest.approx(true_area, rel=0.1)
+
+
+def _uncalibrated_loop_with_a_needle(folder: Path, manual: bool) -> Path:
+    """The factory's 64 x 48 loop (no ultrasound regions: think of a GE export with a
+    burned-in depth scale), a needle 30 px long on frame 1 and, if ``manual``, a manual
+    calibration of 10 mm over a 20 px line (0.5 mm/px)."""
+    from tests.cine import dicom_factory as factory
+    from usannotate.cine import ManualCalibration
+
+    dicom = factory.make_explicit_le_mono2_8bit(folder).path
+    with usannotate.open_cine(dicom) as loop:
+        assert loop.regions == []
+        doc = new_document(loop, default_label_set(), "test annotator")
+    needle = doc.annotations.add(AnnotatedObject("needle", default_label_set()["needle"].kind))
+    needle.set_points(1, [(10.0, 10.0), (10.0, 40.0)])
+    if manual:
+        doc.annotations.manual_calibration = ManualCalibration.from_line([(0, 0), (0, 20)], 10.0)
+    save_sidecar(doc, sidecar_path_for(dicom))
+    return dicom
+
+
+def test_manual_calibration_measures_in_mm(tmp_path, capsys):
+    from usannotate.cli import main
+    from usannotate.export import MEASURE_COLUMNS
+
+    dicom = _uncalibrated_loop_with_a_needle(tmp_path, manual=True)
+    assert main(["measure", str(dicom)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == ",".join(MEASURE_COLUMNS)  # the CSV contract is unchanged
+    rows = {r["measurement"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert (rows["length"]["value"], rows["length"]["unit"]) == ("15", "mm")
+    # Depth from the image top: a burned-in scale says nothing of the skin line.
+    assert (rows["tip_depth"]["value"], rows["tip_depth"]["unit"]) == ("20", "mm")
+    assert main(["measure", str(dicom), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)["rows"]
+    assert {r["unit_reason"] for r in records} == {""}
+
+
+def test_without_calibration_json_rows_say_why_px(tmp_path, capsys):
+    from usannotate.cli import main
+
+    dicom = _uncalibrated_loop_with_a_needle(tmp_path, manual=False)
+    assert main(["measure", str(dicom), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)["rows"]
+    length = next(r for r in records if r["measurement"] == "length")
+    assert (length["value"], length["unit"]) == (30.0, "px")
+    assert length["unit_reason"] == "the file has no ultrasound calibration"

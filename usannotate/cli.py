@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,16 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
-_SUBCOMMANDS = ("info", "frame", "validate", "measure")
+#: Every subcommand and its one-line summary (both helps show it).
+_COMMAND_HELP = {
+    "info": "describe a loop: frames, size, encoding, timing, calibration",
+    "frame": "write one frame's display pixels as a PNG",
+    "validate": "check annotation sidecars (.usannotate.json): format, consistency, and "
+    "optionally that they belong to a DICOM",
+    "measure": "print the measurements of every frame where a mark exists, keyframe, "
+    "interpolated or tracked (the 'source' column says which; mm when calibrated)",
+}
+_SUBCOMMANDS = tuple(_COMMAND_HELP)
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:
@@ -29,22 +39,16 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"usannotate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    info = commands.add_parser(
-        "info", help="describe a loop: frames, size, encoding, timing, calibration"
-    )
+    info = commands.add_parser("info", help=_COMMAND_HELP["info"])
     info.add_argument("path", help="DICOM file")
     info.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
-    frame = commands.add_parser("frame", help="write one frame's display pixels as a PNG")
+    frame = commands.add_parser("frame", help=_COMMAND_HELP["frame"])
     frame.add_argument("path", help="DICOM file")
     frame.add_argument("--index", type=int, required=True, help="frame number, 0-based")
     frame.add_argument("--output", "-o", required=True, help="PNG file to write")
 
-    validate = commands.add_parser(
-        "validate",
-        help="check annotation sidecars (.usannotate.json): format, consistency, and "
-        "optionally that they belong to a DICOM",
-    )
+    validate = commands.add_parser("validate", help=_COMMAND_HELP["validate"])
     validate.add_argument("paths", nargs="+", metavar="SIDECAR", help="sidecar file(s)")
     validate.add_argument(
         "--dicom",
@@ -52,11 +56,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         help="the DICOM the sidecars belong to: also compare its SOP Instance UID, "
         "image size and frame count",
     )
-    measure = commands.add_parser(
-        "measure",
-        help="print the measurements of every frame where a mark exists, keyframe, "
-        "interpolated or tracked (the 'source' column says which; mm when calibrated)",
-    )
+    measure = commands.add_parser("measure", help=_COMMAND_HELP["measure"])
     measure.add_argument("dicom", metavar="DICOM", help="the annotated DICOM loop")
     measure.add_argument(
         "--sidecar", help="the sidecar to read (default: the one beside the DICOM)"
@@ -68,14 +68,31 @@ def _subcommand_parser() -> argparse.ArgumentParser:
 
 
 def _gui_parser() -> argparse.ArgumentParser:
+    """The parser of ``usannotate [PATH]``, whose help is the one help of the command: one
+    usage line, the viewer form, then every subcommand with its one-line summary."""
+    width = max(map(len, _SUBCOMMANDS)) + 4
+    listed = "\n".join(
+        textwrap.fill(
+            summary,
+            width=78,
+            initial_indent=f"  {name:<{width - 2}}",
+            subsequent_indent=" " * width,
+        )
+        for name, summary in _COMMAND_HELP.items()
+    )
     parser = argparse.ArgumentParser(
         prog="usannotate",
-        description="Annotate ultrasound DICOM cine loops. Subcommands for scripts: "
-        + ", ".join(_SUBCOMMANDS)
-        + " (see `usannotate info --help`).",
+        usage="%(prog)s [-h] [--version] [PATH | COMMAND ...]",
+        description="Annotate ultrasound DICOM cine loops.\n\n"
+        "  usannotate [PATH]   open the viewer on a loop, or on a folder's first loop",
+        epilog=f"commands, for scripts (they never load Qt):\n{listed}\n\n"
+        "`usannotate COMMAND --help` gives a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"usannotate {__version__}")
-    parser.add_argument("path", nargs="?", help="a DICOM loop or a folder of loops to open")
+    parser.add_argument(
+        "path", nargs="?", metavar="PATH", help="a DICOM loop or a folder of loops to open"
+    )
     return parser
 
 
@@ -95,10 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # e.g. `usannotate info --json x.dcm | head`
             sys.stderr.close()
             return EXIT_OK
-    if args and args[0] in ("-h", "--help") and len(args) == 1:
-        _gui_parser().print_help()
-        _subcommand_parser().print_usage()
-        return EXIT_OK
     options = _gui_parser().parse_args(args)
     from usannotate.ui.app import run  # Qt is imported only for the viewer
 
@@ -153,11 +166,19 @@ def _human_info(info: dict[str, object]) -> str:
     ts = UID(str(info["transfer_syntax_uid"]))
     ts_name = ts.name if ts.is_transfer_syntax else "unknown"
     burned = {True: "yes", False: "no", None: "not stated"}[info["burned_in_annotation"]]  # type: ignore[index]
+    if info["frame_time_source"] == "assumed":
+        timing = f"{info['frame_time_ms']:.3f} ms/frame, assumed (the file gives no frame time)"
+    else:
+        timing = f"{info['frame_time_ms']:.3f} ms/frame from {info['frame_time_source']}"
+    declared = (
+        f"; the header declares {info['declared_frames']}"
+        if info["declared_frames"] != info["n_frames"]
+        else ""
+    )
     lines = [
         str(info["file"]),
-        f"  frames        {info['n_frames']} ({info['frame_time_ms']:.3f} ms/frame from "
-        f"{info['frame_time_source']}, {info['frame_rate_fps']:.2f} fps, "
-        f"{float(info['duration_ms']) / 1000:.2f} s)",  # type: ignore[arg-type]
+        f"  frames        {info['n_frames']} ({timing}, {info['frame_rate_fps']:.2f} fps, "
+        f"{float(info['duration_ms']) / 1000:.2f} s){declared}",  # type: ignore[arg-type]
         f"  image         {info['columns']} x {info['rows']} px, "
         f"{info['photometric_interpretation']}, {info['samples_per_pixel']} x "
         f"{info['bits_stored']}-bit",
@@ -182,9 +203,14 @@ def _human_info(info: dict[str, object]) -> str:
             else f"units {region['units_x']} x {region['units_y']}"
         )
         label = "calibration" if number == 1 else ""
+        note = ""
+        if region["file_bounds"]:
+            note = f" (the file says {region['file_bounds']}, 1 px past the image: clipped)"
+        elif not region["within_image"]:
+            note = " (extends beyond the image: not used for mm)"
         lines.append(
             f"  {label:<13} region {number}: {region['bounds']} {region['spatial_format']} "
-            f"{region['data_type']}, {scale}"
+            f"{region['data_type']}, {scale}{note}"
         )
     return "\n".join(lines)
 
@@ -281,6 +307,7 @@ def _cmd_validate(options: argparse.Namespace) -> int:
 
 def _cmd_measure(options: argparse.Namespace) -> int:
     """One row per frame, object and measurement, for scripts (frames are 0-based)."""
+    from usannotate.annotations import calibration_lookup
     from usannotate.cine import CineError, open_cine
     from usannotate.export import loop_measurements, measurements_csv, measurements_json
     from usannotate.sidecar import SidecarError, check_loop, load_sidecar, sidecar_path_for
@@ -297,7 +324,11 @@ def _cmd_measure(options: argparse.Namespace) -> int:
                 check_loop(doc, loop, path=sidecar)
             except SidecarError as exc:
                 return _fail(str(exc).splitlines()[0])
-            rows = loop_measurements(doc.annotations, loop.n_frames, loop.calibration_for_points)
+            # The sidecar's manual calibration when it has one, else the DICOM regions.
+            calibration_for = calibration_lookup(
+                doc.annotations, loop.regions, (loop.columns, loop.rows)
+            )
+            rows = loop_measurements(doc.annotations, loop.n_frames, calibration_for)
     except CineError as exc:
         return _fail(str(exc))
     text = measurements_json(rows) if options.format == "json" else measurements_csv(rows)

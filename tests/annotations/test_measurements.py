@@ -278,13 +278,36 @@ def test_points_across_two_regions_are_measured_in_px():
     table = {(r.label_id, r.measurement): r for r in rows}
     assert (table["needle", "length"].value, table["needle", "length"].unit) == (50.0, "px")
     assert table["needle", "angle"].unit == "deg"
+    across = "the points lie in regions 1 and 2 (never mixed): point 2 of 2 is outside region 1"
     assert table["needle", "tip_depth"] == Row(
-        0, objects["needle"].id, "needle", "Needle", "needle", "tip_depth", 50.0, "px"
+        0,
+        objects["needle"].id,
+        "needle",
+        "Needle",
+        "needle",
+        "tip_depth",
+        50.0,
+        "px",
+        unit_reason=across,
+    )
+    assert table["needle", "angle"].unit_reason == across  # measured on the pixel grid
+    fluid_reason = (
+        "the points lie in regions 1 and 2 (never mixed): point 1 of 4 is outside region 2"
     )
     assert table["fluid.injectate", "area"].unit == "px2"
+    assert table["fluid.injectate", "area"].unit_reason == fluid_reason
     assert table["fluid.injectate", "extent_along_plane"].unit == "px"
+    assert table["fluid.injectate", "extent_along_plane"].unit_reason == fluid_reason
     assert table["fascia.deep", "length"] == Row(
-        0, objects["plane"].id, "fascia.deep", "Deep fascia", "polyline", "length", 199.0, "px"
+        0,
+        objects["plane"].id,
+        "fascia.deep",
+        "Deep fascia",
+        "polyline",
+        "length",
+        199.0,
+        "px",
+        unit_reason=across,
     )
     # A plane that crosses both views does not stop a tip-to-plane distance inside one.
     assert table["needle", "tip_to_plane"].unit == "mm"
@@ -298,6 +321,40 @@ def test_tip_to_plane_in_px_when_the_nearest_point_is_in_another_region():
     rows = measure_frame(annotations, 0, _two_region_calibration)
     tip = next(r for r in rows if r.measurement == "tip_to_plane")
     assert (tip.value, tip.unit) == (10.0, "px")
+    assert tip.unit_reason == "the plane's closest point to the needle tip is outside region 1"
+    assert next(r for r in rows if r.measurement == "length" and r.kind == "needle").unit == "mm"
+
+
+def test_unit_reason_names_the_point_outside_the_region():
+    """Issue 9: a plane whose first vertex lies 0.1 px left of the region was measured
+    in px, and nothing said which mark or point was the cause."""
+    annotations = Annotations(default_label_set())
+    plane = annotations.add(AnnotatedObject("fascia.deep", ShapeKind.POLYLINE))
+    plane.set_points(0, [(9.9, 50.0)] + [(20.0 + 10 * k, 50.0 + k) for k in range(7)])
+    needle = annotations.add(AnnotatedObject("needle", ShapeKind.NEEDLE))
+    needle.set_points(0, [(30.0, 10.0), (40.0, 30.0)])
+    regions = [_region((10, 0, 99, 99))]
+    rows = measure_frame(annotations, 0, lambda p: calibration_for_points(regions, p, (100, 100)))
+    length = next(r for r in rows if r.object_id == plane.id)
+    assert (length.unit, length.unit_reason) == ("px", "point 1 of 8 is outside region 1")
+    assert all(r.unit_reason == "" for r in rows if r.object_id == needle.id)
+    assert {r.unit for r in rows if r.object_id == needle.id} == {"mm", "deg"}
+
+
+def test_unit_reason_of_an_extent_whose_plane_leaves_the_region():
+    annotations = Annotations(default_label_set())
+    plane = annotations.add(AnnotatedObject("fascia.deep", ShapeKind.POLYLINE))
+    # The plane dips out of the region (below row 99) under the fluid.
+    plane.set_points(0, [(0, 50), (50, 50), (50, 120), (60, 120), (60, 50), (99, 50)])
+    fluid = annotations.add(AnnotatedObject("fluid.injectate", ShapeKind.REGION))
+    fluid.set_points(0, [(30, 50), (50, 45), (70, 50), (50, 55)])
+    regions = [_region((0, 0, 99, 99))]
+    rows = measure_frame(annotations, 0, lambda p: calibration_for_points(regions, p, (100, 130)))
+    table = {(r.object_id, r.measurement): r for r in rows}
+    assert table[fluid.id, "area"].unit == "mm2"
+    extent = table[fluid.id, "extent_along_plane"]
+    assert extent.unit == "px"
+    assert extent.unit_reason == "the stretch of plane the fluid spans leaves region 1"
 
 
 def test_zero_length_needle_angle_is_left_out():

@@ -954,6 +954,33 @@ def _jpeg_case(
     )
 
 
+def make_jpeg_cine(folder: Path, n_frames: int, *, layout: str = "no_bot") -> Case:
+    """A longer grey JPEG baseline loop (48 x 64, 40 ms/frame), laid out as ``layout``
+    says (see :func:`_jpeg_case`; ``"no_bot"``, one fragment per frame and an empty
+    Basic Offset Table, is what most scanners write)."""
+    return _jpeg_case(
+        folder,
+        f"jpeg_cine_{n_frames}_{layout}",
+        grey_frames(n_frames),
+        photometric="MONOCHROME2",
+        layout=layout,
+        n_frames=n_frames,
+    )
+
+
+def make_rle_cine(folder: Path, n_frames: int, *, offset_table: bool = True) -> Case:
+    """A grey RLE loop (one fragment per frame), with or without a Basic Offset Table."""
+    name = f"rle_cine_{n_frames}_{'bot' if offset_table else 'no_bot'}"
+    case = _compressed_grey_case(folder, name, RLELossless, n_frames=n_frames)
+    if not offset_table:
+        ds = pydicom.dcmread(case.path)
+        fragments = [data for _, data in fragments_of(case.path.read_bytes())]
+        ds.PixelData = encapsulate(fragments, has_bot=False)
+        set_encapsulated_pixels(ds, ds.PixelData)
+        write(ds, case.path)
+    return case
+
+
 def make_jpeg_baseline_ybr_full_422(folder: Path) -> Case:
     return _jpeg_case(
         folder,
@@ -1203,6 +1230,69 @@ def encapsulated_items(data: bytes) -> list[tuple[int, int]]:
         items.append((offset, length))
         offset += 8 + length
     return items
+
+
+def fragments_of(data: bytes) -> list[tuple[int, bytes]]:
+    """``(offset of the item tag, fragment bytes)`` of every fragment item (the Basic
+    Offset Table left out) of an explicit VR little endian file."""
+    return [
+        (offset, data[offset + 8 : offset + 8 + length])
+        for offset, length in encapsulated_items(data)[1:]
+    ]
+
+
+def cut_short(source: Path, dest: Path, length: int) -> Path:
+    """A copy of ``source`` holding only its first ``length`` bytes (a file cut short:
+    an interrupted copy or download)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(source.read_bytes()[:length])
+    return dest
+
+
+def with_number_of_frames(source: Path, dest: Path, n_frames: int) -> Path:
+    """A copy of ``source`` whose header declares ``n_frames`` frames, pixel data and
+    offset tables unchanged."""
+    ds = pydicom.dcmread(source)
+    ds.NumberOfFrames = n_frames
+    return write(ds, dest)
+
+
+def ultrasound_region(
+    bounds: tuple[int, int, int, int],
+    *,
+    mm_per_px: tuple[float, float] = (0.1, 0.1),
+    reference_pixel: tuple[int, int] | None = (0, 0),
+    units: tuple[int, int] = (3, 3),
+    spatial_format: int = 1,
+    data_type: int = 1,
+) -> Dataset:
+    """One SequenceOfUltrasoundRegions item as a scanner writes it: ``bounds`` are
+    RegionLocationMinX0, MinY0, MaxX1, MaxY1 (inclusive pixel indices, written as given,
+    even past the image), units 3 = cm, ``reference_pixel`` None leaves out
+    ReferencePixelX0 / Y0."""
+    item = Dataset()
+    item.RegionSpatialFormat = spatial_format
+    item.RegionDataType = data_type
+    item.RegionFlags = 0
+    (
+        item.RegionLocationMinX0,
+        item.RegionLocationMinY0,
+        item.RegionLocationMaxX1,
+        item.RegionLocationMaxY1,
+    ) = bounds
+    item.PhysicalUnitsXDirection, item.PhysicalUnitsYDirection = units
+    item.PhysicalDeltaX = mm_per_px[0] / 10.0
+    item.PhysicalDeltaY = mm_per_px[1] / 10.0
+    if reference_pixel is not None:
+        item.ReferencePixelX0, item.ReferencePixelY0 = reference_pixel
+    return item
+
+
+def with_regions(source: Path, dest: Path, regions: list[Dataset]) -> Path:
+    """A copy of ``source`` whose SequenceOfUltrasoundRegions is ``regions``."""
+    ds = pydicom.dcmread(source)
+    ds.SequenceOfUltrasoundRegions = Sequence(regions)
+    return write(ds, dest)
 
 
 def build_all(folder: Path) -> dict[str, Case]:

@@ -151,6 +151,17 @@ def check_broken_within_memory(path: Path, **kwargs: object) -> None:
     )
 
 
+def _assert_warns_when_fewer(path: Path, declared: int) -> None:
+    """A loop opened with fewer frames than its header declares says so."""
+    try:
+        loop = usannotate.open_cine(path)
+    except CineError:
+        return
+    with loop:
+        if loop.n_frames < declared:
+            assert any(f"declares {declared} frames" in w for w in loop.warnings), loop.warnings
+
+
 def _good(folder: Path, make) -> tuple[factory.Case, bytes]:
     case = make(folder / "good")
     return case, case.path.read_bytes()
@@ -474,8 +485,13 @@ def test_huge_fragment_length(tmp_path: Path, codec: str) -> None:
     case, data = _good(tmp_path, ENCAPSULATED_MAKERS[codec])
     offset, _ = factory.encapsulated_items(data)[1 + 1]  # frame 1's fragment
     path = _write(tmp_path, f"huge-fragment-length-{codec}.dcm", _patch_u32(data, offset + 4, HUGE))
-    intact = {0} | _frames_findable_past(data, 1, case.n_frames)
-    check_broken_within_memory(path, case=case, intact=intact, claimed=case.n_frames)
+    findable = _frames_findable_past(data, 1, case.n_frames)
+    # Without an offset table nothing past the damage can be found: opening only the
+    # frame before it, with a warning, is what the file really holds.
+    check_broken_within_memory(
+        path, case=case, intact={0} | findable, claimed=case.n_frames, must_raise=bool(findable)
+    )
+    _assert_warns_when_fewer(path, case.n_frames)
 
 
 def test_huge_basic_offset_table_length(tmp_path: Path) -> None:
@@ -537,8 +553,11 @@ def test_fragment_item_tag_is_not_an_item(tmp_path: Path, codec: str, tag: bytes
     offset, _ = factory.encapsulated_items(data)[1 + 1]
     broken = data[:offset] + tag + data[offset + 4 :]
     path = _write(tmp_path, f"bad-item-tag-{codec}.dcm", broken)
-    intact = {0} | _frames_findable_past(data, 1, case.n_frames)
-    check_broken(path, case=case, intact=intact, claimed=case.n_frames)
+    findable = _frames_findable_past(data, 1, case.n_frames)
+    check_broken(
+        path, case=case, intact={0} | findable, claimed=case.n_frames, must_raise=bool(findable)
+    )
+    _assert_warns_when_fewer(path, case.n_frames)
 
 
 def test_basic_offset_table_tag_is_not_an_item(tmp_path: Path) -> None:

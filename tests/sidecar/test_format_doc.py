@@ -57,8 +57,7 @@ def test_the_reading_snippet_runs_on_the_example(
 def test_every_key_the_writer_uses_is_documented():
     text = DOC.read_text(encoding="utf-8")
     doc = sample_document(n_frames=1)
-    doc.calibration.manual = ManualCalibration.from_line([[1, 1], [1, 11]], 2.0)
-    doc.calibration.source = "manual"
+    doc.annotations.manual_calibration = ManualCalibration.from_line([[1, 1], [1, 11]], 2.0)
     keys: set[str] = set()
 
     def collect(value: object) -> None:

@@ -106,7 +106,7 @@ def annotated_objects(draw: st.DrawFn, number: int) -> tuple[AnnotatedObject, di
 
 
 @st.composite
-def calibrations(draw: st.DrawFn) -> SidecarCalibration:
+def calibrations(draw: st.DrawFn) -> tuple[SidecarCalibration, ManualCalibration | None]:
     source = draw(st.sampled_from(["dicom", "manual", "none"]))
     regions = [{**region, **draw(unknown_keys)} for region in BASE.calibration.regions]
     manual = None
@@ -118,7 +118,7 @@ def calibrations(draw: st.DrawFn) -> SidecarCalibration:
         length_mm = round(draw(st.floats(1, 100)), 6)
         auto = ManualCalibration.from_line(line, length_mm)
         manual = ManualCalibration(round(auto.mm_per_px, 9), line, length_mm)
-    return SidecarCalibration(source, regions if source == "dicom" else [], manual)
+    return SidecarCalibration(source, regions if source == "dicom" else []), manual
 
 
 @st.composite
@@ -134,9 +134,9 @@ def documents(draw: st.DrawFn) -> SidecarDocument:
         extra = draw(unknown_keys)
         if extra:
             label_extra[label.id] = extra
-    calibration = draw(calibrations())
+    calibration, manual = draw(calibrations())
     return SidecarDocument(
-        annotations=Annotations(base.label_set, objects),
+        annotations=Annotations(base.label_set, objects, manual_calibration=manual),
         dicom=base.dicom,
         calibration=calibration,
         annotator=draw(st.text(max_size=20)),
@@ -147,7 +147,7 @@ def documents(draw: st.DrawFn) -> SidecarDocument:
             top=draw(unknown_keys),
             dicom=draw(unknown_keys),
             calibration=draw(unknown_keys),
-            manual=draw(unknown_keys) if calibration.manual else {},
+            manual=draw(unknown_keys) if manual else {},
             label_set=draw(unknown_keys),
             labels=label_extra,
             frames=frame_extra,

@@ -17,7 +17,8 @@ import pytest
 import usannotate
 from tests.sidecar.docs import LATER, LOOP_A, LOOP_B, NOW, empty_document, sample_document
 from usannotate._atomic import is_temporary_for, remove_stale_temporaries
-from usannotate.annotations import AnnotatedObject, ShapeKind
+from usannotate.annotations import AnnotatedObject, ShapeKind, default_label_set
+from usannotate.annotations.edits import EditHistory, SetManualCalibration
 from usannotate.sidecar import (
     ManualCalibration,
     SidecarDocument,
@@ -91,7 +92,7 @@ def test_new_document_describes_its_loop():
     assert doc.dicom.frame_time_ms == pytest.approx(33.3333)
     assert doc.calibration.source == "dicom"
     assert doc.calibration.regions[0]["units_x"] == "cm"
-    assert doc.calibration.manual is None
+    assert doc.annotations.manual_calibration is None
     assert doc.created == doc.modified == NOW
     assert doc.app_version == usannotate.__version__
     assert doc.annotations.objects == []
@@ -102,19 +103,54 @@ def test_new_document_describes_its_loop():
 
 def test_manual_calibration_is_saved_and_checked(tmp_path: Path):
     doc = empty_document()
-    doc.calibration.source = "manual"
-    doc.calibration.manual = ManualCalibration.from_line([[100, 100], [100, 300]], 20.0)
-    assert doc.calibration.manual.mm_per_px == pytest.approx(0.1)
+    doc.annotations.manual_calibration = ManualCalibration.from_line([[100, 100], [100, 300]], 20.0)
+    assert doc.annotations.manual_calibration.mm_per_px == pytest.approx(0.1)
     path = tmp_path / NAME
     save_sidecar(doc, path, now=NOW)
-    saved = json.loads(path.read_text(encoding="utf-8"))["calibration"]["manual"]
-    assert saved == {"mm_per_px": 0.1, "line": [[100.0, 100.0], [100.0, 300.0]], "length_mm": 20.0}
-    assert load_sidecar(path) == doc
+    saved = json.loads(path.read_text(encoding="utf-8"))["calibration"]
+    assert saved["source"] == "manual"
+    assert saved["manual"] == {
+        "mm_per_px": 0.1,
+        "line": [[100.0, 100.0], [100.0, 300.0]],
+        "length_mm": 20.0,
+    }
+    loaded = load_sidecar(path)
+    assert loaded.annotations.manual_calibration == doc.annotations.manual_calibration
+    assert loaded == doc
     with pytest.raises(ValueError, match="two different"):
         ManualCalibration.from_line([[1, 1], [1, 1]], 5.0)
-    doc.calibration.manual = ManualCalibration(0.5, ((100.0, 100.0), (100.0, 300.0)), 20.0)
+    doc.annotations.manual_calibration = ManualCalibration(
+        0.5, ((100.0, 100.0), (100.0, 300.0)), 20.0
+    )
     with pytest.raises(SidecarWriteError, match=r"mm_per_px: 0\.5 disagrees with length_mm"):
         save_sidecar(doc, path)
+
+
+def test_removing_the_manual_calibration_goes_back_to_the_dicom(tmp_path: Path):
+    """Calibrate, save, load, remove (the edit, then undo and redo), save: the file says
+    what the user last chose, every time."""
+    with usannotate.open_cine(LOOP_A, prefetch_frames=0) as loop:
+        doc = new_document(loop, default_label_set(), "A. Sonographer", now=NOW)
+    path = tmp_path / NAME
+    history = EditHistory(doc.annotations)
+    line = ManualCalibration.from_line([[10, 10], [10, 110]], 25.0)
+    history.push(SetManualCalibration(line))
+    assert history.undo_text == "Calibrate"
+    save_sidecar(doc, path, now=NOW)
+    loaded = load_sidecar(path)
+    assert loaded.annotations.manual_calibration == line
+    history = EditHistory(loaded.annotations)
+    history.push(SetManualCalibration(None))
+    assert history.undo_text == "Remove calibration"
+    save_sidecar(loaded, path, now=LATER)
+    saved = json.loads(path.read_text(encoding="utf-8"))["calibration"]
+    assert (saved["source"], saved["manual"]) == ("dicom", None)
+    history.undo()
+    assert loaded.annotations.manual_calibration == line
+    save_sidecar(loaded, path, now=LATER)
+    assert json.loads(path.read_text(encoding="utf-8"))["calibration"]["source"] == "manual"
+    history.redo()
+    assert loaded.annotations.manual_calibration is None
 
 
 # ------------------------------------------------------------------ saving

@@ -1,5 +1,6 @@
 """Annotations: labels, shapes, marked objects, their edits and measurements (no Qt)."""
 
+from usannotate.annotations.calibration import CalibrationFor, calibration_lookup
 from usannotate.annotations.labels import (
     LabelSetError,
     default_label_set,
@@ -23,6 +24,7 @@ from usannotate.annotations.model import (
 __all__ = [
     "AnnotatedObject",
     "Annotations",
+    "CalibrationFor",
     "FrameSource",
     "Label",
     "LabelSet",
@@ -31,6 +33,7 @@ __all__ = [
     "Row",
     "ShapeKind",
     "as_points",
+    "calibration_lookup",
     "default_label_set",
     "label_set_from_json",
     "label_set_to_json",

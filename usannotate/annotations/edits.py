@@ -19,6 +19,7 @@ from usannotate.annotations.model import (
     Label,
     as_points,
 )
+from usannotate.cine.calibration import ManualCalibration
 
 
 class Edit:
@@ -187,6 +188,30 @@ class AddLabel(Edit):
 
     def revert(self, annotations: Annotations) -> None:
         annotations.label_set.labels.remove(self.label)
+
+
+@dataclass
+class SetManualCalibration(Edit):
+    """Set the loop's manual calibration (a line of known length), or with ``None``
+    remove it so the DICOM calibration (or px) applies again. Undo puts back the one
+    there before."""
+
+    calibration: ManualCalibration | None
+    text: str = ""
+    _before: ManualCalibration | None = field(default=None, repr=False)
+    _recorded: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            self.text = "Calibrate" if self.calibration is not None else "Remove calibration"
+
+    def apply(self, annotations: Annotations) -> None:
+        if not self._recorded:
+            self._before, self._recorded = annotations.manual_calibration, True
+        annotations.manual_calibration = self.calibration
+
+    def revert(self, annotations: Annotations) -> None:
+        annotations.manual_calibration = self._before
 
 
 @dataclass

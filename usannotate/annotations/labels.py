@@ -27,6 +27,8 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
+from importlib.resources import as_file, files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +49,10 @@ __all__ = [
 FORMAT = "usannotate-labels"
 VERSION = 1
 
-#: The bundled default label set. ``resources/`` sits at the repository root beside the
-#: package (not inside it), which an editable install and a source checkout both provide.
-DEFAULT_LABEL_SET_PATH = (
-    Path(__file__).resolve().parents[2] / "resources" / "labels" / "hydrodissection.json"
+#: The bundled default label set: package data of ``usannotate.resources`` (the
+#: repository's top-level resources/ folder, installed inside the package).
+DEFAULT_LABEL_SET_PATH: Traversable = (
+    files("usannotate.resources") / "labels" / "hydrodissection.json"
 )
 
 _KINDS = ", ".join(kind.value for kind in ShapeKind)
@@ -125,16 +127,17 @@ def default_label_set() -> LabelSet:
     Raises
     ------
     LabelSetError
-        ``resources/labels/hydrodissection.json`` is missing (usannotate was installed
-        without its ``resources/`` folder) or invalid.
+        ``labels/hydrodissection.json`` of the package data ``usannotate.resources`` is
+        missing (an incomplete installation) or invalid.
     """
     if not DEFAULT_LABEL_SET_PATH.is_file():
         raise LabelSetError(
-            f"the default label set is missing: expected {DEFAULT_LABEL_SET_PATH}; "
-            "usannotate needs its resources/ folder beside the package (install it from "
-            "the source tree, e.g. `pip install -e .`)"
+            "the default label set labels/hydrodissection.json is missing from the "
+            "package data usannotate.resources: usannotate is installed incompletely "
+            "(reinstall it)"
         )
-    return load_label_set(DEFAULT_LABEL_SET_PATH)
+    with as_file(DEFAULT_LABEL_SET_PATH) as path:
+        return load_label_set(path)
 
 
 def label_set_from_json(data: Mapping[str, Any]) -> LabelSet:

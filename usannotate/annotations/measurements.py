@@ -97,6 +97,10 @@ class Row:
     source
         Where the object's geometry on this frame comes from: ``"keyframe"``,
         ``"interpolated"`` or ``"tracked"``.
+    unit_reason
+        Why this value was measured in pixels (``px`` / ``px2``, or for an angle on the
+        pixel grid rather than in mm), naming the point and the region, e.g. ``"point 1
+        of 8 is outside region 1"``; ``""`` when it was measured in mm.
     """
 
     frame: int
@@ -109,6 +113,7 @@ class Row:
     unit: str
     reference: str = ""
     source: str = "keyframe"
+    unit_reason: str = ""
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -455,32 +460,37 @@ def measure_frame(
     rows: list[Row] = []
     for obj, (points, source) in present:
         label = annotations.label_set.get(obj.label_id)
-        measured: list[tuple[Measurement, str]] = []
         cal = calibration_for(points)
+        own = _why_px(cal)
+        measured: list[tuple[Measurement, str, str]] = []  # value, reference, unit reason
         if obj.kind is ShapeKind.NEEDLE:
-            measured += [(m, "") for m in needle_measurements(points, cal).values()]
+            measured += [(m, "", own) for m in needle_measurements(points, cal).values()]
             if planes:
                 plane_id, _ = tip_to_nearest_plane(points, planes, cal)
                 tip = points[-1]
                 foot = _foot_on_polyline(tip, planes[plane_id], cal)
                 pair_cal = calibration_for(np.vstack([tip, foot]))
                 m = distance_point_to_polyline(tip, planes[plane_id], pair_cal)
-                measured.append((Measurement("tip_to_plane", m.value, m.unit), plane_id))
+                reason = _derived_reason(
+                    pair_cal, cal, "the plane's closest point to the needle tip is outside"
+                )
+                measured.append((Measurement("tip_to_plane", m.value, m.unit), plane_id, reason))
         elif obj.kind is ShapeKind.POLYLINE:
-            measured.append((polyline_length(points, cal), ""))
+            measured.append((polyline_length(points, cal), "", own))
         elif obj.kind is ShapeKind.REGION:
-            measured.append((region_area(points, cal), ""))
+            measured.append((region_area(points, cal), "", own))
             fluid = is_fluid_label(obj.label_id, label.group if label is not None else "")
             if planes and fluid:
                 plane_id, _ = _nearest_plane(_centroid(points), planes, cal)
-                measured.append(
-                    (
-                        _extent_in_one_region(points, planes[plane_id], cal, calibration_for),
-                        plane_id,
-                    )
+                extent, span_cal = _extent_in_one_region(
+                    points, planes[plane_id], cal, calibration_for
                 )
+                reason = _derived_reason(
+                    span_cal, cal, "the stretch of plane the fluid spans leaves"
+                )
+                measured.append((extent, plane_id, reason))
         elif obj.kind is ShapeKind.POINT:
-            measured.append((point_depth(points, cal), ""))
+            measured.append((point_depth(points, cal), "", own))
         label_name = label.name if label is not None else obj.label_id
         rows += [
             Row(
@@ -494,11 +504,29 @@ def measure_frame(
                 m.unit,
                 reference,
                 source.value,
+                reason,
             )
-            for m, reference in measured
+            for m, reference, reason in measured
             if math.isfinite(m.value)
         ]
     return rows
+
+
+def _why_px(cal: Calibration) -> str:
+    return "" if cal.is_mm else cal.reason
+
+
+def _derived_reason(derived: Calibration, own: Calibration, what: str) -> str:
+    """Why a value measured over the mark's points plus others (``derived``) is in px,
+    told about the mark: its own reason when the mark itself is in px, else what left
+    the region the mark lies in."""
+    if derived.is_mm:
+        return ""
+    if not own.is_mm:
+        return own.reason
+    if derived.region is not None or own.region_number is None:  # a region that cannot be used
+        return derived.reason
+    return f"{what} region {own.region_number}"
 
 
 def _extent_in_one_region(
@@ -506,16 +534,17 @@ def _extent_in_one_region(
     plane: np.ndarray,
     cal: Calibration,
     calibration_for: Callable[[np.ndarray], Calibration],
-) -> Measurement:
+) -> tuple[Measurement, Calibration]:
     """:func:`fluid_extent_along_plane`, in mm only if one region holds the outline, its
-    projections and the stretch of plane between them (all of which are measured)."""
+    projections and the stretch of plane between them (all of which are measured); and
+    the calibration it was measured with."""
     arcs, feet = _extent_projection(outline, plane, cal)
     plane_arcs = np.concatenate(
         [[0.0], np.cumsum(np.hypot(*np.diff(plane * _scale(cal), axis=0).T))]
     )
     spanned = plane[(plane_arcs >= arcs.min()) & (plane_arcs <= arcs.max())]
     span_cal = calibration_for(np.vstack([outline, feet, spanned]))
-    return fluid_extent_along_plane(outline, plane, span_cal)
+    return fluid_extent_along_plane(outline, plane, span_cal), span_cal
 
 
 def _foot_on_polyline(point: np.ndarray, polyline: np.ndarray, cal: Calibration) -> np.ndarray:

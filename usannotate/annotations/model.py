@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from usannotate.cine.calibration import ManualCalibration
+
 
 class ShapeKind(StrEnum):
     """How a label is drawn; the string values are the sidecar's."""
@@ -367,10 +369,18 @@ class AnnotatedObject:
 
 @dataclass
 class Annotations:
-    """Everything marked on one loop, in a form the sidecar stores and the UI edits."""
+    """Everything marked on one loop, in a form the sidecar stores and the UI edits.
+
+    ``manual_calibration``: a line of known length the user drew (e.g. along a burned-in
+    depth scale); when set it measures every mark in mm (the same mm per px on both axes,
+    depths from the image top) instead of the DICOM regions (see
+    :func:`usannotate.annotations.calibration_lookup`). Changed through the
+    :class:`~usannotate.annotations.edits.SetManualCalibration` edit.
+    """
 
     label_set: LabelSet
     objects: list[AnnotatedObject] = field(default_factory=list)
+    manual_calibration: ManualCalibration | None = None
 
     def get(self, object_id: str) -> AnnotatedObject | None:
         return next((o for o in self.objects if o.id == object_id), None)

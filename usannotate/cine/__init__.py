@@ -1,7 +1,10 @@
-"""Cine engine: DICOM file -> frames, timing and calibration (no Qt)."""
+"""Cine engine: DICOM file -> frames, timing and calibration; folder listing (no Qt)."""
 
 from usannotate.cine.calibration import (
+    CALIBRATION_SOURCES,
+    REGION_OVERSHOOT_PX,
     Calibration,
+    ManualCalibration,
     Region,
     calibration_for_points,
     parse_regions,
@@ -13,6 +16,7 @@ from usannotate.cine.errors import (
     NotDicomError,
     UnsupportedDicomError,
 )
+from usannotate.cine.folders import DICOM_SUFFIXES, is_loop_file_name, list_loop_files
 from usannotate.cine.loop import (
     DEFAULT_CACHE_BYTES,
     DEFAULT_PREFETCH_FRAMES,
@@ -25,14 +29,18 @@ from usannotate.cine.loop import (
 from usannotate.cine.timing import FrameTiming, read_frame_timing
 
 __all__ = [
+    "CALIBRATION_SOURCES",
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_PREFETCH_FRAMES",
+    "DICOM_SUFFIXES",
+    "REGION_OVERSHOOT_PX",
     "Calibration",
     "CineError",
     "CineLoop",
     "CorruptDicomError",
     "DicomIdentity",
     "FrameTiming",
+    "ManualCalibration",
     "NoPixelDataError",
     "NotDicomError",
     "PatientDetails",
@@ -40,6 +48,8 @@ __all__ = [
     "ScanInfo",
     "UnsupportedDicomError",
     "calibration_for_points",
+    "is_loop_file_name",
+    "list_loop_files",
     "open_cine",
     "parse_regions",
     "read_frame_timing",

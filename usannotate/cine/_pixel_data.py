@@ -96,12 +96,18 @@ def _ends_stream(last_bytes: bytes) -> bool:
 
 
 class FragmentIndex:
-    """Maps frame index -> list of fragments of an encapsulated Pixel Data value.
+    """Maps frame index -> list of fragments of an encapsulated Pixel Data value, and
+    counts the frames really in the file (:attr:`n_frames`).
 
-    Uses the Extended Offset Table or the Basic Offset Table when they are consistent;
-    otherwise it walks the item headers lazily, only as far as the requested frame, and
-    finds frame boundaries from the codec's start-of-stream marker (one fragment per
-    frame when the codec has none, as for RLE).
+    Uses the Extended Offset Table or the Basic Offset Table when they are consistent
+    and the file holds every frame they list; otherwise it walks the item headers. A
+    frame is there when all of its fragments are complete in the file.
+
+    Counting costs 8-byte item header reads, never fragment data: with a table, the
+    last frame's headers only; without one, every item header (one small read per
+    frame). Only where headers cannot tell where frames end (several fragments per
+    frame with no usable table, or a file that ends early) are the codec's start and
+    end markers read too (a few bytes at each end of each fragment).
     """
 
     def __init__(
@@ -116,7 +122,7 @@ class FragmentIndex:
     ) -> None:
         self._file = file
         self._path = path
-        self._n_frames = n_frames
+        self._n_frames = n_frames  # as declared (bounded by what the file could hold)
         self._one_per_frame = one_fragment_per_frame
         self._lock = threading.Lock()
         bot_header = self._item_header(value_offset)
@@ -143,12 +149,17 @@ class FragmentIndex:
             offsets = list(struct.unpack(f"<{bot_length // 4}L", raw)) if raw else []
             if self._valid_offsets(offsets):
                 self._bot = offsets
-        # Lazily walked fragment list and the index of the fragment that starts each frame.
+        # Walked fragment list and the index of the fragment that starts each frame.
         self._fragments: list[_Fragment] = []
         self._frame_starts: list[int] = []
         self._scan_pos = self._first_item
         self._scan_done = False
+        self._scan_end = ""  # why the walk stopped: "delimiter", "end of file", "damaged"
         self._previous_ended = False
+        #: Why there are fewer frames than declared ("" when all are there).
+        self.shortfall = ""
+        #: Frames really in the file: each one's fragments all complete.
+        self.n_frames = self._count_frames()
 
     def _valid_offsets(self, offsets: list[int]) -> bool:
         return (
@@ -165,6 +176,139 @@ class FragmentIndex:
         group, element, length = struct.unpack("<HHL", raw)
         return (group, element), length
 
+    # ----------------------------------------------------------- counting
+    def _count_frames(self) -> int:
+        if self._eot is not None:
+            last = self._n_frames - 1
+            start = self._first_item + self._eot[0][last]
+            return self._n_frames if self._item_is_whole(start) else self._cut(last)
+        if self._bot is not None:
+            last = self._n_frames - 1
+            whole = self._last_frame_is_whole(self._first_item + self._bot[last])
+            return self._n_frames if whole else self._cut(last)
+        if self._one_per_frame or self._n_frames == 1:
+            return self._count_by_headers()
+        walked = self._walk_headers(self._first_item, self._n_frames + 1)
+        if len(walked) == self._n_frames and walked[-1].complete:
+            # As many complete items as frames: one fragment each (what scanners write).
+            self._adopt_one_per_frame(walked)
+            return self._n_frames
+        return self._count_by_markers()
+
+    def _cut(self, present: int) -> int:
+        self.shortfall = "the file is cut short"
+        return present
+
+    def _item_is_whole(self, offset: int) -> bool:
+        """Whether the item at ``offset`` lies in the file (a damaged tag counts as whole:
+        reading that frame says what is wrong)."""
+        header = self._item_header(offset)
+        if header is None:
+            return False
+        return header[0] != _ITEM or offset + 8 + header[1] <= self._file.size
+
+    def _last_frame_is_whole(self, start: int) -> bool:
+        """Whether the fragments from ``start`` to the end of the pixel data are complete
+        (item headers only; damage is left for reading the frame to report)."""
+        pos, count = start, 0
+        while count <= MAX_FRAGMENTS_PER_FRAME:
+            header = self._item_header(pos)
+            if header is None:
+                return count > 0  # the file ends after a whole item: no delimiter
+            tag, length = header
+            if tag != _ITEM:
+                return count > 0 or tag != _SEQUENCE_DELIMITER
+            if length == UNDEFINED_LENGTH or pos + 8 + length > self._file.size:
+                return False
+            pos += 8 + length
+            count += 1
+        return True
+
+    def _walk_headers(self, start: int, limit: int) -> list[_Fragment]:
+        """Up to ``limit`` fragments from ``start``, reading 8-byte item headers only;
+        stops after an incomplete one and sets ``_scan_end``."""
+        fragments: list[_Fragment] = []
+        pos = start
+        self._scan_end = ""
+        while len(fragments) < limit:
+            header = self._item_header(pos)
+            if header is None:
+                self._scan_end = "end of file"
+                break
+            tag, length = header
+            if tag == _SEQUENCE_DELIMITER:
+                self._scan_end = "delimiter"
+                break
+            if tag != _ITEM:
+                if not fragments and pos == self._first_item:
+                    raise CorruptDicomError(
+                        self._path,
+                        f"found tag ({tag[0]:04X},{tag[1]:04X}) where a pixel data fragment "
+                        "item (FFFE,E000) should be",
+                    )
+                self._scan_end = "damaged"
+                break
+            fragment = self._fragment(pos + 8, length)
+            fragments.append(fragment)
+            if not fragment.complete or length == UNDEFINED_LENGTH:
+                self._scan_end = "end of file"
+                break
+            pos += 8 + length
+        return fragments
+
+    def _adopt_one_per_frame(self, walked: list[_Fragment]) -> None:
+        """Each of ``walked`` (complete fragments) is one frame; nothing is left to walk."""
+        self._fragments = walked
+        self._frame_starts = list(range(len(walked)))
+        self._scan_done = True
+
+    def _count_by_headers(self) -> int:
+        """One fragment per frame (RLE), or a single frame made of all the fragments."""
+        if self._n_frames == 1:
+            walked = self._walk_headers(self._first_item, MAX_FRAGMENTS_PER_FRAME + 1)
+            if len(walked) > MAX_FRAGMENTS_PER_FRAME:
+                raise CorruptDicomError(
+                    self._path,
+                    f"frame 0 is split into more than {MAX_FRAGMENTS_PER_FRAME} fragments",
+                )
+            self._fragments = walked
+            self._frame_starts = [0] if walked else []
+            self._scan_done = True
+            whole = bool(walked) and all(f.complete for f in walked)
+            return 1 if whole else self._shortfall_of(0)
+        walked = self._walk_headers(self._first_item, self._n_frames)
+        complete = [f for f in walked if f.complete and f.length != UNDEFINED_LENGTH]
+        self._adopt_one_per_frame(complete)
+        if len(complete) == self._n_frames:
+            return self._n_frames
+        return self._shortfall_of(len(complete))
+
+    def _count_by_markers(self) -> int:
+        """Frame boundaries from the codec's start / end markers (reads a few bytes of
+        every fragment)."""
+        self._fragments, self._frame_starts = [], []
+        self._scan_pos, self._scan_done, self._previous_ended = self._first_item, False, False
+        self._scan_until(self._n_frames)
+        started = len(self._frame_starts)
+        if started > self._n_frames:  # the next frame began: every declared one ended
+            return self._n_frames
+        if not started:
+            return self._shortfall_of(0)
+        last = self._fragments[self._frame_starts[-1] :]
+        whole = all(f.complete for f in last) and (
+            self._scan_end == "delimiter" or self._previous_ended
+        )
+        present = started if whole else started - 1
+        return present if present == self._n_frames else self._shortfall_of(present)
+
+    def _shortfall_of(self, present: int) -> int:
+        self.shortfall = {
+            "delimiter": "the pixel data holds no more",
+            "damaged": "the pixel data is damaged after them",
+        }.get(self._scan_end, "the file is cut short")
+        return present
+
+    # ------------------------------------------------------------- frames
     def frame_bytes(self, index: int) -> bytes:
         """The concatenated fragments of frame ``index`` (0-based)."""
         fragments = self._fragments_of(index)
@@ -246,14 +390,14 @@ class FragmentIndex:
         while not self._scan_done and len(self._frame_starts) <= n_starts:
             raw = self._file.read_at(self._scan_pos, 12) or self._file.read_at(self._scan_pos, 8)
             if raw is None:
-                self._scan_done = True  # file ends without a delimiter
+                self._scan_done, self._scan_end = True, "end of file"  # no delimiter
                 break
             group, element, length = struct.unpack("<HHL", raw[:8])
             if (group, element) == _SEQUENCE_DELIMITER:
-                self._scan_done = True
+                self._scan_done, self._scan_end = True, "delimiter"
                 break
             if (group, element) != _ITEM:
-                self._scan_done = True
+                self._scan_done, self._scan_end = True, "damaged"
                 if not self._fragments:
                     raise CorruptDicomError(
                         self._path,
@@ -283,6 +427,6 @@ class FragmentIndex:
             tail = self._file.read_at(fragment.data_offset + max(0, length - 3), min(3, length))
             self._previous_ended = tail is not None and _ends_stream(tail)
             if not fragment.complete or length == UNDEFINED_LENGTH:
-                self._scan_done = True
+                self._scan_done, self._scan_end = True, "end of file"
                 break
             self._scan_pos += 8 + length

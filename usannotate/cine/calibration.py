@@ -5,13 +5,21 @@ image pixels, floats, with ``(0, 0)`` at the top-left corner of the top-left pix
 the first pixel's centre is ``(0.5, 0.5)``. A region's DICOM bounds are inclusive pixel
 indices, so region ``[x0, y0, x1, y1]`` covers the points ``x0 <= x <= x1 + 1`` and
 ``y0 <= y <= y1 + 1`` (edges included).
+
+Scanners often write a region one pixel too large (``RegionLocationMaxX1`` = 800 on an
+800-column image): a region that overshoots the image by at most
+:data:`REGION_OVERSHOOT_PX` on a side is clipped to the image and used; one clearly larger
+than the image (an export resized after the scan) is never used for millimetres.
+
+Regions are numbered from 1 in file order in every message, as ``usannotate info`` lists
+them; points are numbered from 1 in the order given ("point 1 of 8").
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydicom.dataset import Dataset
 
@@ -56,6 +64,12 @@ PHYSICAL_UNITS = {
 }
 
 
+#: How far (px) a region may extend past the image on a side and still be used, clipped.
+REGION_OVERSHOOT_PX = 1
+#: Where millimetres come from: a DICOM region, a manual calibration line, or nowhere.
+CALIBRATION_SOURCES = ("dicom", "manual", "none")
+
+
 @dataclass(frozen=True)
 class Region:
     """One item of the SequenceOfUltrasoundRegions.
@@ -73,6 +87,9 @@ class Region:
     reference_pixel : (x0, y0) or None
         Reference pixel relative to the region's top-left (ReferencePixelX0/Y0), the
         skin line / transducer face for a linear probe.
+    file_bounds : (x0, y0, x1, y1) or None
+        The file's own bounds when ``bounds`` are those clipped to the image (see
+        :meth:`clipped_to`); None when the file's bounds are used as they are.
     """
 
     bounds: tuple[int, int, int, int]
@@ -86,6 +103,7 @@ class Region:
     reference_pixel: tuple[int, int] | None = None
     reference_physical_x: float = 0.0
     reference_physical_y: float = 0.0
+    file_bounds: tuple[int, int, int, int] | None = None
 
     @property
     def is_spatial_cm(self) -> bool:
@@ -118,6 +136,57 @@ class Region:
         x0, y0, x1, y1 = self.bounds
         return 0 <= x0 <= x1 < columns and 0 <= y0 <= y1 < rows
 
+    def overshoot_px(self, columns: int, rows: int) -> int:
+        """How many pixels the region extends past a ``columns`` x ``rows`` image on its
+        worst side (0 when it lies inside)."""
+        x0, y0, x1, y1 = self.bounds
+        return max(0, -x0, -y0, x1 - (columns - 1), y1 - (rows - 1))
+
+    def clipped_to(self, columns: int, rows: int) -> Region:
+        """The region as it is used on a ``columns`` x ``rows`` image.
+
+        A region overshooting the image by at most :data:`REGION_OVERSHOOT_PX` on a side
+        (scanners write ``MaxX1`` = columns) comes back clipped to the image, its own
+        bounds kept in ``file_bounds``; any other region comes back unchanged (inside
+        the image, or clearly larger than it and so never used for millimetres).
+        """
+        x0, y0, x1, y1 = self.bounds
+        if not 0 < self.overshoot_px(columns, rows) <= REGION_OVERSHOOT_PX:
+            return self
+        if x1 < x0 or y1 < y0:
+            return self
+        clipped = (max(0, x0), max(0, y0), min(columns - 1, x1), min(rows - 1, y1))
+        return replace(self, bounds=clipped, file_bounds=self.file_bounds or self.bounds)
+
+    def position_mm(self, x: float, y: float) -> tuple[float | None, float]:
+        """Where point ``(x, y)`` (image px, pixel-corner convention) lies, in mm.
+
+        Returns
+        -------
+        (lateral_mm, depth_mm)
+            ``depth_mm`` below the reference pixel's row (the skin line / transducer
+            face) or, when the file gives no reference pixel, below the region's top
+            edge; ``lateral_mm`` right (+) or left (-) of the reference pixel's column,
+            or None without a reference pixel (the region's edge is no anatomical
+            reference, so no lateral position is given).
+
+        Raises
+        ------
+        ValueError
+            The region is not a 2-D region in cm (:attr:`is_spatial_cm`).
+        """
+        if not self.is_spatial_cm:
+            raise ValueError(
+                f"the region's units are {self.units_x} x {self.units_y}: no position in mm"
+            )
+        assert self.mm_per_px_x is not None
+        assert self.mm_per_px_y is not None
+        x0, y0 = self.bounds[:2]
+        if self.reference_pixel is None:
+            return None, (y - y0) * self.mm_per_px_y
+        ref_x, ref_y = self.reference_pixel
+        return (x - (x0 + ref_x)) * self.mm_per_px_x, (y - (y0 + ref_y)) * self.mm_per_px_y
+
     def contains(self, x: float, y: float) -> bool:
         """Whether point ``(x, y)`` (pixel-corner convention) lies in the region, its
         outer edges included (a mark may end on the image's last pixel edge)."""
@@ -125,9 +194,12 @@ class Region:
         return x0 <= x <= x1 + 1 and y0 <= y <= y1 + 1
 
     def to_json(self) -> dict[str, object]:
-        """The region as the ``usannotate info --json`` contract describes it."""
+        """The region as the ``usannotate info --json`` contract describes it: ``bounds``
+        as used (clipped to the image when it overshot by 1 px), ``file_bounds`` the
+        file's own when they differ, else None."""
         return {
             "bounds": list(self.bounds),
+            "file_bounds": list(self.file_bounds) if self.file_bounds else None,
             "spatial_format": self.spatial_format,
             "data_type": self.data_type,
             "units_x": self.units_x,
@@ -146,9 +218,20 @@ def _round(value: float | None) -> float | None:
 class Calibration:
     """The answer to "in which unit can these points be measured?".
 
-    ``unit`` is ``"mm"`` when one spatial region in cm holds every point, then
-    ``mm_per_px_x`` / ``mm_per_px_y`` are set; otherwise ``"px"`` with both at 1.0 and
-    ``reason`` saying why no millimetres are possible.
+    ``unit`` is ``"mm"`` when one spatial region in cm holds every point, or a manual
+    calibration applies; then ``mm_per_px_x`` / ``mm_per_px_y`` are set. Otherwise
+    ``"px"`` with both at 1.0 and ``reason`` saying why no millimetres are possible,
+    naming the point and the region ("point 1 of 8 is outside region 1").
+
+    Attributes
+    ----------
+    source
+        ``"dicom"`` (mm from ``region``), ``"manual"`` (mm from a manual calibration
+        line; depths are then measured from the image top) or ``"none"`` (px). Left
+        empty, it follows ``unit``: ``"dicom"`` for mm, ``"none"`` for px.
+    region, region_number
+        The region measured in (for px: the one that holds the points but cannot be
+        used), and its number (1-based, in file order).
     """
 
     unit: str
@@ -156,10 +239,65 @@ class Calibration:
     mm_per_px_y: float
     region: Region | None = None
     reason: str = ""
+    source: str = ""
+    region_number: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("mm", "px"):
+            raise ValueError(f"a calibration's unit is 'mm' or 'px', not {self.unit!r}")
+        if not self.source:
+            object.__setattr__(self, "source", "dicom" if self.unit == "mm" else "none")
+        if self.source not in CALIBRATION_SOURCES:
+            raise ValueError(
+                f"a calibration's source is one of {', '.join(CALIBRATION_SOURCES)}, "
+                f"not {self.source!r}"
+            )
+        if (self.source == "none") != (self.unit == "px"):
+            raise ValueError(f"a {self.unit} calibration cannot have source {self.source!r}")
 
     @property
     def is_mm(self) -> bool:
         return self.unit == "mm"
+
+
+@dataclass(frozen=True)
+class ManualCalibration:
+    """A line of known length drawn by the user: ``mm_per_px`` = ``length_mm`` / its length.
+
+    ``line`` is ``((x0, y0), (x1, y1))`` in image pixels (pixel-corner convention). It
+    applies to the whole image, the same on both axes; depths are measured from the
+    image top (row 0), since a burned-in scale says nothing of where the skin is.
+    """
+
+    mm_per_px: float
+    line: tuple[tuple[float, float], tuple[float, float]]
+    length_mm: float
+
+    @classmethod
+    def from_line(cls, line: Sequence[Sequence[float]], length_mm: float) -> ManualCalibration:
+        """The calibration a line of ``length_mm`` millimetres gives.
+
+        Raises
+        ------
+        ValueError
+            The line has no length, or ``length_mm`` is not a positive number.
+        """
+        (x0, y0), (x1, y1) = ((float(p[0]), float(p[1])) for p in line)
+        length_px = math.hypot(x1 - x0, y1 - y0)
+        if not (length_px > 0 and math.isfinite(length_px)):
+            raise ValueError("the calibration line needs two different (x, y) points")
+        if not (length_mm > 0 and math.isfinite(length_mm)):
+            raise ValueError(f"the known length must be more than 0 mm, got {length_mm!r}")
+        return cls(length_mm / length_px, ((x0, y0), (x1, y1)), float(length_mm))
+
+    @property
+    def length_px(self) -> float:
+        (x0, y0), (x1, y1) = self.line
+        return math.hypot(x1 - x0, y1 - y0)
+
+    def calibration(self) -> Calibration:
+        """As a :class:`Calibration` (``source="manual"``, no region)."""
+        return Calibration("mm", self.mm_per_px, self.mm_per_px, source="manual")
 
 
 def parse_regions(ds: Dataset) -> list[Region]:
@@ -229,48 +367,52 @@ def calibration_for_points(
     Parameters
     ----------
     regions
-        The loop's ultrasound regions (see :func:`parse_regions`).
+        The loop's ultrasound regions (see :func:`parse_regions`), in file order: the
+        reasons number them from 1.
     points
-        ``(x, y)`` pairs in image pixels, pixel-corner convention.
+        ``(x, y)`` pairs in image pixels, pixel-corner convention; the reasons number
+        them from 1.
     image_size
-        ``(columns, rows)`` of the image. A region that extends beyond the image does
-        not describe these pixels (the image was resized or cropped after the scanner
-        wrote the calibration), so it is never used for millimetres.
+        ``(columns, rows)`` of the image. A region overshooting the image by at most
+        :data:`REGION_OVERSHOOT_PX` is clipped to it and used; one extending further
+        does not describe these pixels (the image was resized or cropped after the
+        scanner wrote the calibration), so it is never used for millimetres.
 
     Returns
     -------
     Calibration
         ``unit="mm"`` with the region when one 2-D region with cm on both axes contains
         every point (the smallest such region when regions are nested, e.g. a colour box
-        inside the B-mode image); otherwise ``unit="px"`` and a ``reason``: no
-        calibration, points outside every spatial region, points across two regions, or
-        a region whose units are not cm. Regions are never mixed.
+        inside the B-mode image); otherwise ``unit="px"`` and a ``reason`` that names
+        the points and regions: "point 1 of 8 is outside region 1", "the points lie in
+        regions 1 and 2 (never mixed): point 5 of 8 is outside region 1", every point
+        outside every 2-D region, a region larger than the image, a region whose units
+        are not cm. Regions are never mixed.
     """
     pts = [(float(p[0]), float(p[1])) for p in points]
     if not pts:
         return Calibration("px", 1.0, 1.0, reason="no points to measure")
     if not regions:
         return Calibration("px", 1.0, 1.0, reason="the file has no ultrasound calibration")
-    spatial = [r for r in regions if r.spatial_format == "2d"]
-    holding_all = [r for r in spatial if all(r.contains(x, y) for x, y in pts)]
+    numbered = [
+        (number, region.clipped_to(*image_size) if image_size is not None else region)
+        for number, region in enumerate(regions, 1)
+    ]
+    spatial = [(n, r) for n, r in numbered if r.spatial_format == "2d"]
+    holding_all = [(n, r) for n, r in spatial if all(r.contains(x, y) for x, y in pts)]
     if not holding_all:
-        touched = [r for r in spatial if any(r.contains(x, y) for x, y in pts)]
-        if len(touched) >= 2 or (
-            touched and all(any(r.contains(*p) for r in spatial) for p in pts)
-        ):
-            reason = "the points lie in different ultrasound regions"
-        else:
-            reason = "the points lie outside every spatial ultrasound region"
-        return Calibration("px", 1.0, 1.0, reason=reason)
-    region = min(holding_all, key=lambda r: r.area_px)
+        return Calibration("px", 1.0, 1.0, reason=_outside_reason(spatial, pts))
+    number, region = min(holding_all, key=lambda item: item[1].area_px)
     if image_size is not None and not region.fits_image(*image_size):
         return Calibration(
             "px",
             1.0,
             1.0,
             region=region,
-            reason=f"the calibration region {list(region.bounds)} extends beyond the "
-            f"{image_size[0]} x {image_size[1]} image, so it does not match these pixels",
+            region_number=number,
+            reason=f"region {number} {list(region.bounds)} extends beyond the "
+            f"{image_size[0]} x {image_size[1]} image by more than {REGION_OVERSHOOT_PX} px "
+            "(resized or cropped after the scan?), so it does not match these pixels",
         )
     if not region.is_spatial_cm:
         return Calibration(
@@ -278,8 +420,46 @@ def calibration_for_points(
             1.0,
             1.0,
             region=region,
-            reason=f"the region's units are {region.units_x} x {region.units_y}, not cm",
+            region_number=number,
+            reason=f"region {number}'s units are {region.units_x} x {region.units_y}, not cm",
         )
     assert region.mm_per_px_x is not None
     assert region.mm_per_px_y is not None
-    return Calibration("mm", region.mm_per_px_x, region.mm_per_px_y, region=region)
+    return Calibration(
+        "mm", region.mm_per_px_x, region.mm_per_px_y, region=region, region_number=number
+    )
+
+
+def _outside_reason(spatial: list[tuple[int, Region]], points: list[tuple[float, float]]) -> str:
+    """Why no one 2-D region holds every point, naming points and regions (1-based)."""
+    holders = [[n for n, r in spatial if r.contains(x, y)] for x, y in points]
+    touched = sorted({n for numbers in holders for n in numbers})
+    if not spatial:
+        return "the file has no 2-D ultrasound region to measure in"
+    if not touched:
+        which = "the point lies" if len(points) == 1 else "the points lie"
+        return f"{which} outside every 2-D ultrasound region"
+    # The region holding most points (the first such one): the others are the stray ones.
+    home = max(touched, key=lambda n: (sum(n in numbers for numbers in holders), -n))
+    stray = [i for i, numbers in enumerate(holders) if home not in numbers]
+    outside = f"{_points_phrase(stray, len(points))} outside region {home}"
+    if len(touched) > 1:
+        return f"the points lie in regions {_listed(touched)} (never mixed): {outside}"
+    return outside
+
+
+def _points_phrase(indices: list[int], total: int) -> str:
+    """``point 1 of 8 is`` / ``points 1 and 8 of 8 are`` / ``points 1, 2, 3 and 4 more of
+    9 are`` for 0-based ``indices``."""
+    numbers = [str(i + 1) for i in indices]
+    if len(numbers) == 1:
+        return f"point {numbers[0]} of {total} is"
+    if len(numbers) > 4:
+        numbers = [*numbers[:3], f"{len(numbers) - 3} more"]
+    return f"points {_listed(numbers)} of {total} are"
+
+
+def _listed(items: Sequence[object]) -> str:
+    """``1``, ``1 and 2``, ``1, 2 and 3``."""
+    texts = [str(item) for item in items]
+    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} and {texts[-1]}"

@@ -28,7 +28,13 @@ from usannotate.cine._deflate import read_deflated
 from usannotate.cine._display import DisplayMapper
 from usannotate.cine._fileio import ClampedReader, FileClosedError, PositionalFile
 from usannotate.cine._pixel_data import FragmentIndex, read_pixel_data_header
-from usannotate.cine.calibration import Calibration, Region, calibration_for_points, parse_regions
+from usannotate.cine.calibration import (
+    REGION_OVERSHOOT_PX,
+    Calibration,
+    Region,
+    calibration_for_points,
+    parse_regions,
+)
 from usannotate.cine.errors import (
     CineError,
     CorruptDicomError,
@@ -215,13 +221,18 @@ class CineLoop:
         self._header = ds
         self._setup_pixels(ds, pixel_offset)
         self.timing: FrameTiming = read_frame_timing(ds)
-        self.regions: list[Region] = parse_regions(ds)
+        # A region 1 px past the image (scanners write MaxX1 = columns) is clipped and
+        # used; one clearly larger than the image is kept as it is and never used.
+        self.regions: list[Region] = [
+            region.clipped_to(self.columns, self.rows) for region in parse_regions(ds)
+        ]
         for number, region in enumerate(self.regions, 1):
             if not region.fits_image(self.columns, self.rows):
                 self.warnings.append(
                     f"ultrasound region {number} {list(region.bounds)} extends beyond the "
-                    f"{self.columns} x {self.rows} image (resized or cropped after the scan?): "
-                    "its calibration is not used, measurements there are in px"
+                    f"{self.columns} x {self.rows} image by more than {REGION_OVERSHOOT_PX} px "
+                    "(resized or cropped after the scan?): its calibration is not used, "
+                    "measurements there are in px"
                 )
         bia = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
         self.burned_in_annotation: bool | None = {"YES": True, "NO": False}.get(bia)
@@ -392,23 +403,33 @@ class CineLoop:
             self._pixel_vr = element.vr
         if self._encapsulated:
             # Every frame needs at least an item header and a few bytes: a header that
-            # declares more frames than the file could hold is not believed.
+            # declares more frames than the file could hold is not believed (nothing is
+            # sized by it); the frames really there are counted below.
             most = max(1, (self._file.size - element_offset) // 10)
-            if declared_frames > most:
-                self.warnings.append(
-                    f"the header declares {declared_frames} frames but the pixel data can "
-                    f"hold at most {most}; frames past the real data will not open"
-                )
-            self.n_frames = declared_frames = min(declared_frames, most)
-            eot = _extended_offsets(ds, declared_frames)
+            bound = min(declared_frames, most)
             self._fragments = FragmentIndex(
                 self._file,  # type: ignore[arg-type]
                 element_offset,
-                declared_frames,
+                bound,
                 self.path,
                 one_fragment_per_frame=ts == dicom_uid.RLELossless,
-                extended_offsets=eot,
+                extended_offsets=_extended_offsets(ds, bound),
             )
+            present = self._fragments.n_frames
+            if present == 0:
+                cut = "cut short" in self._fragments.shortfall
+                raise CorruptDicomError(
+                    self.path,
+                    "the pixel data is cut short: not even one whole frame is present"
+                    if cut
+                    else "the pixel data holds no whole frame (damaged or empty)",
+                )
+            if present < declared_frames:
+                self.warnings.append(
+                    f"the header declares {declared_frames} frames but only {present} are "
+                    f"present ({self._fragments.shortfall}); showing those"
+                )
+            self.n_frames = present
         else:
             self._setup_native(element_offset, element_length)
 
@@ -474,8 +495,8 @@ class CineLoop:
         return self._cache
 
     def calibration_for_points(self, points: Iterable[Sequence[float]]) -> Calibration:
-        """See :func:`usannotate.cine.calibration.calibration_for_points`; regions that
-        extend beyond this loop's image are never used for millimetres."""
+        """See :func:`usannotate.cine.calibration.calibration_for_points`; a region
+        1 px past this loop's image is used clipped, one extending further never."""
         return calibration_for_points(self.regions, points, (self.columns, self.rows))
 
     # ----------------------------------------------------------------- frames
@@ -511,9 +532,15 @@ class CineLoop:
         if isinstance(index, bool) or not isinstance(index, int | np.integer):
             raise TypeError(f"frame index must be an int, not {type(index).__name__}")
         if not 0 <= index < self.n_frames:
+            missing = (
+                f"; its header declares {self.declared_frames} frames but only "
+                f"{self.n_frames} are in the file"
+                if self.n_frames < self.declared_frames
+                else ""
+            )
             raise IndexError(
                 f"frame index {index} is out of range: this loop has frames 0 to "
-                f"{self.n_frames - 1} (0-based)"
+                f"{self.n_frames - 1} (0-based){missing}"
             )
         return int(index)
 

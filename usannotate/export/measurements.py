@@ -83,10 +83,12 @@ def measurements_csv(rows: Iterable[Row]) -> str:
 
 def measurements_json(rows: Iterable[Row]) -> str:
     """The rows as JSON text: ``{"columns": [...], "rows": [{column: value}, ...]}``,
-    values rounded to 6 decimals."""
+    values rounded to 6 decimals; each row also has ``unit_reason`` (why it is in px,
+    "" when in mm)."""
     records = []
     for row in rows:
-        record = _record(row)
+        record = dataclasses.asdict(row)
+        record["kind"] = str(record["kind"])
         record["value"] = round(float(row.value), 6)
         records.append(record)
     return json.dumps({"columns": list(MEASURE_COLUMNS), "rows": records}, indent=1) + "\n"

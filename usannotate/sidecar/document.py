@@ -25,6 +25,8 @@ import numpy as np
 from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
 from usannotate.annotations.labels import label_to_json
 from usannotate.annotations.model import STORED_DECIMALS
+from usannotate.cine.calibration import CALIBRATION_SOURCES, ManualCalibration, Region
+from usannotate.sidecar._calibration import written_calibration
 from usannotate.sidecar._jsonfmt import RawJSON, points_json
 from usannotate.sidecar.errors import SidecarMismatchError, SidecarReadError
 from usannotate.sidecar.schema import json_path, quote, schema_problems
@@ -48,7 +50,6 @@ COORDINATE_DECIMALS = STORED_DECIMALS  # as the model keeps them
 POINT_MARGIN_PX = 1.0
 #: Relative disagreement allowed between mm_per_px and length_mm / line length.
 MANUAL_TOLERANCE = 0.01
-CALIBRATION_SOURCES = ("dicom", "manual", "none")
 
 _TOP_KEYS = (
     "format",
@@ -68,6 +69,7 @@ _CALIBRATION_KEYS = ("source", "regions", "manual")
 _MANUAL_KEYS = ("mm_per_px", "line", "length_mm")
 _REGION_KEYS = (
     "bounds",
+    "file_bounds",
     "spatial_format",
     "data_type",
     "units_x",
@@ -131,58 +133,29 @@ class DicomReference:
     frame_time_ms: float
 
 
-@dataclass(frozen=True)
-class ManualCalibration:
-    """A line of known length drawn by the user: ``mm_per_px`` = ``length_mm`` / its length.
-
-    ``line`` is ``((x0, y0), (x1, y1))`` in image pixels (pixel-corner convention).
-    """
-
-    mm_per_px: float
-    line: tuple[tuple[float, float], tuple[float, float]]
-    length_mm: float
-
-    @classmethod
-    def from_line(cls, line: Sequence[Sequence[float]], length_mm: float) -> ManualCalibration:
-        """The calibration a line of ``length_mm`` millimetres gives.
-
-        Raises
-        ------
-        ValueError
-            The line has no length, or ``length_mm`` is not a positive number.
-        """
-        (x0, y0), (x1, y1) = ((float(p[0]), float(p[1])) for p in line)
-        length_px = math.hypot(x1 - x0, y1 - y0)
-        if not (length_px > 0 and math.isfinite(length_px)):
-            raise ValueError("the calibration line needs two different (x, y) points")
-        if not (length_mm > 0 and math.isfinite(length_mm)):
-            raise ValueError(f"the known length must be more than 0 mm, got {length_mm!r}")
-        return cls(length_mm / length_px, ((x0, y0), (x1, y1)), float(length_mm))
-
-    @property
-    def length_px(self) -> float:
-        (x0, y0), (x1, y1) = self.line
-        return math.hypot(x1 - x0, y1 - y0)
-
-
 @dataclass
 class SidecarCalibration:
-    """How the sidecar's lengths become millimetres.
+    """How the sidecar's lengths become millimetres, apart from a manual calibration.
+
+    The manual calibration is part of the work (it is set and undone like a mark), so
+    it lives in ``SidecarDocument.annotations.manual_calibration``: a save writes
+    ``source`` ``"manual"`` and the ``manual`` object exactly when it is set, and a load
+    puts the file's ``manual`` object there.
 
     Attributes
     ----------
     source
-        ``"dicom"`` (the ultrasound regions), ``"manual"`` (``manual``) or ``"none"`` (px).
+        As the file (or :func:`new_document`) recorded it: ``"dicom"`` (the ultrasound
+        regions), ``"manual"`` or ``"none"`` (px). With no manual calibration set, a
+        save writes ``"dicom"`` or ``"none"`` (for a recorded ``"manual"``: ``"dicom"``
+        when ``regions`` hold a usable region, see :func:`written_calibration`).
     regions
         The DICOM's ultrasound regions as recorded (``Region.to_json()`` dicts; any other
         keys they hold are kept).
-    manual
-        The manual calibration; set exactly when ``source`` is ``"manual"``.
     """
 
     source: str = "none"
     regions: list[dict[str, Any]] = field(default_factory=list)
-    manual: ManualCalibration | None = None
 
 
 @dataclass
@@ -257,12 +230,14 @@ class SidecarDocument:
 
     # ------------------------------------------------------------ comparison
     def __eq__(self, other: object) -> bool:
-        """Same content (points compared exactly); ``disk_stamp`` is not content."""
+        """Same content (points compared exactly), the calibration as a save writes it;
+        ``disk_stamp`` is not content."""
         if not isinstance(other, SidecarDocument):
             return NotImplemented
         return (
             self.dicom == other.dicom
-            and self.calibration == other.calibration
+            and written_calibration(self) == written_calibration(other)
+            and self.calibration.regions == other.calibration.regions
             and self.annotator == other.annotator
             and self.created == other.created
             and self.modified == other.modified
@@ -291,6 +266,7 @@ class SidecarDocument:
     def _json(self, *, raw_points: bool) -> dict[str, Any]:
         extra = self.extra
         label_set = self.annotations.label_set
+        source, manual = written_calibration(self)
         data = {
             "format": FORMAT,
             "version": self.format_version,
@@ -308,11 +284,11 @@ class SidecarDocument:
             ),
             "calibration": _with_extra(
                 {
-                    "source": self.calibration.source,
+                    "source": source,
                     "regions": [
                         _ordered(region, _REGION_KEYS) for region in self.calibration.regions
                     ],
-                    "manual": _manual_json(self.calibration.manual, extra.manual),
+                    "manual": _manual_json(manual, extra.manual),
                 },
                 extra.calibration,
             ),
@@ -416,13 +392,21 @@ def new_document(
         ),
         calibration=SidecarCalibration(
             source="dicom" if usable else "none",
-            regions=[region.to_json() for region in loop.regions],
+            # A region clipped to the image (1 px past it in the file) records both.
+            regions=[_region_json(region) for region in loop.regions],
         ),
         annotator=annotator,
         created=moment,
         modified=moment,
         app_version=__version__,
     )
+
+
+def _region_json(region: Region) -> dict[str, Any]:
+    data = region.to_json()
+    if data["file_bounds"] is None:
+        del data["file_bounds"]
+    return data
 
 
 # ------------------------------------------------------------ checking a loop
@@ -530,15 +514,10 @@ def _calibration_problems(doc: SidecarDocument) -> list[str]:
             f"calibration.source: must be one of {', '.join(CALIBRATION_SOURCES)}; "
             f"got {quote(calibration.source)}"
         )
-    if calibration.source == "dicom" and not calibration.regions:
+    source, manual = written_calibration(doc)
+    if source == "dicom" and not calibration.regions:
         problems.append(
             "calibration.source: 'dicom', but calibration.regions records no ultrasound region"
-        )
-    manual = calibration.manual
-    if (calibration.source == "manual") != (manual is not None):
-        problems.append(
-            "calibration.manual: the manual calibration is an object when source is "
-            f"'manual', else null (source is {quote(calibration.source)})"
         )
     if manual is not None:
         length_px = manual.length_px
@@ -772,7 +751,7 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         line = tuple((float(x), float(y)) for x, y in m["line"])
         manual = ManualCalibration(float(m["mm_per_px"]), line, float(m["length_mm"]))  # type: ignore[arg-type]
         extra.manual = _unknown(m, _MANUAL_KEYS)
-    calibration = SidecarCalibration(c["source"], [dict(r) for r in c["regions"]], manual)
+    calibration = SidecarCalibration(c["source"], [dict(r) for r in c["regions"]])
     extra.calibration = _unknown(c, _CALIBRATION_KEYS)
 
     ls = data["label_set"]
@@ -813,7 +792,7 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         else:
             modified = moment
     doc = SidecarDocument(
-        annotations=Annotations(label_set, objects),
+        annotations=Annotations(label_set, objects, manual_calibration=manual),
         dicom=dicom,
         calibration=calibration,
         annotator=data["annotator"],
@@ -979,6 +958,8 @@ def _json_kind(value: object) -> str:
 
 def _same_annotations(a: Annotations, b: Annotations) -> bool:
     if a.label_set != b.label_set or len(a.objects) != len(b.objects):
+        return False
+    if a.manual_calibration != b.manual_calibration:
         return False
     for x, y in zip(a.objects, b.objects, strict=True):
         if (x.id, x.label_id, ShapeKind(x.kind), x.name, x.extra) != (

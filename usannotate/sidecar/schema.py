@@ -17,25 +17,28 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from itertools import chain
 from operator import itemgetter, methodcaller
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-#: The schema file (shipped in the repository's resources/ folder).
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "sidecar.schema.json"
+#: The schema file: package data of ``usannotate.resources`` (the repository's top-level
+#: resources/ folder, installed inside the package).
+SCHEMA_PATH: Traversable = files("usannotate.resources") / "sidecar.schema.json"
 #: At most this many problems are reported for one file.
 MAX_PROBLEMS = 50
 
 _FAST_KEYWORD = "x-usannotate-frames"
 _FRAME = itemgetter("frame")
 _POINTS = itemgetter("points")
-# A missing "source" is allowed (a keyframe), an explicit null is not: tell them apart.
-_NO_SOURCE = "\0no source"
+# A frame entry may leave out "source", but an explicit null is not a source: the
+# missing key is told apart by a marker of its own.
+_NO_SOURCE = object()
 _SOURCE = methodcaller("get", "source", _NO_SOURCE)
 _SOURCES = {_NO_SOURCE, "keyframe", "tracked", "interpolated", "absent"}
 
@@ -75,7 +78,10 @@ def load_schema() -> dict[str, Any]:
     try:
         schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # an installation problem, not the user's file
-        raise RuntimeError(f"the sidecar schema {SCHEMA_PATH} cannot be read: {exc}") from exc
+        raise RuntimeError(
+            "the sidecar schema sidecar.schema.json of the package data usannotate.resources "
+            f"cannot be read (an incomplete installation? reinstall usannotate): {exc}"
+        ) from exc
     Draft202012Validator.check_schema(schema)
     return schema
 

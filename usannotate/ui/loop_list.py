@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -33,13 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.cine import CineError, open_cine
+from usannotate.cine import CineError, list_loop_files, open_cine
 
-#: File name endings of DICOM loops (compared case-insensitively); files without any
-#: ending are tried too, since many archives export ``IM_0001``-style names.
-DICOM_SUFFIXES = (".dcm", ".dicom")
-# A DICOMDIR has no ending but is an index of other files, never a loop.
-_NOT_LOOPS = {"DICOMDIR"}
 # Entries travel to the GUI thread in batches at most this often (seconds): one model
 # insert and one progress repaint per batch keep the GUI thread free on a big folder.
 _BATCH_SECONDS = 0.05
@@ -79,36 +73,6 @@ class LoopEntry:
     def openable(self) -> bool:
         """Whether the file opened as a loop (no error)."""
         return self.error is None
-
-
-def _natural_key(name: str) -> list[object]:
-    """Sort ``loop_2`` before ``loop_10``, ignoring case, as file managers do."""
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
-
-
-def is_candidate(name: str) -> bool:
-    """Whether a file name looks like a DICOM loop worth opening.
-
-    Names ending in ``.dcm`` / ``.dicom`` (any case) or with no ending at all; hidden
-    files, ``DICOMDIR`` and anything else (JSON sidecars, truth files, notes) are not.
-    """
-    if name.startswith(".") or name.upper() in _NOT_LOOPS:
-        return False
-    suffix = os.path.splitext(name)[1].lower()
-    return suffix == "" or suffix in DICOM_SUFFIXES
-
-
-def list_candidates(folder: str) -> list[str]:
-    """Paths of the candidate files directly in ``folder``, in natural name order.
-
-    Raises
-    ------
-    OSError
-        The folder cannot be listed.
-    """
-    with os.scandir(folder) as it:
-        names = [entry.name for entry in it if is_candidate(entry.name) and entry.is_file()]
-    return [os.path.join(folder, name) for name in sorted(names, key=_natural_key)]
 
 
 def read_entry(path: str) -> LoopEntry:
@@ -171,7 +135,7 @@ class _ScanWorker(QObject):
     def _scan(self) -> None:
         scan_id = self._scan_id
         try:
-            paths = list_candidates(self._folder)
+            paths = list_loop_files(self._folder)
         except OSError as exc:
             # The folder's name is left out: it may be a patient's.
             reason = exc.strerror or type(exc).__name__
@@ -229,7 +193,8 @@ def _stop_all_scans() -> None:
 class FolderScanner(QObject):
     """Lists a folder's DICOM loops on a worker thread, one header at a time.
 
-    Each candidate file (see :func:`is_candidate`) is opened header-only, summarised as
+    Each file of :func:`~usannotate.cine.list_loop_files` (the order the viewer opens
+    them in) is opened header-only, summarised as
     a :class:`LoopEntry` and closed. Results arrive through queued signals on the thread
     that owns the scanner, so slots may touch widgets.
 

@@ -33,10 +33,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.annotations import LabelSetError, Row, measure_frame, user_label
+from usannotate.annotations import (
+    CalibrationFor,
+    LabelSetError,
+    Row,
+    calibration_lookup,
+    measure_frame,
+    user_label,
+)
 from usannotate.annotations.edits import AddLabel, ChangeLabel, copy_frame
 from usannotate.annotations.measurements import polyline_length
-from usannotate.cine import CineError, CineLoop, open_cine
+from usannotate.cine import Calibration, CineError, CineLoop, list_loop_files, open_cine
 from usannotate.export import loop_measurements, write_measurements
 from usannotate.sidecar import SIDECAR_SUFFIX, SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
@@ -64,16 +71,21 @@ MAX_RECENT = 10
 MEASUREMENTS_FILTER = "CSV tables (*.csv);;JSON (*.json)"
 #: The caliper's row in the Measurements dock (not a mark: never saved).
 CALIPER_ID = "caliper"
-_DICOM_SUFFIXES = {".dcm", ".dicom", ""}
 
 
-def loop_files_in(folder: str) -> list[str]:
-    """Candidate loop files of a folder, sorted by name (hidden files and sidecars skipped)."""
-    return sorted(
-        str(p)
-        for p in Path(folder).iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in _DICOM_SUFFIXES
-    )
+def position_text(calibration: Calibration, x: float, y: float) -> str:
+    """The cursor's place in mm for the status bar (``""`` where it is not in mm): lateral
+    and deep from the region's reference pixel, depth only (from the region's top) when
+    the file gives none, depth from the image top with a manual calibration."""
+    if calibration.source == "manual":
+        depth = y * calibration.mm_per_px_y
+        return f"   ·   depth {depth:.1f} mm from the image top (manual calibration)"
+    if not calibration.is_mm or calibration.region is None:
+        return ""
+    lateral, depth = calibration.region.position_mm(x, y)
+    if lateral is None:
+        return f"   ·   depth {depth:.1f} mm (no lateral reference in the file)"
+    return f"   ·   {lateral:+.1f} mm lateral, {depth:.1f} mm deep"
 
 
 class MainWindow(QMainWindow):
@@ -529,7 +541,13 @@ class MainWindow(QMainWindow):
         return True
 
     def _open_folder(self, folder: str) -> bool:
-        candidates = loop_files_in(folder)
+        try:
+            candidates = list_loop_files(folder)  # the Loops list's order: its first row
+        except OSError as exc:
+            # The folder's name is left out: it may be a patient's.
+            reason = exc.strerror or type(exc).__name__
+            self._error("Cannot open folder", f"This folder cannot be read ({reason})")
+            return False
         if not self.loop_dock.isVisible():
             self.loop_dock.show()
             # Wide enough for typical archive file names next to frames and duration.
@@ -701,19 +719,20 @@ class MainWindow(QMainWindow):
             self.pixel_label.clear()
             return
         x, y = point.x(), point.y()
-        text = f"x {x:7.1f}  y {y:7.1f} px"
-        calibration = self.loop.calibration_for_points([(x, y)])
-        if calibration.is_mm and calibration.region is not None:
-            x0, y0, _, _ = calibration.region.bounds
-            ref_x, ref_y = calibration.region.reference_pixel or (0, 0)
-            lateral = (x - (x0 + ref_x)) * calibration.mm_per_px_x
-            depth = (y - (y0 + ref_y)) * calibration.mm_per_px_y
-            text += f"   ·   {lateral:+.1f} mm lateral, {depth:.1f} mm deep"
-        self.cursor_label.setText(text)
+        calibration = self._calibration_for()([(x, y)])
+        self.cursor_label.setText(f"x {x:7.1f}  y {y:7.1f} px{position_text(calibration, x, y)}")
         value = self.view.raw_pixel(x, y)
         if value is not None:
             r, g, b = value
             self.pixel_label.setText(f"grey {r}" if r == g == b else f"RGB {r}, {g}, {b}")
+
+    def _calibration_for(self) -> CalibrationFor:
+        """What measures points now: the manual calibration, else the loop's regions."""
+        assert self.loop is not None
+        if self.session is None:
+            return self.loop.calibration_for_points
+        size = (self.loop.columns, self.loop.rows)
+        return calibration_lookup(self.session.document.annotations, self.loop.regions, size)
 
     # ------------------------------------------------------------------ misc
     def _update_title(self) -> None:
@@ -802,7 +821,7 @@ class MainWindow(QMainWindow):
                 self.measurement_panel.show_rows([])
             return
         rows = (
-            measure_frame(annotations, self.index, self.loop.calibration_for_points)
+            measure_frame(annotations, self.index, self._calibration_for())
             if annotations is not None
             else []
         )
@@ -818,7 +837,7 @@ class MainWindow(QMainWindow):
         if self.caliper_points is None or self.loop is None:
             return None
         points = np.array(self.caliper_points, dtype=np.float64)
-        measured = polyline_length(points, self.loop.calibration_for_points(points))
+        measured = polyline_length(points, self._calibration_for()(points))
         return Row(
             self.index,
             CALIPER_ID,
@@ -1062,7 +1081,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Open a loop with marks first", 4000)
             return False
         annotations = self.session.document.annotations
-        rows = loop_measurements(annotations, self.loop.n_frames, self.loop.calibration_for_points)
+        rows = loop_measurements(annotations, self.loop.n_frames, self._calibration_for())
         if not rows:
             self.statusBar().showMessage("Nothing to export: no marks on this loop yet", 4000)
             return False

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
-from usannotate.annotations import AnnotatedObject, Annotations, FrameSource
+from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, calibration_lookup
 from usannotate.annotations.edits import (
     Compound,
     Edit,
@@ -246,6 +246,8 @@ class TrackController(QObject):
         series: dict[str, list[tuple[str, str, list]]] = {"area": [], "tip_depth": []}
         if annotations is not None and loop is not None:
             titles = self._titles()
+            size = (loop.columns, loop.rows)
+            calibration_for = calibration_lookup(annotations, loop.regions, size)
             background = self.curves.palette().color(QPalette.ColorRole.Base)
             for obj in annotations.objects:
                 label = annotations.label_set.get(obj.label_id)
@@ -258,7 +260,7 @@ class TrackController(QObject):
                     name = "tip_depth"
                 else:
                     continue
-                values = measurement_series(obj, name, loop.calibration_for_points, loop.n_frames)
+                values = measurement_series(obj, name, calibration_for, loop.n_frames)
                 series[name].append((titles[obj.id], colour, values))
         panels = []
         for name, title, unit_names, empty, invert in (
