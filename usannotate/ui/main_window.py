@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QRectF, QSettings, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -32,6 +33,7 @@ from usannotate.cine import CineError, CineLoop, open_cine
 from usannotate.sidecar import SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
 from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
+from usannotate.ui.frame_errors import MissingFrames
 from usannotate.ui.loop_list import LoopListPanel
 from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
@@ -65,6 +67,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.loop: CineLoop | None = None
         self.index = -1
+        self.missing_frames = MissingFrames()
         self.current_label: str | None = None
         self.view = CineView(self)
         self.transport = TransportBar(self)
@@ -229,7 +232,8 @@ class MainWindow(QMainWindow):
             )
         )
         menu.addSeparator()
-        menu.addAction(self._action("&Quit", QKeySequence.StandardKey.Quit, self.close))
+        # Ctrl+Q itself, not the platform's Quit key: Windows and some platforms have none.
+        menu.addAction(self._action("&Quit", "Ctrl+Q", self.close))
 
         menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action("&Undo", QKeySequence.StandardKey.Undo, self.undo)
@@ -266,7 +270,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self._action("Previous Frame", ["Left", "D"], lambda: self.step(-1)))
         menu.addAction(self._action("Forward 10 Frames", "Shift+Right", lambda: self.step(10)))
         menu.addAction(self._action("Back 10 Frames", "Shift+Left", lambda: self.step(-10)))
-        menu.addAction(self._action("First Frame", "Home", lambda: self.jump(0)))
+        menu.addAction(self._action("First Frame", "Home", self.jump_to_first))
         menu.addAction(self._action("Last Frame", "End", self.jump_to_last))
         menu.addSeparator()
         menu.addAction(self._action("Faster", "]", lambda: self._change_speed(1)))
@@ -489,6 +493,7 @@ class MainWindow(QMainWindow):
         self.transport.set_loop_length(loop.n_frames)
         self.playback.set_timing(loop.frame_start_times_ms(), loop.frame_time_ms)
         self.metadata.set_loop(loop)
+        self.missing_frames.reset(loop.n_frames)
         self.playback_label.clear()
         self._start_session(loop)
         self.show_index(0)
@@ -531,52 +536,101 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     def _error(self, title: str, message: str) -> None:
+        """A dialog naming the problem; never one over another (then the status bar)."""
+        if QApplication.activeModalWidget() is not None:
+            self.statusBar().showMessage(f"{title}: {message}", 30_000)
+            return
         QMessageBox.warning(self, title, message)
 
     # ----------------------------------------------------------------- frames
-    def show_index(self, index: int) -> bool:
-        """Show frame ``index`` (clamped to the loop); False if it could not be read."""
+    def show_index(self, index: int, *, direction: int = 0) -> bool:
+        """Show frame ``index`` (clamped to the loop); False if it could not be read.
+
+        A frame that cannot be shown never brings a dialog (a dialog per frame during
+        play or scrub would lock the window): playback stops there and the status bar
+        says once which frames are missing. ``direction`` (+1 / -1, a step the user
+        asked for) goes on to the next frame that can be shown that way.
+        """
         if self.loop is None:
             return False
         index = max(0, min(int(index), self.loop.n_frames - 1))
         try:
             rgb = self.loop.frame(index)
         except CineError as exc:
-            self.playback.stop()
-            self._error("Cannot show frame", str(exc))
-            return False
+            found = self._frame_failed(index, exc, direction)
+            if found is None:
+                return False
+            index, rgb = found
         self.index = index
         self.view.show_frame(rgb, index)
         self._refresh_marks()
         self.tools.set_frame(index)
-        time_ms = float(self.loop.frame_start_times_ms()[index]) if self.loop.n_frames > 1 else 0.0
-        self.transport.show_position(index, time_ms)
-        self.frame_label.setText(f"Frame {index + 1}/{self.loop.n_frames} · {time_ms:.1f} ms")
+        self._show_position()
         self.tracks.frame_shown(index)
         self._update_title()
         return True
 
+    def _show_position(self) -> None:
+        index = self.index
+        time_ms = float(self.loop.frame_start_times_ms()[index]) if self.loop.n_frames > 1 else 0.0
+        self.transport.show_position(index, time_ms)
+        text = f"Frame {index + 1}/{self.loop.n_frames} · {time_ms:.1f} ms"
+        if self.missing_frames.missing:
+            text += f" · {len(self.missing_frames.missing)} missing"
+        self.frame_label.setText(text)
+
+    def _frame_failed(self, index: int, exc: CineError, direction: int):
+        """Frame ``index`` cannot be shown: stop playback, learn how far the damage goes,
+        say so once; returns ``(frame, pixels)`` to show instead when stepping."""
+        playing = self.playback.is_playing
+        self.playback.stop()
+        missing = self.missing_frames
+        known = missing.is_missing(index)
+        missing.record(index, exc)
+        found = None
+        if direction:
+            found = missing.probe(self.loop.frame, index, direction)
+        elif not known:
+            missing.probe(self.loop.frame, index, 1)  # only to name the whole run
+        text = missing.message(
+            index,
+            stopped_at=self.index if playing and self.index >= 0 else None,
+            shown=found[0] if found else None,
+        )
+        if text:
+            self.statusBar().showMessage(text, 30_000)
+        if found is None and self.index >= 0:
+            self._show_position()  # the slider goes back to the frame on screen
+            self.playback.set_current(self.index)
+        return found
+
     def step(self, delta: int) -> None:
         self.playback.stop()
         if self.loop is not None:
-            self.jump(self.index + delta)
+            self.jump(self.index + delta, direction=1 if delta > 0 else -1)
 
-    def jump(self, index: int) -> None:
+    def jump(self, index: int, *, direction: int = 0) -> None:
+        """Go to frame ``index``; ``direction``: over missing frames that way."""
         if self.loop is None:
             return
         self.playback.stop()
-        self.show_index(index)  # clamped to the loop
+        self.show_index(index, direction=direction)  # clamped to the loop
         self.playback.set_current(self.index)
+
+    def jump_to_first(self) -> None:
+        self.jump(0, direction=1)
 
     def jump_to_last(self) -> None:
         if self.loop is not None:
-            self.jump(self.loop.n_frames - 1)
+            self.jump(self.loop.n_frames - 1, direction=-1)
 
     def _on_scrub(self, index: int) -> None:
         self.show_index(index)
         self.playback.set_current(self.index)
 
     def _on_frame_due(self, index: int) -> None:
+        if self.missing_frames.is_missing(index):
+            return  # reported when playback first met it: play on over it
         self.show_index(index)
         self.playback_label.setText(
             f"{self.playback.speed:g}x · shown {self.playback.frames_shown}, "
@@ -587,6 +641,8 @@ class MainWindow(QMainWindow):
         self.transport.show_playing(playing)
         if playing:
             self.playback.set_current(self.index)
+        elif self.loop is not None and self.index >= 0:
+            self._refresh_marks()  # measurements and mark caches wait while playing
 
     def _change_speed(self, direction: int) -> None:
         position = SPEEDS.index(self.playback.speed) + direction
