@@ -54,7 +54,7 @@ class LabelPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.currentItemChanged.connect(self._on_current)
         self.list.itemChanged.connect(self._on_item_changed)
-        add = QPushButton("Add label…")
+        self.add_button = add = QPushButton("Add label…")
         add.setToolTip("Add a label to this loop's label set (e.g. a named fascial plane)")
         add.clicked.connect(self.addRequested)
         layout = QVBoxLayout(self)

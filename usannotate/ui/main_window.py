@@ -33,11 +33,13 @@ from usannotate.cine import CineError, CineLoop, open_cine
 from usannotate.sidecar import SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
 from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
+from usannotate.ui.focus import FocusAfterDialogs
 from usannotate.ui.frame_errors import MissingFrames
 from usannotate.ui.loop_list import LoopListPanel
 from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
 from usannotate.ui.session import AnnotationSession
+from usannotate.ui.status_bar import StatusBar
 from usannotate.ui.tools import ToolController
 from usannotate.ui.tracks import TrackController
 from usannotate.ui.transport import TransportBar
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.setAcceptDrops(True)
+        FocusAfterDialogs(self, self.view)
         self.resize(1360, 860)
         self._update_title()
 
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
+        self.setStatusBar(StatusBar(self))
         self.cursor_label = QLabel()
         self.cursor_label.setToolTip(
             "Cursor in image pixels (x = column, y = row; (0, 0) is the top-left corner) and, "
@@ -151,9 +155,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.cursor_label, 1)
         bar.addPermanentWidget(self.tracks.progress_bar)
         bar.addPermanentWidget(self.tracks.cancel_button)
-        bar.addPermanentWidget(self.pixel_label)
-        bar.addPermanentWidget(self.playback_label)
-        bar.addPermanentWidget(self.frame_label)
+        for label in (self.pixel_label, self.playback_label, self.frame_label):
+            label.setContentsMargins(10, 0, 2, 0)  # apart, so they read as three texts
+            bar.addPermanentWidget(label)
 
     def _build_display_toolbar(self) -> None:
         toolbar = QToolBar("Display", self)
@@ -481,6 +485,7 @@ class MainWindow(QMainWindow):
         return False
 
     def _show_loop(self, loop: CineLoop) -> None:
+        self.statusBar().clearMessage()  # the last loop's warning is not this one's
         self.playback.stop()
         self.tracks.cancel()
         self.tracks.wait()  # the worker reads frames of the loop about to close
