@@ -35,6 +35,7 @@ from usannotate.annotations.edits import (
     store_tracked,
 )
 from usannotate.annotations.measurements import is_fluid_label, measurement_series
+from usannotate.cine import CineLoop
 from usannotate.ui.curves import Curve, CurvePanel, CurvePlot, CurveSample
 from usannotate.ui.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 
@@ -81,6 +82,18 @@ def tracking_range(obj: AnnotatedObject, frame: int, direction: int, n_frames: i
         return n_frames - 1 if direction > 0 else 0
     nearest = min(ahead, key=lambda f: abs(f - frame))
     return nearest - direction
+
+
+def measures_in_mm(loop: CineLoop) -> bool:
+    """Whether marks on ``loop`` can be measured in mm: some region of it gives mm for a
+    point inside it (the engine's calibration rules decide, e.g. on regions that do not
+    fit the image)."""
+    for region in loop.regions:
+        x0, y0, x1, y1 = region.bounds
+        centre = ((x0 + x1 + 1) / 2.0, (y0 + y1 + 1) / 2.0)
+        if loop.calibration_for_points([centre]).is_mm:
+            return True
+    return False
 
 
 def chart_colour(colour: str, background: QColor) -> str:
@@ -265,7 +278,13 @@ class TrackController(QObject):
             ("area", "Fluid area", ("mm²", "px²"), "No injected fluid marked", False),
             ("tip_depth", "Needle tip depth", ("mm", "px"), "No needle marked", True),
         ):
-            in_mm = any(v.unit.startswith("mm") for _, _, vs in series[name] for v in vs)
+            values_seen = [v for _, _, vs in series[name] for v in vs]
+            # Nothing marked yet: the unit the loop's calibration will give, not px.
+            in_mm = (
+                any(v.unit.startswith("mm") for v in values_seen)
+                if values_seen
+                else loop is not None and measures_in_mm(loop)
+            )
             unit = "mm" if in_mm else "px"
             curves = [
                 Curve(
