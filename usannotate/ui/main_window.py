@@ -115,6 +115,8 @@ class MainWindow(QMainWindow):
         self.tools.marksChanged.connect(self._on_marks_changed)
         self.tools.selectionChanged.connect(self._on_selection_changed)
         self.tools.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        # Captions keep their size on screen: what lies clear of the marks changes with zoom.
+        self.view.zoomChanged.connect(lambda _zoom: self.layer.layout_captions())
         self.selected_object: str | None = None
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
@@ -319,6 +321,15 @@ class MainWindow(QMainWindow):
         self.trajectory_action.setCheckable(True)
         self.trajectory_action.setChecked(True)
         menu.addAction(self.trajectory_action)
+        self.captions_action = self._action(
+            "Show Mark &Captions",
+            "Shift+H",
+            self._on_captions_toggled,
+            "Name each mark beside it (hide the names to see what is under them)",
+        )
+        self.captions_action.setCheckable(True)
+        self.captions_action.setChecked(True)
+        menu.addAction(self.captions_action)
         menu.addAction(self._action("Reset Brightness / Contrast", "Ctrl+R", self.reset_display))
         menu.addSeparator()
         menu.addAction(self.loop_dock.toggleViewAction())
@@ -673,6 +684,9 @@ class MainWindow(QMainWindow):
         self.layer.show_trajectory = shown
         self._refresh_marks()
 
+    def _on_captions_toggled(self, shown: bool) -> None:
+        self.layer.set_captions_visible(shown)
+
     def reset_display(self) -> None:
         for slider in (self.brightness_slider, self.contrast_slider):
             slider.blockSignals(True)
@@ -964,6 +978,7 @@ class MainWindow(QMainWindow):
             ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
             ("Ctrl+S", "Save marks to the sidecar"),
             ("R / M / T", "Calibration regions / depth ruler / needle trajectory"),
+            ("Shift+H", "Show / hide the marks' captions"),
             ("Ctrl+R", "Reset brightness and contrast"),
             ("Ctrl+O / Ctrl+Shift+O", "Open loop / folder"),
         ]

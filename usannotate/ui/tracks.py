@@ -35,7 +35,7 @@ from usannotate.annotations.edits import (
     store_tracked,
 )
 from usannotate.annotations.measurements import is_fluid_label, measurement_series
-from usannotate.cine import CineLoop
+from usannotate.cine import Calibration, CineLoop
 from usannotate.ui.curves import Curve, CurvePanel, CurvePlot, CurveSample
 from usannotate.ui.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 
@@ -84,16 +84,20 @@ def tracking_range(obj: AnnotatedObject, frame: int, direction: int, n_frames: i
     return nearest - direction
 
 
-def measures_in_mm(loop: CineLoop) -> bool:
-    """Whether marks on ``loop`` can be measured in mm: some region of it gives mm for a
-    point inside it (the engine's calibration rules decide, e.g. on regions that do not
-    fit the image)."""
-    for region in loop.regions:
-        x0, y0, x1, y1 = region.bounds
-        centre = ((x0 + x1 + 1) / 2.0, (y0 + y1 + 1) / 2.0)
-        if loop.calibration_for_points([centre]).is_mm:
-            return True
-    return False
+def measures_in_mm(
+    loop: CineLoop, calibration_for: Callable[[list], Calibration] | None = None
+) -> bool:
+    """Whether marks on ``loop`` can be measured in mm: the calibration look-up
+    (``calibration_for``, default the loop's own) gives mm at the centre of some region
+    or of the image; its rules decide (regions that do not fit the image, a manual
+    calibration)."""
+    lookup = calibration_for or loop.calibration_for_points
+    centres = [
+        ((x0 + x1 + 1) / 2.0, (y0 + y1 + 1) / 2.0)
+        for x0, y0, x1, y1 in (r.bounds for r in loop.regions)
+    ]
+    centres.append((loop.columns / 2.0, loop.rows / 2.0))
+    return any(lookup([centre]).is_mm for centre in centres)
 
 
 def chart_colour(colour: str, background: QColor) -> str:
