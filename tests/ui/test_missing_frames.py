@@ -135,3 +135,36 @@ def test_a_slider_drag_over_missing_frames_says_it_once(window, qtbot, tmp_path,
     assert len(messages) == (1 if failing else 0)
     assert window.index not in failing
     assert window.view.frame_item.index == window.index
+
+
+def test_messages_count_frames_as_the_window_does():
+    from usannotate.ui.frame_errors import MissingFrames, frame_problem, frame_ranges
+
+    assert frame_ranges([3, 4, 5, 9]) == "4–6, 10"
+    assert frame_ranges([0]) == "1"
+    problem = CineError("/scans/patient/loop.dcm", "frame 39 is cut short: the file ends inside")
+    assert frame_problem(problem, 39) == "frame 40 is cut short: the file ends inside"
+    lying = CineError("loop.dcm", "frame 7: the compressed image says 10 x 10 pixels")
+    assert frame_problem(lying, 7) == "frame 8: the compressed image says 10 x 10 pixels"
+    decoder = CineError("loop.dcm", "frame 2 could not be decoded (pillow: cannot identify <x>)")
+    assert frame_problem(decoder, 2) == "frame 3 could not be decoded"
+
+    missing = MissingFrames()
+    missing.reset(10)
+
+    def read(index: int):
+        if index in (4, 5, 8):
+            raise CineError("loop.dcm", f"frame {index} is empty")
+        return index
+
+    found, text = missing.failed(read, 4, CineError("loop.dcm", "frame 4 is empty"), 1)
+    assert found == (6, 6)
+    assert text == "Frames 5–6 of 10 cannot be shown (frame 5 is empty); showing frame 7."
+    # The same run again: nothing more to say.
+    assert missing.failed(read, 5, CineError("loop.dcm", "frame 5 is empty"))[1] == ""
+    _, text = missing.failed(read, 8, CineError("loop.dcm", "frame 8 is empty"), stopped_at=7)
+    assert text == (
+        "Frame 9 of 10 cannot be shown (frame 9 is empty); playback stopped at frame 8. "
+        "Also missing: 5–6."
+    )
+    assert "scans" not in text

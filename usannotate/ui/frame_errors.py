@@ -97,6 +97,29 @@ class MissingFrames:
             frame += step
         return None
 
+    def failed(
+        self,
+        read: Callable[[int], np.ndarray],
+        index: int,
+        exc: CineError,
+        direction: int = 0,
+        *,
+        stopped_at: int | None = None,
+    ) -> tuple[tuple[int, np.ndarray] | None, str]:
+        """Frame ``index`` could not be shown (``exc``): record it and learn how far the
+        damage goes (once). A step in ``direction`` (+1 / -1) reads on to the next frame
+        that can be shown that way. Returns that ``(frame, pixels)`` (or None) and the
+        message to show ("" when already said): see :meth:`message`."""
+        known = self.is_missing(index)
+        self.record(index, exc)
+        found = None
+        if direction:
+            found = self.probe(read, index, direction)
+        elif not known:
+            self.probe(read, index, 1)  # only to name the whole run
+        text = self.message(index, stopped_at=stopped_at, shown=found[0] if found else None)
+        return found, text
+
     def run_around(self, index: int) -> tuple[int, int]:
         """The first and last frame of the run of missing frames holding ``index``."""
         first = last = index

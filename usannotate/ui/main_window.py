@@ -596,22 +596,16 @@ class MainWindow(QMainWindow):
         self.frame_label.setText(text)
 
     def _frame_failed(self, index: int, exc: CineError, direction: int):
-        """Frame ``index`` cannot be shown: stop playback, learn how far the damage goes,
-        say so once; returns ``(frame, pixels)`` to show instead when stepping."""
+        """Frame ``index`` cannot be shown: stop playback, say so once (see
+        :class:`MissingFrames`); returns ``(frame, pixels)`` to show instead when stepping."""
         playing = self.playback.is_playing
         self.playback.stop()
-        missing = self.missing_frames
-        known = missing.is_missing(index)
-        missing.record(index, exc)
-        found = None
-        if direction:
-            found = missing.probe(self.loop.frame, index, direction)
-        elif not known:
-            missing.probe(self.loop.frame, index, 1)  # only to name the whole run
-        text = missing.message(
+        found, text = self.missing_frames.failed(
+            self.loop.frame,
             index,
+            exc,
+            direction,
             stopped_at=self.index if playing and self.index >= 0 else None,
-            shown=found[0] if found else None,
         )
         if text:
             self.statusBar().showMessage(text, 30_000)
