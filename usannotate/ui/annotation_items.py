@@ -340,6 +340,9 @@ class AnnotationLayer:
         #: px): preferences; set them, then call :meth:`show` again.
         self.caption_point_size = CAPTION_POINT_SIZE
         self.handle_size_px = HANDLE_SIZE_PX
+        #: Where the image holds text of its own (``(rows, columns)`` bool, image px):
+        #: captions keep off it where they can (CineView.burned_in_mask).
+        self.keep_clear: np.ndarray | None = None
         # Where each track's caption sat from its mark's first anchor (screen px), the
         # last time they were laid out: during playback captions follow their marks.
         self._caption_offsets: dict[str, tuple[float, float]] = {}
@@ -408,7 +411,7 @@ class AnnotationLayer:
             bounds = (b.left(), b.top(), b.right(), b.bottom())
         sizes = [(item.caption.rect().width(), item.caption.rect().height()) for item in items]
         footprints = [item.footprint() for item in items]
-        boxes = place_captions(footprints, sizes, scale, bounds)
+        boxes = place_captions(footprints, sizes, scale, bounds, self.keep_clear)
         for item, footprint, box in zip(items, footprints, boxes, strict=True):
             item.place_caption(box, scale)
             anchor = footprint.anchors[0]

@@ -183,7 +183,13 @@ class _Occupancy:
 
     CELL_PX = 2.0
 
-    def __init__(self, footprints: Sequence[Footprint], scale: float, area: Box) -> None:
+    def __init__(
+        self,
+        footprints: Sequence[Footprint],
+        scale: float,
+        area: Box,
+        keep_clear: np.ndarray | None = None,
+    ) -> None:
         x0, y0, x1, y1 = area
         self.cell = max(self.CELL_PX / scale, 1e-3)
         self.origin = np.array([x0, y0])
@@ -206,6 +212,12 @@ class _Occupancy:
                 centre = np.rint((np.array([x, y]) - self.origin) / self.cell).astype(int)
                 r = max(1, round(radius / self.CELL_PX))
                 cv2.circle(grid, (int(centre[0]), int(centre[1])), r, 1, -1)
+        if keep_clear is not None and keep_clear.any() and x0 == 0 and y0 == 0:
+            # The image's own text (its banner, the scanner's depth scale), as if marks.
+            cells = cv2.resize(
+                keep_clear.astype(np.uint8) * 255, (columns, rows), interpolation=cv2.INTER_AREA
+            )
+            grid |= (cells > 0).astype(np.uint8)
         self.integral = cv2.integral(grid)
         self.shape = grid.shape
 
@@ -227,12 +239,16 @@ def place_captions(
     sizes_px: Sequence[tuple[float, float]],
     scale: float,
     bounds: Box | None = None,
+    keep_clear: np.ndarray | None = None,
 ) -> list[Box]:
     """A box (image px) for each mark's caption of ``sizes_px`` (screen px), in order:
-    earlier marks choose first. ``bounds`` keeps the captions inside the image.
+    earlier marks choose first. ``bounds`` keeps the captions inside the image, whose
+    ``(rows, columns)`` bool mask ``keep_clear`` (with ``bounds`` at the image origin)
+    says where the image holds text of its own, avoided like other marks.
 
     A place's cost: 100 if it covers its own mark, 10 if it covers a caption placed
-    before, 1 if it covers another mark; the first place of least cost wins.
+    before, 1 if it covers another mark or the image's text; the first place of least
+    cost wins.
     """
     scale = max(float(scale), 1e-6)
     if not footprints:
@@ -244,7 +260,7 @@ def place_captions(
         float(extents[:, 2].max()) + 200.0 / scale,
         float(extents[:, 3].max()) + 200.0 / scale,
     )
-    occupancy = _Occupancy(footprints, scale, area)
+    occupancy = _Occupancy(footprints, scale, area, keep_clear)
     placed: list[Box] = []
     for footprint, size in zip(footprints, sizes_px, strict=True):
         best, best_cost = None, None

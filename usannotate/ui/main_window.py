@@ -512,7 +512,10 @@ class MainWindow(QMainWindow):
         self.missing_frames.reset(loop.n_frames)
         self.playback_label.clear()
         self._start_session(loop)
+        self.layer.keep_clear = None
         self.show_index(0)
+        self.layer.keep_clear = self.view.burned_in_mask()  # known once a frame is shown
+        self.layer.layout_captions()
         self.tracks.loop_changed()
         self.view.fit()
         for warning in loop.warnings:

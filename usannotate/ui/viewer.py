@@ -251,6 +251,13 @@ class CineView(QGraphicsView):
         if self._ruler is not None:
             self._ruler.setVisible(visible)
 
+    def burned_in_mask(self) -> np.ndarray | None:
+        """Where the scanner burned text into the frame shown (``(rows, columns)`` bool:
+        bright outside every region), or None before a frame is shown."""
+        if self._text_mask is None and self._raw is not None:
+            self._text_mask = burned_in_text(self._raw, self._regions)
+        return self._text_mask
+
     def layout_overlays(self) -> None:
         """Fit region captions and ruler labels to the zoom: they keep their size on
         screen, so what fits where changes with it."""
@@ -259,9 +266,8 @@ class CineView(QGraphicsView):
         image = self.frame_item.boundingRect()
         if image.isEmpty():
             return
-        if self._text_mask is None and self._raw is not None:
-            self._text_mask = burned_in_text(self._raw, self._regions)
-        busy = covers_text(self._text_mask) if self._text_mask is not None else None
+        mask = self.burned_in_mask()
+        busy = covers_text(mask) if mask is not None else None
         layout(self._outlines, self._ruler, max(self.zoom, 1e-6), image, busy)
 
     def _scene_bounds(self) -> QRectF:
