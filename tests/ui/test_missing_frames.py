@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 
 import usannotate
 from tests.cine.scanner_cases import make_jpeg_loop_cut_short, make_jpeg_loop_with_damaged_frame
+from tests.ui.paths import SAMPLE_A
 from usannotate.cine import CineError
 
 
@@ -168,3 +169,16 @@ def test_messages_count_frames_as_the_window_does():
         "Also missing: 5–6."
     )
     assert "scans" not in text
+
+
+def test_a_loop_whose_first_frame_is_damaged_opens_on_the_next(window, tmp_path, dialogs, messages):
+    assert window.open_path(str(SAMPLE_A))
+    case = make_jpeg_loop_with_damaged_frame(tmp_path, n_frames=6, damaged=0)
+    assert window.open_path(str(case.path))
+    assert window.index == 1
+    assert window.view.frame_item.index == 1
+    assert window.view.frame_item.pixels.shape[:2] == (case.rows, case.columns)
+    assert messages == [
+        "Frame 1 of 6 cannot be shown (frame 1 could not be decoded); showing frame 2."
+    ]
+    assert dialogs == []

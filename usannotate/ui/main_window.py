@@ -513,7 +513,8 @@ class MainWindow(QMainWindow):
         self.playback_label.clear()
         self._start_session(loop)
         self.layer.keep_clear = None
-        self.show_index(0)
+        if not self.show_index(0, direction=1):  # the first frame the file can give
+            self.view.clear()  # not the last loop's frame under this loop's name
         self.layer.keep_clear = self.view.burned_in_mask()  # known once a frame is shown
         self.layer.layout_captions()
         self.tracks.loop_changed()
