@@ -110,3 +110,31 @@ def test_single_frame_loops_do_not_play(qtbot, clock):
     controller.set_timing(np.zeros(1), 33.3)
     controller.play()
     assert not controller.is_playing
+
+
+def test_a_frame_handler_can_stop_playback(player, clock, qtbot):
+    """A frame that cannot be shown stops playback from the frameDue handler: no later
+    frame may be due after that (the old controller rescheduled its timer regardless)."""
+    player.frameDue.connect(lambda index: player.stop() if index == 3 else None)
+    changes: list[bool] = []
+    player.playingChanged.connect(changes.append)
+    player.play()
+    for _ in range(6):
+        clock.advance_ms(20)
+        player._tick()
+    assert player.shown == [1, 2, 3]
+    assert not player.is_playing
+    assert changes == [True, False]
+    qtbot.wait(50)  # a timer left running would deliver more frames here
+    assert player.shown == [1, 2, 3]
+
+
+def test_is_playing_holds_while_a_frame_is_delivered(player, clock, qtbot):
+    """The window skips per-frame work (measurements, mark caches) while playing: it must
+    see ``is_playing`` from the frameDue handler a real timer tick calls."""
+    seen: list[bool] = []
+    player.frameDue.connect(lambda _: seen.append(player.is_playing))
+    player.play()
+    clock.advance_ms(20)
+    qtbot.waitUntil(lambda: bool(seen), timeout=2000)
+    assert seen[0] is True

@@ -14,11 +14,20 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, Label, ShapeKind
+from usannotate.ui.caption_layout import Anchor, Footprint, place_captions
 
 _OUTLINE = QColor(0, 0, 0, 170)  # dark halo so marks read on bright fascia and dark fluid
 _TRAJECTORY_LENGTH = 1.0  # the needle's extended trajectory, in needle lengths
-_HANDLE_HALF = 3.5  # half the side of a vertex handle, screen pixels
-_HOVER_HALF = 5.0  # ... of the handle under the cursor
+#: Default side of a vertex handle (screen px); AnnotationLayer.handle_size_px sets it.
+HANDLE_SIZE_PX = 7.0
+#: Handles never get smaller than this (screen px): still seen, still grabbed (the tools'
+#: hit tolerance does not shrink with them).
+MIN_HANDLE_PX = 4.0
+#: The handle under the cursor is this much larger (screen px).
+_HOVER_EXTRA_PX = 3.0
+#: Default caption size (points); AnnotationLayer.caption_point_size sets it.
+CAPTION_POINT_SIZE = 9.5
+_TIP_RING_PX = 7.0  # radius of the needle tip's ring, screen px
 #: How a mark's line is drawn by where its geometry comes from: a keyframe is solid; a
 #: computed frame is broken, so a reviewer sees at a glance what nobody placed yet.
 LINE_STYLES = {
@@ -37,7 +46,9 @@ def _polygon(points: np.ndarray) -> QPolygonF:
     return QPolygonF([QPointF(float(x), float(y)) for x, y in points])
 
 
-def _caption(text: str, colour: QColor, parent: QGraphicsItem | None) -> QGraphicsRectItem:
+def _caption(
+    text: str, colour: QColor, parent: QGraphicsItem | None, point_size: float = CAPTION_POINT_SIZE
+) -> QGraphicsRectItem:
     """A label's name on a dark plate, legible on bright fascia and black fluid alike.
 
     Built from stock items, which paint in C++: a busy frame has dozens of captions.
@@ -48,7 +59,7 @@ def _caption(text: str, colour: QColor, parent: QGraphicsItem | None) -> QGraphi
     plate.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
     label = QGraphicsSimpleTextItem(text, plate)
     font = QFont()
-    font.setPointSizeF(9.5)
+    font.setPointSizeF(point_size)
     font.setBold(True)
     label.setFont(font)
     label.setBrush(QBrush(colour))
@@ -64,8 +75,13 @@ class ShapeItem(QGraphicsItem):
     view's transformations so it stays legible.
 
     Editing aids (off by default): with ``show_handles`` a selected item draws a square
-    handle on each vertex instead of dots; ``hovered_vertex`` (an index into ``points``)
-    draws a larger handle on the vertex under the cursor, selected or not.
+    handle on each vertex instead of dots, ``handle_size_px`` on screen at most and
+    smaller when the vertices are close on screen (a small mark is not buried under
+    them); ``hovered_vertex`` (an index into ``points``) draws a larger handle on the
+    vertex under the cursor, selected or not.
+
+    The caption lies beside the mark, never over its line, outline or tip: the layer
+    places it (:meth:`footprint` says what to keep off and where it may go).
 
     ``source`` says where the geometry comes from: keyframes are drawn solid,
     interpolated frames dashed and tracked frames dash-dotted, and the caption says so.
@@ -77,6 +93,7 @@ class ShapeItem(QGraphicsItem):
         label: Label,
         points: np.ndarray,
         source: FrameSource = FrameSource.KEYFRAME,
+        caption_point_size: float = CAPTION_POINT_SIZE,
     ) -> None:
         super().__init__()
         self.obj = obj
@@ -86,6 +103,7 @@ class ShapeItem(QGraphicsItem):
         self.opacity_level = 1.0
         self.show_trajectory = False
         self.show_handles = False
+        self.handle_size_px = HANDLE_SIZE_PX
         self.hovered_vertex: int | None = None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(10)
@@ -93,20 +111,70 @@ class ShapeItem(QGraphicsItem):
         # A top-level item, not a child: captions must lie above every mark, and a child
         # is drawn just above its own parent, under marks added after it.
         self.caption = _caption(
-            (obj.name or label.name) + CAPTION_SUFFIXES[source], QColor(label.colour), None
+            (obj.name or label.name) + CAPTION_SUFFIXES[source],
+            QColor(label.colour),
+            None,
+            caption_point_size,
         )
         self.caption.setZValue(20)
         self._polygon = _polygon(points)
         self.caption.setPos(self._caption_anchor())
 
     def set_points(self, points: np.ndarray) -> None:
-        """Show ``points`` instead (a tool moving the mark live, before the edit is pushed)."""
+        """Show ``points`` instead (a tool moving the mark live, before the edit is pushed):
+        the caption moves along; the layer places it anew once the edit is made."""
+        before = self._caption_anchor()
         self.prepareGeometryChange()
         self.points = points
         self._polygon = _polygon(points)
         self._cached_path = None
-        self.caption.setPos(self._caption_anchor())
+        self.caption.setPos(self.caption.pos() + self._caption_anchor() - before)
         self.update()
+
+    def place_caption(self, box: tuple[float, float, float, float], scale: float) -> None:
+        """Put the caption's plate at ``box`` (image px, top-left used) at zoom ``scale``."""
+        self.caption.setPos(QPointF(box[0], box[1]) - self.caption.rect().topLeft() / scale)
+
+    def caption_box(self, scale: float) -> QRectF:
+        """The caption's plate in image px at zoom ``scale``."""
+        rect = self.caption.rect()
+        return QRectF(self.caption.pos() + rect.topLeft() / scale, rect.size() / scale)
+
+    def footprint(self) -> Footprint:
+        """What the caption keeps off (the line, a region's inside, the needle's tip ring
+        and trajectory, a point's marker) and the anchors it may sit beside, best first:
+        a needle's tip, then its entry; a plane's ends; a region's top, sides, bottom."""
+        points = np.asarray(self.points, dtype=float)
+        kind = self.label.kind
+        if kind == ShapeKind.NEEDLE:
+            (x0, y0), (x1, y1) = points
+            segments = None
+            if self.show_trajectory:
+                end = (x1 + (x1 - x0) * _TRAJECTORY_LENGTH, y1 + (y1 - y0) * _TRAJECTORY_LENGTH)
+                segments = np.array([[(x1, y1), end]])
+            return Footprint(
+                points,
+                discs=((x1, y1, _TIP_RING_PX + 1.0), (x0, y0, 4.0)),
+                segments=segments,
+                anchors=(
+                    Anchor(x1, y1, _TIP_RING_PX + 3.0),
+                    Anchor(x0, y0, 6.0),
+                    Anchor((x0 + x1) / 2, (y0 + y1) / 2),
+                ),
+            )
+        if kind == ShapeKind.POINT:
+            x, y = points[0]
+            return Footprint(points, discs=((x, y, 6.0),), anchors=(Anchor(x, y, 8.0),))
+        closed = kind == ShapeKind.REGION
+        if closed:
+            order = (np.argmin(points[:, 1]), np.argmax(points[:, 0]), np.argmin(points[:, 0]))
+            order += (np.argmax(points[:, 1]),)
+        else:
+            ends = (0, len(points) - 1)
+            right, left = sorted(ends, key=lambda i: -points[i, 0])
+            order = (right, left, np.argmin(points[:, 1]), len(points) // 2)
+        anchors = tuple(Anchor(float(points[i, 0]), float(points[i, 1])) for i in order)
+        return Footprint(points, closed=closed, anchors=anchors)
 
     def set_hovered_vertex(self, index: int | None) -> None:
         if index != self.hovered_vertex:
@@ -194,20 +262,34 @@ class ShapeItem(QGraphicsItem):
         if handles or self.hovered_vertex is not None:
             self._paint_handles(painter, colour, scale, all_vertices=handles)
 
+    def handle_side_px(self, scale: float) -> float:
+        """The side of a vertex handle on screen at zoom ``scale``: ``handle_size_px``,
+        smaller when the vertices are close on screen (at most 45% of their median
+        spacing, so the outline shows between them), never under :data:`MIN_HANDLE_PX`."""
+        points = np.asarray(self.points, dtype=float)
+        if len(points) < 2:
+            return self.handle_size_px
+        spacing = float(np.median(np.hypot(*np.diff(points, axis=0).T))) * scale
+        return float(
+            np.clip(0.45 * spacing, MIN_HANDLE_PX, max(MIN_HANDLE_PX, self.handle_size_px))
+        )
+
     def _paint_handles(
         self, painter: QPainter, colour: QColor, scale: float, *, all_vertices: bool
     ) -> None:
-        """Square vertex handles, a constant size on screen; the hovered one larger and
-        white so the vertex a drag or Delete would act on is unmistakable."""
+        """Square vertex handles sized by :meth:`handle_side_px`; the hovered one larger
+        and white so the vertex a drag or Delete would act on is unmistakable."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        border = QPen(QColor(0, 0, 0), 1.0)
+        border = QPen(_OUTLINE, 1.0)
         border.setCosmetic(True)
         painter.setPen(border)
+        side = self.handle_side_px(scale)
+        hover_side = max(side, self.handle_size_px) + _HOVER_EXTRA_PX
         for index, (x, y) in enumerate(self.points):
             hovered = index == self.hovered_vertex
             if not (all_vertices or hovered):
                 continue
-            half = (_HOVER_HALF if hovered else _HANDLE_HALF) / scale
+            half = (hover_side if hovered else side) / 2 / scale
             painter.setBrush(QColor(255, 255, 255) if hovered else colour)
             painter.drawRect(QRectF(float(x) - half, float(y) - half, 2 * half, 2 * half))
 
@@ -252,6 +334,18 @@ class AnnotationLayer:
         self.show_trajectory = True
         self.show_handles = False  # selected marks draw vertex handles (the edit tools)
         self.bounds: QRectF | None = None  # the image: captions are kept inside it
+        #: Marks' captions shown (View > Show Mark Captions).
+        self.show_captions = True
+        #: Captions' text size (points) and the largest side of a vertex handle (screen
+        #: px): preferences; set them, then call :meth:`show` again.
+        self.caption_point_size = CAPTION_POINT_SIZE
+        self.handle_size_px = HANDLE_SIZE_PX
+        #: Where the image holds text of its own (``(rows, columns)`` bool, image px):
+        #: captions keep off it where they can (CineView.burned_in_mask).
+        self.keep_clear: np.ndarray | None = None
+        # Where each track's caption sat from its mark's first anchor (screen px), the
+        # last time they were laid out: during playback captions follow their marks.
+        self._caption_offsets: dict[str, tuple[float, float]] = {}
 
     def show(self, annotations: Annotations | None, frame: int, *, cache: bool = True) -> None:
         """Draw the marks of ``frame`` (replacing those of the previous frame).
@@ -259,7 +353,8 @@ class AnnotationLayer:
         With ``cache`` each mark keeps a rendering of itself, so repaints while the frame
         stays on screen (cursor moves, editing other marks) only blit it; during
         playback, where every frame gets new marks, pass False: building the caches
-        would cost more than it saves.
+        would cost more than it saves, and captions keep their place beside their
+        moving marks instead of being laid out anew (see :meth:`layout_captions`).
         """
         selected = {oid for oid, item in self.items.items() if item.isSelected()}
         for item in self.items.values():
@@ -275,10 +370,12 @@ class AnnotationLayer:
             found = obj.geometry(frame)
             if found is None:
                 continue
-            item = ShapeItem(obj, label, *found)
+            item = ShapeItem(obj, label, *found, caption_point_size=self.caption_point_size)
             item.opacity_level = self.opacity
             item.show_trajectory = self.show_trajectory
             item.show_handles = self.show_handles
+            item.handle_size_px = self.handle_size_px
+            item.caption.setVisible(self.show_captions)
             if cache:
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 item.caption.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -286,28 +383,57 @@ class AnnotationLayer:
             self.scene.addItem(item.caption)  # positioned in scene = item coordinates
             item.setSelected(obj.id in selected)
             self.items[obj.id] = item
-        self._separate_captions()
+        if cache or not self._follow_captions():
+            self.layout_captions()
 
-    def _separate_captions(self) -> None:
-        """Move captions down until none covers another (a needle tip in the fluid would
-        otherwise print its name over the fluid's). Captions keep their size on screen,
-        so their extent in the image depends on the view's zoom."""
+    def set_captions_visible(self, visible: bool) -> None:
+        self.show_captions = visible
+        for item in self.items.values():
+            item.caption.setVisible(visible)
+        if visible:
+            self.layout_captions()
+
+    def _scale(self) -> float:
         views = self.scene.views()
-        scale = max(views[0].transform().m11(), 1e-6) if views else 1.0
-        placed: list[QRectF] = []
-        for item in sorted(self.items.values(), key=lambda i: i.caption.scenePos().y()):
-            caption = item.caption
-            size = caption.rect()
-            pos = caption.pos()
-            if self.bounds is not None:  # a plane's top point is often at the image edge
-                overflow = pos.x() + size.right() / scale - self.bounds.right()
-                if overflow > 0:
-                    pos = QPointF(max(self.bounds.left(), pos.x() - overflow), pos.y())
-            for _ in range(len(placed) + 1):
-                rect = QRectF(pos + size.topLeft() / scale, size.size() / scale)
-                blocking = next((r for r in placed if r.intersects(rect)), None)
-                if blocking is None:
-                    break
-                pos = QPointF(pos.x(), pos.y() + blocking.bottom() - rect.top() + 1 / scale)
-            caption.setPos(pos)
-            placed.append(rect)
+        return max(views[0].transform().m11(), 1e-6) if views else 1.0
+
+    def layout_captions(self) -> None:
+        """Place every caption beside its mark (see :mod:`caption_layout`), inside the
+        image, clear of other captions and marks where it can. Captions keep their
+        size on screen, so call this again when the zoom changes."""
+        items = [item for item in self.items.values() if item.caption.isVisible()]
+        if not items:
+            return
+        scale = self._scale()
+        bounds = None
+        if self.bounds is not None:
+            b = self.bounds
+            bounds = (b.left(), b.top(), b.right(), b.bottom())
+        sizes = [(item.caption.rect().width(), item.caption.rect().height()) for item in items]
+        footprints = [item.footprint() for item in items]
+        boxes = place_captions(footprints, sizes, scale, bounds, self.keep_clear)
+        for item, footprint, box in zip(items, footprints, boxes, strict=True):
+            item.place_caption(box, scale)
+            anchor = footprint.anchors[0]
+            offset = ((box[0] - anchor.x) * scale, (box[1] - anchor.y) * scale)
+            self._caption_offsets[item.obj.id] = offset
+
+    def _follow_captions(self) -> bool:
+        """Put each caption where it sat from its mark's first anchor last time (a
+        mark moves little from one frame to the next); False, doing nothing, when a
+        mark has no such place yet (a track that just appeared)."""
+        items = [item for item in self.items.values() if item.caption.isVisible()]
+        if any(item.obj.id not in self._caption_offsets for item in items):
+            return False
+        scale = self._scale()
+        for item in items:
+            anchor = item.footprint().anchors[0]
+            dx, dy = self._caption_offsets[item.obj.id]
+            rect = item.caption.rect()
+            x, y = anchor.x + dx / scale, anchor.y + dy / scale
+            if self.bounds is not None:
+                b = self.bounds
+                x = min(max(x, b.left()), max(b.left(), b.right() - rect.width() / scale))
+                y = min(max(y, b.top()), max(b.top(), b.bottom() - rect.height() / scale))
+            item.place_caption((x, y, x, y), scale)
+        return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,9 +22,17 @@ from usannotate.annotations import LabelSet, Row
 from usannotate.annotations.measurements import MEASUREMENT_TITLES
 
 
-def _swatch(colour: str) -> QIcon:
+def _swatch(colour: str, border: QColor) -> QIcon:
+    """A label's colour as a square with a ``border`` (the list's text colour, softened):
+    without it the needle's white vanished on a light dock, black on a dark one."""
     pixmap = QPixmap(14, 14)
     pixmap.fill(QColor(colour))
+    painter = QPainter(pixmap)
+    edge = QColor(border)
+    edge.setAlpha(170)
+    painter.setPen(QPen(edge, 1))
+    painter.drawRect(0, 0, 13, 13)
+    painter.end()
     return QIcon(pixmap)
 
 
@@ -54,7 +62,7 @@ class LabelPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.currentItemChanged.connect(self._on_current)
         self.list.itemChanged.connect(self._on_item_changed)
-        add = QPushButton("Add label…")
+        self.add_button = add = QPushButton("Add label…")
         add.setToolTip("Add a label to this loop's label set (e.g. a named fascial plane)")
         add.clicked.connect(self.addRequested)
         layout = QVBoxLayout(self)
@@ -70,10 +78,11 @@ class LabelPanel(QWidget):
         self._filling = True
         current = self.current_label()
         self.list.clear()
+        border = self.list.palette().color(QPalette.ColorRole.Text)
         for label in label_set or []:
             key = f"[{label.shortcut}] " if label.shortcut else ""
             item = QListWidgetItem(
-                _swatch(label.colour), f"{key}{label.name}  ·  {label.kind.value}"
+                _swatch(label.colour, border), f"{key}{label.name}  ·  {label.kind.value}"
             )
             item.setData(Qt.ItemDataRole.UserRole, label.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)

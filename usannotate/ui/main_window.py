@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -56,11 +57,14 @@ from usannotate.ui.dialogs.preferences import (
     warn_label_set,
 )
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from usannotate.ui.focus import FocusAfterDialogs
+from usannotate.ui.frame_errors import MissingFrames
 from usannotate.ui.line_tool import LineItem, LinePurpose, LineTool
 from usannotate.ui.loop_list import LoopListPanel
 from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
 from usannotate.ui.session import AnnotationSession
+from usannotate.ui.status_bar import StatusBar
 from usannotate.ui.tools import ToolController
 from usannotate.ui.tracks import TrackController
 from usannotate.ui.transport import TransportBar
@@ -96,6 +100,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.loop: CineLoop | None = None
         self.index = -1
+        self.missing_frames = MissingFrames()
         self.current_label: str | None = None
         self.view = CineView(self)
         self.transport = TransportBar(self)
@@ -141,6 +146,8 @@ class MainWindow(QMainWindow):
         self.tools.marksChanged.connect(self._on_marks_changed)
         self.tools.selectionChanged.connect(self._on_selection_changed)
         self.tools.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        # Captions keep their size on screen: what lies clear of the marks changes with zoom.
+        self.view.zoomChanged.connect(lambda _zoom: self.layer.layout_captions())
         self.selected_object: str | None = None
         # Installed after the marking tools, so it sees the mouse first while active.
         self.line_tool = LineTool(self.view)
@@ -162,6 +169,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.setAcceptDrops(True)
+        FocusAfterDialogs(self, self.view)
         self.resize(1360, 860)
         self._update_title()
 
@@ -174,6 +182,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
+        self.setStatusBar(StatusBar(self))
         self.cursor_label = QLabel()
         self.cursor_label.setToolTip(
             "Cursor in image pixels (x = column, y = row; (0, 0) is the top-left corner) and, "
@@ -188,9 +197,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.cursor_label, 1)
         bar.addPermanentWidget(self.tracks.progress_bar)
         bar.addPermanentWidget(self.tracks.cancel_button)
-        bar.addPermanentWidget(self.pixel_label)
-        bar.addPermanentWidget(self.playback_label)
-        bar.addPermanentWidget(self.frame_label)
+        for label in (self.pixel_label, self.playback_label, self.frame_label):
+            label.setContentsMargins(10, 0, 2, 0)  # apart, so they read as three texts
+            bar.addPermanentWidget(label)
 
     def _build_display_toolbar(self) -> None:
         toolbar = QToolBar("Display", self)
@@ -289,7 +298,8 @@ class MainWindow(QMainWindow):
             )
         )
         menu.addSeparator()
-        menu.addAction(self._action("&Quit", QKeySequence.StandardKey.Quit, self.close))
+        # Ctrl+Q itself, not the platform's Quit key: Windows and some platforms have none.
+        menu.addAction(self._action("&Quit", "Ctrl+Q", self.close))
 
         menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action("&Undo", QKeySequence.StandardKey.Undo, self.undo)
@@ -340,7 +350,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self._action("Previous Frame", ["Left", "D"], lambda: self.step(-1)))
         menu.addAction(self._action("Forward 10 Frames", "Shift+Right", lambda: self.step(10)))
         menu.addAction(self._action("Back 10 Frames", "Shift+Left", lambda: self.step(-10)))
-        menu.addAction(self._action("First Frame", "Home", lambda: self.jump(0)))
+        menu.addAction(self._action("First Frame", "Home", self.jump_to_first))
         menu.addAction(self._action("Last Frame", "End", self.jump_to_last))
         menu.addSeparator()
         menu.addAction(self._action("Faster", "]", lambda: self._change_speed(1)))
@@ -385,6 +395,15 @@ class MainWindow(QMainWindow):
         self.trajectory_action.setCheckable(True)
         self.trajectory_action.setChecked(True)
         menu.addAction(self.trajectory_action)
+        self.captions_action = self._action(
+            "Show Mark &Captions",
+            "Shift+H",
+            self._on_captions_toggled,
+            "Name each mark beside it (hide the names to see what is under them)",
+        )
+        self.captions_action.setCheckable(True)
+        self.captions_action.setChecked(True)
+        menu.addAction(self.captions_action)
         menu.addAction(self._action("Reset Brightness / Contrast", "Ctrl+R", self.reset_display))
         menu.addSeparator()
         menu.addAction(self.loop_dock.toggleViewAction())
@@ -571,6 +590,7 @@ class MainWindow(QMainWindow):
         return False
 
     def _show_loop(self, loop: CineLoop) -> None:
+        self.statusBar().clearMessage()  # the last loop's warning is not this one's
         self.playback.stop()
         self.tracks.cancel()
         self.tracks.wait()  # the worker reads frames of the loop about to close
@@ -583,9 +603,14 @@ class MainWindow(QMainWindow):
         self.transport.set_loop_length(loop.n_frames)
         self.playback.set_timing(loop.frame_start_times_ms(), loop.frame_time_ms)
         self.metadata.set_loop(loop)
+        self.missing_frames.reset(loop.n_frames)
         self.playback_label.clear()
         self._start_session(loop)
-        self.show_index(0)
+        self.layer.keep_clear = None
+        if not self.show_index(0, direction=1):  # the first frame the file can give
+            self.view.clear()  # not the last loop's frame under this loop's name
+        self.layer.keep_clear = self.view.burned_in_mask()  # known once a frame is shown
+        self.layer.layout_captions()
         self.tracks.loop_changed()
         self.view.fit()
         for warning in loop.warnings:
@@ -625,52 +650,95 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     def _error(self, title: str, message: str) -> None:
+        """A dialog naming the problem; never one over another (then the status bar)."""
+        if QApplication.activeModalWidget() is not None:
+            self.statusBar().showMessage(f"{title}: {message}", 30_000)
+            return
         QMessageBox.warning(self, title, message)
 
     # ----------------------------------------------------------------- frames
-    def show_index(self, index: int) -> bool:
-        """Show frame ``index`` (clamped to the loop); False if it could not be read."""
+    def show_index(self, index: int, *, direction: int = 0) -> bool:
+        """Show frame ``index`` (clamped to the loop); False if it could not be read.
+
+        A frame that cannot be shown never brings a dialog (a dialog per frame during
+        play or scrub would lock the window): playback stops there and the status bar
+        says once which frames are missing. ``direction`` (+1 / -1, a step the user
+        asked for) goes on to the next frame that can be shown that way.
+        """
         if self.loop is None:
             return False
         index = max(0, min(int(index), self.loop.n_frames - 1))
         try:
             rgb = self.loop.frame(index)
         except CineError as exc:
-            self.playback.stop()
-            self._error("Cannot show frame", str(exc))
-            return False
+            found = self._frame_failed(index, exc, direction)
+            if found is None:
+                return False
+            index, rgb = found
         self.index = index
         self.view.show_frame(rgb, index)
         self._refresh_marks()
         self.tools.set_frame(index)
-        time_ms = float(self.loop.frame_start_times_ms()[index]) if self.loop.n_frames > 1 else 0.0
-        self.transport.show_position(index, time_ms)
-        self.frame_label.setText(f"Frame {index + 1}/{self.loop.n_frames} · {time_ms:.1f} ms")
+        self._show_position()
         self.tracks.frame_shown(index)
         self._update_title()
         return True
 
+    def _show_position(self) -> None:
+        index = self.index
+        time_ms = float(self.loop.frame_start_times_ms()[index]) if self.loop.n_frames > 1 else 0.0
+        self.transport.show_position(index, time_ms)
+        text = f"Frame {index + 1}/{self.loop.n_frames} · {time_ms:.1f} ms"
+        if self.missing_frames.missing:
+            text += f" · {len(self.missing_frames.missing)} missing"
+        self.frame_label.setText(text)
+
+    def _frame_failed(self, index: int, exc: CineError, direction: int):
+        """Frame ``index`` cannot be shown: stop playback, say so once (see
+        :class:`MissingFrames`); returns ``(frame, pixels)`` to show instead when stepping."""
+        playing = self.playback.is_playing
+        self.playback.stop()
+        found, text = self.missing_frames.failed(
+            self.loop.frame,
+            index,
+            exc,
+            direction,
+            stopped_at=self.index if playing and self.index >= 0 else None,
+        )
+        if text:
+            self.statusBar().showMessage(text, 30_000)
+        if found is None and self.index >= 0:
+            self._show_position()  # the slider goes back to the frame on screen
+            self.playback.set_current(self.index)
+        return found
+
     def step(self, delta: int) -> None:
         self.playback.stop()
         if self.loop is not None:
-            self.jump(self.index + delta)
+            self.jump(self.index + delta, direction=1 if delta > 0 else -1)
 
-    def jump(self, index: int) -> None:
+    def jump(self, index: int, *, direction: int = 0) -> None:
+        """Go to frame ``index``; ``direction``: over missing frames that way."""
         if self.loop is None:
             return
         self.playback.stop()
-        self.show_index(index)  # clamped to the loop
+        self.show_index(index, direction=direction)  # clamped to the loop
         self.playback.set_current(self.index)
+
+    def jump_to_first(self) -> None:
+        self.jump(0, direction=1)
 
     def jump_to_last(self) -> None:
         if self.loop is not None:
-            self.jump(self.loop.n_frames - 1)
+            self.jump(self.loop.n_frames - 1, direction=-1)
 
     def _on_scrub(self, index: int) -> None:
         self.show_index(index)
         self.playback.set_current(self.index)
 
     def _on_frame_due(self, index: int) -> None:
+        if self.missing_frames.is_missing(index):
+            return  # reported when playback first met it: play on over it
         self.show_index(index)
         self.playback_label.setText(
             f"{self.playback.speed:g}x · shown {self.playback.frames_shown}, "
@@ -681,6 +749,8 @@ class MainWindow(QMainWindow):
         self.transport.show_playing(playing)
         if playing:
             self.playback.set_current(self.index)
+        elif self.loop is not None and self.index >= 0:
+            self._refresh_marks()  # measurements and mark caches wait while playing
 
     def _change_speed(self, direction: int) -> None:
         position = SPEEDS.index(self.playback.speed) + direction
@@ -705,6 +775,9 @@ class MainWindow(QMainWindow):
     def _on_trajectory_toggled(self, shown: bool) -> None:
         self.layer.show_trajectory = shown
         self._refresh_marks()
+
+    def _on_captions_toggled(self, shown: bool) -> None:
+        self.layer.set_captions_visible(shown)
 
     def reset_display(self) -> None:
         for slider in (self.brightness_slider, self.contrast_slider):

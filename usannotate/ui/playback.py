@@ -43,6 +43,10 @@ class PlaybackController(QObject):
         self._anchor_time = 0.0
         self._anchor_ms = 0.0
         self._current = 0
+        # Playing is a state of its own, not "the timer is running": between a tick's
+        # timeout and its next start the timer is idle, and a stop() asked by a frameDue
+        # handler (a frame that cannot be shown) must not be undone by that reschedule.
+        self._playing = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -66,7 +70,7 @@ class PlaybackController(QObject):
 
     @property
     def is_playing(self) -> bool:
-        return self._timer.isActive()
+        return self._playing
 
     def set_speed(self, speed: float) -> None:
         """Change speed without a jump: re-anchor the clock at the current position."""
@@ -92,12 +96,15 @@ class PlaybackController(QObject):
         self.frames_missed = 0
         self._anchor_time = self._clock()
         self._anchor_ms = float(self._starts_ms[self._current])
+        self._playing = True
         self._schedule()
         self.playingChanged.emit(True)
 
     def stop(self) -> None:
-        if self._timer.isActive():
-            self._timer.stop()
+        """Stop playing; safe from a ``frameDue`` handler (no further frame is due)."""
+        self._timer.stop()
+        if self._playing:
+            self._playing = False
             self.playingChanged.emit(False)
 
     def toggle(self) -> None:
@@ -116,6 +123,8 @@ class PlaybackController(QObject):
         return int(np.searchsorted(self._starts_ms, position_ms + 1e-3, side="right") - 1)
 
     def _tick(self) -> None:
+        if not self._playing:
+            return
         position = self._position_ms()
         duration = self.loop_duration_ms
         wrapped = False
@@ -131,7 +140,8 @@ class PlaybackController(QObject):
         due = self.due_index(position)
         if due != self._current or wrapped:
             self._advance_to(due)
-        self._schedule(position)
+        if self._playing:  # the frame's handler may have stopped playback
+            self._schedule(position)
 
     def _advance_to(self, due: int) -> None:
         step = (due - self._current) % self.n_frames

@@ -184,6 +184,7 @@ class TimelineWidget(QWidget):
     TITLE_WIDTH = 150
     LANE_HEIGHT = 18
     MIN_LANE_HEIGHT = 14
+    HINT_LANES = 3
     RIGHT_MARGIN = 8
     LEFT_MARGIN = 6
 
@@ -222,7 +223,8 @@ class TimelineWidget(QWidget):
     def set_lanes(self, lanes: Sequence[TrackLane]) -> None:
         """The tracks to show, top to bottom."""
         self._lanes = [_Lane.of(lane) for lane in lanes]
-        self.updateGeometry()
+        # No updateGeometry(): the dock keeps its height as tracks come and go (lanes
+        # shrink, then scroll), or the image above would shrink and jump with every mark.
         self._layout_scrollbar()
         self._invalidate()
 
@@ -323,8 +325,9 @@ class TimelineWidget(QWidget):
         bar.setPageStep(max(1, available))
 
     def sizeHint(self) -> QSize:
-        lanes = max(len(self._lanes), 3)
-        return QSize(600, self._ruler_height() + lanes * self.LANE_HEIGHT + 2)
+        """Room for :attr:`HINT_LANES` lanes whatever the number of tracks: the height is
+        the user's to change (by the dock's splitter), never the marks'."""
+        return QSize(600, self._ruler_height() + self.HINT_LANES * self.LANE_HEIGHT + 2)
 
     def minimumSizeHint(self) -> QSize:
         return QSize(self.TITLE_WIDTH + 120, self._ruler_height() + 2 * self.MIN_LANE_HEIGHT)

@@ -532,8 +532,11 @@ class ToolController(QObject):
     # ------------------------------------------------------------------ drawing
     @property
     def _tolerance(self) -> float:
-        """The hit tolerance in image pixels at the view's zoom."""
-        return HIT_TOLERANCE_PX / max(self._view.zoom, 1e-6)
+        """The hit tolerance in image pixels at the view's zoom: never less than a
+        handle's half side, so a handle (a preference may make them large) is grabbed
+        wherever it is drawn; small handles keep the full tolerance."""
+        reach_px = max(HIT_TOLERANCE_PX, self._layer.handle_size_px / 2 + 1.0)
+        return reach_px / max(self._view.zoom, 1e-6)
 
     def _clamp(self, x: float, y: float) -> tuple[float, float]:
         """Keep points on the image (the sidecar allows no more than a 1 px margin)."""

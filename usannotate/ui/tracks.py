@@ -35,6 +35,7 @@ from usannotate.annotations.edits import (
     store_tracked,
 )
 from usannotate.annotations.measurements import is_fluid_label, measurement_series
+from usannotate.cine import Calibration, CineLoop
 from usannotate.ui.curves import Curve, CurvePanel, CurvePlot, CurveSample
 from usannotate.ui.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 
@@ -81,6 +82,22 @@ def tracking_range(obj: AnnotatedObject, frame: int, direction: int, n_frames: i
         return n_frames - 1 if direction > 0 else 0
     nearest = min(ahead, key=lambda f: abs(f - frame))
     return nearest - direction
+
+
+def measures_in_mm(
+    loop: CineLoop, calibration_for: Callable[[list], Calibration] | None = None
+) -> bool:
+    """Whether marks on ``loop`` can be measured in mm: the calibration look-up
+    (``calibration_for``, default the loop's own) gives mm at the centre of some region
+    or of the image; its rules decide (regions that do not fit the image, a manual
+    calibration)."""
+    lookup = calibration_for or loop.calibration_for_points
+    centres = [
+        ((x0 + x1 + 1) / 2.0, (y0 + y1 + 1) / 2.0)
+        for x0, y0, x1, y1 in (r.bounds for r in loop.regions)
+    ]
+    centres.append((loop.columns / 2.0, loop.rows / 2.0))
+    return any(lookup([centre]).is_mm for centre in centres)
 
 
 def chart_colour(colour: str, background: QColor) -> str:
@@ -244,10 +261,12 @@ class TrackController(QObject):
         annotations = self._annotations
         loop = self.window.loop
         series: dict[str, list[tuple[str, str, list]]] = {"area": [], "tip_depth": []}
+        calibration_for = None
         if annotations is not None and loop is not None:
-            titles = self._titles()
             size = (loop.columns, loop.rows)
             calibration_for = calibration_lookup(annotations, loop.regions, size)
+        if annotations is not None and loop is not None and calibration_for is not None:
+            titles = self._titles()
             background = self.curves.palette().color(QPalette.ColorRole.Base)
             for obj in annotations.objects:
                 label = annotations.label_set.get(obj.label_id)
@@ -267,7 +286,13 @@ class TrackController(QObject):
             ("area", "Fluid area", ("mm²", "px²"), "No injected fluid marked", False),
             ("tip_depth", "Needle tip depth", ("mm", "px"), "No needle marked", True),
         ):
-            in_mm = any(v.unit.startswith("mm") for _, _, vs in series[name] for v in vs)
+            values_seen = [v for _, _, vs in series[name] for v in vs]
+            # Nothing marked yet: the unit the loop's calibration will give, not px.
+            in_mm = (
+                any(v.unit.startswith("mm") for v in values_seen)
+                if values_seen
+                else loop is not None and measures_in_mm(loop, calibration_for)
+            )
             unit = "mm" if in_mm else "px"
             curves = [
                 Curve(

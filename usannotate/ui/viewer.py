@@ -8,32 +8,44 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QFont,
     QImage,
     QMouseEvent,
     QPainter,
-    QPen,
     QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsScene,
-    QGraphicsSimpleTextItem,
     QGraphicsView,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from usannotate.cine import Region
+from usannotate.ui.calibration_overlays import (
+    DepthRuler,
+    RegionOutline,
+    burned_in_text,
+    covers_text,
+    layout,
+    measuring_region,
+)
+
+__all__ = [
+    "CineView",
+    "DepthRuler",
+    "DisplayAdjustment",
+    "FrameItem",
+    "RegionOutline",
+    "measuring_region",
+    "to_display_image",
+]
 
 _MIN_ZOOM, _MAX_ZOOM = 0.05, 40.0
 _WHEEL_STEP = 1.2
-_OVERLAY_COLOUR = QColor(80, 200, 255)
-_RULER_COLOUR = QColor(255, 220, 90)
-_WARNING_COLOUR = QColor(255, 140, 60)
 
 
 def to_display_image(rgb: np.ndarray) -> tuple[np.ndarray, QImage]:
@@ -126,134 +138,6 @@ class FrameItem(QGraphicsItem):
             self.painted_index = self.index
 
 
-class RegionOutline(QGraphicsItem):
-    """Dashed outline and caption of one ultrasound region.
-
-    A region that extends beyond the image cannot describe its pixels: it is drawn
-    clipped to the image, in a warning colour, and its caption says it is not used.
-    """
-
-    def __init__(self, region: Region, number: int, image_size: tuple[int, int]) -> None:
-        super().__init__()
-        self.region = region
-        self.usable = region.fits_image(*image_size)
-        x0, y0, x1, y1 = region.bounds
-        image = QRectF(0, 0, *image_size)
-        self._rect = QRectF(x0, y0, x1 + 1 - x0, y1 + 1 - y0).intersected(image)
-        self._colour = _OVERLAY_COLOUR if self.usable else _WARNING_COLOUR
-        if not self.usable:
-            scale = "extends beyond the image: not used for mm"
-        elif region.is_spatial_cm:
-            scale = f"{region.mm_per_px_x:.3f} x {region.mm_per_px_y:.3f} mm/px"
-        else:
-            scale = f"{region.units_x} x {region.units_y}"
-        kind = {"2d": "2D"}.get(region.spatial_format, region.spatial_format)
-        caption = QGraphicsSimpleTextItem(
-            f"Region {number}: {kind} {region.data_type.replace('_', ' ')}, {scale}", self
-        )
-        caption.setBrush(QBrush(self._colour))
-        caption.setFont(_overlay_font())
-        caption.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        caption.setPos(self._rect.left() + 2, self._rect.top() + 2)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-2, -2, 2, 2)
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        pen = QPen(self._colour, 1.5, Qt.PenStyle.DashLine)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(self._rect)
-
-
-class DepthRuler(QGraphicsItem):
-    """Depth ruler along a spatial region's left edge (mm ticks, cm labels, 0 at the
-    skin line) and a lateral scale bar under it; lengths come from the calibration.
-
-    The left edge, because scanners burn their own depth scale in on the right.
-    """
-
-    def __init__(self, region: Region) -> None:
-        super().__init__()
-        self.region = region
-        x0, y0, x1, y1 = region.bounds
-        _, ref_y = region.reference_pixel or (0, 0)
-        self._mm_y = region.mm_per_px_y or 1.0
-        self._mm_x = region.mm_per_px_x or 1.0
-        # Tick length in image pixels, in proportion to the image so it reads at any zoom.
-        self._tick = max(4.0, (x1 + 1 - x0) * 0.02)
-        self._x = x0 - 3  # just left of the region
-        self._top = y0 + ref_y  # the skin line / transducer face
-        self._bottom = y1 + 1
-        self._bar_y = y1 + 1 + 2.0 * self._tick
-        self._bar_x0 = float(x0)
-        depth_mm = (self._bottom - self._top) * self._mm_y
-        width_mm = (x1 + 1 - x0) * self._mm_x
-        self.bar_mm = 10.0 if width_mm >= 15 else 5.0
-        for cm in range(0, int(depth_mm // 10) + 1):
-            label = self._label(f"{cm} cm" if cm else "0")
-            label.setPos(self._x - self._tick - 2, self._top + cm * 10 / self._mm_y)
-            _anchor_label(label, right=True)
-        bar_label = self._label(f"{self.bar_mm:g} mm")
-        bar_label.setPos(self._bar_x0 + self.bar_mm / self._mm_x + self._tick / 2, self._bar_y)
-        _anchor_label(bar_label, right=False)
-
-    def _label(self, text: str) -> QGraphicsSimpleTextItem:
-        label = QGraphicsSimpleTextItem(text, self)
-        label.setBrush(QBrush(_RULER_COLOUR))
-        label.setFont(_overlay_font())
-        label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        return label
-
-    def boundingRect(self) -> QRectF:
-        right = max(self._x, self._bar_x0 + self.bar_mm / self._mm_x)
-        left = self._x - self._tick
-        return QRectF(
-            left - 2, self._top - 2, right - left + 4, self._bar_y + self._tick - self._top + 4
-        )
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        pen = QPen(_RULER_COLOUR, 1.5)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.drawLine(QPointF(self._x, self._top), QPointF(self._x, self._bottom))
-        step_px = 1.0 / self._mm_y
-        # Every mm only when the ticks are at least 4 screen pixels apart.
-        every = 1 if step_px * painter.worldTransform().m22() >= 4 else 5
-        n_mm = int((self._bottom - self._top) * self._mm_y)
-        for mm in range(0, n_mm + 1, every):
-            y = self._top + mm * step_px
-            length = self._tick * (1.0 if mm % 10 == 0 else 0.6 if mm % 5 == 0 else 0.35)
-            painter.drawLine(QPointF(self._x, y), QPointF(self._x - length, y))
-        end = self._bar_x0 + self.bar_mm / self._mm_x
-        painter.drawLine(QPointF(self._bar_x0, self._bar_y), QPointF(end, self._bar_y))
-        for x in (self._bar_x0, end):
-            half = self._tick / 3
-            painter.drawLine(QPointF(x, self._bar_y - half), QPointF(x, self._bar_y + half))
-
-
-def _anchor_label(label: QGraphicsSimpleTextItem, *, right: bool) -> None:
-    """Centre a transformation-ignoring label vertically on its anchor, and end it there
-    when ``right`` (offsets in screen pixels, so they hold at any zoom)."""
-    box = label.boundingRect()
-    label.setTransform(QTransform.fromTranslate(-box.width() if right else 0, -box.height() / 2))
-
-
-def _overlay_font() -> QFont:
-    font = QFont()
-    font.setPointSizeF(9.0)
-    font.setBold(True)
-    return font
-
-
-def measuring_region(regions: list[Region], image_size: tuple[int, int]) -> Region | None:
-    """The largest spatial region calibrated in cm (the B-mode image) that lies within
-    the image, if any."""
-    spatial = [r for r in regions if r.is_spatial_cm and r.fits_image(*image_size)]
-    return max(spatial, key=lambda r: r.area_px) if spatial else None
-
-
 class CineView(QGraphicsView):
     """Shows frames with wheel zoom about the cursor, panning, fit and 1:1.
 
@@ -288,7 +172,10 @@ class CineView(QGraphicsView):
         self._raw: np.ndarray | None = None
         self._pan_from: QPointF | None = None
         self._overlays: list[QGraphicsItem] = []
+        self._outlines: list[RegionOutline] = []
         self._ruler: DepthRuler | None = None
+        self._regions: list[Region] = []
+        self._text_mask: np.ndarray | None = None  # burned-in text, from the first frame
         self.regions_visible = True
         self.ruler_visible = True
         self.calibrated = False
@@ -302,6 +189,7 @@ class CineView(QGraphicsView):
         self._raw = rgb
         self.frame_item.set_frame(self.adjustment.apply(rgb), index)
         if first:
+            self._text_mask = None
             self.scene().setSceneRect(self._scene_bounds())
             self.fit()
 
@@ -331,9 +219,13 @@ class CineView(QGraphicsView):
         its measuring region."""
         for item in self._overlays:
             self.scene().removeItem(item)
-        self._overlays = [RegionOutline(r, n, image_size) for n, r in enumerate(regions, 1)]
+        self._regions = list(regions)
+        self._text_mask = None
+        self._outlines = [RegionOutline(r, n, image_size) for n, r in enumerate(regions, 1)]
+        self._overlays = list(self._outlines)
         region = measuring_region(regions, image_size)
-        self._ruler = DepthRuler(region) if region is not None else None
+        others = [r for r in regions if r is not region]
+        self._ruler = DepthRuler(region, image_size, others) if region is not None else None
         self.calibrated = region is not None
         self.has_regions = bool(regions)
         for item in self._overlays:
@@ -345,28 +237,42 @@ class CineView(QGraphicsView):
             self._overlays.append(self._ruler)
         if self._raw is not None:
             self.scene().setSceneRect(self._scene_bounds())
+        self.layout_overlays()
         self.viewport().update()
 
     def set_regions_visible(self, visible: bool) -> None:
         self.regions_visible = visible
-        for item in self._overlays:
-            if isinstance(item, RegionOutline):
-                item.setVisible(visible)
+        for item in self._outlines:
+            item.setVisible(visible)
+        self.layout_overlays()  # the ruler's labels may use the captions' room
 
     def set_ruler_visible(self, visible: bool) -> None:
         self.ruler_visible = visible
         if self._ruler is not None:
             self._ruler.setVisible(visible)
 
+    def burned_in_mask(self) -> np.ndarray | None:
+        """Where the scanner burned text into the frame shown (``(rows, columns)`` bool:
+        bright outside every region), or None before a frame is shown."""
+        if self._text_mask is None and self._raw is not None:
+            self._text_mask = burned_in_text(self._raw, self._regions)
+        return self._text_mask
+
+    def layout_overlays(self) -> None:
+        """Fit region captions and ruler labels to the zoom: they keep their size on
+        screen, so what fits where changes with it."""
+        if not self._overlays:
+            return
+        image = self.frame_item.boundingRect()
+        if image.isEmpty():
+            return
+        mask = self.burned_in_mask()
+        busy = covers_text(mask) if mask is not None else None
+        layout(self._outlines, self._ruler, max(self.zoom, 1e-6), image, busy)
+
     def _scene_bounds(self) -> QRectF:
-        """The frame and its overlays (labels included), plus a small margin."""
-        rect = self.frame_item.boundingRect()
-        for item in self._overlays:
-            if item.isVisible():
-                rect = rect.united(item.sceneBoundingRect())
-                rect = rect.united(item.mapRectToScene(item.childrenBoundingRect()))
-        margin = 0.02 * max(rect.width(), rect.height())
-        return rect.adjusted(-margin, -margin, margin, margin)
+        """The frame: overlays are kept inside it (fit is the image)."""
+        return self.frame_item.boundingRect()
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         painter.save()
@@ -396,11 +302,18 @@ class CineView(QGraphicsView):
         return self.transform().m11()
 
     def fit(self) -> None:
-        """Fit the whole frame in the view, aspect ratio kept."""
+        """Fit the whole frame in the view, aspect ratio kept: the image fills the
+        view's width or height (overlays lie within it, whatever their extent)."""
         self.fit_mode = True
-        if not self.frame_item.boundingRect().isEmpty():
+        image = self.frame_item.boundingRect()
+        if not image.isEmpty():
             self.scene().setSceneRect(self._scene_bounds())
-            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            # fitInView keeps a 2 px margin it cannot be told to drop: scale ourselves.
+            viewport = self.viewport().rect()
+            scale = min(viewport.width() / image.width(), viewport.height() / image.height())
+            self.setTransform(QTransform.fromScale(scale, scale))
+            self.centerOn(image.center())
+            self.layout_overlays()
             self.zoomChanged.emit(self.zoom)
 
     def zoom_actual_size(self) -> None:
@@ -409,6 +322,7 @@ class CineView(QGraphicsView):
         self.fit_mode = False
         self.resetTransform()
         self.centerOn(centre)
+        self.layout_overlays()
         self.zoomChanged.emit(self.zoom)
 
     def zoom_by(self, factor: float, about: QPointF | None = None) -> None:
@@ -425,6 +339,7 @@ class CineView(QGraphicsView):
         moved = self.mapFromScene(fixed) - anchor.toPoint()
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
+        self.layout_overlays()
         self.zoomChanged.emit(self.zoom)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
