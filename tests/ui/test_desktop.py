@@ -191,6 +191,8 @@ def test_preferences_dialog_saves_and_applies(window, qtbot, tmp_path):
     dialog.accept()
     window.apply_preferences(dialog.preferences)
     assert window.autosave_timer.interval() == 45_000
+    assert window.layer.caption_point_size == 12.0
+    assert window.layer.handle_size_px == 9.0
     again = Preferences.load(QSettings())
     assert again == dialog.preferences
     assert again.annotator == "A. Sonographer"
@@ -204,6 +206,12 @@ def test_preferences_dialog_saves_and_applies(window, qtbot, tmp_path):
         "fascia.deltoid"
     ]
     assert window.session.document.annotator == "A. Sonographer"
+    # The marks are drawn with the chosen caption size.
+    plane = AnnotatedObject("fascia.deltoid", ShapeKind.POLYLINE)
+    plane.set_points(0, [(150.0, 200.0), (400.0, 210.0)])
+    window.session.history.push(AddObject(plane))
+    caption = window.layer.items[plane.id].caption
+    assert caption.text_item.font().pointSizeF() == 12.0
 
 
 def test_a_broken_label_set_file_is_refused_in_the_dialog(window, qtbot, tmp_path):
@@ -360,17 +368,17 @@ def test_caliper_measures_in_mm_and_is_not_saved(window, loop_copy, qtbot):
     with usannotate.open_cine(loop_copy) as loop:
         mm_per_px = loop.calibration_for_points([(200, 200)]).mm_per_px_x
     qtbot.keyClick(window, Qt.Key.Key_M, CTRL)
-    assert window.line_tool.active
+    assert window.measure.line_tool.active
     drag(window.view, (200.0, 150.0), (200.0, 350.0))
-    assert not window.line_tool.active
-    start, end = window.caliper_points
+    assert not window.measure.line_tool.active
+    start, end = window.measure.caliper_points
     length_px = float(np.hypot(end[0] - start[0], end[1] - start[1]))
     assert abs(length_px - 200.0) < 1.5  # the view's pixel grid rounds the mouse
     caliper = next(row for row in table_rows(window) if row[0].startswith("Caliper"))
     assert caliper[3] == "mm"
     assert float(caliper[2]) == pytest.approx(length_px * mm_per_px, abs=0.01)
-    assert window.caliper.isVisible()
-    assert window.caliper.caption == f"{length_px * mm_per_px:.2f} mm"
+    assert window.measure.caliper_item.isVisible()
+    assert window.measure.caliper_item.caption == f"{length_px * mm_per_px:.2f} mm"
     # Not a mark: nothing to save, nothing in the model.
     assert window.session.document.annotations.objects == []
     assert not window.windowTitle().startswith("*")
@@ -378,7 +386,7 @@ def test_caliper_measures_in_mm_and_is_not_saved(window, loop_copy, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Right)
     assert any(row[0].startswith("Caliper") for row in table_rows(window))
     qtbot.keyClick(window, Qt.Key.Key_M, CTRL | SHIFT)
-    assert not window.caliper.isVisible()
+    assert not window.measure.caliper_item.isVisible()
     assert not any(row[0].startswith("Caliper") for row in table_rows(window))
 
 
@@ -387,15 +395,15 @@ def test_caliper_by_two_clicks_and_esc_cancels(window, loop_copy, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_M, CTRL)
     mouse(window.view, QEvent.Type.MouseButtonPress, 150, 100)
     mouse(window.view, QEvent.Type.MouseButtonRelease, 150, 100, LEFT, Qt.MouseButton.NoButton)
-    assert window.line_tool.active  # one end placed
+    assert window.measure.line_tool.active  # one end placed
     qtbot.keyClick(window.view, Qt.Key.Key_Escape)
-    assert not window.line_tool.active
-    assert window.caliper_points is None
+    assert not window.measure.line_tool.active
+    assert window.measure.caliper_points is None
     qtbot.keyClick(window, Qt.Key.Key_M, CTRL)
     for x in (150, 450):
         mouse(window.view, QEvent.Type.MouseButtonPress, x, 100)
         mouse(window.view, QEvent.Type.MouseButtonRelease, x, 100, LEFT, Qt.MouseButton.NoButton)
-    start, end = window.caliper_points
+    start, end = window.measure.caliper_points
     assert abs((end[0] - start[0]) - 300.0) < 1.5
 
 
@@ -409,6 +417,6 @@ def test_caliper_does_not_draw_a_mark_while_marking(window, loop_copy, qtbot):
     qtbot.keyClick(window, getattr(Qt.Key, f"Key_{needle_key}"))
     qtbot.keyClick(window, Qt.Key.Key_M, CTRL)
     drag(window.view, (200.0, 150.0), (300.0, 250.0))
-    assert window.caliper_points is not None
+    assert window.measure.caliper_points is not None
     assert window.session.document.annotations.objects == []
     assert window.tools.sketch_points.size == 0

@@ -146,15 +146,30 @@ class MeasurementPanel(QWidget):
         layout.addWidget(self.note)
 
     def show_rows(
-        self, rows: list[Row], selected: str | None = None, names: dict[str, str] | None = None
+        self,
+        rows: list[Row],
+        selected: str | None = None,
+        names: dict[str, str] | None = None,
+        *,
+        calibration: str = "dicom",
     ) -> None:
-        """Show ``rows`` (one frame's), the selected object's first and highlighted."""
+        """Show ``rows`` (one frame's), the selected object's first and highlighted.
+
+        ``calibration`` is where mm come from (``"dicom"`` or ``"manual"``). A mark
+        measured in px says why, beside the table and on its rows' tooltips (the
+        rows' ``unit_reason``, e.g. "point 1 of 8 is outside region 1").
+        """
         ordered = sorted(rows, key=lambda r: (r.object_id != selected, r.label_name, r.object_id))
         self.table.setRowCount(len(ordered))
+        why_px: dict[str, str] = {}
         for i, row in enumerate(ordered):
             mark = (names or {}).get(row.object_id) or row.label_name
-            if row.source != "keyframe":  # a value nobody placed by hand: say so
+            name = mark
+            if row.source not in ("keyframe", "caliper"):  # a value nobody placed: say so
                 mark += f" ({row.source})"
+            in_px = row.unit in ("px", "px2")
+            if in_px and row.unit_reason:
+                why_px.setdefault(name, row.unit_reason)
             cells = (
                 mark,
                 MEASUREMENT_TITLES.get(row.measurement, row.measurement),
@@ -171,14 +186,22 @@ class MeasurementPanel(QWidget):
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
+                if in_px and row.unit_reason:
+                    item.setToolTip(f"In px: {row.unit_reason}")
                 self.table.setItem(i, column, item)
         units = {row.unit for row in rows}
+        source = "the manual calibration" if calibration == "manual" else "the DICOM calibration"
         if not rows:
             self.note.setText("No marks on this frame")
+        elif why_px and len(why_px) > 1 and len(set(why_px.values())) == 1:
+            self.note.setText(f"In px: {next(iter(why_px.values()))}")
+        elif why_px:
+            lines = [f"{name} in px: {reason}" for name, reason in why_px.items()]
+            self.note.setText("\n".join(lines))
         elif units & {"px", "px2"}:
-            self.note.setText("Some marks are not inside one calibrated region: shown in px")
+            self.note.setText("No calibration: shown in px")
         else:
-            self.note.setText("From the DICOM calibration")
+            self.note.setText(f"From {source}")
 
 
 def _format_value(value: float, unit: str) -> str:

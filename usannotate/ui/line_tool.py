@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from usannotate.ui.viewer import CineView
 
-__all__ = ["LineItem", "LinePurpose", "LineTool"]
+__all__ = ["LINE_COLOURS", "LineItem", "LinePurpose", "LineTool"]
 
 #: A press and release closer than this (screen pixels) is a click, not a drag.
 _CLICK_PX = 3.0
@@ -34,7 +34,7 @@ class LinePurpose(StrEnum):
     CALIBRATE = "calibrate"
 
 
-_COLOURS = {
+LINE_COLOURS = {
     LinePurpose.CALIPER: QColor(255, 214, 0),
     LinePurpose.CALIBRATE: QColor(0, 220, 255),
 }
@@ -158,7 +158,7 @@ class LineTool(QObject):
         self._end: tuple[float, float] | None = None
         self._pressed_at: QPointF | None = None
         self._dragging = False
-        self.preview = LineItem(_COLOURS[LinePurpose.CALIPER])
+        self.preview = LineItem(LINE_COLOURS[LinePurpose.CALIPER])
         self.preview.setVisible(False)
         view.scene().addItem(self.preview)
         view.viewport().installEventFilter(self)
@@ -173,7 +173,7 @@ class LineTool(QObject):
         self.purpose = LinePurpose(purpose)
         self._start = self._end = None
         self._dragging = False
-        self.preview.colour = _COLOURS[self.purpose]
+        self.preview.colour = LINE_COLOURS[self.purpose]
         self.preview.setVisible(False)
         self._view.viewport().setCursor(Qt.CursorShape.CrossCursor)
         self.statusMessage.emit(_HINTS[self.purpose])

@@ -10,7 +10,6 @@ from PySide6.QtCore import QPointF, QRectF, QSettings, QSignalBlocker, Qt, QTime
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QColor,
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFormLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -37,14 +37,13 @@ from PySide6.QtWidgets import (
 from usannotate.annotations import (
     CalibrationFor,
     LabelSetError,
-    Row,
     calibration_lookup,
     measure_frame,
     user_label,
 )
-from usannotate.annotations.edits import AddLabel, ChangeLabel, copy_frame
-from usannotate.annotations.measurements import polyline_length
+from usannotate.annotations.edits import AddLabel, ChangeLabel, SetManualCalibration, copy_frame
 from usannotate.cine import Calibration, CineError, CineLoop, list_loop_files, open_cine
+from usannotate.cine.calibration import ManualCalibration
 from usannotate.export import loop_measurements, write_measurements
 from usannotate.sidecar import SIDECAR_SUFFIX, SidecarError
 from usannotate.ui.annotation_items import AnnotationLayer
@@ -59,8 +58,8 @@ from usannotate.ui.dialogs.preferences import (
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
 from usannotate.ui.focus import FocusAfterDialogs
 from usannotate.ui.frame_errors import MissingFrames
-from usannotate.ui.line_tool import LineItem, LinePurpose, LineTool
 from usannotate.ui.loop_list import LoopListPanel
+from usannotate.ui.measure_tools import MeasureTools, length_text
 from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
 from usannotate.ui.session import AnnotationSession
@@ -73,8 +72,6 @@ from usannotate.ui.viewer import CineView, DisplayAdjustment
 DICOM_FILTER = "DICOM files (*.dcm *.DCM *.dicom *.DICOM);;All files (*)"
 MAX_RECENT = 10
 MEASUREMENTS_FILTER = "CSV tables (*.csv);;JSON (*.json)"
-#: The caliper's row in the Measurements dock (not a mark: never saved).
-CALIPER_ID = "caliper"
 
 
 def position_text(calibration: Calibration, x: float, y: float) -> str:
@@ -149,15 +146,14 @@ class MainWindow(QMainWindow):
         # Captions keep their size on screen: what lies clear of the marks changes with zoom.
         self.view.zoomChanged.connect(lambda _zoom: self.layer.layout_captions())
         self.selected_object: str | None = None
-        # Installed after the marking tools, so it sees the mouse first while active.
-        self.line_tool = LineTool(self.view)
-        self.line_tool.lineFinished.connect(self._on_line_finished)
-        self.line_tool.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.caliper = LineItem(QColor(255, 214, 0))
-        self.caliper.setVisible(False)
-        self.view.scene().addItem(self.caliper)
-        self.caliper_points: tuple[tuple[float, float], tuple[float, float]] | None = None
+        # Made after the marking tools, so its line tool sees the mouse first while active.
+        self.measure = MeasureTools(self.view)
+        self.measure.caliperChanged.connect(self._on_caliper_changed)
+        self.measure.calibrationLineDrawn.connect(self._calibrate_with_line)
+        self.measure.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.prefs = Preferences.load()
+        self.layer.caption_point_size = self.prefs.caption_point_size
+        self.layer.handle_size_px = self.prefs.handle_size_px
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(self.prefs.autosave_interval_s * 1000)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -371,8 +367,9 @@ class MainWindow(QMainWindow):
         self.regions_action = self._action(
             "Show Calibration &Regions",
             "R",
-            self.view.set_regions_visible,
-            "Outline the ultrasound regions of the DICOM calibration",
+            self._set_calibration_visible,
+            "Outline the ultrasound regions of the DICOM calibration (and a manual "
+            "calibration's line)",
         )
         self.regions_action.setCheckable(True)
         self.regions_action.setChecked(True)
@@ -425,13 +422,31 @@ class MainWindow(QMainWindow):
             self._action(
                 "&Caliper",
                 "Ctrl+M",
-                lambda: self.line_tool.start(LinePurpose.CALIPER),
+                self.measure.start_caliper,
                 "Measure a distance: drag from one end to the other (not saved as a mark)",
             )
         )
         menu.addAction(
-            self._action("C&lear Caliper", "Ctrl+Shift+M", self.clear_caliper, "Hide the caliper")
+            self._action(
+                "C&lear Caliper", "Ctrl+Shift+M", self.measure.clear_caliper, "Hide the caliper"
+            )
         )
+        menu.addSeparator()
+        self.calibrate_action = self._action(
+            "Ca&librate…",
+            "Ctrl+Alt+M",
+            self.start_calibration,
+            "Draw a line along the scale burned into the image and type its length: "
+            "measurements of this loop in mm from it (saved in the sidecar, undoable)",
+        )
+        menu.addAction(self.calibrate_action)
+        self.remove_calibration_action = self._action(
+            "&Remove Manual Calibration",
+            None,
+            self.remove_calibration,
+            "Measure with the DICOM calibration again (or in px if the file has none)",
+        )
+        menu.addAction(self.remove_calibration_action)
 
     def _build_track_menu(self) -> None:
         tracks = self.tracks
@@ -598,7 +613,18 @@ class MainWindow(QMainWindow):
             self.loop.close()
         self.loop = loop
         self.index = -1
+        self.measure.reset()
         self.view.set_regions(loop.regions, (loop.columns, loop.rows))
+        self.tools.set_snap_regions(
+            [
+                (x0, y0, x1 + 1, y1 + 1)
+                for x0, y0, x1, y1 in (
+                    r.bounds
+                    for r in loop.regions
+                    if r.is_spatial_cm and r.fits_image(loop.columns, loop.rows)
+                )
+            ]
+        )
         self.layer.bounds = QRectF(0, 0, loop.columns, loop.rows)
         self.transport.set_loop_length(loop.n_frames)
         self.playback.set_timing(loop.frame_start_times_ms(), loop.frame_time_ms)
@@ -864,6 +890,7 @@ class MainWindow(QMainWindow):
         editable = self.session is not None and not self.session.read_only
         self.tools.set_document(self.session.history if editable else None)
         self._update_edit_actions()
+        self._show_calibration_state()
 
     def _preferred_label_set(self):
         """The label set chosen in Preferences (None: the built-in one), or None after
@@ -877,6 +904,7 @@ class MainWindow(QMainWindow):
             return None
 
     def _on_marks_changed(self) -> None:
+        self._show_calibration_state()
         self._refresh_marks()
         self._update_edit_actions()
         self._update_title()
@@ -899,50 +927,96 @@ class MainWindow(QMainWindow):
             else []
         )
         names = {obj.id: obj.name for obj in annotations.objects if obj.name} if annotations else {}
-        caliper = self._caliper_row()
+        caliper = self.measure.caliper_row(self.index, self._calibration_for())
+        manual = annotations.manual_calibration if annotations is not None else None
         self.measurement_panel.show_rows(
-            [caliper, *rows] if caliper else rows, self.selected_object, names
+            [caliper, *rows] if caliper else rows,
+            self.selected_object,
+            names,
+            calibration="manual" if manual is not None else "dicom",
         )
 
-    # ----------------------------------------------------------------- caliper
-    def _caliper_row(self) -> Row | None:
-        """The caliper's distance as a Measurements row (not a mark: never saved)."""
-        if self.caliper_points is None or self.loop is None:
-            return None
-        points = np.array(self.caliper_points, dtype=np.float64)
-        measured = polyline_length(points, self._calibration_for()(points))
-        return Row(
-            self.index,
-            CALIPER_ID,
-            "",
-            "Caliper",
-            "caliper",
-            "length",
-            measured.value,
-            measured.unit,
-            source="caliper",
-        )
-
-    def _on_line_finished(self, purpose: str, start: tuple, end: tuple) -> None:
-        if purpose == LinePurpose.CALIPER:
-            self.caliper_points = (tuple(start), tuple(end))
-            row = self._caliper_row()
-            assert row is not None
-            caption = f"{row.value:.2f} mm" if row.unit == "mm" else f"{row.value:.1f} px"
-            self.caliper.set_line(QPointF(*start), QPointF(*end), caption)
-            self.caliper.setVisible(True)
+    # ------------------------------------------------------- caliper, calibration
+    def _on_caliper_changed(self) -> None:
+        if self.loop is None:
+            return
+        calibration_for = self._calibration_for()
+        self.measure.update_caliper(calibration_for)
+        row = self.measure.caliper_row(self.index, calibration_for)
+        if row is not None:
             self.statusBar().showMessage(
-                f"Caliper: {caption} (Ctrl+M measures again, Ctrl+Shift+M clears)", 8000
+                f"Caliper: {length_text(row.value, row.unit)} (Ctrl+M measures again, "
+                "Ctrl+Shift+M clears)",
+                8000,
             )
-            self._refresh_measurements()
-
-    def clear_caliper(self) -> None:
-        """Hide the caliper and its row."""
-        if self.line_tool.active:
-            self.line_tool.cancel()
-        self.caliper_points = None
-        self.caliper.setVisible(False)
         self._refresh_measurements()
+
+    def start_calibration(self) -> None:
+        """Measure > Calibrate: draw the line; its length is asked when it is drawn."""
+        if self.session is None or self.session.read_only or self.loop is None:
+            self.statusBar().showMessage("Open a loop that can be marked to calibrate it", 4000)
+            return
+        self.measure.start_calibration()
+
+    def _calibrate_with_line(self, start: tuple, end: tuple) -> None:
+        """Ask the drawn line's length in mm and set the manual calibration (undoable)."""
+        if self.session is None or self.session.read_only or self.loop is None:
+            return
+        line_px = float(np.hypot(end[0] - start[0], end[1] - start[1]))
+        current = self.loop.calibration_for_points([start, end])
+        note = (
+            f"\n\nThis file has its own calibration ({current.mm_per_px_x:.4f} mm/px); "
+            "the manual one replaces it for every measurement of this loop."
+            if current.is_mm
+            else ""
+        )
+        length_mm, ok = QInputDialog.getDouble(
+            self,
+            "Calibrate",
+            f"The line is {line_px:.1f} px long. How long is it on the scale, in mm?{note}",
+            10.0,
+            0.01,
+            10_000.0,
+            2,
+        )
+        if not ok:
+            self.statusBar().showMessage("Calibration cancelled", 4000)
+            return
+        try:
+            manual = ManualCalibration.from_line((start, end), length_mm)
+        except ValueError as exc:
+            self._error("Not calibrated", str(exc))
+            return
+        self.session.history.push(SetManualCalibration(manual))
+        self.statusBar().showMessage(
+            f"Calibrated: {manual.mm_per_px:.4f} mm/px from a {length_mm:g} mm line "
+            "(Ctrl+Z undoes it)",
+            8000,
+        )
+
+    def remove_calibration(self) -> None:
+        """Back to the DICOM calibration (undoable)."""
+        if self.session is None or self.session.read_only:
+            return
+        if self.session.document.annotations.manual_calibration is None:
+            self.statusBar().showMessage("This loop has no manual calibration", 4000)
+            return
+        self.session.history.push(SetManualCalibration(None))
+        self.statusBar().showMessage("Manual calibration removed (Ctrl+Z puts it back)", 6000)
+
+    def _show_calibration_state(self) -> None:
+        """The view, the caliper and the menu follow the manual calibration."""
+        annotations = self.session.document.annotations if self.session else None
+        manual = annotations.manual_calibration if annotations is not None else None
+        self.view.set_manual_calibration(manual.mm_per_px if manual is not None else None)
+        self.measure.show_calibration(manual)
+        self.remove_calibration_action.setEnabled(manual is not None)
+        if self.loop is not None:
+            self.measure.update_caliper(self._calibration_for())
+
+    def _set_calibration_visible(self, visible: bool) -> None:
+        self.view.set_regions_visible(visible)
+        self.measure.set_calibration_visible(visible)
 
     def _update_edit_actions(self) -> None:
         history = self.session.history if self.session else None
@@ -1124,9 +1198,7 @@ class MainWindow(QMainWindow):
         self.playback.stop()
         self.tracks.cancel()
         self.tracks.wait()
-        if self.line_tool.active:
-            self.line_tool.cancel()
-        self.clear_caliper()
+        self.measure.reset()
         self.loop.close()
         self.loop = None
         self.session = None
@@ -1194,6 +1266,8 @@ class MainWindow(QMainWindow):
         self.prefs = prefs
         prefs.save()
         self.autosave_timer.setInterval(prefs.autosave_interval_s * 1000)
+        self.layer.caption_point_size = prefs.caption_point_size
+        self.layer.handle_size_px = prefs.handle_size_px
         self._refresh_marks()
 
     def autosave(self) -> None:

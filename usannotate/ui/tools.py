@@ -41,6 +41,9 @@ __all__ = ["Mode", "PointerEvent", "Tool", "ToolController"]
 
 #: How close (screen pixels) the cursor must be to a line or vertex to hit it.
 HIT_TOLERANCE_PX = 6.0
+#: A point placed this close (screen pixels) outside a calibrated region lands on its edge,
+#: so a mark meant to lie in the region is measured in mm rather than all in px.
+SNAP_TO_REGION_PX = 4.0
 #: A press turns into a drag once the cursor has moved this far (screen pixels).
 DRAG_THRESHOLD_PX = 2.0
 #: Freehand outlines keep a point every this many image pixels.
@@ -168,6 +171,29 @@ def inside_region(points: np.ndarray, at: np.ndarray) -> bool:
     return cv2.pointPolygonTest(contour, (float(at[0]), float(at[1])), False) >= 0
 
 
+def snap_into_rects(
+    point: tuple[float, float],
+    rects: list[tuple[float, float, float, float]],
+    tolerance: float,
+) -> tuple[float, float]:
+    """``point`` moved onto the nearest edge of the nearest rectangle when it lies
+    outside every one of them by at most ``tolerance``; otherwise unchanged.
+
+    Rectangles are ``(left, top, right, bottom)`` in image px, edges included (a region
+    ``[x0, y0, x1, y1]`` of inclusive pixel indices is ``(x0, y0, x1 + 1, y1 + 1)``).
+    """
+    x, y = point
+    best: tuple[float, float, float] | None = None
+    for left, top, right, bottom in rects:
+        nx, ny = min(max(x, left), right), min(max(y, top), bottom)
+        distance = float(np.hypot(x - nx, y - ny))
+        if distance == 0.0:
+            return point  # inside (or on the edge of) a region: leave it
+        if distance <= tolerance and (best is None or distance < best[0]):
+            best = (distance, nx, ny)
+    return point if best is None else (best[1], best[2])
+
+
 def simplify_outline(points: np.ndarray, epsilon: float = FREEHAND_EPSILON) -> np.ndarray:
     """A closed outline with fewer points, none moved more than ``epsilon`` image px
     (Douglas-Peucker); unchanged if that would leave fewer than 3 points."""
@@ -289,6 +315,8 @@ class ToolController(QObject):
         self._cursor: np.ndarray | None = None  # last pointer position, image px
         self._press_kept_selection = False  # the last press hit the mark already selected
         self._panning = False
+        #: Calibrated regions points snap into (see :meth:`set_snap_regions`).
+        self._snap_rects: list[tuple[float, float, float, float]] = []
         self._preview = _SketchItem()
         self._preview.setVisible(False)
         view.scene().addItem(self._preview)
@@ -345,6 +373,11 @@ class ToolController(QObject):
             self._cancel_all()
             self._frame = index
         self._sync_selection()
+
+    def set_snap_regions(self, rects: list[tuple[float, float, float, float]]) -> None:
+        """Calibrated regions, ``(left, top, right, bottom)`` image px: points placed or
+        dragged within :data:`SNAP_TO_REGION_PX` screen px outside one land on its edge."""
+        self._snap_rects = [tuple(map(float, r)) for r in rects]  # type: ignore[misc]
 
     def set_label(self, label_id: str) -> None:
         """The label the next mark gets; its shape kind picks the drawing tool. A mark
@@ -539,14 +572,17 @@ class ToolController(QObject):
         return reach_px / max(self._view.zoom, 1e-6)
 
     def _clamp(self, x: float, y: float) -> tuple[float, float]:
-        """Keep points on the image (the sidecar allows no more than a 1 px margin)."""
+        """Keep points on the image (the sidecar allows no more than a 1 px margin), and
+        a hair outside a calibrated region on its edge."""
         bounds = self._view.frame_item.boundingRect()
-        if bounds.isEmpty():
-            return float(x), float(y)
-        return (
-            float(min(max(x, bounds.left()), bounds.right())),
-            float(min(max(y, bounds.top()), bounds.bottom())),
-        )
+        if not bounds.isEmpty():
+            x = min(max(x, bounds.left()), bounds.right())
+            y = min(max(y, bounds.top()), bounds.bottom())
+        point = (float(x), float(y))
+        if self._snap_rects:
+            tolerance = SNAP_TO_REGION_PX / max(self._view.zoom, 1e-6)
+            point = snap_into_rects(point, self._snap_rects, tolerance)
+        return point
 
     def _sketch_for(self, event: PointerEvent) -> _Sketch:
         if self._sketch is None:

@@ -179,6 +179,8 @@ class CineView(QGraphicsView):
         self.regions_visible = True
         self.ruler_visible = True
         self.calibrated = False
+        #: The loop's manual calibration (mm per px), which measurements use instead.
+        self.manual_mm_per_px: float | None = None
         self.has_regions = False
         self.hint = "Open an ultrasound DICOM loop: File > Open (Ctrl+O), or drop a file here"
 
@@ -210,8 +212,36 @@ class CineView(QGraphicsView):
     def clear(self) -> None:
         self._raw = None
         self.frame_item.clear()
+        self.manual_mm_per_px = None
         self.set_regions([], (0, 0))
         self.viewport().update()
+
+    def set_manual_calibration(self, mm_per_px: float | None) -> None:
+        """Say in the corner that measurements use a manual calibration (None: they do
+        not)."""
+        if mm_per_px != self.manual_mm_per_px:
+            self.manual_mm_per_px = mm_per_px
+            self.viewport().update()
+
+    def calibration_note(self) -> tuple[str, QColor] | None:
+        """The corner note about how this image is measured, and its colour (None when
+        the DICOM calibration is used and nothing needs saying)."""
+        if self._raw is None:
+            return None
+        if self.manual_mm_per_px is not None:
+            return (
+                f"Manual calibration: {self.manual_mm_per_px:.4f} mm/px",
+                QColor(120, 230, 255),
+            )
+        if not self.calibrated:
+            text = (
+                "Calibration does not match this image: measurements in px "
+                "(Measure > Calibrate… to set one)"
+                if self.has_regions
+                else "No calibration: measurements in px (Measure > Calibrate… to set one)"
+            )
+            return text, QColor(255, 200, 80)
+        return None
 
     # -------------------------------------------------------------- overlays
     def set_regions(self, regions: list[Region], image_size: tuple[int, int]) -> None:
@@ -283,16 +313,12 @@ class CineView(QGraphicsView):
         if self._raw is None:
             painter.setPen(QColor(190, 190, 190))
             painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.hint)
-        elif not self.calibrated:
-            text = (
-                "Calibration does not match this image: measurements in px"
-                if self.has_regions
-                else "No calibration: measurements in px"
-            )
+        elif (note := self.calibration_note()) is not None:
+            text, colour = note
             box = painter.fontMetrics().boundingRect(text).adjusted(-6, -3, 6, 3)
             box.moveTopLeft(self.viewport().rect().topLeft() + QPointF(8, 8).toPoint())
             painter.fillRect(box, QColor(0, 0, 0, 170))
-            painter.setPen(QColor(255, 200, 80))
+            painter.setPen(colour)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
