@@ -73,3 +73,18 @@ def test_shapes_cover_their_points(qtbot, annotations):
         rect = item.boundingRect()
         for x, y in item.points:
             assert rect.contains(float(x), float(y))
+
+
+def test_the_needle_trajectory_stops_at_the_image_edge():
+    from PySide6.QtCore import QRectF
+
+    from usannotate.ui.annotation_items import trajectory_end
+
+    image = QRectF(0, 0, 100, 80)
+    # A needle pointing down-right whose doubled length would leave the image.
+    assert trajectory_end((10.0, 10.0), (60.0, 50.0), image) == (97.5, 80.0)
+    assert trajectory_end((10.0, 10.0), (60.0, 50.0), None) == (110.0, 90.0)
+    # Well inside: the full length.
+    assert trajectory_end((40.0, 30.0), (50.0, 35.0), image) == (60.0, 40.0)
+    # Pointing up-left out of the image.
+    assert trajectory_end((50.0, 40.0), (20.0, 10.0), image) == (10.0, 0.0)

@@ -42,6 +42,27 @@ CAPTION_SUFFIXES = {
 }
 
 
+def trajectory_end(
+    entry: tuple[float, float], tip: tuple[float, float], bounds: QRectF | None
+) -> tuple[float, float]:
+    """Where the needle's extended trajectory ends: ``_TRAJECTORY_LENGTH`` needle lengths
+    beyond the tip, cut where it leaves ``bounds`` (the image; None: not cut)."""
+    (x0, y0), (x1, y1) = entry, tip
+    dx, dy = (x1 - x0) * _TRAJECTORY_LENGTH, (y1 - y0) * _TRAJECTORY_LENGTH
+    t = 1.0
+    if bounds is not None and not bounds.isEmpty():
+        # The largest t in [0, 1] keeping tip + t * (dx, dy) inside the bounds.
+        for delta, start, low, high in (
+            (dx, x1, bounds.left(), bounds.right()),
+            (dy, y1, bounds.top(), bounds.bottom()),
+        ):
+            if delta > 0:
+                t = min(t, max(0.0, (high - start) / delta))
+            elif delta < 0:
+                t = min(t, max(0.0, (low - start) / delta))
+    return float(x1 + t * dx), float(y1 + t * dy)
+
+
 def _polygon(points: np.ndarray) -> QPolygonF:
     return QPolygonF([QPointF(float(x), float(y)) for x, y in points])
 
@@ -102,6 +123,8 @@ class ShapeItem(QGraphicsItem):
         self.source = source
         self.opacity_level = 1.0
         self.show_trajectory = False
+        #: The image: the needle's trajectory stops at its edge.
+        self.image_bounds: QRectF | None = None
         self.show_handles = False
         self.handle_size_px = HANDLE_SIZE_PX
         self.hovered_vertex: int | None = None
@@ -150,7 +173,7 @@ class ShapeItem(QGraphicsItem):
             (x0, y0), (x1, y1) = points
             segments = None
             if self.show_trajectory:
-                end = (x1 + (x1 - x0) * _TRAJECTORY_LENGTH, y1 + (y1 - y0) * _TRAJECTORY_LENGTH)
+                end = trajectory_end((x0, y0), (x1, y1), self.image_bounds)
                 segments = np.array([[(x1, y1), end]])
             return Footprint(
                 points,
@@ -208,10 +231,7 @@ class ShapeItem(QGraphicsItem):
         if kind == ShapeKind.NEEDLE and self.show_trajectory:
             (x0, y0), (x1, y1) = self.points
             path.moveTo(float(x1), float(y1))
-            path.lineTo(
-                float(x1 + (x1 - x0) * _TRAJECTORY_LENGTH),
-                float(y1 + (y1 - y0) * _TRAJECTORY_LENGTH),
-            )
+            path.lineTo(*trajectory_end((x0, y0), (x1, y1), self.image_bounds))
         return path
 
     def boundingRect(self) -> QRectF:
@@ -313,10 +333,7 @@ class ShapeItem(QGraphicsItem):
             painter.setPen(dashed)
             painter.drawLine(
                 QPointF(float(x1), float(y1)),
-                QPointF(
-                    float(x1 + (x1 - x0) * _TRAJECTORY_LENGTH),
-                    float(y1 + (y1 - y0) * _TRAJECTORY_LENGTH),
-                ),
+                QPointF(*trajectory_end((x0, y0), (x1, y1), self.image_bounds)),
             )
 
 
@@ -373,6 +390,7 @@ class AnnotationLayer:
             item = ShapeItem(obj, label, *found, caption_point_size=self.caption_point_size)
             item.opacity_level = self.opacity
             item.show_trajectory = self.show_trajectory
+            item.image_bounds = self.bounds
             item.show_handles = self.show_handles
             item.handle_size_px = self.handle_size_px
             item.caption.setVisible(self.show_captions)
