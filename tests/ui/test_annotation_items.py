@@ -88,3 +88,27 @@ def test_the_needle_trajectory_stops_at_the_image_edge():
     assert trajectory_end((40.0, 30.0), (50.0, 35.0), image) == (60.0, 40.0)
     # Pointing up-left out of the image.
     assert trajectory_end((50.0, 40.0), (20.0, 10.0), image) == (10.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("label_id", "points"),
+    [
+        ("needle", [(10.0, 10.0), (60.0, 50.0)]),
+        ("fascia.superficial", [(10.0, 40.0), (50.0, 30.0), (90.0, 45.0)]),
+        ("fascia.superficial", [(90.0, 40.0), (50.0, 30.0), (10.0, 45.0)]),
+        ("fascia.superficial", [(50.0, 40.0), (20.0, 30.0), (50.0, 45.0)]),  # a tie
+        ("fluid.injectate", [(10.0, 40.0), (50.0, 20.0), (90.0, 45.0), (50.0, 60.0)]),
+        ("target", [(33.0, 44.0)]),
+    ],
+)
+def test_the_first_anchor_alone_is_the_footprints_first(label_id, points):
+    """Playback follows captions by the first anchor, computed without the footprint."""
+    from usannotate.annotations import AnnotatedObject, default_label_set
+    from usannotate.ui.annotation_items import ShapeItem
+
+    label = default_label_set()[label_id]
+    obj = AnnotatedObject(label.id, label.kind)
+    obj.set_points(0, points)
+    item = ShapeItem(obj, label, obj.frames[0])
+    anchor = item.footprint().anchors[0]
+    assert item.first_anchor() == (anchor.x, anchor.y)

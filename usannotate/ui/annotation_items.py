@@ -64,7 +64,9 @@ def trajectory_end(
 
 
 def _polygon(points: np.ndarray) -> QPolygonF:
-    return QPolygonF([QPointF(float(x), float(y)) for x, y in points])
+    # tolist() first: Python floats go into QPointF several times faster than NumPy scalars
+    # (playback builds every mark's polygon anew on every frame).
+    return QPolygonF([QPointF(x, y) for x, y in np.asarray(points, dtype=float).tolist()])
 
 
 def _caption(
@@ -198,6 +200,21 @@ class ShapeItem(QGraphicsItem):
             order = (right, left, np.argmin(points[:, 1]), len(points) // 2)
         anchors = tuple(Anchor(float(points[i, 0]), float(points[i, 1])) for i in order)
         return Footprint(points, closed=closed, anchors=anchors)
+
+    def first_anchor(self) -> tuple[float, float]:
+        """The place the caption prefers (``footprint().anchors[0]``), computed alone:
+        during playback captions follow it from frame to frame."""
+        points = self.points
+        kind = self.label.kind
+        if kind == ShapeKind.NEEDLE:
+            return float(points[1][0]), float(points[1][1])
+        if kind == ShapeKind.POINT:
+            return float(points[0][0]), float(points[0][1])
+        if kind == ShapeKind.REGION:
+            i = int(np.argmin(points[:, 1]))
+        else:
+            i = 0 if points[0, 0] >= points[-1, 0] else len(points) - 1
+        return float(points[i, 0]), float(points[i, 1])
 
     def set_hovered_vertex(self, index: int | None) -> None:
         if index != self.hovered_vertex:
@@ -445,10 +462,10 @@ class AnnotationLayer:
             return False
         scale = self._scale()
         for item in items:
-            anchor = item.footprint().anchors[0]
+            anchor_x, anchor_y = item.first_anchor()
             dx, dy = self._caption_offsets[item.obj.id]
             rect = item.caption.rect()
-            x, y = anchor.x + dx / scale, anchor.y + dy / scale
+            x, y = anchor_x + dx / scale, anchor_y + dy / scale
             if self.bounds is not None:
                 b = self.bounds
                 x = min(max(x, b.left()), max(b.left(), b.right() - rect.width() / scale))
