@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QMouseEvent
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 
 import usannotate
+from tests.ui.events import LEFT, NO_BUTTON, add_needle, drag, mouse
 from tests.ui.paths import SAMPLE_A
 from usannotate import cli
 from usannotate.annotations import AnnotatedObject, ShapeKind
@@ -27,7 +28,6 @@ from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, key_text, shortcut_
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
-LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
@@ -35,37 +35,6 @@ def loop_copy(tmp_path) -> Path:
     path = tmp_path / "case_01.dcm"
     shutil.copy(SAMPLE_A, path)
     return path
-
-
-def add_needle(window, frame: int = 0) -> AnnotatedObject:
-    truth = json.loads(SAMPLE_A.with_name("hydrodissection_linear_a.truth.json").read_text())
-    needle_truth = truth["frames"][40]["needle"]
-    needle = AnnotatedObject("needle", ShapeKind.NEEDLE)
-    needle.set_points(frame, [needle_truth["entry"], needle_truth["tip"]])
-    window.session.history.push(AddObject(needle))
-    return needle
-
-
-def mouse(view, kind, x: float, y: float, button=LEFT, buttons=LEFT) -> None:
-    at = view.mapFromScene(QPointF(x, y))
-    event = QMouseEvent(
-        kind,
-        QPointF(at),
-        QPointF(view.viewport().mapToGlobal(at)),
-        button,
-        buttons,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(view.viewport(), event)
-
-
-def drag(view, start: tuple[float, float], end: tuple[float, float]) -> None:
-    mouse(view, QEvent.Type.MouseButtonPress, *start)
-    for t in np.linspace(0.1, 1.0, 6):
-        x = start[0] + t * (end[0] - start[0])
-        y = start[1] + t * (end[1] - start[1])
-        mouse(view, QEvent.Type.MouseMove, x, y, Qt.MouseButton.NoButton, LEFT)
-    mouse(view, QEvent.Type.MouseButtonRelease, *end, LEFT, Qt.MouseButton.NoButton)
 
 
 def table_rows(window) -> list[list[str]]:
@@ -394,7 +363,7 @@ def test_caliper_by_two_clicks_and_esc_cancels(window, loop_copy, qtbot):
     window.open_path(str(loop_copy))
     qtbot.keyClick(window, Qt.Key.Key_M, CTRL)
     mouse(window.view, QEvent.Type.MouseButtonPress, 150, 100)
-    mouse(window.view, QEvent.Type.MouseButtonRelease, 150, 100, LEFT, Qt.MouseButton.NoButton)
+    mouse(window.view, QEvent.Type.MouseButtonRelease, 150, 100, LEFT, NO_BUTTON)
     assert window.measure.line_tool.active  # one end placed
     qtbot.keyClick(window.view, Qt.Key.Key_Escape)
     assert not window.measure.line_tool.active
@@ -402,7 +371,7 @@ def test_caliper_by_two_clicks_and_esc_cancels(window, loop_copy, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_M, CTRL)
     for x in (150, 450):
         mouse(window.view, QEvent.Type.MouseButtonPress, x, 100)
-        mouse(window.view, QEvent.Type.MouseButtonRelease, x, 100, LEFT, Qt.MouseButton.NoButton)
+        mouse(window.view, QEvent.Type.MouseButtonRelease, x, 100, LEFT, NO_BUTTON)
     start, end = window.measure.caliper_points
     assert abs((end[0] - start[0]) - 300.0) < 1.5
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog
 
 from tests.cine import dicom_factory as factory
+from tests.ui.events import click, drag
 from tests.ui.paths import SAMPLE_A
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.annotations.edits import AddObject
@@ -22,34 +22,6 @@ from usannotate.ui.tools import SNAP_TO_REGION_PX, snap_into_rects
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 ALT = Qt.KeyboardModifier.AltModifier
-LEFT = Qt.MouseButton.LeftButton
-NONE = Qt.MouseButton.NoButton
-
-
-def mouse(view, kind, x: float, y: float, button=LEFT, buttons=LEFT) -> None:
-    at = view.mapFromScene(QPointF(x, y))
-    event = QMouseEvent(
-        kind,
-        QPointF(at),
-        QPointF(view.viewport().mapToGlobal(at)),
-        button,
-        buttons,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(view.viewport(), event)
-
-
-def drag(view, start: tuple[float, float], end: tuple[float, float]) -> None:
-    mouse(view, QEvent.Type.MouseButtonPress, *start)
-    for t in np.linspace(0.2, 1.0, 5):
-        at = (start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1]))
-        mouse(view, QEvent.Type.MouseMove, *at, NONE, LEFT)
-    mouse(view, QEvent.Type.MouseButtonRelease, *end, LEFT, NONE)
-
-
-def click(view, x: float, y: float) -> None:
-    mouse(view, QEvent.Type.MouseButtonPress, x, y)
-    mouse(view, QEvent.Type.MouseButtonRelease, x, y, LEFT, NONE)
 
 
 def shown(window) -> dict[str, tuple[float, str]]:
