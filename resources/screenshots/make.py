@@ -113,3 +113,38 @@ window.tools.select(fluid.id)
 save(window, "tracks_sample_a")
 window.session.history.mark_saved()  # nothing to ask on close
 window.close()
+
+# 3. Calibration overlays on scanner-like files: three regions side by side (ALOKA-like),
+# a 19 cm deep SonoSite-like loop with burned-in text, and pydicom's SonoSite file whose
+# region is larger than the image (fit is the image; the region is not used for mm).
+from pydicom.data import get_testdata_file  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
+
+from tests.cine import scanner_cases  # noqa: E402
+
+panels = []
+for source in (
+    scanner_cases.make_aloka_like_side_by_side(work).path,
+    scanner_cases.make_sonosite_like_deep(work).path,
+    Path(get_testdata_file("examples_ybr_color.dcm")),
+):
+    window = window_on(source)
+    window.view.fit()
+    pump()
+    panels.append(window.view.grab().toImage())
+    window.close()
+height = 520
+scaled = [p.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation) for p in panels]
+sheet = QImage(
+    sum(p.width() for p in scaled) + 8 * (len(scaled) - 1), height, QImage.Format.Format_RGB32
+)
+sheet.fill(QColor(255, 255, 255))
+painter = QPainter(sheet)
+x = 0
+for panel in scaled:
+    painter.drawImage(x, 0, panel)
+    x += panel.width() + 8
+painter.end()
+sheet.save(str(HERE / "calibration_overlays.png"))
+print("wrote", HERE / "calibration_overlays.png")
