@@ -30,10 +30,13 @@ from usannotate.sidecar.locks import (
     EditLock,
     LockHeldError,
     LockOwner,
+    hold_session,
     lock_path_for,
     read_lock,
+    release_session,
     saving_path_for,
 )
+from usannotate.sidecar.recovery import recovery_files
 
 NAME = "DOE_JANE_0001.usannotate.json"
 
@@ -148,13 +151,18 @@ def test_a_damaged_lock_is_replaced(tmp_path: Path):
 def test_one_sessions_save_never_deletes_another_sessions_recovery(tmp_path: Path):
     path = tmp_path / NAME
     first, second = LockOwner.current("A. First"), LockOwner.current("B. Second")
+    hold_session(second.session)  # the second window is still open
     doc = empty_document()
-    write_recovery(doc, path, now=NOW, owner=first)
-    mine = write_recovery(doc, path, now=NOW, owner=second)
-    save_sidecar(doc, path, now=LATER)
-    discard_recovery(path, first.session)  # the first session's save cleans up its own
+    save_sidecar(doc, path, now=NOW)
+    write_recovery(doc, path, now=LATER, owner=first)
+    mine = write_recovery(doc, path, now=LATER, owner=second)
+    save_sidecar(doc, path)  # the first session saves, and cleans up its own autosave
+    discard_recovery(path, first.session)
     assert mine.exists()
     assert offered_recovery(path) is None  # a running session's file is never offered
+    release_session(second.session)  # closed (crashed) without saving: now an orphan
+    assert offered_recovery(path) is None  # ...older than the save, so not offered
+    assert recovery_files(path) == [mine]  # but never deleted by another session
 
 
 def test_a_crashed_sessions_recovery_is_offered_and_loaded(tmp_path: Path):

@@ -36,6 +36,7 @@ import random
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +75,25 @@ def saving_path_for(sidecar_path: str | os.PathLike[str]) -> Path:
     """The save guard of a sidecar: ``.<stem>.usannotate.saving`` beside it."""
     path = Path(sidecar_path)
     return path.with_name(f".{sidecar_stem(path)}{SAVING_SUFFIX}")
+
+
+#: Sessions of this very process that are running, with how many holds each has (a
+#: session, its lock, a save guard). Another process is alive while its pid runs; in this
+#: one, a session is alive only while held here, so a window closed (or "crashed" in a
+#: test) leaves an orphan even though the program goes on.
+_live_sessions: Counter[str] = Counter()
+
+
+def hold_session(session: str) -> None:
+    """Count ``session`` (of this process) as running (see :func:`release_session`)."""
+    _live_sessions[session] += 1
+
+
+def release_session(session: str) -> None:
+    """One hold of ``session`` fewer; with none left its files are a gone session's."""
+    _live_sessions[session] -= 1
+    if _live_sessions[session] <= 0:
+        del _live_sessions[session]
 
 
 def new_session_token() -> str:
@@ -188,6 +208,12 @@ class LockOwner:
         lock refreshed within ``stale_after_s`` is alive.
         """
         if self.on_this_host:
+            started = _this_process_started()
+            if self.pid == os.getpid() and (
+                self.pid_started == started
+                or (self.pid_started and started and abs(self.pid_started - started) < 1e-3)
+            ):
+                return self.session in _live_sessions
             return self.process_alive()
         return refreshed_at is not None and time.time() - refreshed_at < stale_after_s
 
@@ -332,6 +358,7 @@ class EditLock:
         self.sidecar_path = sidecar_path
         self.path = lock_path_for(sidecar_path)
         self.owner = owner
+        self._released = False
 
     @classmethod
     def acquire(
@@ -368,6 +395,7 @@ class EditLock:
         for _ in range(20):  # each turn, someone else changed the lock in between
             try:
                 if _write_new(path, owner, kind="edit"):
+                    hold_session(owner.session)
                     return cls(sidecar_path, owner), previous
             except OSError as exc:
                 raise SidecarWriteError(
@@ -377,6 +405,7 @@ class EditLock:
             if state is None:
                 continue
             if state.owner is not None and state.owner.session == owner.session:
+                hold_session(owner.session)
                 return cls(sidecar_path, owner), None  # ours already
             chosen = (
                 take_over is not None
@@ -416,13 +445,17 @@ class EditLock:
 
     def release(self) -> None:
         """Remove the lock if it is still this session's (never someone else's)."""
-        state = _read(self.path, stale_after_s=float("inf"))
-        if (
-            state is not None
-            and state.owner is not None
-            and state.owner.session == self.owner.session
-        ):
-            _break(self.path, state)
+        if self._released:
+            return
+        self._released = True
+        release_session(self.owner.session)
+        _remove_own(self.path, self.owner)
+
+
+def _remove_own(path: Path, owner: LockOwner) -> None:
+    state = _read(path, stale_after_s=float("inf"))
+    if state is not None and state.owner is not None and state.owner.session == owner.session:
+        _break(path, state)
 
 
 # --------------------------------------------------------------- save guard
@@ -438,21 +471,32 @@ def save_guard(
     Raises
     ------
     SidecarWriteError
-        Another save did not finish in time, or the guard cannot be written.
+        Another save did not finish in time.
     """
-    sidecar_path = Path(sidecar_path)
     path = saving_path_for(sidecar_path)
     owner = LockOwner.current("")
+    hold_session(owner.session)
+    try:
+        _take_guard(Path(sidecar_path), path, owner, wait_s)
+        try:
+            yield
+        finally:
+            _remove_own(path, owner)
+    finally:
+        release_session(owner.session)
+
+
+def _take_guard(sidecar_path: Path, path: Path, owner: LockOwner, wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
     chance = random.Random()
     while True:
         try:
             if _write_new(path, owner, kind="save"):
-                break
+                return
         except OSError:
             # No folder, a read-only one, a full disk: the save itself fails and says
             # why in its own words (its content check still runs).
-            break
+            return
         state = _read(path, stale_after_s=SAVE_STALE_AFTER_S)
         if state is not None and state.stale:
             _break(path, state)
@@ -463,12 +507,6 @@ def save_guard(
                 "not saved: another save of this file has not finished; nothing was written",
             )
         time.sleep(chance.uniform(0.002, 0.02))
-    try:
-        yield
-    finally:
-        state = _read(path, stale_after_s=float("inf"))
-        if state is not None and state.owner is not None and state.owner.session == owner.session:
-            _break(path, state)
 
 
 __all__ = [
@@ -480,9 +518,11 @@ __all__ = [
     "LockHeldError",
     "LockOwner",
     "LockState",
+    "hold_session",
     "lock_path_for",
     "new_session_token",
     "read_lock",
+    "release_session",
     "save_guard",
     "saving_path_for",
 ]
