@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QLayout,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -70,11 +71,11 @@ class ConflictDialog(QDialog):
         self.choice = ConflictChoice.CANCEL
         who = error.saved_by or "someone else"
         layout = QVBoxLayout(self)
-        heading = QLabel(f"<b>{changed_by_text(error)}</b>, after you opened it here.")
-        heading.setWordWrap(True)
-        layout.addWidget(heading)
         state = "Your marks are not saved yet" if unsaved else "You have no unsaved marks"
-        intro = QLabel(f"{state}; nothing was overwritten. What should happen?")
+        intro = QLabel(
+            f"<p><b>{changed_by_text(error)}</b>, after you opened it here.</p>"
+            f"<p>{state}; nothing was overwritten. What should happen?</p>"
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.buttons: dict[ConflictChoice, QCommandLinkButton] = {}
@@ -114,7 +115,9 @@ class ConflictDialog(QDialog):
         cancel.button(QDialogButtonBox.StandardButton.Cancel).setText("Not now (keep unsaved)")
         cancel.rejected.connect(self.reject)
         layout.addWidget(cancel)
-        self.setMinimumWidth(520)
+        intro.setMinimumWidth(520)
+        # The dialog takes its content's size: extra height would only stretch the buttons.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
 
     def _choose(self, choice: ConflictChoice) -> None:
         self.choice = choice
