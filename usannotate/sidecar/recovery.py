@@ -127,11 +127,30 @@ def orphaned_recoveries(sidecar_path: str | os.PathLike[str]) -> list[RecoveryFi
     return sorted(orphans, key=lambda f: f.modified, reverse=True)  # type: ignore[arg-type, return-value]
 
 
+def offered_recovery(sidecar_path: str | os.PathLike[str]) -> Path | None:
+    """The recovery file to offer on opening the loop, or None.
+
+    The newest work autosaved by a session that is gone (crashed, or closed without
+    saving or discarding it; never a running session's file), when the sidecar is
+    missing, unreadable, or was last saved (its ``modified``) before that autosave.
+    """
+    orphans = orphaned_recoveries(sidecar_path)
+    if not orphans:
+        return None
+    sidecar = read_recovery_file(Path(sidecar_path))  # its "modified", as for an autosave
+    saved = sidecar.modified if sidecar is not None else None
+    newest = orphans[0]
+    if saved is None or newest.modified > saved:  # type: ignore[operator]
+        return newest.path
+    return None
+
+
 __all__ = [
     "AUTOSAVE_KEY",
     "RecoveryFile",
     "autosave_record",
     "check_session_token",
+    "offered_recovery",
     "orphaned_recoveries",
     "read_recovery_file",
     "recovery_files",

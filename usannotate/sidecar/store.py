@@ -26,7 +26,6 @@ from usannotate.sidecar.document import (
     SidecarDocument,
     consistency_problems,
     format_timestamp,
-    parse_timestamp,
     schema_view,
     utc_now,
     writable_json,
@@ -42,6 +41,7 @@ from usannotate.sidecar.recovery import (
     AUTOSAVE_KEY,
     autosave_record,
     check_session_token,
+    offered_recovery,
     orphaned_recoveries,
     read_recovery_file,
     recovery_files,
@@ -536,31 +536,6 @@ def discard_recovery(
         target.unlink(missing_ok=True)
     except OSError as exc:
         raise SidecarWriteError(target, f"could not be deleted ({_reason(exc)})") from None
-
-
-def _modified_of(path: Path) -> datetime | None:
-    try:
-        data = read_json(path)
-        return parse_timestamp(data["modified"])  # type: ignore[index]
-    except (SidecarError, KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def offered_recovery(sidecar_path: str | os.PathLike[str]) -> Path | None:
-    """The recovery file to offer on opening the loop, or None.
-
-    The newest work autosaved by a session that is gone (crashed, or closed without
-    saving or discarding it; never a running session's file), when the sidecar is
-    missing, unreadable, or was last saved (its ``modified``) before that autosave.
-    """
-    orphans = orphaned_recoveries(sidecar_path)
-    if not orphans:
-        return None
-    saved = _modified_of(Path(sidecar_path))
-    newest = orphans[0]
-    if saved is None or newest.modified > saved:  # type: ignore[operator]
-        return newest.path
-    return None
 
 
 def recovery_is_newer(sidecar_path: str | os.PathLike[str]) -> bool:
