@@ -2,8 +2,10 @@
 
     python crash_writer.py SIDECAR LOG FIRST_GENERATION
 
-Writes "ready" to LOG, then for generation g = FIRST_GENERATION, +1, ...: moves every
-point by an amount that depends on g, saves, and appends g to LOG once the save returned.
+Reads SIDECAR (the previous writer's last save: a save never replaces a version it did
+not read), writes "ready" to LOG, then for generation g = FIRST_GENERATION, +1, ...: moves
+every point by an amount that depends on g, saves, and appends g to LOG once the save
+returned.
 The test SIGKILLs it at random moments.
 """
 
@@ -20,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.sidecar.docs import NOW, empty_document
 from usannotate.annotations import AnnotatedObject
-from usannotate.sidecar import SidecarDocument, save_sidecar
+from usannotate.sidecar import SidecarDocument, load_sidecar, save_sidecar
 
 N_FRAMES = 600
 #: (label id, points per frame): 4 fascial planes, 3 regions, 2 needles, 1 target.
@@ -64,7 +66,7 @@ def set_generation(doc: SidecarDocument, generation: int) -> None:
 
 def main(sidecar: str, log: str, first: int) -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    doc = build(first)
+    doc = load_sidecar(sidecar)
     os.write(fd, b"ready\n")
     generation = first
     while True:

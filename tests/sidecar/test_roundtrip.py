@@ -45,6 +45,12 @@ KNOWN = {
     "manual", "mm_per_px", "line", "length_mm", "name", "labels", "id", "kind", "colour",
     "shortcut", "group", "description", "label", "frames", "frame", "points",
 }  # fmt: skip
+# Region keys, and the optional keys of merges and saves: drawn as unknown keys, they
+# would override the known ones with values of another type.
+KNOWN |= {
+    "bounds", "file_bounds", "spatial_format", "data_type", "units_x", "units_y",
+    "mm_per_px_x", "mm_per_px_y", "reference_pixel", "conflict", "saved_by", "autosave",
+}  # fmt: skip
 COUNTS = {
     "polyline": st.integers(2, 7),
     "needle": st.just(2),

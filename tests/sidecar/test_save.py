@@ -21,6 +21,7 @@ from usannotate.annotations import AnnotatedObject, ShapeKind, default_label_set
 from usannotate.annotations.edits import EditHistory, SetManualCalibration
 from usannotate.sidecar import (
     ManualCalibration,
+    SidecarConflictError,
     SidecarDocument,
     SidecarWriteError,
     discard_recovery,
@@ -35,6 +36,7 @@ from usannotate.sidecar import (
     sidecar_path_for,
     write_recovery,
 )
+from usannotate.sidecar._conflict import rebase
 
 NAME = "loop.usannotate.json"
 
@@ -324,11 +326,18 @@ def test_a_sidecar_of_another_dicom_or_a_newer_one_is_never_overwritten(tmp_path
         save_sidecar(other, path)
 
 
-def test_a_valid_file_changed_by_someone_else_is_checked_then_replaced(tmp_path: Path):
+def test_a_valid_file_changed_by_someone_else_is_never_replaced_unasked(tmp_path: Path):
     doc, path, _ = _saved(tmp_path)
     elsewhere = load_sidecar(path)
     elsewhere.annotator = "someone else"
-    save_sidecar(elsewhere, path, now=LATER)  # same DICOM, valid: our save may replace it
+    save_sidecar(elsewhere, path, now=LATER)
+    theirs = path.read_bytes()
+    with pytest.raises(SidecarConflictError, match="changed by someone else") as caught:
+        save_sidecar(doc, path, now=LATER)
+    assert path.read_bytes() == theirs  # their save is kept
+    assert caught.value.mine is doc
+    assert caught.value.theirs.annotator == "someone else"
+    rebase(doc, caught.value.theirs_version)  # the user chose to overwrite that version
     save_sidecar(doc, path, now=LATER)
     assert load_sidecar(path).annotator == doc.annotator
 

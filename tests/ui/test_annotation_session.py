@@ -139,7 +139,8 @@ def test_autosave_is_offered_back_after_a_crash(window, loop_copy, answers):
     window.open_path(str(loop_copy))
     needle = add_needle(window)
     window.autosave()
-    assert recovery_path_for(sidecar_path_for(loop_copy)).exists()
+    session = window.session.owner.session
+    assert recovery_path_for(sidecar_path_for(loop_copy), session).exists()
     window.session.history.mark_saved()  # as if the program died: no prompt, no save
     window.open_path(str(SAMPLE_B))
     queue.append(QMessageBox.StandardButton.Yes)

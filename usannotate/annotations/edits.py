@@ -17,6 +17,7 @@ from usannotate.annotations.model import (
     Annotations,
     FrameSource,
     Label,
+    LabelSet,
     as_points,
 )
 from usannotate.cine.calibration import ManualCalibration
@@ -212,6 +213,36 @@ class SetManualCalibration(Edit):
 
     def revert(self, annotations: Annotations) -> None:
         annotations.manual_calibration = self._before
+
+
+@dataclass
+class ReplaceContent(Edit):
+    """Replace every track, label and the manual calibration at once (a merge of another
+    rater's save); undo puts back what was there. The label set object itself stays (the
+    views hold it): only its labels change."""
+
+    content: Annotations
+    text: str = "Merge"
+    _before: Annotations | None = field(default=None, repr=False)
+
+    def apply(self, annotations: Annotations) -> None:
+        if self._before is None:
+            self._before = Annotations(
+                LabelSet(annotations.label_set.name, list(annotations.label_set.labels)),
+                list(annotations.objects),
+                manual_calibration=annotations.manual_calibration,
+            )
+        _set_content(annotations, self.content)
+
+    def revert(self, annotations: Annotations) -> None:
+        assert self._before is not None
+        _set_content(annotations, self._before)
+
+
+def _set_content(annotations: Annotations, content: Annotations) -> None:
+    annotations.label_set.labels = list(content.label_set.labels)
+    annotations.objects = list(content.objects)
+    annotations.manual_calibration = content.manual_calibration
 
 
 @dataclass

@@ -34,6 +34,7 @@ from usannotate.sidecar.document import (
     utc_now,
 )
 from usannotate.sidecar.errors import (
+    SidecarConflictError,
     SidecarError,
     SidecarMismatchError,
     SidecarReadError,
@@ -47,6 +48,7 @@ from usannotate.sidecar.store import (
     is_sidecar_path,
     load_recovery,
     load_sidecar,
+    offered_recovery,
     read_json,
     recovery_is_newer,
     recovery_path_for,
@@ -70,6 +72,7 @@ __all__ = [
     "DicomReference",
     "ManualCalibration",
     "SidecarCalibration",
+    "SidecarConflictError",
     "SidecarDocument",
     "SidecarError",
     "SidecarMismatchError",
@@ -86,6 +89,7 @@ __all__ = [
     "load_sidecar",
     "loop_mismatches",
     "new_document",
+    "offered_recovery",
     "parse_timestamp",
     "read_json",
     "recovery_is_newer",

@@ -33,6 +33,7 @@ from usannotate.sidecar.schema import json_path, quote, schema_problems
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
+    from usannotate.sidecar._conflict import DiskVersion
 
 #: The value of the ``format`` key.
 FORMAT = "usannotate-sidecar"
@@ -204,8 +205,9 @@ class SidecarDocument:
     warnings
         What could not be shown of a newer file (empty otherwise).
     disk_stamp
-        Identity of the file on disk this document was read from or last saved to; a
-        save over that very file skips re-checking it.
+        The version (path and content hash, with a copy of the annotations then) of the
+        file this document was read from or last saved to: a save replaces that version
+        only, never one someone else saved since (see ``usannotate.sidecar._conflict``).
     """
 
     annotations: Annotations
@@ -219,7 +221,7 @@ class SidecarDocument:
     read_only: bool = False
     format_version: int = FORMAT_VERSION
     warnings: list[str] = field(default_factory=list)
-    disk_stamp: tuple[object, ...] | None = field(default=None, repr=False)
+    disk_stamp: DiskVersion | None = field(default=None, repr=False)
     #: Per object (by position), where each frame's entry stood in the file read, so
     #: messages point at the file's own ``frames[j]`` (not content: never compared).
     entry_positions: dict[int, dict[int, int]] = field(default_factory=dict, repr=False)

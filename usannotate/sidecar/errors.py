@@ -41,3 +41,48 @@ class SidecarMismatchError(SidecarError):
 class SidecarWriteError(SidecarError):
     """The sidecar could not be saved (full disk, read-only folder, no permission, an
     existing file that is damaged or newer...). The previous file on disk is intact."""
+
+
+class SidecarConflictError(SidecarWriteError):
+    """The sidecar changed on disk since this document was read (another window or rater
+    saved it): it was not replaced, and nothing was written.
+
+    Attributes
+    ----------
+    mine
+        The document that was to be saved (unchanged).
+    theirs
+        The document now on disk, as read during the save.
+    base
+        The annotations ``mine`` started from (what it was read as, or last saved), for
+        a three-way merge; None when unknown (``mine`` never read this file).
+    theirs_version
+        The identity (content hash) of the file on disk: a save that resolved the
+        conflict replaces that version only, never a newer one.
+    saved_by, saved_at
+        Who saved the file on disk last, and when (its ``modified``), for the message.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        mine: object,
+        theirs: object,
+        base: object,
+        theirs_version: object,
+        saved_by: str,
+        saved_at: object,
+    ) -> None:
+        self.mine = mine
+        self.theirs = theirs
+        self.base = base
+        self.theirs_version = theirs_version
+        self.saved_by = saved_by
+        self.saved_at = saved_at
+        who = saved_by or "someone"
+        super().__init__(
+            path,
+            f"not saved: it was changed by {who} since it was opened here; the file was "
+            "left as they saved it (reload it, save a copy, overwrite it or merge)",
+        )

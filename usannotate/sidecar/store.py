@@ -19,12 +19,13 @@ from datetime import datetime
 from pathlib import Path
 
 from usannotate._atomic import remove_stale_temporaries, write_atomically
+from usannotate.sidecar import _conflict
 from usannotate.sidecar._jsonfmt import dumps
+from usannotate.sidecar._names import RECOVERY_SUFFIX, SIDECAR_SUFFIX, sidecar_stem
 from usannotate.sidecar.document import (
     SidecarDocument,
     consistency_problems,
     format_timestamp,
-    parse_timestamp,
     schema_view,
     utc_now,
     writable_json,
@@ -35,12 +36,18 @@ from usannotate.sidecar.errors import (
     SidecarReadError,
     SidecarWriteError,
 )
+from usannotate.sidecar.locks import LockOwner, save_guard
+from usannotate.sidecar.recovery import (
+    AUTOSAVE_KEY,
+    autosave_record,
+    check_session_token,
+    offered_recovery,
+    orphaned_recoveries,
+    read_recovery_file,
+    recovery_files,
+)
 from usannotate.sidecar.schema import quote, schema_problems
 
-#: Every sidecar's name ends with this.
-SIDECAR_SUFFIX = ".usannotate.json"
-#: A recovery file is ``.<sidecar stem>.usannotate.recovery.json`` beside the sidecar.
-RECOVERY_SUFFIX = ".usannotate.recovery.json"
 #: Larger files are refused unread (a 600-frame loop with ten objects is about 3 MB).
 MAX_SIDECAR_BYTES = 512 * 1024 * 1024
 
@@ -96,26 +103,19 @@ def sidecar_matches_dicom(
     return Path(sidecar_path) == sidecar_path_for(dicom_path)
 
 
-def recovery_path_for(sidecar_path: str | os.PathLike[str]) -> Path:
-    """The autosave file of a sidecar: ``.<stem>.usannotate.recovery.json`` beside it.
+def recovery_path_for(sidecar_path: str | os.PathLike[str], session: str | None = None) -> Path:
+    """A session's autosave file: ``.<stem>.<session>.usannotate.recovery.json`` beside
+    the sidecar (see :mod:`usannotate.sidecar.recovery`); without ``session``, the single
+    name of older versions, ``.<stem>.usannotate.recovery.json``.
 
     Hidden, and not ending in ``.usannotate.json``, so it is never taken for a sidecar.
     """
     path = Path(sidecar_path)
-    name = path.name
-    stem = name[: -len(SIDECAR_SUFFIX)] if name.endswith(SIDECAR_SUFFIX) else name
-    return path.with_name(f".{stem}{RECOVERY_SUFFIX}")
+    token = f".{check_session_token(session)}" if session is not None else ""
+    return path.with_name(f".{sidecar_stem(path)}{token}{RECOVERY_SUFFIX}")
 
 
 # --------------------------------------------------------------------- loading
-def _disk_stamp(path: Path) -> tuple[object, ...] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (os.path.abspath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-
-
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -202,7 +202,7 @@ def load_sidecar(
         Made for another DICOM file.
     """
     path = Path(path)
-    stamp = _disk_stamp(path)
+    stamp = _conflict.read_version(path)  # before reading: a change after it is a conflict
     with _gc_paused():
         doc = SidecarDocument.from_json(read_json(path), path=path)
     if dicom_uid is not None and doc.dicom.sop_instance_uid != dicom_uid:
@@ -213,7 +213,7 @@ def load_sidecar(
             f"whose SOP Instance UID differs from that of {opened}; it was not opened and "
             "is left unchanged",
         )
-    doc.disk_stamp = stamp
+    doc.disk_stamp = _conflict.with_base(stamp, doc.annotations)
     return doc
 
 
@@ -233,13 +233,20 @@ def _reason(exc: OSError) -> str:
     return reasons.get(exc.errno, exc.strerror or type(exc).__name__)  # type: ignore[arg-type]
 
 
-def serialize(doc: SidecarDocument, *, modified: datetime | None = None) -> bytes:
+def serialize(
+    doc: SidecarDocument,
+    *,
+    modified: datetime | None = None,
+    autosave: dict[str, object] | None = None,
+) -> bytes:
     """The file's bytes for ``doc``, validated (schema and consistency).
 
     Parameters
     ----------
     modified
         Written as ``modified`` instead of ``doc.modified`` (which is left alone).
+    autosave
+        Written as the ``autosave`` key (recovery files only: the session that wrote it).
 
     Raises
     ------
@@ -256,6 +263,8 @@ def serialize(doc: SidecarDocument, *, modified: datetime | None = None) -> byte
     if not problems:
         if modified is not None:
             data["modified"] = format_timestamp(modified)
+        if autosave is not None:
+            data[AUTOSAVE_KEY] = autosave
         problems = schema_problems(schema_view(data), allow_newer=doc.read_only)
     if not problems:
         try:
@@ -269,8 +278,13 @@ def _existing_problem(path: Path, doc: SidecarDocument) -> tuple[bool, str] | No
     """Why the file at ``path`` must not be replaced by ``doc``: ``(damaged, message)``.
 
     None when there is no file, or it is an older state of this very document (the file
-    it was read from or last saved to, untouched since), or a valid sidecar of version 1
-    for the same DICOM.
+    it was read from or last saved to, untouched since: same content hash).
+
+    Raises
+    ------
+    SidecarConflictError
+        A valid sidecar of the same DICOM that this document did not read (someone else
+        saved it since): it is never replaced without the user choosing.
     """
     try:
         info = os.stat(path)
@@ -282,7 +296,8 @@ def _existing_problem(path: Path, doc: SidecarDocument) -> tuple[bool, str] | No
         return False, "could not be saved: a folder or device has that name"
     if not info.st_mode & stat.S_IWUSR:
         return False, "not saved: the file is read-only; it was kept unchanged"
-    if doc.disk_stamp is not None and doc.disk_stamp == _disk_stamp(path):
+    current = _conflict.read_version(path)
+    if _conflict.was_read_from(doc, path, current):
         return None
     try:
         existing = load_sidecar(path)
@@ -301,7 +316,7 @@ def _existing_problem(path: Path, doc: SidecarDocument) -> tuple[bool, str] | No
             "not saved: the existing file belongs to another DICOM file "
             f"({quote(existing.dicom.file_name)}); it was kept unchanged"
         )
-    return None
+    raise _conflict.conflict(path, doc, existing)
 
 
 def _move_damaged_aside(path: Path) -> None:
@@ -315,6 +330,25 @@ def _move_damaged_aside(path: Path) -> None:
 
 
 def save_sidecar(
+    doc: SidecarDocument,
+    path: str | os.PathLike[str],
+    *,
+    now: datetime | None = None,
+    overwrite_corrupt: bool = False,
+) -> None:
+    """Validate ``doc`` and save it atomically to ``path``, unless someone else saved
+    ``path`` since ``doc`` was read (then :class:`SidecarConflictError`).
+
+    The check and the replacement run under the sidecar's save guard
+    (:func:`usannotate.sidecar.locks.save_guard`), so two saves of one file, from two
+    windows or two computers, never both pass the check. Otherwise as
+    :func:`_save_checked`, whose description follows.
+    """
+    with save_guard(path):
+        _save_checked(doc, path, now=now, overwrite_corrupt=overwrite_corrupt)
+
+
+def _save_checked(
     doc: SidecarDocument,
     path: str | os.PathLike[str],
     *,
@@ -338,6 +372,9 @@ def save_sidecar(
 
     Raises
     ------
+    SidecarConflictError
+        ``path`` holds a valid sidecar of the same DICOM that ``doc`` was not read from
+        (or last saved to): someone else saved it meanwhile; it carries both versions.
     SidecarWriteError
         ``doc`` is read-only or breaks the format; the existing file is damaged, newer,
         read-only or belongs to another DICOM; or the system refused the write (full
@@ -369,30 +406,44 @@ def save_sidecar(
         kept = "the previous version was kept" if existed else "nothing was written"
         raise SidecarWriteError(path, f"could not be saved: {_reason(exc)}; {kept}") from None
     doc.modified = moment
-    doc.disk_stamp = _disk_stamp(path)
+    doc.disk_stamp = _conflict.version_of_bytes(path, data, doc.annotations)
     remove_stale_temporaries(path)
 
 
 # -------------------------------------------------------------------- recovery
 def write_recovery(
-    doc: SidecarDocument, sidecar_path: str | os.PathLike[str], *, now: datetime | None = None
+    doc: SidecarDocument,
+    sidecar_path: str | os.PathLike[str],
+    *,
+    now: datetime | None = None,
+    owner: LockOwner | None = None,
 ) -> Path:
     """Autosave ``doc`` to the sidecar's recovery file (atomically); return its path.
 
     The recovery file is a complete sidecar whose ``modified`` is the autosave time;
-    ``doc`` itself is not changed and the sidecar is not touched.
+    ``doc`` itself is not changed and the sidecar is not touched. With ``owner`` (the
+    session autosaving), the file is that session's own and names it (``autosave`` key,
+    with the content hash of the sidecar version ``doc`` was read from); without, the
+    single recovery file name of older versions is used.
 
     Raises
     ------
     SidecarWriteError
         As :func:`save_sidecar` (the recovery file is ours: it is always replaced).
     """
-    target = recovery_path_for(sidecar_path)
+    target = recovery_path_for(sidecar_path, owner.session if owner else None)
     if doc.read_only:
         raise SidecarWriteError(target, "not autosaved: the sidecar was opened read-only")
+    record = None
+    if owner is not None:
+        read = doc.disk_stamp
+        same = isinstance(read, _conflict.DiskVersion) and read.path == os.path.abspath(
+            sidecar_path
+        )
+        record = autosave_record(owner, read.sha256 if same else None)  # type: ignore[union-attr]
     try:
         with _gc_paused():
-            data = serialize(doc, modified=now or utc_now())
+            data = serialize(doc, modified=now or utc_now(), autosave=record)
     except SidecarWriteError as exc:
         raise SidecarWriteError(target, exc.problems) from None
     try:
@@ -404,14 +455,26 @@ def write_recovery(
 
 
 def load_recovery(
-    sidecar_path: str | os.PathLike[str], *, dicom_uid: str | None = None
+    sidecar_path: str | os.PathLike[str],
+    *,
+    dicom_uid: str | None = None,
+    recovery_file: str | os.PathLike[str] | None = None,
 ) -> SidecarDocument | None:
     """The autosaved document of a sidecar, or None when there is none usable.
 
-    A recovery file that cannot be read, or that belongs to another DICOM (when
-    ``dicom_uid`` is given), gives None and a logged warning (without names or contents).
+    ``recovery_file`` chooses the file; by default the newest work of a session that is
+    gone (:func:`usannotate.sidecar.recovery.orphaned_recoveries`). A recovery file that
+    cannot be read, or that belongs to another DICOM (when ``dicom_uid`` is given), gives
+    None and a logged warning (without names or contents). The document's next save
+    replaces the sidecar only if it is still the version the autosaved work started from.
     """
-    target = recovery_path_for(sidecar_path)
+    if recovery_file is None:
+        orphans = orphaned_recoveries(sidecar_path)
+        if not orphans:
+            _warn_unreadable_recoveries(sidecar_path)
+            return None
+        recovery_file = orphans[0].path
+    target = Path(recovery_file)
     if not target.exists():
         return None
     try:
@@ -422,8 +485,26 @@ def load_recovery(
     except SidecarError as exc:
         _log.warning("an autosave recovery file could not be read; it was ignored (%s)", _kind(exc))
         return None
-    doc.disk_stamp = None  # a save goes to the sidecar, which is checked afresh
+    record = doc.extra.top.pop(AUTOSAVE_KEY, None)  # about the file, not the work
+    base = record.get("base_sha256") if isinstance(record, dict) else None
+    # The save goes to the sidecar: it may replace only the version the work started from.
+    doc.disk_stamp = (
+        _conflict.DiskVersion(os.path.abspath(sidecar_path), base)
+        if isinstance(base, str)
+        else None
+    )
     return doc
+
+
+def _warn_unreadable_recoveries(sidecar_path: str | os.PathLike[str]) -> None:
+    for candidate in recovery_files(sidecar_path):
+        if read_recovery_file(candidate) is None:
+            try:
+                read_json(candidate)
+                kind = "not a valid sidecar"
+            except SidecarError as exc:
+                kind = _kind(exc)
+            _log.warning("an autosave recovery file could not be read; it was ignored (%s)", kind)
 
 
 def _kind(exc: SidecarError) -> str:
@@ -435,44 +516,32 @@ def _kind(exc: SidecarError) -> str:
     return "not a valid sidecar"
 
 
-def discard_recovery(sidecar_path: str | os.PathLike[str]) -> None:
-    """Delete the sidecar's recovery file, if any (after a save, or when declined).
+def discard_recovery(
+    sidecar_path: str | os.PathLike[str],
+    session: str | None = None,
+    *,
+    recovery_file: str | os.PathLike[str] | None = None,
+) -> None:
+    """Delete a recovery file, if any (after a save, or when declined): ``session``'s
+    own (another session's is never touched), or ``recovery_file`` (an orphan the user
+    recovered or declined); without either, the single file of older versions.
 
     Raises
     ------
     SidecarWriteError
         The file exists but cannot be deleted.
     """
-    target = recovery_path_for(sidecar_path)
+    target = Path(recovery_file) if recovery_file else recovery_path_for(sidecar_path, session)
     try:
         target.unlink(missing_ok=True)
     except OSError as exc:
         raise SidecarWriteError(target, f"could not be deleted ({_reason(exc)})") from None
 
 
-def _modified_of(path: Path) -> datetime | None:
-    try:
-        data = read_json(path)
-        return parse_timestamp(data["modified"])  # type: ignore[index]
-    except (SidecarError, KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
 def recovery_is_newer(sidecar_path: str | os.PathLike[str]) -> bool:
-    """Whether the recovery file holds work the sidecar does not: offer it on reopening.
-
-    True when a readable recovery file exists and the sidecar is missing, unreadable, or
-    was last saved (its ``modified``) before the recovery file was written.
-    """
-    sidecar_path = Path(sidecar_path)
-    target = recovery_path_for(sidecar_path)
-    if not target.exists():
-        return False
-    recovered = _modified_of(target)
-    if recovered is None:
-        return False
-    saved = _modified_of(sidecar_path)
-    return saved is None or recovered > saved
+    """Whether a recovery file holds work the sidecar does not: offer it on reopening
+    (see :func:`offered_recovery`)."""
+    return offered_recovery(sidecar_path) is not None
 
 
 __all__ = [
@@ -483,6 +552,7 @@ __all__ = [
     "is_sidecar_path",
     "load_recovery",
     "load_sidecar",
+    "offered_recovery",
     "read_json",
     "recovery_is_newer",
     "recovery_path_for",

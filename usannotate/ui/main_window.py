@@ -45,10 +45,19 @@ from usannotate.annotations.edits import AddLabel, ChangeLabel, SetManualCalibra
 from usannotate.cine import Calibration, CineError, CineLoop, list_loop_files, open_cine
 from usannotate.cine.calibration import ManualCalibration
 from usannotate.export import loop_measurements, write_measurements
-from usannotate.sidecar import SIDECAR_SUFFIX, SidecarError
+from usannotate.sidecar import (
+    SIDECAR_SUFFIX,
+    SidecarConflictError,
+    SidecarError,
+    discard_recovery,
+    sidecar_path_for,
+)
+from usannotate.sidecar.locks import REFRESH_EVERY_S, LockHeldError, LockOwner
 from usannotate.ui.annotation_items import AnnotationLayer
 from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
 from usannotate.ui.dialogs.about import show_about
+from usannotate.ui.dialogs.conflict import resolve_conflict
+from usannotate.ui.dialogs.lock import LockBanner, claim_loop
 from usannotate.ui.dialogs.preferences import (
     Preferences,
     PreferencesDialog,
@@ -106,6 +115,9 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        self.lock_banner = LockBanner(central)
+        self.lock_banner.takeOverRequested.connect(self.take_over_loop)
+        layout.addWidget(self.lock_banner)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.transport)
         self.setCentralWidget(central)
@@ -158,6 +170,11 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setInterval(self.prefs.autosave_interval_s * 1000)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
+        # Tells other windows and raters this one still has its loop open.
+        self.heartbeat_timer = QTimer(self)
+        self.heartbeat_timer.setInterval(int(REFRESH_EVERY_S * 1000))
+        self.heartbeat_timer.timeout.connect(self.heartbeat)
+        self.heartbeat_timer.start()
         self.metadata_dock.setMinimumWidth(300)
         self.loop_dock.setMinimumWidth(260)
         self._build_status_bar()
@@ -850,15 +867,20 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ annotating
     def _start_session(self, loop: CineLoop) -> None:
-        """Open the loop's sidecar (or a new one), offering autosaved work back."""
-        self.session = None
+        """Open the loop's sidecar (or a new one): take its edit lock (or open it
+        read-only when someone else has it), offering autosaved work back."""
+        self._end_session()
         self.selected_object = None
+        name = os.path.basename(loop.path)
+        owner = LockOwner.current(self.prefs.annotator)
+        claim = claim_loop(self, sidecar_path_for(loop.path), owner, name)
+        offered = AnnotationSession.offered_recovery(loop) if claim.holder is None else None
         use_recovery = False
-        if AnnotationSession.has_recovery(loop):
+        if offered is not None:
             answer = QMessageBox.question(
                 self,
                 "Recover unsaved work?",
-                f"{os.path.basename(loop.path)}: marks from an earlier session were not "
+                f"{name}: marks from an earlier session were not "
                 "saved (the program closed unexpectedly). Recover them?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.Yes,
@@ -867,30 +889,80 @@ class MainWindow(QMainWindow):
         try:
             self.session = AnnotationSession(
                 loop,
-                use_recovery=use_recovery,
+                recovery_file=offered if use_recovery else None,
                 annotator=self.prefs.annotator,
                 label_set=self._preferred_label_set(),
+                owner=owner,
+                lock=claim.lock,
+                locked_by=claim.holder,
             )
         except (SidecarError, LabelSetError) as exc:
+            if claim.lock is not None:
+                claim.lock.release()
             self._error(
                 "Annotations not opened",
                 f"{exc}\n\nThe file was kept as it is; this loop can be viewed but not "
                 "marked until the sidecar is fixed or moved away.",
             )
         else:
-            if not use_recovery and AnnotationSession.has_recovery(loop):
-                self.session.discard_recovery()  # declined
-            self.session.history.on_change = self._on_marks_changed
-            if self.session.read_only:
+            if offered is not None and not use_recovery:
+                discard_recovery(self.session.path, recovery_file=offered)  # declined
+            if claim.note:
+                self.statusBar().showMessage(claim.note, 15000)
+            if self.session.document.read_only:
                 self.statusBar().showMessage(
                     "This sidecar was written by a newer usannotate: opened read-only", 15000
                 )
+        self._attach_session()
+
+    def _attach_session(self) -> None:
+        """Show the session's document (after opening, reloading or taking over)."""
+        if self.session is not None:
+            self.session.history.on_change = self._on_marks_changed
+        if self.session is not None and self.session.locked_by is not None:
+            self.lock_banner.show_read_only(self.session.locked_by)
+        else:
+            self.lock_banner.clear()
         labels = self.session.document.annotations.label_set if self.session else None
         self.label_panel.set_label_set(labels, self.layer.hidden_labels)
         editable = self.session is not None and not self.session.read_only
         self.tools.set_document(self.session.history if editable else None)
         self._update_edit_actions()
         self._show_calibration_state()
+
+    def _end_session(self) -> None:
+        """Let go of the loop's edit lock (the marks were saved or discarded first)."""
+        if self.session is not None:
+            self.session.close()
+        self.session = None
+
+    def take_over_loop(self) -> bool:
+        """Edit a loop opened read-only: take the lock from whoever has it."""
+        if self.session is None or self.session.locked_by is None:
+            return False
+        try:
+            previous = self.session.take_over(self.session.locked_by)
+        except LockHeldError as held:
+            self.session.locked_by = held.holder
+            self._attach_session()
+            return False
+        except SidecarError as exc:
+            self._error("Not taken over", str(exc))
+            return False
+        who = previous.describe() if previous is not None else "the other window"
+        self.statusBar().showMessage(f"You took this loop over from {who}", 8000)
+        self._attach_session()
+        self._refresh_marks()
+        self._refresh_measurements()
+        self._update_title()
+        return True
+
+    def heartbeat(self) -> None:
+        """Keep the edit lock fresh; say so once when someone took the loop over."""
+        if self.session is None or self.session.lock is None:
+            return
+        if not self.session.heartbeat():
+            self.lock_banner.show_taken_over(self.session.lock.holder())
 
     def _preferred_label_set(self):
         """The label set chosen in Preferences (None: the built-in one), or None after
@@ -1148,12 +1220,28 @@ class MainWindow(QMainWindow):
         self._sign_document()
         try:
             path = self.session.save()
+        except SidecarConflictError as conflict:
+            return self._resolve_conflict(conflict)
         except SidecarError as exc:
             self._error("Not saved", f"{exc}\n\nYour marks are still here, unsaved.")
             return False
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         self._update_title()
         return True
+
+    def _resolve_conflict(self, conflict: SidecarConflictError) -> bool:
+        """Someone else saved the sidecar: ask (reload / copy / overwrite / merge)."""
+        assert self.session is not None
+        try:
+            outcome = resolve_conflict(self, self.session, conflict)
+        except SidecarError as exc:
+            self._error("Not saved", f"{exc}\n\nYour marks are still here, unsaved.")
+            return False
+        if outcome.reloaded:
+            self._attach_session()
+        self._on_marks_changed()
+        self.statusBar().showMessage(outcome.message, 10000)
+        return outcome.saved
 
     def _sign_document(self) -> None:
         """A sidecar nobody has signed yet gets the annotator's name (asked once)."""
@@ -1181,7 +1269,10 @@ class MainWindow(QMainWindow):
             path = path.removesuffix(".json") + SIDECAR_SUFFIX
         self._sign_document()
         try:
-            saved = self.session.save_as(Path(path))
+            # The file dialog asked before replacing a file already there.
+            saved = self.session.save_as(Path(path), replace_existing=True)
+        except SidecarConflictError as conflict:
+            return self._resolve_conflict(conflict)
         except SidecarError as exc:
             self._error("Not saved", f"{exc}\n\nYour marks are still here, unsaved.")
             return False
@@ -1201,7 +1292,8 @@ class MainWindow(QMainWindow):
         self.measure.reset()
         self.loop.close()
         self.loop = None
-        self.session = None
+        self._end_session()
+        self.lock_banner.clear()
         self.index = -1
         self.selected_object = None
         self.tools.set_document(None)
@@ -1320,6 +1412,7 @@ class MainWindow(QMainWindow):
         self.playback.stop()
         self.tracks.cancel()
         self.tracks.wait()
+        self._end_session()
         if self.loop is not None:
             self.loop.close()
         super().closeEvent(event)
