@@ -30,8 +30,8 @@ def main() -> int:
 
     import usannotate
     from usannotate.annotations import AnnotatedObject, Annotations, default_label_set
-    from usannotate.ui.annotation_items import AnnotationLayer
-    from usannotate.ui.viewer import CineView
+    from usannotate.ui.viewer.marks import AnnotationLayer
+    from usannotate.ui.viewer.view import CineView
 
     app = QApplication.instance() or QApplication([])
     labels = default_label_set()

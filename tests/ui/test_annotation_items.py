@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtWidgets import QGraphicsScene
 
 from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
-from usannotate.ui.annotation_items import AnnotationLayer, ShapeItem
+from usannotate.ui.viewer.marks import AnnotationLayer, ShapeItem
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_shapes_cover_their_points(qtbot, annotations):
 def test_the_needle_trajectory_stops_at_the_image_edge():
     from PySide6.QtCore import QRectF
 
-    from usannotate.ui.annotation_items import trajectory_end
+    from usannotate.ui.viewer.marks import trajectory_end
 
     image = QRectF(0, 0, 100, 80)
     # A needle pointing down-right whose doubled length would leave the image.
@@ -104,7 +104,7 @@ def test_the_needle_trajectory_stops_at_the_image_edge():
 def test_the_first_anchor_alone_is_the_footprints_first(label_id, points):
     """Playback follows captions by the first anchor, computed without the footprint."""
     from usannotate.annotations import AnnotatedObject, default_label_set
-    from usannotate.ui.annotation_items import ShapeItem
+    from usannotate.ui.viewer.marks import ShapeItem
 
     label = default_label_set()[label_id]
     obj = AnnotatedObject(label.id, label.kind)

@@ -16,7 +16,7 @@ from tests.cine.scanner_cases import (
     make_aloka_like_stacked,
     make_sonosite_like_deep,
 )
-from usannotate.ui.calibration_overlays import DepthRuler, OverlayLabel, RegionOutline
+from usannotate.ui.viewer.overlays import DepthRuler, OverlayLabel, RegionOutline
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent, QPalette
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from usannotate.ui.curves import Curve, CurvePanel, CurvePlot, CurveSample, nice_ticks
+from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample, nice_ticks
 
 # Uneven frame times (a FrameTimeVector): frame 3 -> 4 takes five times longer than 0 -> 1.
 TIMES = [0.0, 0.02, 0.05, 0.07, 0.17, 0.19, 0.24, 0.26, 0.30, 0.31, 0.36, 0.40]

@@ -13,8 +13,8 @@ from pydicom.data import get_testdata_file
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QFont, QIcon
 
-from usannotate.ui import loop_list
-from usannotate.ui.loop_list import ENTRY_ROLE, FolderScanner, LoopEntry, LoopListPanel
+from usannotate.ui.docks import loops as loop_list
+from usannotate.ui.docks.loops import ENTRY_ROLE, FolderScanner, LoopEntry, LoopListPanel
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"
 SAMPLE_A = SAMPLES / "hydrodissection_linear_a.dcm"

@@ -17,7 +17,7 @@ from tests.ui.paths import SAMPLE_A
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.annotations.edits import AddObject
 from usannotate.sidecar import load_sidecar, sidecar_path_for
-from usannotate.ui.tools import SNAP_TO_REGION_PX, snap_into_rects
+from usannotate.ui.viewer.marking_tools import SNAP_TO_REGION_PX, snap_into_rects
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier

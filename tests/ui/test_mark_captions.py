@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication
 from tests.ui.paths import SAMPLE_A
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.annotations.edits import AddObject
-from usannotate.ui.annotation_items import MIN_HANDLE_PX
-from usannotate.ui.caption_layout import Anchor, Footprint, boxes_hit, place_captions
+from usannotate.ui.viewer.captions import Anchor, Footprint, boxes_hit, place_captions
+from usannotate.ui.viewer.marks import MIN_HANDLE_PX
 
 TRUTH = json.loads(SAMPLE_A.with_name("hydrodissection_linear_a.truth.json").read_text())
 PLANES = ("fascia.superficial", "fascia.deep", "fascia.interfascial")

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStyle, QStyleOptionButton, QWidget
 
 import usannotate
-from usannotate.ui.metadata_panel import MetadataPanel
+from usannotate.ui.docks.details import MetadataPanel
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicoms" / "hydrodissection_linear_a.dcm"
 NBSP = "\u00a0"

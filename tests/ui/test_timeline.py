@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent, QPalette
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from usannotate.ui.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
+from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 
 LEFT = Qt.MouseButton.LeftButton
 NO_BUTTON = Qt.MouseButton.NoButton

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QApplication, QGraphicsScene
 import usannotate
 from usannotate.annotations import AnnotatedObject, Annotations, ShapeKind, default_label_set
 from usannotate.annotations.edits import AddObject, EditHistory
-from usannotate.ui.annotation_items import AnnotationLayer
-from usannotate.ui.tools import PointerEvent, Tool, ToolController, simplify_outline
-from usannotate.ui.viewer import CineView
+from usannotate.ui.viewer.marking_tools import PointerEvent, Tool, ToolController, simplify_outline
+from usannotate.ui.viewer.marks import AnnotationLayer
+from usannotate.ui.viewer.view import CineView
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicoms" / "hydrodissection_linear_a.dcm"
 FRAME = 12

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 import usannotate
 from tests.ui.paths import SAMPLE_A
-from usannotate.ui.viewer import CineView, DepthRuler, DisplayAdjustment, RegionOutline
+from usannotate.ui.viewer.view import CineView, DepthRuler, DisplayAdjustment, RegionOutline
 
 
 @pytest.fixture

@@ -53,8 +53,6 @@ from usannotate.sidecar import (
     sidecar_path_for,
 )
 from usannotate.sidecar.locks import REFRESH_EVERY_S, LockHeldError, LockOwner
-from usannotate.ui.annotation_items import AnnotationLayer
-from usannotate.ui.annotation_panels import LabelPanel, MeasurementPanel
 from usannotate.ui.dialogs.about import show_about
 from usannotate.ui.dialogs.conflict import resolve_conflict
 from usannotate.ui.dialogs.lock import LockBanner, claim_loop
@@ -65,18 +63,21 @@ from usannotate.ui.dialogs.preferences import (
     warn_label_set,
 )
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from usannotate.ui.docks.details import MetadataPanel
+from usannotate.ui.docks.labels import LabelPanel
+from usannotate.ui.docks.loops import LoopListPanel
+from usannotate.ui.docks.measurements import MeasurementPanel
 from usannotate.ui.focus import FocusAfterDialogs
 from usannotate.ui.frame_errors import MissingFrames
-from usannotate.ui.loop_list import LoopListPanel
-from usannotate.ui.measure_tools import MeasureTools, length_text
-from usannotate.ui.metadata_panel import MetadataPanel
 from usannotate.ui.playback import SPEEDS, PlaybackController
 from usannotate.ui.session import AnnotationSession
 from usannotate.ui.status_bar import StatusBar
-from usannotate.ui.tools import ToolController
-from usannotate.ui.tracks import TrackController
+from usannotate.ui.tracking import TrackController
 from usannotate.ui.transport import TransportBar
-from usannotate.ui.viewer import CineView, DisplayAdjustment
+from usannotate.ui.viewer.marking_tools import ToolController
+from usannotate.ui.viewer.marks import AnnotationLayer
+from usannotate.ui.viewer.measure_tools import MeasureTools, length_text
+from usannotate.ui.viewer.view import CineView, DisplayAdjustment
 
 DICOM_FILTER = "DICOM files (*.dcm *.DCM *.dicom *.DICOM);;All files (*)"
 MAX_RECENT = 10

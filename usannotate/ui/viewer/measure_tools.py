@@ -18,8 +18,8 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from usannotate.annotations import Row
 from usannotate.annotations.measurements import polyline_length
 from usannotate.cine.calibration import Calibration, ManualCalibration
-from usannotate.ui.line_tool import LINE_COLOURS, LineItem, LinePurpose, LineTool
-from usannotate.ui.viewer import CineView
+from usannotate.ui.viewer.line_tool import LINE_COLOURS, LineItem, LinePurpose, LineTool
+from usannotate.ui.viewer.view import CineView
 
 __all__ = ["CALIPER_ID", "MeasureTools", "length_text"]
 

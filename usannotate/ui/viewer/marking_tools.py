@@ -34,8 +34,8 @@ from usannotate.annotations.edits import (
     SetPoints,
     hide_on_frame,
 )
-from usannotate.ui.annotation_items import AnnotationLayer, ShapeItem
-from usannotate.ui.viewer import CineView
+from usannotate.ui.viewer.marks import AnnotationLayer, ShapeItem
+from usannotate.ui.viewer.view import CineView
 
 __all__ = ["Mode", "PointerEvent", "Tool", "ToolController"]
 

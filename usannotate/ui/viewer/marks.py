@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, Label, ShapeKind
-from usannotate.ui.caption_layout import Anchor, Footprint, place_captions
+from usannotate.ui.viewer.captions import Anchor, Footprint, place_captions
 
 _OUTLINE = QColor(0, 0, 0, 170)  # dark halo so marks read on bright fascia and dark fluid
 _TRAJECTORY_LENGTH = 1.0  # the needle's extended trajectory, in needle lengths

@@ -36,8 +36,8 @@ from usannotate.annotations.edits import (
 )
 from usannotate.annotations.measurements import is_fluid_label, measurement_series
 from usannotate.cine import Calibration, CineLoop
-from usannotate.ui.curves import Curve, CurvePanel, CurvePlot, CurveSample
-from usannotate.ui.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
+from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample
+from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 
 if TYPE_CHECKING:
     from usannotate.ui.main_window import MainWindow

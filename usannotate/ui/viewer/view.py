@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.cine import Region
-from usannotate.ui.calibration_overlays import (
+from usannotate.ui.viewer.overlays import (
     DepthRuler,
     RegionOutline,
     burned_in_text,

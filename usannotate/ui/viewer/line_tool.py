@@ -21,7 +21,7 @@ from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from usannotate.ui.viewer import CineView
+from usannotate.ui.viewer.view import CineView
 
 __all__ = ["LINE_COLOURS", "LineItem", "LinePurpose", "LineTool"]
 

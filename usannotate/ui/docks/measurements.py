@@ -1,0 +1,107 @@
+"""The Measurements dock: this frame's measurements, in mm when calibrated, and why not."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from usannotate.annotations import Row
+from usannotate.annotations.measurements import MEASUREMENT_TITLES
+
+
+class MeasurementPanel(QWidget):
+    """This frame's measurements (the selected mark's first), in mm when calibrated."""
+
+    COLUMNS = ("Mark", "Measurement", "Value", "Unit")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.note = QLabel("No marks on this frame")
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.note)
+
+    def show_rows(
+        self,
+        rows: list[Row],
+        selected: str | None = None,
+        names: dict[str, str] | None = None,
+        *,
+        calibration: str = "dicom",
+    ) -> None:
+        """Show ``rows`` (one frame's), the selected object's first and highlighted.
+
+        ``calibration`` is where mm come from (``"dicom"`` or ``"manual"``). A mark
+        measured in px says why, beside the table and on its rows' tooltips (the
+        rows' ``unit_reason``, e.g. "point 1 of 8 is outside region 1").
+        """
+        ordered = sorted(rows, key=lambda r: (r.object_id != selected, r.label_name, r.object_id))
+        self.table.setRowCount(len(ordered))
+        why_px: dict[str, str] = {}
+        for i, row in enumerate(ordered):
+            mark = (names or {}).get(row.object_id) or row.label_name
+            name = mark
+            if row.source not in ("keyframe", "caliper"):  # a value nobody placed: say so
+                mark += f" ({row.source})"
+            in_px = row.unit in ("px", "px2")
+            if in_px and row.unit_reason:
+                why_px.setdefault(name, row.unit_reason)
+            cells = (
+                mark,
+                MEASUREMENT_TITLES.get(row.measurement, row.measurement),
+                _format_value(row.value, row.unit),
+                row.unit,
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column == 2:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                if row.object_id == selected:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                if in_px and row.unit_reason:
+                    item.setToolTip(f"In px: {row.unit_reason}")
+                self.table.setItem(i, column, item)
+        units = {row.unit for row in rows}
+        source = "the manual calibration" if calibration == "manual" else "the DICOM calibration"
+        if not rows:
+            self.note.setText("No marks on this frame")
+        elif why_px and len(why_px) > 1 and len(set(why_px.values())) == 1:
+            self.note.setText(f"In px: {next(iter(why_px.values()))}")
+        elif why_px:
+            lines = [f"{name} in px: {reason}" for name, reason in why_px.items()]
+            self.note.setText("\n".join(lines))
+        elif units & {"px", "px2"}:
+            self.note.setText("No calibration: shown in px")
+        else:
+            self.note.setText(f"From {source}")
+
+
+def _format_value(value: float, unit: str) -> str:
+    if unit == "deg":
+        return f"{value:.1f}"
+    if unit in ("mm", "mm2"):
+        return f"{value:.2f}"
+    return f"{value:.1f}"
