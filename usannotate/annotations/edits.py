@@ -351,14 +351,19 @@ class EditHistory:
     annotations
         The model the edits change.
     on_change
-        Called after every push, undo and redo (the UI refreshes its view there).
+        A first listener (see :meth:`add_listener`).
+
+    Every listener is called once after each push, undo and redo, in the order they were
+    added (the UI's state object is one: each view then refreshes once per edit).
     """
 
     def __init__(
         self, annotations: Annotations, on_change: Callable[[], None] | None = None
     ) -> None:
         self.annotations = annotations
-        self.on_change = on_change
+        self._listeners: list[Callable[[], None]] = []
+        if on_change is not None:
+            self._listeners.append(on_change)
         self._done: list[Edit] = []
         self._undone: list[Edit] = []
         self._saved_at: int | None = 0  # len(_done) when last saved; None = unreachable
@@ -420,7 +425,17 @@ class EditHistory:
         """Whether there is work not saved (the title shows it, closing asks about it)."""
         return self._saved_at != len(self._done)
 
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every push, undo and redo (once each)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` (no error if it was not listening)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _changed(self) -> None:
         self.revision += 1
-        if self.on_change is not None:
-            self.on_change()
+        for listener in list(self._listeners):  # a listener may remove itself
+            listener()

@@ -463,3 +463,24 @@ def _listed(items: Sequence[object]) -> str:
     """``1``, ``1 and 2``, ``1, 2 and 3``."""
     texts = [str(item) for item in items]
     return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} and {texts[-1]}"
+
+
+def position_text(calibration: Calibration, x: float, y: float) -> str:
+    """Where image point ``(x, y)`` lies in mm, as the status bar says it (``""`` where it
+    cannot be said in mm).
+
+    ``calibration`` is what measures that point (see
+    :func:`usannotate.annotations.calibration_lookup`): lateral and deep from the region's
+    reference pixel; depth only, from the region's top, when the file gives no reference
+    pixel (a lateral position from the region's edge would be meaningless in a sector);
+    depth from the image top with a manual calibration.
+    """
+    if calibration.source == "manual":
+        depth = y * calibration.mm_per_px_y
+        return f"   ·   depth {depth:.1f} mm from the image top (manual calibration)"
+    if not calibration.is_mm or calibration.region is None:
+        return ""
+    lateral, depth = calibration.region.position_mm(x, y)
+    if lateral is None:
+        return f"   ·   depth {depth:.1f} mm (no lateral reference in the file)"
+    return f"   ·   {lateral:+.1f} mm lateral, {depth:.1f} mm deep"

@@ -12,7 +12,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QProgressBar,
     QToolButton,
+    QWidget,
 )
 
 from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, calibration_lookup
@@ -38,9 +38,8 @@ from usannotate.annotations.measurements import is_fluid_label, measurement_seri
 from usannotate.cine import Calibration, CineLoop
 from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample
 from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
-
-if TYPE_CHECKING:
-    from usannotate.ui.main_window import MainWindow
+from usannotate.ui.playback import PlaybackController
+from usannotate.ui.state import ViewerState
 
 
 @dataclass(frozen=True)
@@ -117,12 +116,17 @@ class _Bridge(QObject):
 
 
 class TrackController(QObject):
-    """The window's track features. Call :meth:`loop_changed`, :meth:`marks_changed`,
-    :meth:`frame_shown` and :meth:`selection_changed` when those happen."""
+    """Tracks over the loop: the timeline, the annotated-frame list and the curves, and
+    tracking marks in the background. Follows the viewer state (loop, marks, frame,
+    selection); ``playback`` is stopped when tracking starts; ``parent`` is the widget its
+    docks and dialogs belong to."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state: ViewerState, playback: PlaybackController, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._playback = playback
+        self._parent = parent
+        window = parent
         self.timeline = TimelineWidget()
         self.frame_list = AnnotatedFrameList()
         self.frame_list.setToolTip("Frames with keyframes or tracked frames: click to go there")
@@ -159,27 +163,28 @@ class TrackController(QObject):
         self.timeline.trackSelected.connect(self._select)
         self.frame_list.frameRequested.connect(self._go_to)
         self.curves.frameRequested.connect(self._go_to)
+        state.loopChanged.connect(lambda _loop: self.loop_changed())
+        state.sessionChanged.connect(lambda _session: self.marks_changed())
+        state.marksChanged.connect(self.marks_changed)
+        state.frameChanged.connect(self.frame_shown)
+        state.selectionChanged.connect(self.selection_changed)
 
     # ------------------------------------------------------------ window events
     @property
     def _annotations(self) -> Annotations | None:
-        session = self.window.session
-        return session.document.annotations if session is not None else None
+        return self._state.annotations
 
     @property
     def _editable(self) -> bool:
-        session = self.window.session
-        return session is not None and not session.read_only
+        return self._state.editable
 
     def loop_changed(self) -> None:
         """A loop was opened (or closed): cancel tracking, show the new loop's tracks."""
         if self.is_tracking:
-            self.window.statusBar().showMessage(
-                "Tracking stopped: another loop was opened (nothing was tracked)", 8000
-            )
+            self._state.say("Tracking stopped: another loop was opened (nothing was tracked)", 8000)
         self.cancel()
         self._generation += 1
-        loop = self.window.loop
+        loop = self._state.loop
         if loop is None:
             self.timeline.set_frame_count(0)
             self.curves.set_frame_times([])
@@ -189,18 +194,18 @@ class TrackController(QObject):
         self.marks_changed()
 
     def _frame_times_ms(self) -> list[float] | None:
-        loop = self.window.loop
+        loop = self._state.loop
         return None if loop is None else loop.frame_start_times_ms().tolist()
 
     def marks_changed(self) -> None:
         """Rebuild lanes, the annotated-frame list and the curves from the model."""
         annotations = self._annotations
-        loop = self.window.loop
+        loop = self._state.loop
         lanes = self.lanes() if annotations is not None and loop is not None else []
         self.timeline.set_lanes(lanes)
         self.frame_list.set_lanes(lanes, self._frame_times_ms())
         self.curves.set_panels(self.curve_panels())
-        self.frame_shown(self.window.index)
+        self.frame_shown(self._state.frame)
 
     def frame_shown(self, index: int) -> None:
         if index < 0:
@@ -232,7 +237,7 @@ class TrackController(QObject):
 
     def lanes(self) -> list[TrackLane]:
         annotations = self._annotations
-        loop = self.window.loop
+        loop = self._state.loop
         if annotations is None or loop is None:
             return []
         titles = self._titles()
@@ -259,7 +264,7 @@ class TrackController(QObject):
         rather than drawn on the mm scale.
         """
         annotations = self._annotations
-        loop = self.window.loop
+        loop = self._state.loop
         series: dict[str, list[tuple[str, str, list]]] = {"area": [], "tip_depth": []}
         calibration_for = None
         if annotations is not None and loop is not None:
@@ -319,42 +324,40 @@ class TrackController(QObject):
 
     # ------------------------------------------------------------- navigation
     def _go_to(self, frame: int) -> None:
-        self.window.jump(frame)
+        self._state.request_frame(frame)
 
     def _select(self, object_id: str) -> None:
-        self.window.tools.select(object_id)
+        self._state.select(object_id)
 
     def _selected_or_all(self) -> list[AnnotatedObject]:
         """The selected track, or every track when none is selected."""
         annotations = self._annotations
         if annotations is None:
             return []
-        selected = annotations.get(self.window.tools.selected or "")
+        selected = annotations.get(self._state.selected or "")
         return [selected] if selected is not None else list(annotations.objects)
 
     def step_keyframe(self, direction: int) -> None:
         """Go to the next (+1) or previous (-1) keyframe or tracked frame: of the selected
         track, or of any track when none is selected."""
-        index = self.window.index
+        index = self._state.frame
         frames = {f for obj in self._selected_or_all() for f in obj.frames}
         ahead = [f for f in frames if (f - index) * direction > 0]
         if not ahead:
-            self.window.statusBar().showMessage(
-                "No " + ("later" if direction > 0 else "earlier") + " keyframe", 3000
-            )
+            self._state.say("No " + ("later" if direction > 0 else "earlier") + " keyframe", 3000)
             return
-        self.window.jump(min(ahead, key=lambda f: abs(f - index)))
+        self._state.request_frame(min(ahead, key=lambda f: abs(f - index)))
 
     # ------------------------------------------------------------------ edits
     def _push(self, edit: Edit, message: str) -> None:
-        session = self.window.session
+        session = self._state.session
         if session is None or session.read_only:
             return
         if isinstance(edit, Compound) and not edit.edits:
-            self.window.statusBar().showMessage(message or "Nothing to change", 4000)
+            self._state.say(message or "Nothing to change", 4000)
             return
         session.history.push(edit)
-        self.window.statusBar().showMessage(message, 5000)
+        self._state.say(message, 5000)
 
     def confirm_tracked(self) -> None:
         """Tracked frames become keyframes: of the selected track if it has any, else of
@@ -375,13 +378,13 @@ class TrackController(QObject):
         obj = self._selected_object()
         if obj is None:
             return
-        index = self.window.index
+        index = self._state.frame
         if obj.geometry(index) is None:
-            self.window.statusBar().showMessage("The selected mark is not on this frame", 4000)
+            self._state.say("The selected mark is not on this frame", 4000)
             return
-        assert self.window.loop is not None
+        assert self._state.loop is not None
         self._push(
-            end_track_after(obj, index, self.window.loop.n_frames),
+            end_track_after(obj, index, self._state.loop.n_frames),
             f"Track ends after frame {index + 1} (until its next keyframe)",
         )
 
@@ -389,14 +392,14 @@ class TrackController(QObject):
         obj = self._selected_object()
         if obj is None:
             return
-        self.window.tools.select(None)
+        self._state.select(None)
         self._push(RemoveObject(obj.id, text="Delete track"), "Track deleted on every frame")
 
     def _selected_object(self) -> AnnotatedObject | None:
         annotations = self._annotations
-        obj = annotations.get(self.window.tools.selected or "") if annotations else None
+        obj = annotations.get(self._state.selected or "") if annotations else None
         if obj is None:
-            self.window.statusBar().showMessage("Select a mark first (click it)", 4000)
+            self._state.say("Select a mark first (click it)", 4000)
         return obj
 
     # --------------------------------------------------------------- tracking
@@ -406,14 +409,14 @@ class TrackController(QObject):
 
     def track_over(self, direction: int) -> None:
         """Ask how many frames, then track that way (stopping at a keyframe or gap)."""
-        loop = self.window.loop
+        loop = self._state.loop
         if loop is None:
             return
-        room = loop.n_frames - 1 - self.window.index if direction > 0 else self.window.index
+        room = loop.n_frames - 1 - self._state.frame if direction > 0 else self._state.frame
         if room <= 0:
             return
         count, ok = QInputDialog.getInt(
-            self.window,
+            self._parent,
             "Track over frames",
             "Frames to track " + ("forward" if direction > 0 else "backward") + ":",
             min(10, room),
@@ -427,10 +430,10 @@ class TrackController(QObject):
         """What tracking from the current frame would do: the selected mark, or every
         mark on this frame, each up to its next keyframe or gap (and ``count`` frames)."""
         annotations = self._annotations
-        loop = self.window.loop
+        loop = self._state.loop
         if annotations is None or loop is None:
             return []
-        index = self.window.index
+        index = self._state.frame
         titles = self._titles()
         jobs = []
         for obj in self._selected_or_all():
@@ -454,26 +457,22 @@ class TrackController(QObject):
     def track(self, direction: int, count: int | None = None) -> None:
         """Track forward (+1) or backward (-1) in the background."""
         if self.is_tracking:
-            self.window.statusBar().showMessage(
-                "Tracking is running: wait for it, or cancel it (Shift+Esc)", 4000
-            )
+            self._state.say("Tracking is running: wait for it, or cancel it (Shift+Esc)", 4000)
             return
-        if not self._editable or self.window.loop is None:
-            if self.window.session is not None and self.window.session.read_only:
-                self.window.statusBar().showMessage(
-                    "This sidecar is read-only (written by a newer usannotate)", 4000
-                )
+        if not self._editable or self._state.loop is None:
+            if self._state.session is not None and self._state.session.read_only:
+                self._state.say("This sidecar is read-only (written by a newer usannotate)", 4000)
             return
         jobs = self.jobs(direction, count)
         if not jobs:
-            self.window.statusBar().showMessage(
+            self._state.say(
                 "Nothing to track: select a mark on this frame (or mark one); tracking stops "
                 "at the next keyframe",
                 6000,
             )
             return
-        self.window.playback.stop()
-        loop = self.window.loop
+        self._playback.stop()
+        loop = self._state.loop
         self._cancel.clear()
         total = sum(job.frames for job in jobs)
         self.progress_bar.setRange(0, total)
@@ -532,7 +531,7 @@ class TrackController(QObject):
     def _on_progress(self, done: int, total: int, text: str) -> None:
         self.progress_bar.setMaximum(total)
         self.progress_bar.setValue(done)
-        self.window.statusBar().showMessage(f"{text}: {done} of {total} frames…")
+        self._state.say(f"{text}: {done} of {total} frames…", 0)
 
     def _on_finished(self, payload: object) -> None:
         generation, way, results = payload  # type: ignore[misc]
@@ -545,7 +544,7 @@ class TrackController(QObject):
         edits: list[Edit] = []
         tracked = 0
         notes = []
-        loop = self.window.loop
+        loop = self._state.loop
         for job, frames, stopped in results:
             obj = annotations.get(job.object_id)
             if obj is None or loop is None:
@@ -580,10 +579,10 @@ class TrackController(QObject):
         if notes:
             message += " — " + "; ".join(notes)
         if edits:
-            self.window.session.history.push(  # type: ignore[union-attr]
+            self._state.history.push(  # type: ignore[union-attr]
                 Compound(edits, text=f"Track {way} ({tracked} frames)")
             )
-        self.window.statusBar().showMessage(message, 12000)
+        self._state.say(message, 12000)
 
     def cancel(self) -> None:
         """Stop tracking; the frames already done are kept (as tracked)."""

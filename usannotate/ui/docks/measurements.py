@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.annotations import Row
+from usannotate.annotations import Row, measure_frame
 from usannotate.annotations.measurements import MEASUREMENT_TITLES
+from usannotate.ui.state import ViewerState
+from usannotate.ui.viewer.measure_tools import MeasureTools
 
 
 class MeasurementPanel(QWidget):
@@ -105,3 +107,44 @@ def _format_value(value: float, unit: str) -> str:
     if unit in ("mm", "mm2"):
         return f"{value:.2f}"
     return f"{value:.1f}"
+
+
+class MeasurementsView(QObject):
+    """Keeps ``panel`` showing the frame's measurements (and the caliper's) as the state
+    changes; skipped while playing, refreshed when playback stops."""
+
+    def __init__(self, state: ViewerState, panel: MeasurementPanel, measure: MeasureTools) -> None:
+        super().__init__(state)
+        self._state = state
+        self._panel = panel
+        self._measure = measure
+        for signal in (
+            state.frameChanged,
+            state.marksChanged,
+            state.selectionChanged,
+            state.sessionChanged,
+            state.loopChanged,
+            measure.caliperChanged,
+        ):
+            signal.connect(self.refresh)
+        state.playingChanged.connect(lambda playing: None if playing else self.refresh())
+
+    def refresh(self, *_args: object) -> None:
+        state = self._state
+        if state.loop is None or state.frame < 0:
+            self._panel.show_rows([])
+            return
+        if state.playing:
+            return
+        annotations = state.annotations
+        calibration_for = state.calibration_for()
+        rows = measure_frame(annotations, state.frame, calibration_for) if annotations else []
+        names = {obj.id: obj.name for obj in annotations.objects if obj.name} if annotations else {}
+        caliper = self._measure.caliper_row(state.frame, calibration_for)
+        manual = annotations.manual_calibration if annotations is not None else None
+        self._panel.show_rows(
+            [caliper, *rows] if caliper else rows,
+            state.selected,
+            names,
+            calibration="manual" if manual is not None else "dicom",
+        )

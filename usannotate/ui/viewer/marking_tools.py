@@ -315,6 +315,9 @@ class ToolController(QObject):
         self._cursor: np.ndarray | None = None  # last pointer position, image px
         self._press_kept_selection = False  # the last press hit the mark already selected
         self._panning = False
+        #: Whether :meth:`_push` redraws the layer itself; False where the history's
+        #: listeners redraw it (the window's state: one redraw per edit).
+        self.redraws_after_edits = True
         #: Calibrated regions points snap into (see :meth:`set_snap_regions`).
         self._snap_rects: list[tuple[float, float, float, float]] = []
         self._preview = _SketchItem()
@@ -839,8 +842,16 @@ class ToolController(QObject):
     def _push(self, edit: Edit) -> None:
         assert self._history is not None
         self._history.push(edit)
-        self._refresh_layer()
+        if self.redraws_after_edits:
+            self._refresh_layer()
+        else:
+            self.layer_rebuilt()
         self.marksChanged.emit()
+
+    def layer_rebuilt(self) -> None:
+        """The layer drew its items anew: select and hover them as before."""
+        self._sync_selection()
+        self._apply_hover()
 
     def _refresh_layer(self) -> None:
         if self._history is not None and self._frame is not None:

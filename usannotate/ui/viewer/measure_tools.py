@@ -14,14 +14,18 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from usannotate.annotations import Row
+from usannotate.annotations.edits import SetManualCalibration
 from usannotate.annotations.measurements import polyline_length
 from usannotate.cine.calibration import Calibration, ManualCalibration
+from usannotate.ui.state import ViewerState
 from usannotate.ui.viewer.line_tool import LINE_COLOURS, LineItem, LinePurpose, LineTool
 from usannotate.ui.viewer.view import CineView
 
-__all__ = ["CALIPER_ID", "MeasureTools", "length_text"]
+__all__ = ["CALIPER_ID", "MeasureController", "MeasureTools", "length_text"]
 
 #: The caliper's row in the Measurements dock (not a mark: never saved).
 CALIPER_ID = "caliper"
@@ -146,3 +150,109 @@ class MeasureTools(QObject):
             self.caliperChanged.emit()
         elif purpose == LinePurpose.CALIBRATE:
             self.calibrationLineDrawn.emit(tuple(start), tuple(end))
+
+
+class MeasureController(QObject):
+    """The Measure menu's flows on the viewer state: the caliper's caption and status
+    text, Calibrate… (ask the drawn line's length, push the calibration) and Remove Manual
+    Calibration, and the view's calibration note following the loop's calibration.
+
+    ``parent`` is the widget dialogs open over.
+    """
+
+    def __init__(
+        self, state: ViewerState, tools: MeasureTools, view: CineView, parent: QWidget
+    ) -> None:
+        super().__init__(parent)
+        self._state = state
+        self.tools = tools
+        self._view = view
+        self._parent = parent
+        #: Follows whether the loop has a manual calibration (the window's menu action).
+        self.remove_action: QAction | None = None
+        tools.caliperChanged.connect(self._on_caliper_changed)
+        tools.calibrationLineDrawn.connect(self.calibrate_with_line)
+        tools.statusMessage.connect(lambda text: state.say(text, 8000))
+        state.loopChanged.connect(lambda _loop: tools.reset())
+        state.marksChanged.connect(self.show_calibration_state)
+        state.sessionChanged.connect(lambda _session: self.show_calibration_state())
+
+    def _on_caliper_changed(self) -> None:
+        if self._state.loop is None:
+            return
+        calibration_for = self._state.calibration_for()
+        self.tools.update_caliper(calibration_for)
+        row = self.tools.caliper_row(self._state.frame, calibration_for)
+        if row is not None:
+            self._state.say(
+                f"Caliper: {length_text(row.value, row.unit)} (Ctrl+M measures again, "
+                "Ctrl+Shift+M clears)",
+                8000,
+            )
+
+    def start_calibration(self) -> None:
+        """Measure > Calibrate: draw the line; its length is asked when it is drawn."""
+        if not self._state.editable or self._state.loop is None:
+            self._state.say("Open a loop that can be marked to calibrate it", 4000)
+            return
+        self.tools.start_calibration()
+
+    def calibrate_with_line(self, start: tuple, end: tuple) -> None:
+        """Ask the drawn line's length in mm and set the manual calibration (undoable)."""
+        state = self._state
+        loop, history = state.loop, state.history
+        if not state.editable or loop is None or history is None:
+            return
+        line_px = float(np.hypot(end[0] - start[0], end[1] - start[1]))
+        current = loop.calibration_for_points([start, end])
+        note = (
+            f"\n\nThis file has its own calibration ({current.mm_per_px_x:.4f} mm/px); "
+            "the manual one replaces it for every measurement of this loop."
+            if current.is_mm
+            else ""
+        )
+        length_mm, ok = QInputDialog.getDouble(
+            self._parent,
+            "Calibrate",
+            f"The line is {line_px:.1f} px long. How long is it on the scale, in mm?{note}",
+            10.0,
+            0.01,
+            10_000.0,
+            2,
+        )
+        if not ok:
+            state.say("Calibration cancelled", 4000)
+            return
+        try:
+            manual = ManualCalibration.from_line((start, end), length_mm)
+        except ValueError as exc:
+            QMessageBox.warning(self._parent, "Not calibrated", str(exc))
+            return
+        history.push(SetManualCalibration(manual))
+        state.say(
+            f"Calibrated: {manual.mm_per_px:.4f} mm/px from a {length_mm:g} mm line "
+            "(Ctrl+Z undoes it)",
+            8000,
+        )
+
+    def remove_calibration(self) -> None:
+        """Back to the DICOM calibration (undoable)."""
+        state = self._state
+        if not state.editable or state.history is None or state.annotations is None:
+            return
+        if state.annotations.manual_calibration is None:
+            state.say("This loop has no manual calibration", 4000)
+            return
+        state.history.push(SetManualCalibration(None))
+        state.say("Manual calibration removed (Ctrl+Z puts it back)", 6000)
+
+    def show_calibration_state(self) -> None:
+        """The view, the caliper and the menu follow the manual calibration."""
+        annotations = self._state.annotations
+        manual = annotations.manual_calibration if annotations is not None else None
+        self._view.set_manual_calibration(manual.mm_per_px if manual is not None else None)
+        self.tools.show_calibration(manual)
+        if self.remove_action is not None:
+            self.remove_action.setEnabled(manual is not None)
+        if self._state.loop is not None:
+            self.tools.update_caliper(self._state.calibration_for())

@@ -1,0 +1,92 @@
+"""The marks on screen follow the viewer state: one redraw per frame shown, per edit, per
+session change, and once more when playback stops (to build the still frame's caches)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRectF
+
+from usannotate.cine import CineLoop
+from usannotate.ui.state import ViewerState
+from usannotate.ui.viewer.marking_tools import ToolController
+from usannotate.ui.viewer.marks import AnnotationLayer
+from usannotate.ui.viewer.view import CineView
+
+__all__ = ["MarksView"]
+
+
+class MarksView(QObject):
+    """Keeps ``layer`` (and the marking ``tools``' frame and document) in step with
+    ``state``. :attr:`redraws` counts the layer's rebuilds (tests check one per edit)."""
+
+    def __init__(
+        self, state: ViewerState, view: CineView, layer: AnnotationLayer, tools: ToolController
+    ) -> None:
+        super().__init__(state)
+        self._state = state
+        self._view = view
+        self.layer = layer
+        self.tools = tools
+        # The tools' edits redraw the marks through the state, not by themselves.
+        tools.redraws_after_edits = False
+        self.redraws = 0
+        state.loopChanged.connect(self._on_loop_changed)
+        state.frameChanged.connect(self._on_frame_changed)
+        state.marksChanged.connect(self.refresh)
+        state.displayChanged.connect(self.refresh)
+        state.sessionChanged.connect(self._on_session_changed)
+        state.playingChanged.connect(self._on_playing_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        tools.selectionChanged.connect(self._on_tools_selection)
+        # Captions keep their size on screen: what lies clear of the marks changes with zoom.
+        view.zoomChanged.connect(lambda _zoom: layer.layout_captions())
+
+    def refresh(self) -> None:
+        """Draw the marks of the frame on screen (the one rebuild of the layer)."""
+        state = self._state
+        if state.frame < 0:
+            self.layer.show(None, 0)
+            return
+        self.layer.show(state.annotations, state.frame, cache=not state.playing)
+        self.redraws += 1
+        self.tools.layer_rebuilt()
+
+    def _on_loop_changed(self, loop: CineLoop | None) -> None:
+        self.layer.keep_clear = None
+        self.layer.bounds = QRectF(0, 0, loop.columns, loop.rows) if loop is not None else None
+        if loop is None:
+            self.tools.set_snap_regions([])
+            self.layer.show(None, 0)
+            return
+        self.tools.set_snap_regions(
+            [
+                (x0, y0, x1 + 1, y1 + 1)
+                for x0, y0, x1, y1 in (
+                    r.bounds
+                    for r in loop.regions
+                    if r.is_spatial_cm and r.fits_image(loop.columns, loop.rows)
+                )
+            ]
+        )
+
+    def _on_frame_changed(self, frame: int) -> None:
+        if self.layer.keep_clear is None and self._state.loop is not None:
+            # Known once a frame is shown: where the scanner burned text in.
+            self.layer.keep_clear = self._view.burned_in_mask()
+        self.refresh()
+        self.tools.set_frame(frame)
+
+    def _on_session_changed(self, _session: object) -> None:
+        history = self._state.history if self._state.editable else None
+        self.tools.set_document(history)
+        self.refresh()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        if not playing and self._state.frame >= 0:
+            self.refresh()  # the still frame's caches and caption layout
+
+    def _on_selection_changed(self, object_id: object) -> None:
+        if self.tools.selected != object_id:
+            self.tools.select(object_id if isinstance(object_id, str) else None)
+
+    def _on_tools_selection(self, object_id: object) -> None:
+        self._state.select(object_id if isinstance(object_id, str) else None)
