@@ -252,7 +252,7 @@ def test_closing_while_tracking_neither_hangs_nor_crashes(window, tmp_path: Path
     start_tracking(window, needle, 30)
     window.session.history.mark_saved()
     window.close()
-    assert window.tracks._worker is None or not window.tracks._worker.is_alive()
+    assert window.tracks.wait(0)  # its worker has left (close waited for it)
 
 
 def test_confirm_with_a_mark_selected_that_has_nothing_tracked_confirms_the_others(opened, qtbot):

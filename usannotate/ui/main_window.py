@@ -334,10 +334,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Warning: {warning}", 15000)
 
     def _on_loop_closing(self, _loop: object) -> None:
-        """The loop is about to close: stop what reads its frames."""
+        """The loop is about to close: playback stops (tracking stops by itself)."""
         self.playback.stop()
-        self.tracks.cancel()
-        self.tracks.wait()  # the worker reads frames of the loop about to close
 
     def _on_loop_changed(self, loop: CineLoop | None) -> None:
         if loop is None:

@@ -8,13 +8,12 @@ drawing tools; tracking runs :func:`usannotate.tracking.propagate` on a worker t
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -40,6 +39,7 @@ from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample
 from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 from usannotate.ui.playback import PlaybackController
 from usannotate.ui.state import ViewerState
+from usannotate.ui.workers import BackgroundJob, JobContext
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,6 @@ def chart_colour(colour: str, background: QColor) -> str:
     return shown.name()
 
 
-class _Bridge(QObject):
-    """Carries the worker thread's news to the GUI thread (queued signals)."""
-
-    progress = Signal(int, int, str)
-    finished = Signal(object)
-
-
 class TrackController(QObject):
     """Tracks over the loop: the timeline, the annotated-frame list and the curves, and
     tracking marks in the background. Follows the viewer state (loop, marks, frame,
@@ -152,17 +145,17 @@ class TrackController(QObject):
         for widget in (self.progress_bar, self.cancel_button):
             widget.hide()
 
-        self._bridge = _Bridge()
-        self._bridge.progress.connect(self._on_progress)
-        self._bridge.finished.connect(self._on_finished)
-        self._cancel = threading.Event()
-        self._worker: threading.Thread | None = None
-        self._generation = 0  # bumped when the loop changes: late results are dropped
+        # Results of a loop that has since closed are discarded, never delivered.
+        self._job = BackgroundJob("tracking", self)
+        self._job.progressed.connect(self._on_progress)
+        self._job.finished.connect(self._on_finished)
+        self._job.failed.connect(self._on_failed)
 
         self.timeline.frameRequested.connect(self._go_to)
         self.timeline.trackSelected.connect(self._select)
         self.frame_list.frameRequested.connect(self._go_to)
         self.curves.frameRequested.connect(self._go_to)
+        state.loopClosing.connect(self._on_loop_closing)
         state.loopChanged.connect(lambda _loop: self.loop_changed())
         state.sessionChanged.connect(lambda _session: self.marks_changed())
         state.marksChanged.connect(self.marks_changed)
@@ -178,12 +171,17 @@ class TrackController(QObject):
     def _editable(self) -> bool:
         return self._state.editable
 
-    def loop_changed(self) -> None:
-        """A loop was opened (or closed): cancel tracking, show the new loop's tracks."""
+    def _on_loop_closing(self, _loop: object) -> None:
+        """The loop is about to close: drop tracking's result and wait for its worker,
+        which reads the loop's frames."""
         if self.is_tracking:
             self._state.say("Tracking stopped: another loop was opened (nothing was tracked)", 8000)
-        self.cancel()
-        self._generation += 1
+        self._job.discard()
+        self._job.wait()
+        self._hide_progress()
+
+    def loop_changed(self) -> None:
+        """A loop was opened (or closed): show its tracks."""
         loop = self._state.loop
         if loop is None:
             self.timeline.set_frame_count(0)
@@ -405,7 +403,7 @@ class TrackController(QObject):
     # --------------------------------------------------------------- tracking
     @property
     def is_tracking(self) -> bool:
-        return self._worker is not None
+        return self._job.is_running
 
     def track_over(self, direction: int) -> None:
         """Ask how many frames, then track that way (stopping at a keyframe or gap)."""
@@ -473,74 +471,34 @@ class TrackController(QObject):
             return
         self._playback.stop()
         loop = self._state.loop
-        self._cancel.clear()
         total = sum(job.frames for job in jobs)
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(0)
         self.progress_bar.show()
         self.cancel_button.show()
-        generation = self._generation
         way = "forward" if direction > 0 else "backward"
-        self._worker = threading.Thread(
-            target=self._run,
-            args=(jobs, loop.frame, generation, way),
-            name="usannotate-tracking",
-            daemon=True,
-        )
-        self._worker.start()
+        self._job.start(_track_jobs, jobs, loop.frame, way)
 
-    def _run(
-        self,
-        jobs: list[TrackingJob],
-        frame_at: Callable[[int], np.ndarray],
-        generation: int,
-        way: str,
-    ) -> None:
-        """The worker thread: follow each mark in turn; never touches the model."""
-        from usannotate.tracking import propagate
-
-        results = []
-        done_before = 0
-        total = sum(job.frames for job in jobs)
-        for job in jobs:
-            if self._cancel.is_set():
-                break
-            text = f"Tracking {job.name} {way}"
-
-            def progress(done: int, _total: int, base=done_before, text=text) -> None:
-                self._bridge.progress.emit(base + done, total, text)
-
-            try:
-                result = propagate(
-                    frame_at,
-                    job.points,
-                    job.kind,
-                    job.start,
-                    job.stop,
-                    cancelled=self._cancel.is_set,
-                    progress=progress,
-                )
-            except Exception as exc:  # a bad frame or mark: say so, keep the rest
-                results.append((job, None, f"{job.name}: could not be tracked ({exc})"))
-            else:
-                stopped = f"{job.name}: {result.stopped}" if result.stopped else None
-                results.append((job, job.kept_within_bounds(result.frames), stopped))
-            done_before += job.frames
-        self._bridge.finished.emit((generation, way, results))
-
-    def _on_progress(self, done: int, total: int, text: str) -> None:
+    def _on_progress(self, news: object) -> None:
+        done, total, text = news  # type: ignore[misc]
         self.progress_bar.setMaximum(total)
         self.progress_bar.setValue(done)
         self._state.say(f"{text}: {done} of {total} frames…", 0)
 
-    def _on_finished(self, payload: object) -> None:
-        generation, way, results = payload  # type: ignore[misc]
-        self._worker = None
+    def _on_failed(self, exc: object) -> None:
+        self._hide_progress()
+        self._state.say(f"Tracking failed: {exc}", 12000)
+
+    def _hide_progress(self) -> None:
         self.progress_bar.hide()
         self.cancel_button.hide()
+
+    def _on_finished(self, payload: object) -> None:
+        way, results = payload  # type: ignore[misc]
+        self._hide_progress()
         annotations = self._annotations
-        if generation != self._generation or annotations is None or not self._editable:
-            return  # the loop changed meanwhile
+        if annotations is None or not self._editable:
+            return  # the session closed meanwhile
         edits: list[Edit] = []
         tracked = 0
         notes = []
@@ -586,11 +544,49 @@ class TrackController(QObject):
 
     def cancel(self) -> None:
         """Stop tracking; the frames already done are kept (as tracked)."""
-        if self._worker is not None:
-            self._cancel.set()
+        if self._job.is_running:
+            self._job.cancel()
 
-    def wait(self, timeout_s: float = 10.0) -> None:
-        """Block until the worker ends (closing the window, tests)."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout_s)
+    def wait(self, timeout_s: float = 10.0) -> bool:
+        """Block until the worker ends (closing the window, tests); False on timeout."""
+        return self._job.wait(timeout_s)
+
+
+def _track_jobs(
+    context: JobContext,
+    jobs: list[TrackingJob],
+    frame_at: Callable[[int], np.ndarray],
+    way: str,
+) -> tuple[str, list]:
+    """The worker: follow each mark in turn (never touches the model); returns ``(way,
+    [(job, frames or None, note or None), ...])``, what was done when cancelled."""
+    from usannotate.tracking import propagate
+
+    results = []
+    done_before = 0
+    total = sum(job.frames for job in jobs)
+    for job in jobs:
+        if context.cancelled.is_set():
+            break
+        text = f"Tracking {job.name} {way}"
+
+        def progress(done: int, _total: int, base=done_before, text=text) -> None:
+            context.report((base + done, total, text))
+
+        try:
+            result = propagate(
+                frame_at,
+                job.points,
+                job.kind,
+                job.start,
+                job.stop,
+                cancelled=context.cancelled.is_set,
+                progress=progress,
+            )
+        except Exception as exc:  # a bad frame or mark: say so, keep the rest
+            results.append((job, None, f"{job.name}: could not be tracked ({exc})"))
+        else:
+            stopped = f"{job.name}: {result.stopped}" if result.stopped else None
+            results.append((job, job.kept_within_bounds(result.frames), stopped))
+        done_before += job.frames
+    return way, results

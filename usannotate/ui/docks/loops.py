@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
-import itertools
 import os
-import threading
 import time
 from dataclasses import dataclass
 
@@ -14,7 +11,6 @@ from PySide6.QtCore import (
     QObject,
     QSortFilterProxyModel,
     Qt,
-    QThread,
     Signal,
     Slot,
 )
@@ -33,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.cine import CineError, list_loop_files, open_cine
+from usannotate.ui.workers import BackgroundJob, JobContext
 
 # Entries travel to the GUI thread in batches at most this often (seconds): one model
 # insert and one progress repaint per batch keep the GUI thread free on a big folder.
@@ -109,94 +106,43 @@ def _unexpected(path: str, exc: Exception) -> LoopEntry:
 
 
 # ---------------------------------------------------------------------- scanning
-class _ScanWorker(QObject):
-    """Reads one folder on its own thread. Every signal carries the scan's id."""
-
-    started = Signal(int, int)  # scan id, total
-    batchReady = Signal(int, object, int, int)  # scan id, list[LoopEntry], done, total
-    failed = Signal(int, str)  # scan id, message
-    finished = Signal(int)  # scan id; only when the scan ran to its end
-    ended = Signal(int)  # scan id; always, last
-
-    def __init__(self, scan_id: int, folder: str, cancelled: threading.Event) -> None:
-        super().__init__()
-        self._scan_id = scan_id
-        self._folder = folder
-        self._cancelled = cancelled
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            self._scan()
-        finally:
-            self.ended.emit(self._scan_id)
-            QThread.currentThread().quit()
-
-    def _scan(self) -> None:
-        scan_id = self._scan_id
-        try:
-            paths = list_loop_files(self._folder)
-        except OSError as exc:
-            # The folder's name is left out: it may be a patient's.
-            reason = exc.strerror or type(exc).__name__
-            self.failed.emit(scan_id, f"This folder cannot be read ({reason})")
-            self.finished.emit(scan_id)
-            return
-        total = len(paths)
-        self.started.emit(scan_id, total)
-        batch: list[LoopEntry] = []
-        last_sent = time.monotonic()
-        for done, path in enumerate(paths, 1):
-            if self._cancelled.is_set():
-                return
-            batch.append(read_entry(path))
-            # A scan cancelled while a file was open must not deliver it.
-            if self._cancelled.is_set():
-                return
-            now = time.monotonic()
-            # The first entry goes at once, so the list never looks stuck.
-            if done in (1, total) or now - last_sent >= _BATCH_SECONDS:
-                self.batchReady.emit(scan_id, batch, done, total)
-                batch, last_sent = [], now
-        self.finished.emit(scan_id)
-
-
-@dataclass
-class _Scan:
-    thread: QThread
-    worker: _ScanWorker
-    cancelled: threading.Event
-
-
-# Scans are kept here, not on their scanner, so a thread still winding down after a
-# cancel is never destroyed with it (Qt aborts when a running QThread is deleted).
-_SCANS: dict[int, _Scan] = {}
-_scan_ids = itertools.count(1)
-
-
-def _forget_finished_scans() -> None:
-    for scan_id, scan in list(_SCANS.items()):
-        if scan.thread.isFinished():
-            scan.thread.wait()
-            del _SCANS[scan_id]
-
-
-@atexit.register
-def _stop_all_scans() -> None:
-    for scan in _SCANS.values():
-        scan.cancelled.set()
-    for scan in _SCANS.values():
-        scan.thread.wait()
-    _SCANS.clear()
+def _scan_folder(context: JobContext, folder: str):
+    """The worker: list ``folder`` and read each loop's header, yielding
+    ``("started", total)``, ``("batch", entries, done, total)`` or ``("failed", message)``;
+    returns True when it ran to its end (not cancelled)."""
+    try:
+        paths = list_loop_files(folder)
+    except OSError as exc:
+        # The folder's name is left out: it may be a patient's.
+        reason = exc.strerror or type(exc).__name__
+        yield ("failed", f"This folder cannot be read ({reason})")
+        return True
+    total = len(paths)
+    yield ("started", total)
+    batch: list[LoopEntry] = []
+    last_sent = time.monotonic()
+    for done, path in enumerate(paths, 1):
+        if context.cancelled.is_set():
+            return False
+        batch.append(read_entry(path))
+        # A scan cancelled while a file was open must not deliver it.
+        if context.cancelled.is_set():
+            return False
+        now = time.monotonic()
+        # The first entry goes at once, so the list never looks stuck.
+        if done in (1, total) or now - last_sent >= _BATCH_SECONDS:
+            yield ("batch", batch, done, total)
+            batch, last_sent = [], now
+    return True
 
 
 class FolderScanner(QObject):
     """Lists a folder's DICOM loops on a worker thread, one header at a time.
 
     Each file of :func:`~usannotate.cine.list_loop_files` (the order the viewer opens
-    them in) is opened header-only, summarised as
-    a :class:`LoopEntry` and closed. Results arrive through queued signals on the thread
-    that owns the scanner, so slots may touch widgets.
+    them in) is opened header-only, summarised as a :class:`LoopEntry` and closed. Results
+    arrive on the GUI thread (see :class:`~usannotate.ui.workers.BackgroundJob`), so slots
+    may touch widgets; a scan replaced or cancelled delivers nothing more.
 
     Signals
     -------
@@ -220,8 +166,11 @@ class FolderScanner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._scan_id: int | None = None
         self._folder: str | None = None
+        self._job = BackgroundJob("folder scan", self)
+        self._job.progressed.connect(self._on_news)
+        self._job.finished.connect(self._on_finished)
+        self._job.failed.connect(lambda exc: self._on_news(("failed", type(exc).__name__)))
 
     @property
     def folder(self) -> str | None:
@@ -230,81 +179,38 @@ class FolderScanner(QObject):
 
     def is_running(self) -> bool:
         """Whether a scan is under way (started and neither finished nor cancelled)."""
-        return self._scan_id is not None
+        return self._job.is_running
 
     def scan(self, folder: str) -> None:
         """Start reading ``folder``, cancelling any scan still running. Returns at once."""
-        self.cancel()
-        _forget_finished_scans()
-        scan_id = next(_scan_ids)
-        cancelled = threading.Event()
-        thread = QThread()
-        thread.setObjectName("usannotate-folder-scan")
-        worker = _ScanWorker(scan_id, os.fspath(folder), cancelled)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        queued = Qt.ConnectionType.QueuedConnection
-        worker.started.connect(self._on_started, queued)
-        worker.batchReady.connect(self._on_batch, queued)
-        worker.failed.connect(self._on_failed, queued)
-        worker.finished.connect(self._on_finished, queued)
-        worker.ended.connect(self._on_ended, queued)
-        _SCANS[scan_id] = _Scan(thread, worker, cancelled)
-        self._scan_id = scan_id
         self._folder = os.fspath(folder)
-        thread.start(QThread.Priority.LowPriority)
+        self._job.start(_scan_folder, self._folder)
 
     def cancel(self) -> None:
         """Stop the running scan promptly (after the file being read); no-op when idle."""
-        if self._scan_id is None:
-            return
-        scan = _SCANS.get(self._scan_id)
-        if scan is not None:
-            scan.cancelled.set()
-        self._scan_id = None
+        self._job.discard()
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until every scan thread (of any scanner) has stopped, for shutdown and tests.
+        """Block until the scan's worker has stopped, for shutdown and tests.
 
         Returns False if ``msecs`` (milliseconds; -1 = no limit) ran out first.
         """
-        deadline = None if msecs < 0 else msecs
-        for scan in list(_SCANS.values()):
-            stopped = scan.thread.wait() if deadline is None else scan.thread.wait(deadline)
-            if not stopped:
-                return False
-        return True
+        return self._job.wait(None if msecs < 0 else msecs / 1000.0)
 
-    # Slots run on the scanner's thread; stale scans (ids not current) are ignored.
-    @Slot(int, int)
-    def _on_started(self, scan_id: int, total: int) -> None:
-        if scan_id == self._scan_id:
-            self.started.emit(total)
-
-    @Slot(int, object, int, int)
-    def _on_batch(self, scan_id: int, entries: list[LoopEntry], done: int, total: int) -> None:
-        if scan_id == self._scan_id:
+    def _on_news(self, news: object) -> None:
+        kind, *rest = news  # type: ignore[misc]
+        if kind == "started":
+            self.started.emit(rest[0])
+        elif kind == "batch":
+            entries, done, total = rest
             self.entriesReady.emit(entries)
             self.progress.emit(done, total)
+        elif kind == "failed":
+            self.failed.emit(rest[0])
 
-    @Slot(int, str)
-    def _on_failed(self, scan_id: int, message: str) -> None:
-        if scan_id == self._scan_id:
-            self.failed.emit(message)
-
-    @Slot(int)
-    def _on_finished(self, scan_id: int) -> None:
-        if scan_id == self._scan_id:
-            self._scan_id = None
+    def _on_finished(self, ran_to_end: object) -> None:
+        if ran_to_end:
             self.finished.emit()
-
-    @Slot(int)
-    def _on_ended(self, scan_id: int) -> None:
-        scan = _SCANS.pop(scan_id, None)
-        if scan is not None:
-            # "ended" is the worker's last act; the thread is about to stop, so this
-            # wait is short, and afterwards the QThread may safely be destroyed.
-            scan.thread.wait()
 
 
 # ------------------------------------------------------------------------ model
