@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from usannotate.annotations.geometry import nearest_on_outline
 from usannotate.annotations.model import (
     AnnotatedObject,
     Annotations,
@@ -142,20 +143,8 @@ def _closest_on_polyline(point: np.ndarray, polyline: np.ndarray) -> tuple[float
     Returns ``(distance, arc_length, segment)``: the distance, the arc length from the
     polyline's first point to the closest point, and the index of its segment.
     """
-    if len(polyline) == 1:
-        return float(np.hypot(*(point - polyline[0]))), 0.0, 0
-    a = polyline[:-1]
-    d = np.diff(polyline, axis=0)
-    seg_len2 = np.einsum("ij,ij->i", d, d)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.einsum("ij,ij->i", point - a, d) / seg_len2
-    t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
-    foot = a + t[:, None] * d
-    dist = np.hypot(*(point - foot).T)
-    i = int(np.argmin(dist))
-    seg_len = np.sqrt(seg_len2)
-    arc = float(seg_len[:i].sum() + t[i] * seg_len[i])
-    return float(dist[i]), arc, i
+    nearest = nearest_on_outline(polyline, False, point)
+    return nearest.distance, nearest.arc_length(polyline), nearest.segment
 
 
 def _project_onto_polyline(

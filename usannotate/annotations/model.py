@@ -53,6 +53,11 @@ class ShapeKind(StrEnum):
     REGION = "region"
     POINT = "point"
 
+    @property
+    def min_points(self) -> int:
+        """The fewest points a mark of this kind has (a needle and a point: exactly)."""
+        return {ShapeKind.POLYLINE: 2, ShapeKind.NEEDLE: 2, ShapeKind.REGION: 3}.get(self, 1)
+
     def check_points(self, points: np.ndarray) -> None:
         """Raise ValueError unless ``points`` (an ``(N, 2)`` array) suits this kind."""
         n = len(points)

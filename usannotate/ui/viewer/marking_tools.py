@@ -27,13 +27,12 @@ from PySide6.QtWidgets import QGraphicsPathItem, QStyleOptionGraphicsItem
 from usannotate.annotations import AnnotatedObject, Label, ShapeKind
 from usannotate.annotations.edits import (
     AddObject,
-    Compound,
     Edit,
     EditHistory,
-    RemoveObject,
     SetPoints,
-    hide_on_frame,
 )
+from usannotate.annotations.geometry import inside_region, nearest_on_outline, nearest_vertex
+from usannotate.annotations.marking import continued_track, delete_on_frame
 from usannotate.ui.viewer.marks import AnnotationLayer, ShapeItem
 from usannotate.ui.viewer.view import CineView
 
@@ -53,12 +52,6 @@ FREEHAND_MAX_POINTS = 200
 #: Largest distance (image pixels) simplification may move the outline.
 FREEHAND_EPSILON = 0.75
 
-_MIN_POINTS = {
-    ShapeKind.POLYLINE: 2,
-    ShapeKind.NEEDLE: 2,
-    ShapeKind.REGION: 3,
-    ShapeKind.POINT: 1,
-}
 _KINDS = ("press", "move", "release", "double")
 _BUTTONS = ("left", "right", "none")
 _KEYS = {
@@ -134,43 +127,7 @@ _SELECT_HINT = (
 )
 
 
-# ---------------------------------------------------------------------------- geometry
-def _segments(points: np.ndarray, closed: bool) -> tuple[np.ndarray, np.ndarray]:
-    starts = points if closed else points[:-1]
-    ends = np.roll(points, -1, axis=0) if closed else points[1:]
-    return starts, ends
-
-
-def nearest_on_outline(
-    points: np.ndarray, closed: bool, at: np.ndarray
-) -> tuple[float, int, np.ndarray]:
-    """Distance from ``at`` to the nearest segment of an outline (image pixels), that
-    segment's index (segment ``i`` runs from point ``i`` to point ``i + 1``, the last of
-    a closed outline back to point 0) and the nearest point on it."""
-    if len(points) == 1:
-        return float(np.hypot(*(points[0] - at))), 0, points[0].copy()
-    starts, ends = _segments(points, closed)
-    direction = ends - starts
-    length2 = np.einsum("ij,ij->i", direction, direction)
-    t = np.einsum("ij,ij->i", at - starts, direction) / np.where(length2 > 0, length2, 1.0)
-    t = np.clip(t, 0.0, 1.0)
-    foot = starts + t[:, None] * direction
-    distances = np.hypot(*(foot - at).T)
-    index = int(np.argmin(distances))
-    return float(distances[index]), index, foot[index]
-
-
-def nearest_vertex(points: np.ndarray, at: np.ndarray) -> tuple[float, int]:
-    distances = np.hypot(*(points - at).T)
-    index = int(np.argmin(distances))
-    return float(distances[index]), index
-
-
-def inside_region(points: np.ndarray, at: np.ndarray) -> bool:
-    contour = points.astype(np.float32).reshape(-1, 1, 2)
-    return cv2.pointPolygonTest(contour, (float(at[0]), float(at[1])), False) >= 0
-
-
+# ---------------------------------------------------------------------------- helpers
 def snap_into_rects(
     point: tuple[float, float],
     rects: list[tuple[float, float, float, float]],
@@ -480,7 +437,7 @@ class ToolController(QObject):
         label = self.label
         if sketch is None or label is None or not sketch.points:
             return False
-        needed = _MIN_POINTS[label.kind]
+        needed = label.kind.min_points
         if len(sketch.points) < needed:
             self.statusMessage.emit(
                 f"{label.name}: a {label.kind.value} needs {needed} or more points, "
@@ -631,24 +588,11 @@ class ToolController(QObject):
         )
 
     def _continuable(self, label: Label) -> AnnotatedObject | None:
-        """The track of ``label`` with nothing stored on this frame whose nearest stored
-        frame is closest to it (earlier objects first on a tie)."""
+        """The track a new mark of ``label`` on this frame continues (see
+        :func:`usannotate.annotations.marking.continued_track`)."""
         assert self._history is not None
         assert self._frame is not None
-        frame = self._frame
-        candidates = [
-            obj
-            for obj in self._history.annotations.objects
-            # Interpolated (or absent) here: drawing it again places a keyframe of the
-            # same track rather than a second structure.
-            if obj.label_id == label.id and frame not in obj.frames
-        ]
-        if not candidates:
-            return None
-        return min(
-            candidates,
-            key=lambda obj: min((abs(f - frame) for f in obj.frames), default=1 << 30),
-        )
+        return continued_track(self._history.annotations, label.id, self._frame)
 
     # ------------------------------------------------------------------ selecting
     def _candidates(self, at: np.ndarray) -> list[ShapeItem]:
@@ -681,7 +625,7 @@ class ToolController(QObject):
         candidates = self._candidates(at)
         for item in candidates:
             closed = item.label.kind == ShapeKind.REGION
-            if nearest_on_outline(item.points, closed, at)[0] <= self._tolerance:
+            if nearest_on_outline(item.points, closed, at).distance <= self._tolerance:
                 return item
         for item in candidates:
             if item.label.kind == ShapeKind.REGION and inside_region(item.points, at):
@@ -792,8 +736,9 @@ class ToolController(QObject):
         if kind not in (ShapeKind.POLYLINE, ShapeKind.REGION):
             return
         at = event.xy
-        distance, segment, foot = nearest_on_outline(points, kind == ShapeKind.REGION, at)
-        if distance > self._tolerance or nearest_vertex(points, foot)[0] <= self._tolerance:
+        nearest = nearest_on_outline(points, kind == ShapeKind.REGION, at)
+        segment, foot = nearest.segment, nearest.foot
+        if nearest.distance > self._tolerance or nearest_vertex(points, foot)[0] <= self._tolerance:
             return  # not on the outline, or on a vertex already
         new = np.insert(points, segment + 1, foot, axis=0)
         assert self._selected is not None
@@ -804,39 +749,19 @@ class ToolController(QObject):
 
     def _delete(self) -> None:
         """Delete the hovered point of the selected mark if it can spare it, else the
-        mark on this frame (and the object, if this was its last frame)."""
-        points = self._selected_points()
-        if points is None or self._history is None or self._frame is None:
+        mark on this frame (see :func:`usannotate.annotations.marking.delete_on_frame`)."""
+        if self._selected_points() is None or self._history is None or self._frame is None:
             return
-        object_id, frame = self._selected, self._frame
+        object_id = self._selected
         assert object_id is not None
-        obj = self._history.annotations.get(object_id)
-        assert obj is not None
-        if (
-            self._hover is not None
-            and self._hover[0] == object_id
-            and obj.kind in (ShapeKind.POLYLINE, ShapeKind.REGION)
-            and len(points) > _MIN_POINTS[obj.kind]
-        ):
-            self._push(
-                SetPoints(
-                    object_id, frame, np.delete(points, self._hover[1], axis=0), text="Delete point"
-                )
-            )
-            self._set_hover(None)
-            self.statusMessage.emit("Point deleted")
-            return
-        shown = obj.frame_sources()
-        if set(shown) == {frame}:  # its only frame: the object goes
-            edits: list[Edit] = [RemoveObject(object_id)]
-        else:
-            edits = [hide_on_frame(obj, frame)]
-        label = self._history.annotations.label_set.get(obj.label_id)
-        name = label.name if label else obj.label_id
+        hover = self._hover
+        vertex = hover[1] if hover is not None and hover[0] == object_id else None
+        deletion = delete_on_frame(self._history.annotations, object_id, self._frame, vertex)
         self._set_hover(None)
-        self._push(Compound(edits, text=f"Delete {name} on frame {frame + 1}"))
-        self._set_selected(None)
-        self.statusMessage.emit(f"{name} deleted on frame {frame + 1}")
+        self._push(deletion.edit)
+        if deletion.mark_removed:
+            self._set_selected(None)
+        self.statusMessage.emit(deletion.message)
 
     # ------------------------------------------------------------------ plumbing
     def _push(self, edit: Edit) -> None:
