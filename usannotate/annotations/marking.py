@@ -3,6 +3,7 @@ continues, and what Delete removes."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from usannotate.annotations.edits import Compound, Edit, RemoveObject, SetPoints, hide_on_frame
 from usannotate.annotations.model import AnnotatedObject, Annotations, ShapeKind
 
-__all__ = ["Deletion", "continued_track", "delete_on_frame"]
+__all__ = ["Deletion", "continued_track", "delete_on_frame", "track_titles"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,19 @@ def delete_on_frame(
         edits = [hide_on_frame(obj, frame)]
     text = f"Delete {name} on frame {frame + 1}"
     return Deletion(Compound(edits, text=text), f"{name} deleted on frame {frame + 1}", True)
+
+
+def track_titles(annotations: Annotations) -> dict[str, str]:
+    """A title per track, as the timeline, the curves and messages name it: the track's
+    own name, else its label's, numbered when several tracks share a label."""
+    per_label = Counter(o.label_id for o in annotations.objects)
+    counts: Counter[str] = Counter()
+    titles = {}
+    for obj in annotations.objects:
+        label = annotations.label_set.get(obj.label_id)
+        title = obj.name or (label.name if label else obj.label_id)
+        if not obj.name and per_label[obj.label_id] > 1:
+            counts[obj.label_id] += 1
+            title += f" {counts[obj.label_id]}"
+        titles[obj.id] = title
+    return titles

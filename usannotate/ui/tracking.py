@@ -8,9 +8,7 @@ drawing tools; tracking runs :func:`usannotate.tracking.propagate` on a worker t
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt
@@ -23,64 +21,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, calibration_lookup
+from usannotate.annotations import AnnotatedObject, Annotations, calibration_lookup
 from usannotate.annotations.edits import (
     Compound,
     Edit,
     RemoveObject,
-    SetPoints,
     confirm_tracked,
     end_track_after,
-    store_tracked,
 )
+from usannotate.annotations.marking import track_titles
 from usannotate.annotations.measurements import is_fluid_label, measurement_series
 from usannotate.cine import Calibration, CineLoop
+from usannotate.tracking.jobs import TrackingJob, plan_jobs, tracked_edit
 from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample
 from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 from usannotate.ui.playback import PlaybackController
 from usannotate.ui.state import ViewerState
 from usannotate.ui.workers import BackgroundJob, JobContext
-
-
-@dataclass(frozen=True)
-class TrackingJob:
-    """One mark to follow: from ``start`` (where its points are) to ``stop`` inclusive."""
-
-    object_id: str
-    name: str
-    kind: str
-    points: np.ndarray
-    start: int
-    stop: int
-    #: ``(x_min, y_min, x_max, y_max)`` px the tracked points are kept within: the
-    #: calibrated region the mark starts in (nothing beyond it is tissue to follow, and
-    #: a point drifting out of it would turn its measurements from mm into px).
-    bounds: tuple[float, float, float, float] | None = None
-
-    @property
-    def frames(self) -> int:
-        return abs(self.stop - self.start)
-
-    def kept_within_bounds(self, frames: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        if self.bounds is None:
-            return frames
-        x0, y0, x1, y1 = self.bounds
-        return {f: np.clip(p, (x0, y0), (x1, y1)) for f, p in frames.items()}
-
-
-def tracking_range(obj: AnnotatedObject, frame: int, direction: int, n_frames: int) -> int:
-    """The last frame tracking ``obj`` from ``frame`` in ``direction`` (+1 / -1) may reach:
-    the frame before its next keyframe or gap that way, else the loop's first or last
-    frame. Tracked frames on the way are tracked again."""
-    ahead = [
-        f
-        for f in (*(k for k in obj.frames if k not in obj.tracked), *obj.absent)
-        if (f - frame) * direction > 0
-    ]
-    if not ahead:
-        return n_frames - 1 if direction > 0 else 0
-    nearest = min(ahead, key=lambda f: abs(f - frame))
-    return nearest - direction
 
 
 def measures_in_mm(
@@ -217,21 +174,9 @@ class TrackController(QObject):
 
     # ---------------------------------------------------------------- the views
     def _titles(self) -> dict[str, str]:
-        """A title per object: its name, or its label's, numbered when labels repeat."""
+        """A title per track (see :func:`usannotate.annotations.marking.track_titles`)."""
         annotations = self._annotations
-        if annotations is None:
-            return {}
-        per_label = Counter(o.label_id for o in annotations.objects)
-        counts: Counter[str] = Counter()
-        titles = {}
-        for obj in annotations.objects:
-            label = annotations.label_set.get(obj.label_id)
-            title = obj.name or (label.name if label else obj.label_id)
-            if not obj.name and per_label[obj.label_id] > 1:
-                counts[obj.label_id] += 1
-                title += f" {counts[obj.label_id]}"
-            titles[obj.id] = title
-        return titles
+        return track_titles(annotations) if annotations is not None else {}
 
     def lanes(self) -> list[TrackLane]:
         annotations = self._annotations
@@ -431,26 +376,15 @@ class TrackController(QObject):
         loop = self._state.loop
         if annotations is None or loop is None:
             return []
-        index = self._state.frame
-        titles = self._titles()
-        jobs = []
-        for obj in self._selected_or_all():
-            points = obj.points(index)
-            if points is None:
-                continue
-            stop = tracking_range(obj, index, direction, loop.n_frames)
-            if count is not None:
-                stop = index + direction * min(count, abs(stop - index))
-            if stop != index:
-                region = loop.calibration_for_points(points).region
-                bounds = None
-                if region is not None:
-                    x0, y0, x1, y1 = region.bounds
-                    bounds = (float(x0), float(y0), float(x1 + 1), float(y1 + 1))
-                jobs.append(
-                    TrackingJob(obj.id, titles[obj.id], obj.kind.value, points, index, stop, bounds)
-                )
-        return jobs
+        return plan_jobs(
+            self._selected_or_all(),
+            self._state.frame,
+            direction,
+            loop.n_frames,
+            track_titles(annotations),
+            lambda points: loop.calibration_for_points(points).region,
+            count,
+        )
 
     def track(self, direction: int, count: int | None = None) -> None:
         """Track forward (+1) or backward (-1) in the background."""
@@ -499,47 +433,16 @@ class TrackController(QObject):
         annotations = self._annotations
         if annotations is None or not self._editable:
             return  # the session closed meanwhile
-        edits: list[Edit] = []
-        tracked = 0
-        notes = []
         loop = self._state.loop
-        for job, frames, stopped in results:
-            obj = annotations.get(job.object_id)
-            if obj is None or loop is None:
-                continue  # deleted while it was being tracked
-            start_points = obj.points(job.start)
-            if start_points is None or not np.allclose(start_points, job.points, atol=1e-6):
-                notes.append(
-                    f"{job.name}: edited on frame {job.start + 1} while it was "
-                    "tracked from there, so nothing was kept: track it again"
-                )
-                continue
-            # The user may have placed a keyframe or ended the track meanwhile: the range
-            # is what it would be now, and keyframes are never overwritten.
-            direction = 1 if job.stop > job.start else -1
-            limit = tracking_range(obj, job.start, direction, loop.n_frames)
-            kept = {
-                f: p
-                for f, p in (frames or {}).items()
-                if (f - job.start) * direction <= (limit - job.start) * direction
-            }
-            if kept:
-                if obj.source(job.start) is FrameSource.INTERPOLATED:
-                    # Tracking starts from what this frame showed; stored, it no longer
-                    # changes when the frames after it become tracked.
-                    edits.append(SetPoints(obj.id, job.start, job.points.copy()))
-                edits.append(store_tracked(obj.id, kept, f"Track {job.name}"))
-                tracked += len(kept)
-            if stopped:
-                notes.append(stopped)
+        if loop is None:
+            return
+        outcome = tracked_edit(annotations, results, loop.n_frames, way)
         names = ", ".join(job.name for job, _, _ in results)
-        message = f"Tracked {names} {way}: {tracked} frame(s) marked tracked"
-        if notes:
-            message += " — " + "; ".join(notes)
-        if edits:
-            self._state.history.push(  # type: ignore[union-attr]
-                Compound(edits, text=f"Track {way} ({tracked} frames)")
-            )
+        message = f"Tracked {names} {way}: {outcome.tracked} frame(s) marked tracked"
+        if outcome.notes:
+            message += " — " + "; ".join(outcome.notes)
+        if outcome.edit is not None:
+            self._state.history.push(outcome.edit)  # type: ignore[union-attr]
         self._state.say(message, 12000)
 
     def cancel(self) -> None:
