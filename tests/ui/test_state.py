@@ -102,3 +102,36 @@ def test_frame_requests_go_through_the_navigator(opened):
     assert opened.index == 12
     assert opened.windowTitle().startswith("case.dcm — frame 13 / 60")
     assert opened.transport.slider.value() == 12
+
+
+def test_a_drag_is_measured_live_from_its_preview_and_is_one_edit(opened, qtbot):
+    from PySide6.QtCore import QEvent
+
+    from tests.ui.events import LEFT, NO_BUTTON, mouse
+    from usannotate.annotations import AnnotatedObject, ShapeKind
+    from usannotate.annotations.edits import AddObject
+
+    needle = AnnotatedObject("needle", ShapeKind.NEEDLE)
+    needle.set_points(0, [(200.0, 150.0), (300.0, 250.0)])
+    opened.session.history.push(AddObject(needle))
+    table = opened.measurement_panel.table
+
+    def length() -> float:
+        for row in range(table.rowCount()):
+            if table.item(row, 1).text() == "Length":
+                return float(table.item(row, 2).text())
+        raise AssertionError("no length row")
+
+    before = length()
+    steps = opened.session.history.revision
+    click(opened.view, 250.0, 200.0)  # select the needle
+    view = opened.view
+    mouse(view, QEvent.Type.MouseButtonPress, 300.0, 250.0)  # its tip
+    for y in (260.0, 280.0, 300.0):
+        mouse(view, QEvent.Type.MouseMove, 300.0, y, NO_BUTTON, LEFT)
+    assert length() > before + 3  # the dock follows the preview
+    assert needle.frames[0][1][1] == 250.0  # the model waits for the release
+    assert opened.session.history.revision == steps
+    mouse(view, QEvent.Type.MouseButtonRelease, 300.0, 300.0, LEFT, NO_BUTTON)
+    assert opened.session.history.revision == steps + 1
+    assert abs(needle.frames[0][1][1] - 300.0) < 1.5

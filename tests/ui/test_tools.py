@@ -308,8 +308,8 @@ def test_drag_a_vertex_is_one_undo_step(rig):
     steps = rig.history.revision
     path = [(250, 160), (252, 170), (255, 180), (258, 190)]
     drag(rig.view, path, end=False)
-    # Live: the model and the item show the drag, nothing is on the history yet.
-    assert_points(plane.points(FRAME)[1], (258, 190))
+    # A preview: the item shows the drag; the model and the history wait for the release.
+    assert_points(plane.points(FRAME)[1], (250, 160))
     assert_points(rig.layer.items[plane.id].points[1], (258, 190))
     assert rig.history.revision == steps
     release(rig.view, 258, 190)
@@ -613,7 +613,9 @@ def test_dragging_an_interpolated_frame_makes_it_a_keyframe(rig):
     assert rig.layer.items[plane.id].source == "interpolated"
     click(rig.view, 175, 155)  # select it
     drag(rig.view, [(250, 160), (252, 170), (255, 180)], end=False)
-    assert plane.stored_points(FRAME) is not None  # live, before the release
+    # A preview on the mark's item only: the model and the history wait for the release.
+    assert plane.stored_points(FRAME) is None
+    assert_points(rig.layer.items[plane.id].points[1], (255, 180))
     release(rig.view, 255, 180)
     assert plane.source(FRAME) == "keyframe"
     assert rig.layer.items[plane.id].source == "keyframe"

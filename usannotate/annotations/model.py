@@ -390,6 +390,29 @@ class Annotations:
     def get(self, object_id: str) -> AnnotatedObject | None:
         return next((o for o in self.objects if o.id == object_id), None)
 
+    def with_points(
+        self, object_id: str, frame: int, points: Iterable[Sequence[float]] | np.ndarray
+    ) -> Annotations:
+        """A copy in which ``object_id`` holds ``points`` on ``frame`` as a keyframe, this
+        model unchanged (a drag previewed: what it would measure before it is an edit)."""
+        objects = []
+        for obj in self.objects:
+            if obj.id == object_id:
+                twin = AnnotatedObject(
+                    obj.label_id,
+                    obj.kind,
+                    obj.id,
+                    obj.name,
+                    dict(obj.frames),
+                    obj.extra,
+                    set(obj.tracked),
+                    set(obj.absent),
+                )
+                twin.set_points(frame, points)
+                obj = twin
+            objects.append(obj)
+        return Annotations(self.label_set, objects, self.manual_calibration)
+
     def on_frame(self, frame: int) -> list[AnnotatedObject]:
         """Objects that exist on ``frame`` (stored or interpolated), in drawing order."""
         return [o for o in self.objects if o.exists_on(frame)]

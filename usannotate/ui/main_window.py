@@ -121,7 +121,9 @@ class MainWindow(QMainWindow):
             self.playback_label,
         )
         self.marks_view = MarksView(self.state, self.view, self.layer, self.tools)
-        self.measurements_view = MeasurementsView(self.state, self.measurement_panel, self.measure)
+        self.measurements_view = MeasurementsView(
+            self.state, self.measurement_panel, self.measure, self.tools
+        )
         self.measuring = MeasureController(self.state, self.measure, self.view, self)
         self.marking = MarkingController(self.state, self.tools, self.layer, self.label_panel, self)
         prefs = Preferences.load()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 from usannotate.annotations import Row, measure_frame
 from usannotate.annotations.measurements import MEASUREMENT_TITLES
 from usannotate.ui.state import ViewerState
+from usannotate.ui.viewer.marking_tools import ToolController
 from usannotate.ui.viewer.measure_tools import MeasureTools
 
 
@@ -113,11 +115,21 @@ class MeasurementsView(QObject):
     """Keeps ``panel`` showing the frame's measurements (and the caliper's) as the state
     changes; skipped while playing, refreshed when playback stops."""
 
-    def __init__(self, state: ViewerState, panel: MeasurementPanel, measure: MeasureTools) -> None:
+    def __init__(
+        self,
+        state: ViewerState,
+        panel: MeasurementPanel,
+        measure: MeasureTools,
+        tools: ToolController | None = None,
+    ) -> None:
         super().__init__(state)
         self._state = state
         self._panel = panel
         self._measure = measure
+        # A drag in progress (object id, frame, points): measured as it would be.
+        self._preview: tuple[str, int, np.ndarray] | None = None
+        if tools is not None:
+            tools.previewChanged.connect(self._on_preview)
         for signal in (
             state.frameChanged,
             state.marksChanged,
@@ -137,6 +149,9 @@ class MeasurementsView(QObject):
         if state.playing:
             return
         annotations = state.annotations
+        preview = self._preview
+        if annotations is not None and preview is not None and preview[1] == state.frame:
+            annotations = annotations.with_points(*preview)
         calibration_for = state.calibration_for()
         rows = measure_frame(annotations, state.frame, calibration_for) if annotations else []
         names = {obj.id: obj.name for obj in annotations.objects if obj.name} if annotations else {}
@@ -148,3 +163,10 @@ class MeasurementsView(QObject):
             names,
             calibration="manual" if manual is not None else "dicom",
         )
+
+    def _on_preview(self, object_id: object, frame: int, points: object) -> None:
+        if object_id is None or points is None:
+            self._preview = None
+        else:
+            self._preview = (str(object_id), frame, np.asarray(points))
+        self.refresh()

@@ -173,8 +173,8 @@ class _Sketch:
 
 @dataclass
 class _Drag:
-    """A selected mark (or one of its vertices) being dragged; the model shows ``current``
-    live and one SetPoints from ``start`` is pushed on release."""
+    """A selected mark (or one of its vertices) being dragged: its item shows ``current``
+    (a preview: the model is not touched) and one SetPoints is pushed on release."""
 
     object_id: str
     frame: int
@@ -182,7 +182,6 @@ class _Drag:
     origin: np.ndarray
     vertex: int | None
     current: np.ndarray
-    stored: np.ndarray | None  # the points stored on the frame before (None: interpolated)
     moved: bool = False
 
 
@@ -243,6 +242,9 @@ class ToolController(QObject):
     -------
     marksChanged()
         After every edit the controller pushed (refresh measurements, lists, title).
+    previewChanged(object, int, object)
+        A drag in progress: the object id, the frame and the points its item shows (not
+        yet in the model); ``(None, frame, None)`` when the preview ends.
     selectionChanged(object)
         The selected object's id, or None.
     statusMessage(str)
@@ -252,6 +254,7 @@ class ToolController(QObject):
     """
 
     marksChanged = Signal()
+    previewChanged = Signal(object, int, object)
     selectionChanged = Signal(object)
     statusMessage = Signal(str)
     modeChanged = Signal(str)
@@ -654,10 +657,7 @@ class ToolController(QObject):
             return
         vertex_index = vertex[1] if vertex else None
         frame = self._frame
-        stored = item.obj.stored_points(frame)
-        self._drag = _Drag(
-            item.obj.id, frame, points.copy(), at, vertex_index, points.copy(), stored
-        )
+        self._drag = _Drag(item.obj.id, frame, points.copy(), at, vertex_index, points.copy())
 
     def _drag_move(self, event: PointerEvent) -> None:
         drag = self._drag
@@ -688,39 +688,28 @@ class ToolController(QObject):
         return np.clip(delta, np.minimum(low, 0), np.maximum(high, 0))
 
     def _show_live(self, drag: _Drag, points: np.ndarray) -> None:
-        """Show a drag in progress: the model holds a copy on the frame (the live
-        measurements follow it) and the mark's item is redrawn; nothing is on the
-        history yet."""
-        assert self._history is not None
-        obj = self._history.annotations.get(drag.object_id)
-        if obj is None:
-            return
-        obj.frames[drag.frame] = points.copy()
+        """Show a drag in progress on the mark's item only (a preview): the model and
+        the history stay as they are until the release pushes one edit."""
         item = self._layer.items.get(drag.object_id)
         if item is not None:
-            item.set_points(obj.frames[drag.frame])
+            item.set_points(points.copy())
+        self.previewChanged.emit(drag.object_id, drag.frame, points.copy())
 
     def _undo_live(self, drag: _Drag) -> None:
-        """Put back what the frame held before the drag (stored points or none)."""
+        """End the preview: the item shows what the model holds again."""
         assert self._history is not None
         obj = self._history.annotations.get(drag.object_id)
-        if obj is None:
-            return
-        points = drag.stored
-        if points is None:
-            obj.frames.pop(drag.frame, None)
-        else:
-            obj.frames[drag.frame] = points
         item = self._layer.items.get(drag.object_id)
-        shown = obj.points(drag.frame)
+        shown = obj.points(drag.frame) if obj is not None else None
         if item is not None and shown is not None:
             item.set_points(shown)
+        self.previewChanged.emit(None, drag.frame, None)
 
     def _drag_release(self) -> None:
         drag, self._drag = self._drag, None
         if drag is None or not drag.moved:
             return
-        self._undo_live(drag)  # the edit records the frame as it was before the drag
+        self._undo_live(drag)
         if np.array_equal(drag.current, drag.start):  # dragged back where it was
             return
         what = "point" if drag.vertex is not None else "mark"
