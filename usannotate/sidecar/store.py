@@ -19,15 +19,12 @@ from datetime import datetime
 from pathlib import Path
 
 from usannotate._atomic import remove_stale_temporaries, write_atomically
-from usannotate.sidecar._jsonfmt import dumps
+from usannotate.sidecar._limits import MAX_SIDECAR_BYTES, read_cost_problem, write_errors_only
+from usannotate.sidecar._writer import prepare_sidecar
 from usannotate.sidecar.document import (
     SidecarDocument,
-    consistency_problems,
-    format_timestamp,
     parse_timestamp,
-    schema_view,
     utc_now,
-    writable_json,
 )
 from usannotate.sidecar.errors import (
     SidecarError,
@@ -35,14 +32,12 @@ from usannotate.sidecar.errors import (
     SidecarReadError,
     SidecarWriteError,
 )
-from usannotate.sidecar.schema import quote, schema_problems
+from usannotate.sidecar.schema import quote
 
 #: Every sidecar's name ends with this.
 SIDECAR_SUFFIX = ".usannotate.json"
 #: A recovery file is ``.<sidecar stem>.usannotate.recovery.json`` beside the sidecar.
 RECOVERY_SUFFIX = ".usannotate.recovery.json"
-#: Larger files are refused unread (a 600-frame loop with ten objects is about 3 MB).
-MAX_SIDECAR_BYTES = 512 * 1024 * 1024
 
 # File names only, never folders or contents: both may carry patient details.
 _log = logging.getLogger(__name__)
@@ -126,7 +121,9 @@ def read_json(path: str | os.PathLike[str]) -> object:
     Raises
     ------
     SidecarReadError
-        Missing, unreadable, too large, not UTF-8 text, not JSON or cut short.
+        Missing, unreadable, too large (over ``MAX_SIDECAR_BYTES``, or needing more
+        memory to read than ``usannotate.sidecar._limits.READ_BUDGET_BYTES``), not UTF-8
+        text, not JSON or cut short.
     """
     path = Path(path)
     try:
@@ -146,12 +143,16 @@ def read_json(path: str | os.PathLike[str]) -> object:
         raise SidecarReadError(path, f"cannot be read ({_reason(exc)})") from None
     if not raw.strip():
         raise SidecarReadError(path, "is empty: it holds no annotations (an interrupted copy?)")
+    problem = read_cost_problem(raw)  # before anything is allocated for it
+    if problem is not None:
+        raise SidecarReadError(path, problem)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SidecarReadError(
             path, f"is not a text (UTF-8) file: byte {exc.start} cannot be read"
         ) from None
+    del raw  # the text is all the parser needs
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -168,6 +169,8 @@ def read_json(path: str | os.PathLike[str]) -> object:
         raise SidecarReadError(path, f"is not valid JSON ({exc})") from None
     except RecursionError:
         raise SidecarReadError(path, "is not valid JSON (nested too deeply)") from None
+    except MemoryError:
+        raise SidecarReadError(path, "is too large to read in the memory available") from None
 
 
 def load_sidecar(
@@ -246,23 +249,13 @@ def serialize(doc: SidecarDocument, *, modified: datetime | None = None) -> byte
     SidecarWriteError
         The document breaks the format; nothing is written.
     """
-    problems = consistency_problems(doc)
-    data: dict[str, object] = {}
-    if not problems:
-        try:
-            data = writable_json(doc)
-        except (ValueError, TypeError) as exc:
-            problems = [str(exc)]
-    if not problems:
-        if modified is not None:
-            data["modified"] = format_timestamp(modified)
-        problems = schema_problems(schema_view(data), allow_newer=doc.read_only)
-    if not problems:
-        try:
-            return dumps(data).encode("utf-8")
-        except (ValueError, TypeError) as exc:  # NaN or a non-JSON value in unknown keys
-            problems = [f"a value cannot be written as JSON ({exc})"]
-    raise SidecarWriteError(None, [f"not saved: {p}" for p in problems])
+    prepared = prepare_sidecar(doc, modified=modified)
+    try:
+        return prepared.to_bytes()
+    except (ValueError, TypeError) as exc:  # a value the checks let through
+        raise SidecarWriteError(
+            None, f"not saved: a value cannot be written as JSON ({type(exc).__name__})"
+        ) from None
 
 
 def _existing_problem(path: Path, doc: SidecarDocument) -> tuple[bool, str] | None:
@@ -314,6 +307,7 @@ def _move_damaged_aside(path: Path) -> None:
         ) from None
 
 
+@write_errors_only(lambda doc, path, **_: path)
 def save_sidecar(
     doc: SidecarDocument,
     path: str | os.PathLike[str],
@@ -353,7 +347,7 @@ def save_sidecar(
     moment = now or utc_now()
     try:
         with _gc_paused():
-            data = serialize(doc, modified=moment)
+            prepared = prepare_sidecar(doc, modified=moment)
     except SidecarWriteError as exc:
         raise SidecarWriteError(path, exc.problems) from None
     problem = _existing_problem(path, doc)
@@ -364,7 +358,10 @@ def save_sidecar(
         _move_damaged_aside(path)  # kept beside, never overwritten
     existed = path.exists()
     try:
-        write_atomically(path, data)
+        with _gc_paused():
+            write_atomically(path, prepared.chunks(), before_replace=prepared.check_read_back)
+    except SidecarWriteError as exc:
+        raise SidecarWriteError(path, exc.problems) from None
     except OSError as exc:
         kept = "the previous version was kept" if existed else "nothing was written"
         raise SidecarWriteError(path, f"could not be saved: {_reason(exc)}; {kept}") from None
@@ -374,6 +371,7 @@ def save_sidecar(
 
 
 # -------------------------------------------------------------------- recovery
+@write_errors_only(lambda doc, sidecar_path, **_: recovery_path_for(sidecar_path))
 def write_recovery(
     doc: SidecarDocument, sidecar_path: str | os.PathLike[str], *, now: datetime | None = None
 ) -> Path:
@@ -392,11 +390,10 @@ def write_recovery(
         raise SidecarWriteError(target, "not autosaved: the sidecar was opened read-only")
     try:
         with _gc_paused():
-            data = serialize(doc, modified=now or utc_now())
+            prepared = prepare_sidecar(doc, modified=now or utc_now())
+            write_atomically(target, prepared.chunks(), before_replace=prepared.check_read_back)
     except SidecarWriteError as exc:
         raise SidecarWriteError(target, exc.problems) from None
-    try:
-        write_atomically(target, data)
     except OSError as exc:
         raise SidecarWriteError(target, f"could not be autosaved: {_reason(exc)}") from None
     remove_stale_temporaries(target)
