@@ -655,7 +655,9 @@ def _ordered(mapping: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 
 def _round_points(array: np.ndarray) -> np.ndarray:
     # + 0.0 turns -0.0 into 0.0, so that a point on the border is written one way.
-    return np.round(np.asarray(array, dtype=np.float64), COORDINATE_DECIMALS) + 0.0
+    # Beyond 1e305 px rounding overflows to infinity: such points are refused anyway.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.round(np.asarray(array, dtype=np.float64), COORDINATE_DECIMALS) + 0.0
 
 
 def _manual_json(manual: ManualCalibration | None, unknown: dict[str, Any]) -> dict | None:

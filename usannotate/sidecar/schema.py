@@ -107,7 +107,10 @@ def _frames_look_valid(frames: object) -> bool:
     if set(map(type, frames)) != {dict}:
         return False
     sources = list(map(_SOURCE, frames))
-    if not set(sources) <= _SOURCES:
+    try:
+        if not set(sources) <= _SOURCES:
+            return False
+    except TypeError:  # a list or object as a source: jsonschema says what is wrong
         return False
     if "absent" in sources:
         gaps = [e for e, source in zip(frames, sources, strict=True) if source == "absent"]

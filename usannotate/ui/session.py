@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from usannotate._atomic import remove_stale_temporaries
 from usannotate.annotations import LabelSet, default_label_set, load_label_set
 from usannotate.annotations.edits import EditHistory
 from usannotate.cine import CineLoop
@@ -15,6 +16,7 @@ from usannotate.sidecar import (
     load_sidecar,
     new_document,
     recovery_is_newer,
+    recovery_path_for,
     save_sidecar,
     sidecar_path_for,
     write_recovery,
@@ -57,6 +59,9 @@ class AnnotationSession:
     ) -> None:
         self.loop = loop
         self.path: Path = sidecar_path_for(loop.path)
+        # Left-overs of saves killed earlier go now, not at the next save (issue 10).
+        remove_stale_temporaries(self.path)
+        remove_stale_temporaries(recovery_path_for(self.path))
         uid = loop.identity.sop_instance_uid
         recovered = load_recovery(self.path, dicom_uid=uid) if use_recovery else None
         if recovered is not None:
