@@ -20,8 +20,9 @@ import numpy as np
 from usannotate.annotations import AnnotatedObject, FrameSource
 from usannotate.sidecar._jsonfmt import RawJSON, StreamedList, one_line, points_json
 
-#: Interpolated points made and turned into text at a time.
+#: Interpolated points, and entries, made and turned into text at a time.
 BATCH_POINTS = 1 << 17
+BATCH_ENTRIES = 4096
 #: What the schema check of a save sees for points that are made while writing.
 _PLACEHOLDER = [[0.0, 0.0]]
 _ABSENT = "absent"
@@ -111,7 +112,7 @@ class StreamedFrames(StreamedList):
                 continue
             match = self._obj._correspondence(left, right)
             per_frame = max(1, len(match.start))
-            step = max(1, BATCH_POINTS // per_frame)
+            step = max(1, min(BATCH_ENTRIES, BATCH_POINTS // per_frame))
             for first in range(left + 1, right, step):
                 frames = np.arange(first, min(right, first + step))
                 t = (frames - left) / (right - left)
@@ -121,7 +122,7 @@ class StreamedFrames(StreamedList):
                     for f, points in zip(frames.tolist(), blended, strict=True)
                 ]
                 pending_points += blended.shape[0] * per_frame
-                if pending_points >= BATCH_POINTS:
+                if pending_points >= BATCH_POINTS or len(pending) >= BATCH_ENTRIES:
                     yield self._lines(pending)
                     pending, pending_points = [], 0
         pending += [(f, _ABSENT, "") for f in absent[next_absent:]]

@@ -52,7 +52,9 @@ class PreparedSidecar:
         problem = self._cost.problem()
         if problem is not None:
             raise SidecarWriteError(
-                None, f"not saved: the sidecar {problem.removeprefix('is ')}; split the work"
+                None,
+                f"not saved: the file written would be {problem.removeprefix('is ')}; the "
+                "previous file was kept",
             )
 
     def to_bytes(self) -> bytes:
