@@ -29,6 +29,7 @@ from usannotate.sidecar import (
     load_sidecar,
     recovery_path_for,
     save_sidecar,
+    serialize,
     write_recovery,
 )
 from usannotate.sidecar._jsonfmt import dumps
@@ -278,3 +279,16 @@ def test_temporary_files_found_are_those_of_the_save(tmp_path: Path):
     path = tmp_path / NAME
     assert is_temporary_for(f".{NAME}.0123abcd.tmp", path)
     assert not is_temporary_for(f".{NAME}.0123abcd.tmp.x", path)
+
+
+def test_the_budget_the_documents_state():
+    """SIDECAR.md and the refusal say a 600-frame loop with ten marks on every frame
+    needs about 40 MB to read: the estimate agrees (and is above what it really takes)."""
+    raw = serialize(crash_writer.build(0), modified=NOW)
+    need = _limits.read_cost_bytes(raw)
+    assert 35 * 2**20 < need < 45 * 2**20
+    tracemalloc.start()
+    json.loads(raw)
+    parsed = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert parsed < need

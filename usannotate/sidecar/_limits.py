@@ -40,7 +40,7 @@ MAX_NESTING = 32
 MAX_SIDECAR_BYTES = 256 * 1024 * 1024
 #: Memory one sidecar may take to read (parse, check, build), estimated from its bytes
 #: before parsing by :func:`read_cost_bytes`. A 600-frame loop with ten objects on every
-#: frame (2.8 MB) needs about 30 MB; ordinary sidecars up to about 100 MB fit.
+#: frame (2.8 MB) needs about 40 MB; ordinary sidecars up to about 70 MB fit.
 READ_BUDGET_BYTES = 1024 * 1024 * 1024
 #: At most this many problems are listed.
 MAX_PROBLEMS = 50
@@ -104,7 +104,7 @@ class ReadCost:
             return (
                 f"is too large to read: reading it would need about {need / 2**20:.0f} MB of "
                 f"memory, more than the {READ_BUDGET_BYTES / 2**20:.0f} MB one sidecar may "
-                "take (a 600-frame loop with ten marks on every frame needs about 30 MB)"
+                "take (a 600-frame loop with ten marks on every frame needs about 40 MB)"
             )
         return None
 
@@ -166,7 +166,9 @@ def value_problems(data: object) -> list[str]:
             elif kind is dict:
                 stack.append((_dict_children(value, path, problems), path))
             elif _is_frames(path):
-                stack.append((((j, e) for j, e in enumerate(value) if not _plain_entry(e)), path))
+                if not _all_plain_entries(value):  # the usual case: nothing to walk
+                    entries = ((j, e) for j, e in enumerate(value) if not _plain_entry(e))
+                    stack.append((entries, path))
             elif not _finite_numbers(value):  # else: bounds, a line's points... all fine
                 stack.append((enumerate(value), path))
         elif not (value is None or kind is bool or kind is int or isinstance(value, str)):
@@ -202,6 +204,11 @@ def _is_frames(parts: tuple[int | str, ...]) -> bool:
 
 def _is_frame_entry(parts: tuple[int | str, ...]) -> bool:
     return len(parts) == 4 and parts[0] == "objects" and parts[2] == "frames"
+
+
+def _all_plain_entries(entries: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every frame entry holds only the known keys (checked in C, in bulk)."""
+    return set(map(type, entries)) <= {dict} and all(map(_FRAME_ENTRY_KEYS.issuperset, entries))
 
 
 def _plain_entry(entry: object) -> bool:

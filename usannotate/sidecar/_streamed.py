@@ -47,6 +47,7 @@ class StreamedFrames(StreamedList):
         texts = points_json([obj.frames[f] for f in stored])
         self._stored_text = dict(zip(stored, texts, strict=True))
         self._absent = sorted(obj.absent)
+        self._absent_set = set(obj.absent)
         self._stretches = list(obj._stretches())  # (frame, source, next stored or None)
 
     def __bool__(self) -> bool:
@@ -71,18 +72,30 @@ class StreamedFrames(StreamedList):
         return one_line(self._entry(frame, source, points))
 
     def checked_entries(self) -> list[dict[str, Any]]:
-        """Every entry but the interpolated ones without unknown keys, in frame order."""
-        absent = set(self._absent)
-        entries: dict[int, dict[str, Any]] = {}
-        for frame, text in self._stored_text.items():
-            if frame not in absent:
-                entries[frame] = self._entry(frame, self._source(frame), text)
+        """Every entry but the interpolated ones without unknown keys, in frame order,
+        as the schema check of a save sees them: points as a placeholder (the points
+        themselves are checked, more strictly, by ``consistency_problems``)."""
+        tracked = self._obj.tracked
+        keyframe, tracked_source = FrameSource.KEYFRAME.value, FrameSource.TRACKED.value
+        entries = {
+            frame: {
+                "frame": frame,
+                "source": tracked_source if frame in tracked else keyframe,
+                "points": _PLACEHOLDER,
+            }
+            for frame in self._stored_text
+        }
+        if not (self._absent or self._extra):
+            return list(entries.values())  # in frame order already
         for frame in self._absent:
             entries[frame] = self._entry(frame, _ABSENT, None)
         for frame in self._extra:
-            if frame not in entries and self._interpolated(frame):
-                entry = self._entry(frame, _INTERPOLATED, None)
-                entries[frame] = {**entry, "points": _PLACEHOLDER}
+            if frame in entries and frame not in self._absent_set:
+                entries[frame] = {**self._entry(frame, self._source(frame), None)}
+                entries[frame]["points"] = _PLACEHOLDER
+            elif frame not in entries and self._interpolated(frame):
+                entries[frame] = {**self._entry(frame, _INTERPOLATED, None)}
+                entries[frame]["points"] = _PLACEHOLDER
         return [entries[f] for f in sorted(entries)]
 
     def _source(self, frame: int) -> str:
@@ -130,6 +143,11 @@ class StreamedFrames(StreamedList):
 
     def _lines(self, pending: list[tuple[int, str, str | np.ndarray]]) -> list[str]:
         arrays = [p for _, _, p in pending if type(p) is np.ndarray]
+        if not arrays and not self._extra and not self._absent:  # stored frames only
+            return [
+                f'{{"frame": {frame}, "source": "{source}", "points": {points}}}'
+                for frame, source, points in pending
+            ]
         made = iter(points_json(arrays))
         lines = []
         for frame, source, points in pending:
