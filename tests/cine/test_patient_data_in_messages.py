@@ -81,6 +81,7 @@ def test_transfer_syntax_uid_of_552_bytes_is_never_quoted(tmp_path: Path) -> Non
         _cli("info", path, "--json"),
         _cli("frame", path, "--index", "0", "--output", tmp_path / "f.png"),
         _cli("validate", sidecar, "--dicom", path),
+        _cli("measure", path, "--sidecar", sidecar),
     ]
     for proc in runs:
         assert proc.returncode == 2, proc.stderr

@@ -16,7 +16,7 @@ import pytest
 
 from tests.sidecar import crash_harness
 
-TRIALS = 6  # each kind of kill twice
+TRIALS = 4  # each kind of kill once, a random moment twice
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")

@@ -334,8 +334,10 @@ def save_sidecar(
     ------
     SidecarWriteError
         ``doc`` is read-only or breaks the format; the existing file is damaged, newer,
-        read-only or belongs to another DICOM; or the system refused the write (full
-        disk, read-only folder, no permission).
+        read-only or belongs to another DICOM; the file written would be too large to
+        read back; or the system refused the write (full disk, read-only folder, no
+        permission). Every failure is one, whatever its cause (a ``MemoryError`` too):
+        the window catches it, says why and keeps the work unsaved.
     """
     path = Path(path)
     if doc.read_only:
