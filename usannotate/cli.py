@@ -236,8 +236,10 @@ def _cmd_frame(options: argparse.Namespace) -> int:
 
     from usannotate.cine import CineError, open_cine
 
+    # The output is named by its file name only: its folders may be named after the patient.
+    output_name = os.path.basename(options.output)
     if not options.output.lower().endswith(".png"):
-        return _fail(f"{options.output}: the output must be a .png file")
+        return _fail(f"{output_name}: the output must be a .png file")
     try:
         with open_cine(options.path, prefetch_frames=0) as loop:
             try:
@@ -252,7 +254,7 @@ def _cmd_frame(options: argparse.Namespace) -> int:
     except cv2.error:
         ok = False
     if not ok:
-        return _fail(f"{options.output}: could not write the PNG (is the folder writable?)")
+        return _fail(f"{output_name}: could not write the PNG (is the folder writable?)")
     _warn(os.path.basename(options.path), warnings)  # after success: a failure is one line
     return EXIT_OK
 

@@ -1298,3 +1298,44 @@ def with_regions(source: Path, dest: Path, regions: list[Dataset]) -> Path:
 def build_all(folder: Path) -> dict[str, Case]:
     """Write every case into ``folder`` (for manual inspection and self-checks)."""
     return {name: make(folder) for name, make in ALL_CASES.items()}
+
+
+# ------------------------------------------------------------- planted patient data
+
+#: Made-up patient data a test plants in a file and then greps every message for.
+PLANTED_PATIENT = {
+    "PatientName": "ZZTESTPATIENT^ALICE",
+    "PatientID": "PID-4242-SECRET",
+    "PatientBirthDate": "19010203",
+    "OtherPatientIDs": "OPID-9191-SECRET",
+    "AccessionNumber": "ACC-7373-SECRET",
+    "InstitutionName": "ZZSECRET HOSPITAL",
+    "ReferringPhysicianName": "ZZDOCTOR^BOB",
+    "StudyDescription": "ZZSECRET LEFT TAP BLOCK",
+}
+#: Pieces of the planted values: any one of them in a message is a leak. (No piece is
+#: digits only: compressed files get random UIDs, whose digits may hold any number.)
+PLANTED_PIECES = (
+    "ZZTESTPATIENT",
+    "ALICE",
+    "PID-4242",
+    "SECRET",
+    "ZZDOCTOR",
+    "OPID-9191",
+    "ACC-7373",
+)
+
+
+def with_planted_patient(source: Path, dest: Path, *, trailing: bool = False) -> Path:
+    """A copy of ``source`` carrying :data:`PLANTED_PATIENT` (and, with ``trailing``, the
+    patient's name once more in a private element after Pixel Data, where a fragment
+    length that lies would reach it)."""
+    ds = pydicom.dcmread(source)
+    if "Manufacturer" not in ds:  # a scanner detail just before the institution's name
+        ds.Manufacturer = "usannotate factory"
+    for keyword, value in PLANTED_PATIENT.items():
+        setattr(ds, keyword, value)
+    if trailing:
+        ds.add_new(0x7FE10010, "LO", "ZZTEST PRIVATE")
+        ds.add_new(0x7FE11001, "LO", PLANTED_PATIENT["PatientName"])
+    return write(ds, dest)

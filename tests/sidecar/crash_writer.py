@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+if os.environ.get("USANNOTATE_CODE"):  # benchmarks/crash_sidecar.py --code: another checkout
+    sys.path.insert(0, os.environ["USANNOTATE_CODE"])
 
 from tests.sidecar.docs import NOW, empty_document
 from usannotate.annotations import AnnotatedObject

@@ -280,7 +280,7 @@ def test_writer_refuses_values_json_cannot_hold(tmp_path: Path):
     doc.extra.top["bad"] = float("nan")
     from usannotate.sidecar import SidecarWriteError
 
-    with pytest.raises(SidecarWriteError, match="cannot be written as JSON"):
+    with pytest.raises(SidecarWriteError, match=r"not saved: bad: not a number \(NaN\)"):
         save_sidecar(doc, tmp_path / "a.usannotate.json")
     assert not any(tmp_path.iterdir())
 

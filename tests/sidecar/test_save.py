@@ -16,6 +16,7 @@ import pytest
 
 import usannotate
 from tests.sidecar.docs import LATER, LOOP_A, LOOP_B, NOW, empty_document, sample_document
+from usannotate import _atomic
 from usannotate._atomic import is_temporary_for, remove_stale_temporaries
 from usannotate.annotations import AnnotatedObject, ShapeKind, default_label_set
 from usannotate.annotations.edits import EditHistory, SetManualCalibration
@@ -342,7 +343,12 @@ def test_a_valid_file_changed_by_someone_else_is_never_replaced_unasked(tmp_path
     assert load_sidecar(path).annotator == doc.annotator
 
 
-def test_stale_temporary_files_are_cleaned_up_young_ones_are_left(tmp_path: Path):
+def test_without_locks_stale_temporary_files_are_cleaned_up_young_ones_are_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Where no advisory locks exist (Windows), a temporary file is taken for a left-over
+    once old (tests/sidecar/test_temporaries.py: with locks, at once)."""
+    monkeypatch.setattr(_atomic, "fcntl", None)
     doc, path, _ = _saved(tmp_path)
     old = tmp_path / f".{NAME}.deadbeef.tmp"
     young = tmp_path / f".{NAME}.0badcafe.tmp"

@@ -27,6 +27,13 @@ from usannotate.cine._cache import FrameCache
 from usannotate.cine._deflate import read_deflated
 from usannotate.cine._display import DisplayMapper
 from usannotate.cine._fileio import ClampedReader, FileClosedError, PositionalFile
+from usannotate.cine._header_values import (
+    MAX_CODE_CHARS,
+    checked_code,
+    checked_text,
+    checked_uid,
+    decoder_reason,
+)
 from usannotate.cine._pixel_data import FragmentIndex, read_pixel_data_header
 from usannotate.cine.calibration import (
     REGION_OVERSHOOT_PX,
@@ -236,18 +243,21 @@ class CineLoop:
                 )
         bia = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
         self.burned_in_annotation: bool | None = {"YES": True, "NO": False}.get(bia)
+        # Only values that are what they claim to be: a damaged length makes a value
+        # swallow the elements after it, the patient's among them (see _header_values).
         self.identity = DicomIdentity(
-            sop_instance_uid=str(ds.get("SOPInstanceUID", "") or ""),
-            sop_class_uid=str(ds.get("SOPClassUID", "") or ""),
-            study_instance_uid=str(ds.get("StudyInstanceUID", "") or ""),
-            series_instance_uid=str(ds.get("SeriesInstanceUID", "") or ""),
+            sop_instance_uid=_uid(ds, "SOPInstanceUID"),
+            sop_class_uid=_uid(ds, "SOPClassUID"),
+            study_instance_uid=_uid(ds, "StudyInstanceUID"),
+            series_instance_uid=_uid(ds, "SeriesInstanceUID"),
         )
         self.scan_info = ScanInfo(
-            modality=_text(ds, "Modality"),
-            manufacturer=_text(ds, "Manufacturer"),
-            model=_text(ds, "ManufacturerModelName"),
-            transducer=_text(ds, "TransducerData") or _text(ds, "TransducerType"),
-            software_versions=_text(ds, "SoftwareVersions"),
+            modality=_checked(ds, "Modality", MAX_CODE_CHARS),
+            manufacturer=_checked(ds, "Manufacturer"),
+            model=_checked(ds, "ManufacturerModelName"),
+            transducer=_checked(ds, "TransducerData")
+            or _checked(ds, "TransducerType", MAX_CODE_CHARS),
+            software_versions=_checked(ds, "SoftwareVersions"),
         )
         self.patient = PatientDetails(
             name=_text(ds, "PatientName"),
@@ -318,7 +328,12 @@ class CineLoop:
                 (True, True): dicom_uid.ImplicitVRLittleEndian,
                 (False, True): dicom_uid.ExplicitVRLittleEndian,
             }.get((implicit, little), dicom_uid.ExplicitVRBigEndian)
-        self.transfer_syntax_uid = str(ts)
+        checked = checked_uid(ts)
+        if checked is None:  # never quoted: it may hold the bytes of the elements after it
+            raise CorruptDicomError(
+                self.path, "the transfer syntax UID of the file meta header is damaged"
+            )
+        self.transfer_syntax_uid = checked
         ts = dicom_uid.UID(self.transfer_syntax_uid)
         try:
             self._decoder = get_decoder(ts)
@@ -355,9 +370,12 @@ class CineLoop:
             raise CorruptDicomError(
                 self.path, "the image size attributes are not numbers"
             ) from None
-        self.photometric_interpretation = str(
-            ds.get("PhotometricInterpretation", "MONOCHROME2")
-        ).strip()
+        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "").strip("\0 ")
+        if photometric and checked_code(photometric) is None:
+            raise CorruptDicomError(
+                self.path, "the photometric interpretation is damaged (not a DICOM code)"
+            )
+        self.photometric_interpretation = photometric
         if self.rows <= 0 or self.columns <= 0:
             raise CorruptDicomError(
                 self.path, f"the image size is {self.columns} x {self.rows} pixels"
@@ -672,8 +690,9 @@ class CineLoop:
             try:
                 mapper = DisplayMapper(self._header, photometric)
             except Exception:
+                which = checked_code(photometric) or "colour"
                 raise CorruptDicomError(
-                    self.path, f"the {photometric} colour or grey-scale tables are damaged"
+                    self.path, f"the {which} colour or grey-scale tables are damaged"
                 ) from None
             self._mappers[photometric] = mapper
         return mapper
@@ -762,7 +781,7 @@ class CineLoop:
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:
-                problem = _short_reason(exc)
+                problem = f"could not be decoded ({decoder_reason(exc)})"
         raise CorruptDicomError(self.path, f"frame {index} {problem}")
 
     # -------------------------------------------------------------- lifetime
@@ -835,7 +854,24 @@ def _text(ds: Dataset, keyword: str) -> str:
     return str(value or "").strip()
 
 
-def _short_reason(exc: BaseException) -> str:
-    """The decoder's complaint, on one line and short (decoders never see patient tags)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"could not be decoded ({text[:200]})"
+def _checked(ds: Dataset, keyword: str, max_chars: int = 64) -> str:
+    """A scanner detail as :func:`_text` gives it, or ``""`` when any of its values is
+    not a short printable text (a damaged length swallowed what follows)."""
+    try:
+        value = ds.get(keyword, "")
+    except Exception:
+        return ""
+    values = value if isinstance(value, MultiValue | list | tuple) else [value]
+    texts = [str(v or "").strip() for v in values]
+    if any(checked_text(t, max_chars=max_chars) != t for t in texts):
+        return ""
+    return " / ".join(t for t in texts if t)
+
+
+def _uid(ds: Dataset, keyword: str) -> str:
+    """A UID of the header, or ``""`` when it is missing or not a UID (damaged)."""
+    try:
+        value = ds.get(keyword, "")
+    except Exception:
+        return ""
+    return checked_uid(value or "") or ""

@@ -62,6 +62,14 @@ def version_of_bytes(
     return DiskVersion(_absolute(Path(path)), hashlib.sha256(data).hexdigest(), base)
 
 
+def version_of_digest(
+    path: str | os.PathLike[str], sha256: str, annotations: Annotations | None = None
+) -> DiskVersion:
+    """The version of ``path`` once it holds bytes of that SHA-256 (a streamed save)."""
+    base = snapshot(annotations) if annotations is not None else None
+    return DiskVersion(_absolute(Path(path)), sha256, base)
+
+
 def read_version(path: str | os.PathLike[str]) -> DiskVersion | None:
     """The version of the file now at ``path``; None when there is none (or unreadable:
     reading it properly then says why)."""

@@ -9,6 +9,7 @@ of one object instead of hundreds of lines of numbers.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,39 @@ import numpy as np
 # One encoder, built once: json.dumps with options builds a new one on every call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": ")).encode
 _SCALARS = (str, int, float, bool, type(None))
+
+
+class StreamedList:
+    """A list written a batch of items at a time (a long track's interpolated frames):
+    :func:`dump_chunks` asks it for the one-line JSON text of its items only while
+    writing, so they are never all in memory at once."""
+
+    def __bool__(self) -> bool:
+        raise NotImplementedError
+
+    def line_batches(self) -> Iterator[list[str]]:
+        """The one-line JSON text of every item, in order, a batch at a time."""
+        raise NotImplementedError
+
+
+class _Streamed:
+    """Where a :class:`StreamedList` goes in the output, and its indentation."""
+
+    __slots__ = ("indent", "items")
+
+    def __init__(self, items: StreamedList, indent: str) -> None:
+        self.items = items
+        self.indent = indent
+
+    def chunks(self) -> Iterator[str]:
+        inner = self.indent + "  "
+        separator = ",\n" + inner
+        start = "[\n" + inner
+        for lines in self.items.line_batches():
+            if lines:
+                yield start + separator.join(lines)
+                start = separator
+        yield f"\n{self.indent}]"
 
 
 def dumps(data: dict[str, Any]) -> str:
@@ -28,10 +62,27 @@ def dumps(data: dict[str, Any]) -> str:
     TypeError
         A value is not JSON (or a key is not a string).
     """
-    out: list[str] = []
+    return "".join(dump_chunks(data))
+
+
+def dump_chunks(data: dict[str, Any]) -> Iterator[str]:
+    """:func:`dumps`'s text in pieces; a :class:`StreamedList` is written as it comes.
+
+    Everything but the streamed lists is laid out first (so a value that is not JSON
+    raises before anything is given out); the pieces joined are :func:`dumps`'s text.
+    """
+    out: list[Any] = []
     _write(data, "", out)
     out.append("\n")
-    return "".join(out)
+    pending: list[str] = []
+    for piece in out:
+        if type(piece) is _Streamed:
+            yield "".join(pending)
+            pending = []
+            yield from piece.chunks()
+        else:
+            pending.append(piece)
+    yield "".join(pending)
 
 
 def _is_flat(items: list[Any]) -> bool:
@@ -54,6 +105,8 @@ def _write(value: Any, indent: str, out: list[str]) -> None:
                 out.append(item if type(item) is RawJSON else _ENCODE(item))
             elif key == "frames" and type(item) is list and item:
                 _write_one_per_line(item, inner, out)
+            elif key == "frames" and isinstance(item, StreamedList):
+                out.append(_Streamed(item, inner) if item else "[]")
             else:
                 _write(item, inner, out)
             separator = ",\n"
@@ -76,6 +129,11 @@ def _write_one_per_line(items: list[Any], indent: str, out: list[str]) -> None:
     out.append("[\n" + inner)
     out.append((",\n" + inner).join(map(_one_line, items)))
     out.append(f"\n{indent}]")
+
+
+def one_line(item: Any) -> str:
+    """One frame entry (a dict whose ``points`` may be :class:`RawJSON`) on one line."""
+    return _one_line(item)
 
 
 def _one_line(item: Any) -> str:

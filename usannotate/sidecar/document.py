@@ -27,7 +27,9 @@ from usannotate.annotations.labels import label_to_json
 from usannotate.annotations.model import STORED_DECIMALS
 from usannotate.cine.calibration import CALIBRATION_SOURCES, ManualCalibration, Region
 from usannotate.sidecar._calibration import written_calibration
-from usannotate.sidecar._jsonfmt import RawJSON, points_json
+from usannotate.sidecar._jsonfmt import RawJSON
+from usannotate.sidecar._limits import value_problems
+from usannotate.sidecar._streamed import StreamedFrames
 from usannotate.sidecar.errors import SidecarMismatchError, SidecarReadError
 from usannotate.sidecar.schema import json_path, quote, schema_problems
 
@@ -100,7 +102,11 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    # Fields written one by one: strftime's %Y gives "999", not "0999", for early years.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -349,25 +355,39 @@ class SidecarDocument:
                 f'is not a usannotate sidecar: "format" is {quote(data.get("format"))}, '
                 f'not "{FORMAT}"',
             )
-        version = data.get("version")
-        newer = type(version) is int and version > FORMAT_VERSION
-        if version == 1:
-            data = _version_1_sources_kept_aside(data)
-        if not newer:
-            problems = schema_problems(data)
-            if problems:
-                raise SidecarReadError(path, problems)
-            doc, problems = _build(data)
-            problems += _consistency_after_build(doc, problems)
-            if problems:
-                raise SidecarReadError(path, problems)
-            doc.entry_positions = {}  # positions in the file: stale after the first edit
-            return doc
-        return _salvage_newer(data, int(version), path)
+        # What no save could write back (1e400, a lone surrogate, deep nesting) is
+        # refused here, by the rules the writer applies (see _limits).
+        problems = value_problems(data)
+        if problems:
+            raise SidecarReadError(path, problems)
+        try:
+            return _checked_and_built(data, path)
+        except MemoryError:
+            raise SidecarReadError(path, "is too large to read in the memory available") from None
 
     def with_modified(self, moment: datetime) -> SidecarDocument:
         """A shallow copy with another ``modified`` time (shares the annotations)."""
         return replace(self, modified=moment)
+
+
+def _checked_and_built(
+    data: dict[str, Any], path: str | os.PathLike[str] | None
+) -> SidecarDocument:
+    version = data.get("version")
+    newer = type(version) is int and version > FORMAT_VERSION
+    if version == 1:
+        data = _version_1_sources_kept_aside(data)
+    if newer:
+        return _salvage_newer(data, int(version), path)  # type: ignore[arg-type]
+    problems = schema_problems(data)
+    if problems:
+        raise SidecarReadError(path, problems)
+    doc, problems = _build(data)
+    problems += _consistency_after_build(doc, problems)
+    if problems:
+        raise SidecarReadError(path, problems)
+    doc.entry_positions = {}  # positions in the file: stale after the first edit
+    return doc
 
 
 def new_document(
@@ -637,7 +657,9 @@ def _ordered(mapping: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 
 def _round_points(array: np.ndarray) -> np.ndarray:
     # + 0.0 turns -0.0 into 0.0, so that a point on the border is written one way.
-    return np.round(np.asarray(array, dtype=np.float64), COORDINATE_DECIMALS) + 0.0
+    # Beyond 1e305 px rounding overflows to infinity: such points are refused anyway.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.round(np.asarray(array, dtype=np.float64), COORDINATE_DECIMALS) + 0.0
 
 
 def _manual_json(manual: ManualCalibration | None, unknown: dict[str, Any]) -> dict | None:
@@ -656,17 +678,33 @@ def _manual_json(manual: ManualCalibration | None, unknown: dict[str, Any]) -> d
 def _object_json(
     obj: AnnotatedObject, frame_extra: dict[tuple[str, int], dict[str, Any]], raw_points: bool
 ) -> dict[str, Any]:
+    # For saving, interpolated entries are made while the file is written.
+    frames: list[dict[str, Any]] | StreamedFrames = (
+        StreamedFrames(obj, frame_extra) if raw_points else _frame_entries(obj, frame_extra)
+    )
+    return _with_extra(
+        {
+            "id": obj.id,
+            "label": obj.label_id,
+            "name": obj.name,
+            "kind": ShapeKind(obj.kind).value,
+            "frames": frames,
+        },
+        obj.extra,
+    )
+
+
+def _frame_entries(
+    obj: AnnotatedObject, frame_extra: dict[tuple[str, int], dict[str, Any]]
+) -> list[dict[str, Any]]:
     geometry = obj.all_geometry()  # stored frames, and those interpolated for readers
     shown = list(geometry)
     arrays = [points for points, _ in geometry.values()]
     sources = {frame: source for frame, (_, source) in geometry.items()}
-    if raw_points:
-        point_values: list[Any] = [RawJSON(text) for text in points_json(arrays)]
-    else:
-        # One rounding and one tolist() per object: 600 small numpy calls cost more.
-        flat = _round_points(np.concatenate(arrays)).tolist() if arrays else []
-        ends = np.cumsum([len(a) for a in arrays]).tolist()
-        point_values = [flat[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+    # One rounding and one tolist() per object: 600 small numpy calls cost more.
+    flat = _round_points(np.concatenate(arrays)).tolist() if arrays else []
+    ends = np.cumsum([len(a) for a in arrays]).tolist()
+    point_values = [flat[start:end] for start, end in zip([0, *ends], ends, strict=False)]
     entries: dict[int, dict[str, Any]] = {}
     for frame, points in zip(shown, point_values, strict=True):
         entry = {"frame": int(frame), "source": sources[frame].value, "points": points}
@@ -676,20 +714,13 @@ def _object_json(
         entry = {"frame": int(frame), "source": ABSENT}
         unknown = frame_extra.get((obj.id, frame))
         entries[frame] = _with_extra(entry, unknown) if unknown else entry
-    return _with_extra(
-        {
-            "id": obj.id,
-            "label": obj.label_id,
-            "name": obj.name,
-            "kind": ShapeKind(obj.kind).value,
-            "frames": [entries[f] for f in sorted(entries)],
-        },
-        obj.extra,
-    )
+    return [entries[f] for f in sorted(entries)]
 
 
 def writable_json(doc: SidecarDocument) -> dict[str, Any]:
-    """``doc.to_json()`` with each frame's points as ready-made JSON text (for saving).
+    """``doc.to_json()`` for saving: each object's ``frames`` a
+    :class:`~usannotate.sidecar._streamed.StreamedFrames`, whose points are ready-made
+    JSON text and whose interpolated entries are made while the file is written.
 
     Only for documents whose :func:`consistency_problems` is empty (points finite,
     ``(N, 2)``): the text is made in bulk, much faster than from Python floats.
@@ -721,6 +752,8 @@ def _with_frame_entries(
     changed = []
     for obj in objects:
         frames = obj.get("frames") if isinstance(obj, dict) else None
+        if isinstance(frames, StreamedFrames):
+            frames = frames.checked_entries()
         if isinstance(frames, list):
             frames = [change(e) if isinstance(e, dict) else e for e in frames]
             obj = {**obj, "frames": frames}
@@ -736,6 +769,8 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
     """The document of schema-valid ``data``, and what could not be built from it."""
     problems: list[str] = []
     extra = UnknownKeys(top=_unknown(data, _TOP_KEYS))
+    # Numbers are kept as precisely as a save writes them (frame time to 6 decimals,
+    # points to 3...), so that a document read, saved and read again is the same.
     d = data["dicom"]
     dicom = DicomReference(
         sop_instance_uid=d["sop_instance_uid"],
@@ -743,15 +778,19 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         rows=int(d["rows"]),
         columns=int(d["columns"]),
         n_frames=int(d["n_frames"]),
-        frame_time_ms=float(d["frame_time_ms"]),
+        frame_time_ms=round(float(d["frame_time_ms"]), 6),
     )
     extra.dicom = _unknown(d, _DICOM_KEYS)
     c = data["calibration"]
     manual = None
     if c["manual"] is not None:
         m = c["manual"]
-        line = tuple((float(x), float(y)) for x, y in m["line"])
-        manual = ManualCalibration(float(m["mm_per_px"]), line, float(m["length_mm"]))  # type: ignore[arg-type]
+        line = tuple(map(tuple, _round_points(np.array(m["line"], dtype=np.float64)).tolist()))
+        manual = ManualCalibration(
+            round(float(m["mm_per_px"]), 9),
+            line,  # type: ignore[arg-type]
+            round(float(m["length_mm"]), 6),
+        )
         extra.manual = _unknown(m, _MANUAL_KEYS)
     calibration = SidecarCalibration(c["source"], [dict(r) for r in c["regions"]])
     extra.calibration = _unknown(c, _CALIBRATION_KEYS)
@@ -789,6 +828,7 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         except ValueError:
             problems.append(f"{key}: {quote(data[key])} is not a valid date and time (UTC)")
             continue
+        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # as written
         if key == "created":
             created = moment
         else:
@@ -829,6 +869,7 @@ def _build_object(
     total = sum(counts)
     coordinates = chain.from_iterable(chain.from_iterable(point_lists))
     points = np.fromiter(coordinates, dtype=np.float64, count=2 * total).reshape(total, 2)
+    points = _round_points(points)  # to 1/1000 px, as the model stores and a save writes
     previous = -1
     seen: set[int] = set()
     for j, entry in enumerate(entries):
@@ -857,6 +898,13 @@ def _build_object(
         if entry.get("source") == "tracked":
             obj.tracked.add(frame)
         start += count
+    # Unknown keys stay with a frame while the track exists there (SIDECAR.md): those of
+    # an interpolated entry where it does not (a script's stale entry) go, as a save
+    # would drop them.
+    for key in [k for k in frame_extra if k[0] == obj.id]:
+        frame = key[1]
+        if not (frame in obj.frames or frame in obj.absent or obj.exists_on(frame)):
+            del frame_extra[key]
     return obj, problems
 
 

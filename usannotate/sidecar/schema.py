@@ -60,6 +60,12 @@ _HINTS = {
     "format": 'a usannotate sidecar says "format": "usannotate-sidecar"',
     "manual": "the manual calibration is an object when source is 'manual', else null",
     "bounds": "region bounds are [x0, y0, x1, y1], inclusive pixel indices",
+    "n_frames": "a sidecar describes a loop of 1 to 100,000 frames",
+    "rows": "image sides are 1 to 65535 px (DICOM Rows and Columns are 16-bit)",
+    "columns": "image sides are 1 to 65535 px (DICOM Rows and Columns are 16-bit)",
+    "frame_time_ms": "the frame time is written with 6 decimals: at least 0.000001 ms",
+    "mm_per_px": "mm per px is written with 9 decimals: at least 0.000000001",
+    "length_mm": "the length is written with 6 decimals: at least 0.000001 mm",
 }
 _TYPE_NAMES = {
     "object": "a JSON object",
@@ -101,7 +107,10 @@ def _frames_look_valid(frames: object) -> bool:
     if set(map(type, frames)) != {dict}:
         return False
     sources = list(map(_SOURCE, frames))
-    if not set(sources) <= _SOURCES:
+    try:
+        if not set(sources) <= _SOURCES:
+            return False
+    except TypeError:  # a list or object as a source: jsonschema says what is wrong
         return False
     if "absent" in sources:
         gaps = [e for e, source in zip(frames, sources, strict=True) if source == "absent"]
@@ -253,6 +262,8 @@ def describe_error(error: ValidationError) -> str:
             what = f"{quote(instance)} is not in the expected form"
         elif kind == "minimum":
             what = f"must be {value} or more, got {quote(instance)}"
+        elif kind == "maximum":
+            what = f"must be {value} or less, got {quote(instance)}"
         elif kind == "exclusiveMinimum":
             what = f"must be more than {value}, got {quote(instance)}"
         elif kind in ("minItems", "maxItems"):

@@ -20,15 +20,12 @@ from pathlib import Path
 
 from usannotate._atomic import remove_stale_temporaries, write_atomically
 from usannotate.sidecar import _conflict
-from usannotate.sidecar._jsonfmt import dumps
+from usannotate.sidecar._limits import MAX_SIDECAR_BYTES, read_cost_problem, write_errors_only
 from usannotate.sidecar._names import RECOVERY_SUFFIX, SIDECAR_SUFFIX, sidecar_stem
+from usannotate.sidecar._writer import prepare_sidecar
 from usannotate.sidecar.document import (
     SidecarDocument,
-    consistency_problems,
-    format_timestamp,
-    schema_view,
     utc_now,
-    writable_json,
 )
 from usannotate.sidecar.errors import (
     SidecarError,
@@ -46,10 +43,7 @@ from usannotate.sidecar.recovery import (
     read_recovery_file,
     recovery_files,
 )
-from usannotate.sidecar.schema import quote, schema_problems
-
-#: Larger files are refused unread (a 600-frame loop with ten objects is about 3 MB).
-MAX_SIDECAR_BYTES = 512 * 1024 * 1024
+from usannotate.sidecar.schema import quote
 
 # File names only, never folders or contents: both may carry patient details.
 _log = logging.getLogger(__name__)
@@ -126,7 +120,9 @@ def read_json(path: str | os.PathLike[str]) -> object:
     Raises
     ------
     SidecarReadError
-        Missing, unreadable, too large, not UTF-8 text, not JSON or cut short.
+        Missing, unreadable, too large (over ``MAX_SIDECAR_BYTES``, or needing more
+        memory to read than ``usannotate.sidecar._limits.READ_BUDGET_BYTES``), not UTF-8
+        text, not JSON or cut short.
     """
     path = Path(path)
     try:
@@ -146,12 +142,16 @@ def read_json(path: str | os.PathLike[str]) -> object:
         raise SidecarReadError(path, f"cannot be read ({_reason(exc)})") from None
     if not raw.strip():
         raise SidecarReadError(path, "is empty: it holds no annotations (an interrupted copy?)")
+    problem = read_cost_problem(raw)  # before anything is allocated for it
+    if problem is not None:
+        raise SidecarReadError(path, problem)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SidecarReadError(
             path, f"is not a text (UTF-8) file: byte {exc.start} cannot be read"
         ) from None
+    del raw  # the text is all the parser needs
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -168,6 +168,8 @@ def read_json(path: str | os.PathLike[str]) -> object:
         raise SidecarReadError(path, f"is not valid JSON ({exc})") from None
     except RecursionError:
         raise SidecarReadError(path, "is not valid JSON (nested too deeply)") from None
+    except MemoryError:
+        raise SidecarReadError(path, "is too large to read in the memory available") from None
 
 
 def load_sidecar(
@@ -253,25 +255,15 @@ def serialize(
     SidecarWriteError
         The document breaks the format; nothing is written.
     """
-    problems = consistency_problems(doc)
-    data: dict[str, object] = {}
-    if not problems:
-        try:
-            data = writable_json(doc)
-        except (ValueError, TypeError) as exc:
-            problems = [str(exc)]
-    if not problems:
-        if modified is not None:
-            data["modified"] = format_timestamp(modified)
-        if autosave is not None:
-            data[AUTOSAVE_KEY] = autosave
-        problems = schema_problems(schema_view(data), allow_newer=doc.read_only)
-    if not problems:
-        try:
-            return dumps(data).encode("utf-8")
-        except (ValueError, TypeError) as exc:  # NaN or a non-JSON value in unknown keys
-            problems = [f"a value cannot be written as JSON ({exc})"]
-    raise SidecarWriteError(None, [f"not saved: {p}" for p in problems])
+    prepared = prepare_sidecar(
+        doc, modified=modified, extra={AUTOSAVE_KEY: autosave} if autosave else None
+    )
+    try:
+        return prepared.to_bytes()
+    except (ValueError, TypeError) as exc:  # a value the checks let through
+        raise SidecarWriteError(
+            None, f"not saved: a value cannot be written as JSON ({type(exc).__name__})"
+        ) from None
 
 
 def _existing_problem(path: Path, doc: SidecarDocument) -> tuple[bool, str] | None:
@@ -329,6 +321,7 @@ def _move_damaged_aside(path: Path) -> None:
         ) from None
 
 
+@write_errors_only(lambda doc, path, **_: path)
 def save_sidecar(
     doc: SidecarDocument,
     path: str | os.PathLike[str],
@@ -377,8 +370,10 @@ def _save_checked(
         (or last saved to): someone else saved it meanwhile; it carries both versions.
     SidecarWriteError
         ``doc`` is read-only or breaks the format; the existing file is damaged, newer,
-        read-only or belongs to another DICOM; or the system refused the write (full
-        disk, read-only folder, no permission).
+        read-only or belongs to another DICOM; the file written would be too large to
+        read back; or the system refused the write (full disk, read-only folder, no
+        permission). Every failure is one, whatever its cause (a ``MemoryError`` too):
+        the window catches it, says why and keeps the work unsaved.
     """
     path = Path(path)
     if doc.read_only:
@@ -390,7 +385,7 @@ def _save_checked(
     moment = now or utc_now()
     try:
         with _gc_paused():
-            data = serialize(doc, modified=moment)
+            prepared = prepare_sidecar(doc, modified=moment)
     except SidecarWriteError as exc:
         raise SidecarWriteError(path, exc.problems) from None
     problem = _existing_problem(path, doc)
@@ -401,16 +396,20 @@ def _save_checked(
         _move_damaged_aside(path)  # kept beside, never overwritten
     existed = path.exists()
     try:
-        write_atomically(path, data)
+        with _gc_paused():
+            write_atomically(path, prepared.chunks(), before_replace=prepared.check_read_back)
+    except SidecarWriteError as exc:
+        raise SidecarWriteError(path, exc.problems) from None
     except OSError as exc:
         kept = "the previous version was kept" if existed else "nothing was written"
         raise SidecarWriteError(path, f"could not be saved: {_reason(exc)}; {kept}") from None
     doc.modified = moment
-    doc.disk_stamp = _conflict.version_of_bytes(path, data, doc.annotations)
+    doc.disk_stamp = _conflict.version_of_digest(path, prepared.sha256(), doc.annotations)
     remove_stale_temporaries(path)
 
 
 # -------------------------------------------------------------------- recovery
+@write_errors_only(lambda doc, sidecar_path, **_: recovery_path_for(sidecar_path))
 def write_recovery(
     doc: SidecarDocument,
     sidecar_path: str | os.PathLike[str],
@@ -443,11 +442,12 @@ def write_recovery(
         record = autosave_record(owner, read.sha256 if same else None)  # type: ignore[union-attr]
     try:
         with _gc_paused():
-            data = serialize(doc, modified=now or utc_now(), autosave=record)
+            prepared = prepare_sidecar(
+                doc, modified=now or utc_now(), extra={AUTOSAVE_KEY: record} if record else None
+            )
+            write_atomically(target, prepared.chunks(), before_replace=prepared.check_read_back)
     except SidecarWriteError as exc:
         raise SidecarWriteError(target, exc.problems) from None
-    try:
-        write_atomically(target, data)
     except OSError as exc:
         raise SidecarWriteError(target, f"could not be autosaved: {_reason(exc)}") from None
     remove_stale_temporaries(target)

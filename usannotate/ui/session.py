@@ -12,6 +12,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from usannotate._atomic import remove_stale_temporaries
 from usannotate.annotations import LabelSet, default_label_set, load_label_set
 from usannotate.annotations.edits import EditHistory, ReplaceContent
 from usannotate.cine import CineLoop
@@ -108,6 +109,9 @@ class AnnotationSession:
         self.lock = lock
         self.locked_by = locked_by
         self.adopted_recovery: Path | None = None
+        # Left-overs of saves killed earlier go now, not at the next save (issue 10).
+        remove_stale_temporaries(self.path)
+        remove_stale_temporaries(recovery_path_for(self.path))
         uid = loop.identity.sop_instance_uid
         recovered = None
         if recovery_file is not None and locked_by is None:
