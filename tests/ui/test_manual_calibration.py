@@ -16,8 +16,9 @@ from tests.ui.events import click, drag
 from tests.ui.paths import SAMPLE_A
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.annotations.edits import AddObject
+from usannotate.annotations.geometry import snap_into_rects
 from usannotate.sidecar import load_sidecar, sidecar_path_for
-from usannotate.ui.viewer.marking_tools import SNAP_TO_REGION_PX, snap_into_rects
+from usannotate.ui.viewer.pointer import SNAP_TO_REGION_PX
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier

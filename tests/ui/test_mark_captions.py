@@ -139,7 +139,7 @@ def test_handles_shrink_on_a_small_mark_and_stay_grabbable(marked, qtbot):
     assert plane_item.handle_side_px(scale) == layer.handle_size_px  # a long plane
     # A small handle is still grabbed from the tools' full reach.
     x, y = fluid_item.points[3]
-    assert window.tools._vertex_at(np.array([x + 4.0 / scale, y])) is not None
+    assert window.tools.picker.vertex_at(np.array([x + 4.0 / scale, y]), None) is not None
 
 
 def test_caption_size_and_handle_size_are_settings(marked):
@@ -153,7 +153,7 @@ def test_caption_size_and_handle_size_are_settings(marked):
         assert item.handle_size_px == 12.0
         caption_clear_of_its_mark(window, item)
     # Big handles are grabbed wherever they are drawn.
-    assert window.tools._tolerance * window.view.zoom >= 12.0 / 2
+    assert window.tools.picker.tolerance * window.view.zoom >= 12.0 / 2
 
 
 def test_place_captions_keeps_off_the_needle_tip():

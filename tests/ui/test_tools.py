@@ -16,8 +16,10 @@ from PySide6.QtWidgets import QApplication, QGraphicsScene
 import usannotate
 from usannotate.annotations import AnnotatedObject, Annotations, ShapeKind, default_label_set
 from usannotate.annotations.edits import AddObject, EditHistory
-from usannotate.ui.viewer.marking_tools import PointerEvent, Tool, ToolController, simplify_outline
+from usannotate.annotations.geometry import simplify_outline
+from usannotate.ui.viewer.marking_tools import PointerEvent, Tool, ToolController
 from usannotate.ui.viewer.marks import AnnotationLayer
+from usannotate.ui.viewer.pointer import FREEHAND_EPSILON
 from usannotate.ui.viewer.view import CineView
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicoms" / "hydrodissection_linear_a.dcm"
@@ -562,7 +564,7 @@ def test_long_freehand_outlines_are_simplified(rig):
 
 def test_simplify_keeps_small_outlines():
     triangle = np.array([(0.0, 0.0), (10.0, 0.0), (5.0, 0.2)])
-    assert len(simplify_outline(triangle)) == 3
+    assert len(simplify_outline(triangle, FREEHAND_EPSILON)) == 3
 
 
 # ------------------------------------------------------------------------ drawing aids

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["NearestPoint", "inside_region", "nearest_on_outline", "nearest_vertex", "segments"]
+__all__ = [
+    "NearestPoint",
+    "inside_region",
+    "nearest_on_outline",
+    "nearest_vertex",
+    "segments",
+    "simplify_outline",
+    "snap_into_rects",
+]
 
 
 def segments(points: np.ndarray, closed: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -84,3 +92,36 @@ def inside_region(points: np.ndarray, at: np.ndarray) -> bool:
     """Whether ``at`` lies inside (or on) the closed outline ``points``."""
     contour = np.asarray(points, dtype=np.float32).reshape(-1, 1, 2)
     return cv2.pointPolygonTest(contour, (float(at[0]), float(at[1])), False) >= 0
+
+
+def snap_into_rects(
+    point: tuple[float, float],
+    rects: list[tuple[float, float, float, float]],
+    tolerance: float,
+) -> tuple[float, float]:
+    """``point`` moved onto the nearest edge of the nearest rectangle when it lies
+    outside every one of them by at most ``tolerance``; otherwise unchanged.
+
+    Rectangles are ``(left, top, right, bottom)``, edges included (a calibrated region
+    ``[x0, y0, x1, y1]`` of inclusive pixel indices is ``(x0, y0, x1 + 1, y1 + 1)`` in
+    image px). The marking tools use it so a point placed a hair outside a calibrated
+    region lands on its edge and is measured in mm.
+    """
+    x, y = point
+    best: tuple[float, float, float] | None = None
+    for left, top, right, bottom in rects:
+        nx, ny = min(max(x, left), right), min(max(y, top), bottom)
+        distance = float(np.hypot(x - nx, y - ny))
+        if distance == 0.0:
+            return point  # inside (or on the edge of) a region: leave it
+        if distance <= tolerance and (best is None or distance < best[0]):
+            best = (distance, nx, ny)
+    return point if best is None else (best[1], best[2])
+
+
+def simplify_outline(points: np.ndarray, epsilon: float) -> np.ndarray:
+    """A closed outline with fewer points, none moved more than ``epsilon`` (Douglas-
+    Peucker, OpenCV's ``approxPolyDP``); unchanged if that would leave fewer than 3."""
+    contour = points.astype(np.float32).reshape(-1, 1, 2)
+    simplified = cv2.approxPolyDP(contour, epsilon, True).reshape(-1, 2).astype(np.float64)
+    return simplified if len(simplified) >= 3 else points
