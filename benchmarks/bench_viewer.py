@@ -15,10 +15,13 @@ benchmarks/results/viewer.json and viewer.md.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +44,11 @@ def _window(path: Path):
     QSettings.setPath(
         QSettings.Format.IniFormat, QSettings.Scope.UserScope, "/tmp/usannotate-bench"
     )
+    # A copy in a folder of its own: no sidecar, lock or recovery file of an earlier
+    # (perhaps killed) run beside it, so no dialog waits for an answer nobody gives.
+    folder = Path(tempfile.mkdtemp(prefix="usannotate-bench-viewer-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(shutil.copy(path, folder))
     window = MainWindow()
     window.resize(1400, 900)
     window.show()
@@ -113,6 +121,8 @@ def playback(path: Path, speed: float, seconds: float, marks: int = 0) -> dict[s
     # Frames the clock made due while playing, shown or not.
     due = window.playback.frames_shown + window.playback.frames_missed
     shown = item.frames_painted - painted_before
+    if window.session is not None:
+        window.session.history.mark_saved()  # nothing to ask on close
     window.close()
     return {
         "target_fps": round(fps, 2),
