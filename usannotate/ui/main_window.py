@@ -191,6 +191,11 @@ class MainWindow(QMainWindow):
         self.pixel_label = QLabel()
         self.pixel_label.setToolTip("Display value of the pixel under the cursor (before gain)")
         self.frame_label = QLabel()
+        # Wide enough for any position: a text that changes width every frame would lay
+        # out (and repaint) the whole status bar 60 times a second during playback.
+        self.frame_label.setMinimumWidth(
+            self.frame_label.fontMetrics().horizontalAdvance("Frame 0000/0000 · 00000.0 ms") + 14
+        )
         self.playback_label = QLabel()
         self.playback_label.setToolTip("Frames shown and frames skipped to keep to the clock")
         bar = self.statusBar()

@@ -9,6 +9,8 @@ measurements, timeline, curves, title). Anyone may ask for a frame with
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel
 
@@ -20,6 +22,10 @@ from usannotate.ui.transport import TransportBar
 from usannotate.ui.viewer.view import CineView
 
 __all__ = ["FrameNavigator"]
+
+
+#: How often the status bar's playback text is rewritten while playing (seconds).
+PLAYBACK_TEXT_INTERVAL_S = 0.25
 
 
 class FrameNavigator(QObject):
@@ -46,6 +52,9 @@ class FrameNavigator(QObject):
         self.playback = playback
         self._frame_label = frame_label
         self._playback_label = playback_label
+        # The playback text ("2x · shown 120, skipped 3") is read a few times a second,
+        # not 60: rewriting it every frame repaints the status bar and what lies under it.
+        self._playback_text_due = 0.0
         self.missing_frames = MissingFrames()
         transport.frameRequested.connect(self._on_scrub)
         transport.stepRequested.connect(self.step)
@@ -159,6 +168,12 @@ class FrameNavigator(QObject):
         if self.missing_frames.is_missing(index):
             return  # reported when playback first met it: play on over it
         self.show_index(index)
+        now = time.monotonic()
+        if now >= self._playback_text_due:
+            self._playback_text_due = now + PLAYBACK_TEXT_INTERVAL_S
+            self._show_playback_text()
+
+    def _show_playback_text(self) -> None:
         self._playback_label.setText(
             f"{self.playback.speed:g}x · shown {self.playback.frames_shown}, "
             f"skipped {self.playback.frames_missed}"
@@ -166,6 +181,9 @@ class FrameNavigator(QObject):
 
     def _on_playing_changed(self, playing: bool) -> None:
         self._transport.show_playing(playing)
+        self._playback_text_due = 0.0
+        if not playing and self.playback.frames_shown:
+            self._show_playback_text()  # the final counts
         if playing:
             self.playback.set_current(self._state.frame)
         self._state.set_playing(playing)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
@@ -17,6 +21,9 @@ from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, La
 from usannotate.ui.viewer.captions import Anchor, Footprint, place_captions
 
 _OUTLINE = QColor(0, 0, 0, 170)  # dark halo so marks read on bright fascia and dark fluid
+#: A region's fill: its colour at this alpha (one fill of 98 looks as the two fills of 55
+#: it had, under the halo and under the line: 1 - (1 - 55/255)^2 = 98/255).
+_REGION_FILL_ALPHA = 98
 _TRAJECTORY_LENGTH = 1.0  # the needle's extended trajectory, in needle lengths
 #: Default side of a vertex handle (screen px); AnnotationLayer.handle_size_px sets it.
 HANDLE_SIZE_PX = 7.0
@@ -63,10 +70,22 @@ def trajectory_end(
     return float(x1 + t * dx), float(y1 + t * dy)
 
 
+_CAPTION_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+
+
 def _polygon(points: np.ndarray) -> QPolygonF:
-    # tolist() first: Python floats go into QPointF several times faster than NumPy scalars
-    # (playback builds every mark's polygon anew on every frame).
-    return QPolygonF([QPointF(x, y) for x, y in np.asarray(points, dtype=float).tolist()])
+    """``points`` as a QPolygonF, written straight into its memory (playback sets every
+    mark's polygon anew on every frame; this is ~5x faster than a list of QPointF). The
+    same trick as pyqtgraph's ``functions.ndarray_from_qpolygonf``, not imported from it
+    so the window's start-up does not pay for importing pyqtgraph."""
+    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    polygon = QPolygonF()
+    polygon.resize(len(xy))
+    if len(xy):
+        # QPolygonF is a contiguous array of QPointF, each two doubles (x, y).
+        memory = shiboken6.VoidPtr(polygon.data(), xy.nbytes, True)
+        np.frombuffer(memory, dtype=np.float64).reshape(-1, 2)[:] = xy
+    return polygon
 
 
 def _caption(
@@ -89,6 +108,33 @@ def _caption(
     plate.setRect(label.boundingRect().adjusted(-3, -1, 3, 1))
     plate.text_item = label  # type: ignore[attr-defined]
     return plate
+
+
+@dataclass(frozen=True)
+class _Pens:
+    """What one mark paints with (cosmetic pens: widths in screen pixels)."""
+
+    colour: QColor
+    selected: bool
+    halo: QPen
+    line: QPen
+    solid: QPen
+    trajectory: QPen
+    fill: QColor
+
+    @classmethod
+    def make(cls, colour: QColor, selected: bool, source: FrameSource) -> _Pens:
+        width = 3.0 if selected else 2.0
+        halo = QPen(_OUTLINE, width + 2.0)
+        line = QPen(colour, width, LINE_STYLES[source])
+        solid = QPen(line)
+        solid.setStyle(Qt.PenStyle.SolidLine)
+        trajectory = QPen(colour, 1.2, Qt.PenStyle.DashLine)
+        for pen in (halo, line, solid, trajectory):
+            pen.setCosmetic(True)
+        fill = QColor(colour)
+        fill.setAlpha(_REGION_FILL_ALPHA)
+        return cls(colour, selected, halo, line, solid, trajectory, fill)
 
 
 class ShapeItem(QGraphicsItem):
@@ -133,6 +179,7 @@ class ShapeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(10)
         self._cached_path: QPainterPath | None = None
+        self._pens_cache: tuple[tuple[str, bool, FrameSource], _Pens] | None = None
         # A top-level item, not a child: captions must lie above every mark, and a child
         # is drawn just above its own parent, under marks added after it.
         self.caption = _caption(
@@ -285,46 +332,52 @@ class ShapeItem(QGraphicsItem):
     def shape(self) -> QPainterPath:
         return self._path()
 
+    def _pens(self) -> _Pens:
+        """The pens and brushes this item paints with, made again only when its colour,
+        selection or source changes (playback repaints every mark every frame)."""
+        colour = self.label.colour
+        selected = self.isSelected()
+        key = (colour, selected, self.source)
+        if self._pens_cache is None or self._pens_cache[0] != key:
+            self._pens_cache = (key, _Pens.make(QColor(colour), selected, self.source))
+        return self._pens_cache[1]
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         # Strokes are drawn aliased: Qt's antialiased wide strokes cost ~1 ms per long
         # plane, 50 ms for a busy frame; aliased they are crisp and 40x cheaper. Only the
         # small round markers are antialiased.
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setOpacity(self.opacity_level)
-        colour = QColor(self.label.colour)
-        selected = self.isSelected()
-        width = 3.0 if selected else 2.0
-        halo = QPen(_OUTLINE, width + 2.0)
-        halo.setCosmetic(True)
-        pen = QPen(colour, width, LINE_STYLES[self.source])
-        pen.setCosmetic(True)
+        pens = self._pens()
         kind = self.label.kind
         polygon = self._polygon
         if kind == ShapeKind.REGION:
-            fill = QColor(colour)
-            fill.setAlpha(55)
-            painter.setBrush(fill)
-            for p in (halo, pen):
-                painter.setPen(p)
-                painter.drawPolygon(polygon)
+            painter.setBrush(pens.fill)  # once, under the halo
+            painter.setPen(pens.halo)
+            painter.drawPolygon(polygon)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(pens.line)
+            painter.drawPolygon(polygon)
         elif kind in (ShapeKind.POLYLINE, ShapeKind.NEEDLE):
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            for p in (halo, pen):
-                painter.setPen(p)
-                painter.drawPolyline(polygon)
+            painter.setPen(pens.halo)
+            painter.drawPolyline(polygon)
+            painter.setPen(pens.line)
+            painter.drawPolyline(polygon)
             if kind == ShapeKind.NEEDLE:
-                self._paint_needle_ends(painter, colour, pen)
+                self._paint_needle_ends(painter, pens)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         scale = max(painter.worldTransform().m11(), 1e-6)
+        selected = pens.selected
         handles = selected and self.show_handles
         if kind == ShapeKind.POINT or (selected and not handles):
             radius = (5.0 if kind == ShapeKind.POINT else 3.5) / scale
-            painter.setPen(halo)
-            painter.setBrush(colour)
+            painter.setPen(pens.halo)
+            painter.setBrush(pens.colour)
             for x, y in self.points:
                 painter.drawEllipse(QPointF(float(x), float(y)), radius, radius)
         if handles or self.hovered_vertex is not None:
-            self._paint_handles(painter, colour, scale, all_vertices=handles)
+            self._paint_handles(painter, pens.colour, scale, all_vertices=handles)
 
     def handle_side_px(self, scale: float) -> float:
         """The side of a vertex handle on screen at zoom ``scale``: ``handle_size_px``,
@@ -357,24 +410,20 @@ class ShapeItem(QGraphicsItem):
             painter.setBrush(QColor(255, 255, 255) if hovered else colour)
             painter.drawRect(QRectF(float(x) - half, float(y) - half, 2 * half, 2 * half))
 
-    def _paint_needle_ends(self, painter: QPainter, colour: QColor, pen: QPen) -> None:
+    def _paint_needle_ends(self, painter: QPainter, pens: _Pens) -> None:
         """The tip is a ring around a dot (distinct from the entry's small square);
         the extended trajectory is dashed."""
         scale = max(painter.worldTransform().m11(), 1e-6)
         (x0, y0), (x1, y1) = self.points
-        solid = QPen(pen)
-        solid.setStyle(Qt.PenStyle.SolidLine)
-        painter.setPen(solid)
-        painter.setBrush(colour)
+        painter.setPen(pens.solid)
+        painter.setBrush(pens.colour)
         half = 3.0 / scale
         painter.drawRect(QRectF(float(x0) - half, float(y0) - half, 2 * half, 2 * half))
         painter.drawEllipse(QPointF(float(x1), float(y1)), 2.5 / scale, 2.5 / scale)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawEllipse(QPointF(float(x1), float(y1)), 7.0 / scale, 7.0 / scale)
         if self.show_trajectory:
-            dashed = QPen(colour, 1.2, Qt.PenStyle.DashLine)
-            dashed.setCosmetic(True)
-            painter.setPen(dashed)
+            painter.setPen(pens.trajectory)
             painter.drawLine(
                 QPointF(float(x1), float(y1)),
                 QPointF(*trajectory_end((x0, y0), (x1, y1), self.image_bounds)),
@@ -407,6 +456,11 @@ class AnnotationLayer:
         # Where each track's caption sat from its mark's first anchor (screen px), the
         # last time they were laid out: during playback captions follow their marks.
         self._caption_offsets: dict[str, tuple[float, float]] = {}
+        #: Where :meth:`show` gets a track's geometry on a frame: ``obj.geometry`` unless
+        #: a cache looks it up (see :mod:`usannotate.ui.viewer.geometry_cache`).
+        self.geometry_for: Callable[
+            [AnnotatedObject, int], tuple[np.ndarray, FrameSource] | None
+        ] = AnnotatedObject.geometry
 
     def show(self, annotations: Annotations | None, frame: int, *, cache: bool = True) -> None:
         """Draw the marks of ``frame``: a track already on screen keeps its item, whose
@@ -433,7 +487,7 @@ class AnnotationLayer:
             label = annotations.label_set.get(obj.label_id)
             if label is None or obj.label_id in self.hidden_labels:
                 continue
-            found = obj.geometry(frame)
+            found = self.geometry_for(obj, frame)
             if found is None:
                 continue
             item = self.items.get(obj.id)
@@ -455,7 +509,10 @@ class AnnotationLayer:
             item.caption.setVisible(self.show_captions)
             if item.cacheMode() != mode:
                 item.setCacheMode(mode)
-                item.caption.setCacheMode(mode)
+            if item.caption.cacheMode() != _CAPTION_CACHE:
+                # A caption's text rarely changes and it only moves (no scaling: it
+                # ignores the view's transformations), so its cache survives playback.
+                item.caption.setCacheMode(_CAPTION_CACHE)
             shown[obj.id] = item
         self._remove([oid for oid in self.items if oid not in shown])
         self.items = shown

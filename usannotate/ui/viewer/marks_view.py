@@ -1,5 +1,7 @@
 """The marks on screen follow the viewer state: one redraw per frame shown, per edit, per
-session change, and once more when playback stops (to build the still frame's caches)."""
+session change, and once more when playback stops (to build the still frame's caches).
+While the loop plays, the marks' geometry comes from a table a worker computes
+(:class:`~usannotate.ui.viewer.geometry_cache.GeometryCache`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from PySide6.QtCore import QObject, QRectF
 
 from usannotate.cine import CineLoop
 from usannotate.ui.state import ViewerState
+from usannotate.ui.viewer.geometry_cache import GeometryCache
 from usannotate.ui.viewer.marking_tools import ToolController
 from usannotate.ui.viewer.marks import AnnotationLayer
 from usannotate.ui.viewer.view import CineView
@@ -29,9 +32,12 @@ class MarksView(QObject):
         # The tools' edits redraw the marks through the state, not by themselves.
         tools.redraws_after_edits = False
         self.redraws = 0
+        #: Every track's geometry on every frame, built on a worker while playing.
+        self.geometry = GeometryCache(self)
+        layer.geometry_for = self.geometry.geometry
         state.loopChanged.connect(self._on_loop_changed)
         state.frameChanged.connect(self._on_frame_changed)
-        state.marksChanged.connect(self.refresh)
+        state.marksChanged.connect(self._on_marks_changed)
         state.displayChanged.connect(self.refresh)
         state.sessionChanged.connect(self._on_session_changed)
         state.playingChanged.connect(self._on_playing_changed)
@@ -50,7 +56,19 @@ class MarksView(QObject):
         self.redraws += 1
         self.tools.layer_rebuilt()
 
+    def _forget_geometry(self) -> None:
+        state = self._state
+        n_frames = state.loop.n_frames if state.loop is not None else 0
+        self.geometry.reset(state.annotations if n_frames else None, n_frames)
+        if state.playing:
+            self.geometry.build()
+
+    def _on_marks_changed(self) -> None:
+        self._forget_geometry()
+        self.refresh()
+
     def _on_loop_changed(self, loop: CineLoop | None) -> None:
+        self._forget_geometry()
         self.layer.keep_clear = None
         self.layer.bounds = QRectF(0, 0, loop.columns, loop.rows) if loop is not None else None
         if loop is None:
@@ -76,11 +94,14 @@ class MarksView(QObject):
         self.tools.set_frame(frame)
 
     def _on_session_changed(self, _session: object) -> None:
+        self._forget_geometry()
         history = self._state.history if self._state.editable else None
         self.tools.set_document(history)
         self.refresh()
 
     def _on_playing_changed(self, playing: bool) -> None:
+        if playing:
+            self.geometry.build()
         if not playing and self._state.frame >= 0:
             self.refresh()  # the still frame's caches and caption layout
 
