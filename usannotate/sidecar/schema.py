@@ -21,11 +21,13 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from itertools import chain
 from operator import itemgetter, methodcaller
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+# jsonschema is imported where a sidecar is first validated, not with this module: it
+# costs ~100 ms, which the window's start-up (first frame on screen) need not pay.
 
 #: The schema file: package data of ``usannotate.resources`` (the repository's top-level
 #: resources/ folder, installed inside the package).
@@ -88,6 +90,8 @@ def load_schema() -> dict[str, Any]:
             "the sidecar schema sidecar.schema.json of the package data usannotate.resources "
             f"cannot be read (an incomplete installation? reinstall usannotate): {exc}"
         ) from exc
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(schema)
     return schema
 
@@ -154,13 +158,11 @@ def _frames_keyword(
     yield from validator.descend(instance, frames_schema)
 
 
-_FastValidator = jsonschema.validators.extend(
-    Draft202012Validator, {_FAST_KEYWORD: _frames_keyword}
-)
-
-
 @functools.cache
 def _validator(*, fast: bool, allow_newer: bool) -> Any:
+    import jsonschema
+    from jsonschema import Draft202012Validator
+
     schema = load_schema()
     if not fast and not allow_newer:
         return Draft202012Validator(schema)
@@ -169,7 +171,10 @@ def _validator(*, fast: bool, allow_newer: bool) -> Any:
         schema["properties"]["version"] = {"type": "integer", "minimum": 1}
     if fast:
         schema["$defs"]["object"]["properties"]["frames"] = {_FAST_KEYWORD: True}
-        return _FastValidator(schema)
+        fast_validator = jsonschema.validators.extend(
+            Draft202012Validator, {_FAST_KEYWORD: _frames_keyword}
+        )
+        return fast_validator(schema)
     return Draft202012Validator(schema)
 
 

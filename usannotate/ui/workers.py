@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import GeneratorWorker
 
 __all__ = ["BackgroundJob", "JobContext", "Work"]
 
@@ -76,7 +75,7 @@ class BackgroundJob(QObject):
         # Set once the latest work has left its function (kept after a discard: closing a
         # loop waits for a discarded tracking job that still reads its frames).
         self._exited: threading.Event | None = None
-        self._worker: GeneratorWorker | None = None
+        self._worker: Any = None  # superqt.utils.GeneratorWorker
         self._reports = _Reports(self)
         self._reports.value.connect(self._on_yielded)
 
@@ -112,6 +111,10 @@ class BackgroundJob(QObject):
                 return result
             finally:
                 exited.set()
+
+        # Imported on first use: superqt (and qtpy under it) cost ~300 ms to import, which
+        # the window's start-up need not pay.
+        from superqt.utils import GeneratorWorker
 
         worker = GeneratorWorker(run)
         worker.yielded.connect(lambda value, g=generation: self._on_yielded(g, value))
