@@ -179,6 +179,7 @@ class ShapeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(10)
         self._cached_path: QPainterPath | None = None
+        self._cached_bounds = QRectF()
         self._pens_cache: tuple[tuple[str, bool, FrameSource], _Pens] | None = None
         # A top-level item, not a child: captions must lie above every mark, and a child
         # is drawn just above its own parent, under marks added after it.
@@ -304,9 +305,12 @@ class ShapeItem(QGraphicsItem):
         return QPointF(float(x) + 4, float(y) - 4)
 
     def _path(self) -> QPainterPath:
-        # Built once: an item shows one frame's points; a new frame gets new items.
+        # Built once per geometry (set_points / set_geometry drop it), with the bounding
+        # rectangle Qt asks for several times a paint.
         if self._cached_path is None:
             self._cached_path = self._build_path()
+            # Generous: cosmetic pens and markers are a few screen pixels wide at any zoom.
+            self._cached_bounds = self._cached_path.boundingRect().adjusted(-12, -12, 12, 12)
         return self._cached_path
 
     def _build_path(self) -> QPainterPath:
@@ -326,8 +330,9 @@ class ShapeItem(QGraphicsItem):
         return path
 
     def boundingRect(self) -> QRectF:
-        # Generous: cosmetic pens and markers are a few screen pixels wide at any zoom.
-        return self._path().boundingRect().adjusted(-12, -12, 12, 12)
+        if self._cached_path is None:
+            self._path()
+        return self._cached_bounds
 
     def shape(self) -> QPainterPath:
         return self._path()
