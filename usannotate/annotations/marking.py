@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from usannotate.annotations.edits import Compound, Edit, RemoveObject, SetPoints, hide_on_frame
-from usannotate.annotations.model import AnnotatedObject, Annotations, ShapeKind
+from usannotate.annotations.kinds import ShapeKind
+from usannotate.annotations.model import AnnotatedObject, Annotations
 
 __all__ = ["Deletion", "continued_track", "delete_on_frame", "track_titles"]
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from usannotate.annotations.edits import Compound, Edit, SetPoints, store_tracked
-from usannotate.annotations.model import AnnotatedObject, Annotations, FrameSource
+from usannotate.annotations.kinds import FrameSource
+from usannotate.annotations.model import AnnotatedObject, Annotations
 from usannotate.cine.calibration import Region
 
 __all__ = [
