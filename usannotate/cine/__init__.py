@@ -7,7 +7,9 @@ from usannotate.cine.calibration import (
     ManualCalibration,
     Region,
     calibration_for_points,
+    measuring_region,
     parse_regions,
+    usable_regions,
 )
 from usannotate.cine.errors import (
     CineError,
@@ -50,7 +52,9 @@ __all__ = [
     "calibration_for_points",
     "is_loop_file_name",
     "list_loop_files",
+    "measuring_region",
     "open_cine",
     "parse_regions",
     "read_frame_timing",
+    "usable_regions",
 ]
