@@ -13,31 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from usannotate.annotations import Annotations, LabelSet
+from usannotate.sidecar.document import DiskVersion, SidecarDocument
 from usannotate.sidecar.errors import SidecarConflictError
-
-if TYPE_CHECKING:
-    from usannotate.sidecar.document import SidecarDocument
 
 #: Optional top-level key: the annotator who saved the file last (see resources/SIDECAR.md).
 SAVED_BY_KEY = "saved_by"
-
-
-@dataclass(frozen=True)
-class DiskVersion:
-    """One version of a sidecar file: where, and the SHA-256 of its bytes.
-
-    ``base`` is a copy of the annotations the document held when it matched this version
-    (None when unknown, e.g. for work recovered from an autosave); it is not identity.
-    """
-
-    path: str
-    sha256: str
-    base: Annotations | None = field(default=None, compare=False, repr=False)
 
 
 def _absolute(path: Path) -> str:
@@ -128,7 +111,6 @@ def rebase(doc: SidecarDocument, version: DiskVersion | None) -> None:
 
 __all__ = [
     "SAVED_BY_KEY",
-    "DiskVersion",
     "conflict",
     "read_version",
     "rebase",

@@ -29,7 +29,8 @@ from datetime import datetime
 from usannotate.annotations import AnnotatedObject, Annotations, LabelSet, ShapeKind
 from usannotate.annotations.model import new_object_id
 from usannotate.sidecar._conflict import saved_by
-from usannotate.sidecar.document import SidecarDocument, UnknownKeys, format_timestamp
+from usannotate.sidecar._timestamps import format_timestamp
+from usannotate.sidecar.document import SidecarDocument, UnknownKeys
 from usannotate.sidecar.errors import SidecarConflictError
 
 #: The object key that flags a track kept twice by a merge.

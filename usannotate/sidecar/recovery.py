@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from usannotate.sidecar._names import RECOVERY_SUFFIX, sidecar_stem
-from usannotate.sidecar.document import parse_timestamp
+from usannotate.sidecar._timestamps import parse_timestamp
 from usannotate.sidecar.locks import LockOwner
 
 #: The top-level key of a recovery file that names the session which wrote it.
