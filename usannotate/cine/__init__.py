@@ -19,15 +19,8 @@ from usannotate.cine.errors import (
     UnsupportedDicomError,
 )
 from usannotate.cine.folders import DICOM_SUFFIXES, is_loop_file_name, list_loop_files
-from usannotate.cine.loop import (
-    DEFAULT_CACHE_BYTES,
-    DEFAULT_PREFETCH_FRAMES,
-    CineLoop,
-    DicomIdentity,
-    PatientDetails,
-    ScanInfo,
-    open_cine,
-)
+from usannotate.cine.header import DicomIdentity, PatientDetails, ScanInfo
+from usannotate.cine.loop import DEFAULT_CACHE_BYTES, DEFAULT_PREFETCH_FRAMES, CineLoop, open_cine
 from usannotate.cine.timing import FrameTiming, read_frame_timing
 
 __all__ = [
