@@ -1,5 +1,9 @@
-"""The core (cine, annotations, sidecar, tracking, export) and the CLI never import Qt;
-no module of the package imports itself through others (no import circle)."""
+"""The package's shape: a Qt-free core and CLI, no import circle, modules that say their job.
+
+The core (cine, annotations, sidecar, tracking, export, samples) and the CLI never import
+Qt; no module of the package imports itself through others; every module outside the UI
+says in its docstring's first line what it is for.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,12 @@ def _core_files() -> list[Path]:
     )
 
 
+def _modules_outside_ui() -> list[Path]:
+    return sorted(
+        path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "ui"
+    )
+
+
 def test_core_packages_exist():
     assert (PACKAGE / "cine" / "__init__.py").is_file()
     assert _core_files()
@@ -53,6 +63,22 @@ def test_core_module_has_no_qt_import(path: Path):
         if any(name.split(".")[0] == f or name.startswith(f) for f in FORBIDDEN)
     )
     assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: the core must stay Qt-free"
+
+
+@pytest.mark.parametrize("path", _modules_outside_ui(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_module_says_in_its_first_line_what_it_is_for(path: Path):
+    """A one-line summary (a whole sentence), then a blank line before any detail."""
+    where = path.relative_to(PACKAGE)
+    docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    assert docstring, f"{where} has no docstring: say in one line what the module is for"
+    first, *rest = docstring.splitlines()
+    assert first.strip().endswith("."), (
+        f"{where}: the docstring's first line {first!r} is no whole sentence"
+    )
+    assert not rest or not rest[0].strip(), (
+        f"{where}: the summary runs on past its first line ({rest[0].strip()!r}); "
+        "one line, then a blank line"
+    )
 
 
 def test_importing_core_and_cli_loads_no_qt(tmp_path: Path):

@@ -1,5 +1,8 @@
-"""The rules of marking, as the tools apply them (no Qt): which track a new mark
-continues, and what Delete removes."""
+"""The rules of marking: which track a mark continues, what Delete removes, track titles.
+
+The marking tools apply them; they live in the core (no Qt) so that they are tested
+without a window.
+"""
 
 from __future__ import annotations
 

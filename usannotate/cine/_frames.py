@@ -1,5 +1,8 @@
-"""One frame decoded to display-ready RGB: OpenCV's libjpeg-turbo on JPEG baseline
-fragments, native frames by byte offset, pydicom's decoders for everything else."""
+"""One frame decoded to display-ready RGB, by the fastest reader that suits its coding.
+
+OpenCV's libjpeg-turbo on JPEG baseline fragments, native frames by byte offset, pydicom's
+decoders for everything else.
+"""
 
 from __future__ import annotations
 

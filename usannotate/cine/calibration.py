@@ -1,4 +1,4 @@
-"""Ultrasound calibration: the SequenceOfUltrasoundRegions and mm-per-pixel look-ups.
+"""Ultrasound calibration: the SequenceOfUltrasoundRegions, which one measures, mm per pixel.
 
 Coordinates follow the sidecar convention: a point is ``(x, y)`` = (column, row) in
 image pixels, floats, with ``(0, 0)`` at the top-left corner of the top-left pixel, so

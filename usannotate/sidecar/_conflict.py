@@ -1,5 +1,6 @@
-"""Which version of a sidecar a document was read from, and the check that a save never
-replaces a version it did not read (no lost updates). No Qt.
+"""No lost updates: a save never replaces a sidecar version it did not read (no Qt).
+
+Which version of a sidecar a document was read from, and the check made before a save.
 
 A document remembers the **content hash** (SHA-256) of the file it was read from or last
 saved to, with a copy of its annotations as they were then (the base of a three-way

@@ -1,5 +1,6 @@
-"""Autosave recovery files, one per session, and which of them hold work of a session
-that is gone (no Qt).
+"""Autosave recovery files, one per session, and which hold work of a session now gone.
+
+No Qt.
 
 Every editing session autosaves to its own hidden file,
 ``.<sidecar stem>.<session token>.usannotate.recovery.json``, so one window's save never

@@ -1,5 +1,7 @@
-"""What tracking does around the optical flow (no Qt): how far a mark may be tracked, the
-jobs of one Track command, and how their results come back into the model.
+"""What tracking does around the optical flow: range, jobs, results back in the model.
+
+How far a mark may be tracked, the jobs of one Track command, and how their results come
+back into the model (no Qt).
 
 The rule for results: keyframes are never overwritten, and edits made while tracking
 ran win (a mark moved on the start frame keeps nothing; a keyframe placed ahead stops
