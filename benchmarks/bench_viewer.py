@@ -4,10 +4,12 @@
     .venv/bin/python benchmarks/bench_viewer.py --quick  # 120 frames of 512x384, 3 s each
 
 Playback: the loop plays at its recorded 30 fps (1x) and at 60 fps (2x) for a fixed wall
-time; a frame counts as shown when the frame item paints it. Frames due in that time but
-never painted are missed. Scrub: the slider is set to a frame and the time until that
-frame is painted is measured, for frames never decoded before (cold) and for frames in the
-cache (cached). Results go to benchmarks/results/viewer.json and viewer.md.
+time, and at 60 fps with 50 marks on every frame (planes, regions, needles, points,
+keyframed every 30 frames and interpolated between); a frame counts as shown when the
+frame item paints it. Frames due in that time but never painted are missed. Scrub: the
+slider is set to a frame and the time until that frame is painted is measured, for frames
+never decoded before (cold) and for frames in the cache (cached). Results go to
+benchmarks/results/viewer.json and viewer.md.
 """
 
 from __future__ import annotations
@@ -49,8 +51,53 @@ def _window(path: Path):
     return app, window
 
 
-def playback(path: Path, speed: float, seconds: float) -> dict[str, float]:
+def add_marks(window, count: int = 50, keyframe_every: int = 30) -> None:
+    """``count`` tracks on every frame, as bench_redraw.py draws them (20 planes of 20
+    points, 15 regions of 40, 10 needles, 5 points), keyframed every ``keyframe_every``
+    frames and moving a little between keyframes (so every other frame is interpolated)."""
+    import numpy as np
+
+    from usannotate.annotations import AnnotatedObject
+    from usannotate.annotations.edits import AddObject, Compound
+
+    annotations = window.session.document.annotations
+    labels = list(annotations.label_set)
+    by_kind: dict[str, list] = {}
+    for label in labels:
+        by_kind.setdefault(label.kind.value, []).append(label)
+    rng = np.random.default_rng(0)
+    n_frames, columns, rows = window.loop.n_frames, window.loop.columns, window.loop.rows
+    plan = [("polyline", 20, 20), ("region", 15, 40), ("needle", 10, 2), ("point", 5, 1)]
+    plan = [(k, round(c * count / 50), n) for k, c, n in plan]
+    edits = []
+    for kind, how_many, n_points in plan:
+        for k in range(how_many):
+            label = by_kind[kind][k % len(by_kind[kind])]
+            obj = AnnotatedObject(label.id, label.kind)
+            centre = rng.uniform([0.15 * columns, 0.15 * rows], [0.85 * columns, 0.85 * rows])
+            if kind == "region":
+                angles = np.linspace(0, 2 * np.pi, n_points, endpoint=False)
+                points = (
+                    centre + np.c_[0.06 * columns * np.cos(angles), 0.03 * rows * np.sin(angles)]
+                )
+            elif kind == "polyline":
+                xs = np.linspace(0.02 * columns, 0.98 * columns, n_points)
+                points = np.c_[xs, centre[1] + 8 * np.sin(xs / 90 + k)]
+            else:
+                points = centre + rng.uniform(-0.08 * rows, 0.08 * rows, size=(n_points, 2))
+            for frame in [*range(0, n_frames, keyframe_every), n_frames - 1]:
+                shift = 4.0 * np.sin(frame / 17.0 + k)
+                obj.set_points(frame, np.clip(points + shift, 1, [columns - 1, rows - 1]))
+            edits.append(AddObject(obj))
+    window.session.history.push(Compound(edits, text="Benchmark marks"))
+
+
+def playback(path: Path, speed: float, seconds: float, marks: int = 0) -> dict[str, float]:
     app, window = _window(path)
+    if marks:
+        add_marks(window, marks)
+        window.jump(0)
+        app.processEvents()
     item = window.view.frame_item
     window.playback.set_speed(speed)
     painted_before = item.frames_painted
@@ -76,6 +123,7 @@ def playback(path: Path, speed: float, seconds: float) -> dict[str, float]:
         "missed": max(0, due - shown),
         "missed_percent": round(100.0 * max(0, due - shown) / due, 2),
         "skipped_by_clock": window.playback.frames_missed,
+        "marks": marks,
     }
 
 
@@ -129,7 +177,8 @@ def main() -> int:
     if args.measure:
         kind, path = args.measure
         if kind.startswith("play"):
-            result = playback(Path(path), float(kind[4:]), seconds)
+            speed, _, marks = kind[4:].partition("marks")
+            result = playback(Path(path), float(speed), seconds, int(marks or 0))
         else:
             result = scrub(Path(path), 20 if args.quick else 30)
         print(json.dumps(result))
@@ -139,7 +188,7 @@ def main() -> int:
     import subprocess
 
     results: dict[str, object] = {"loop": {"n_frames": n, "rows": rows, "columns": columns}}
-    for kind in ("play1", "play2", "scrub"):
+    for kind in ("play1", "play2", "play2marks50", "scrub"):
         command = [sys.executable, __file__, "--measure", kind, str(loop)]
         if args.quick:
             command.insert(2, "--quick")
@@ -153,10 +202,11 @@ def main() -> int:
         "| playback | frames due | frames painted | shown fps | missed |",
         "|---|---|---|---|---|",
     ]
-    for kind in ("play1", "play2"):
+    for kind in ("play1", "play2", "play2marks50"):
         r = results[kind]
+        what = f"{r['target_fps']:g} fps" + (f", {r['marks']} marks" if r.get("marks") else "")
         lines.append(
-            f"| {r['target_fps']:g} fps | {r['frames_due']} | {r['frames_painted']} | "
+            f"| {what} | {r['frames_due']} | {r['frames_painted']} | "
             f"{r['shown_fps']:.1f} | {r['missed']} ({r['missed_percent']:.2f}%) |"
         )
     s = results["scrub"]

@@ -142,6 +142,7 @@ class ShapeItem(QGraphicsItem):
             caption_point_size,
         )
         self.caption.setZValue(20)
+        self.caption_point_size = caption_point_size
         self._polygon = _polygon(points)
         self.caption.setPos(self._caption_anchor())
 
@@ -155,6 +156,32 @@ class ShapeItem(QGraphicsItem):
         self._cached_path = None
         self.caption.setPos(self.caption.pos() + self._caption_anchor() - before)
         self.update()
+
+    def set_geometry(self, points: np.ndarray, source: FrameSource) -> None:
+        """Show this track on another frame: new points and source, the same item (a
+        frame change during playback updates the items in place, no scene rebuild)."""
+        self.prepareGeometryChange()
+        self.points = points
+        self._polygon = _polygon(points)
+        self._cached_path = None
+        if source != self.source:
+            self.source = source
+            text = (self.obj.name or self.label.name) + CAPTION_SUFFIXES[source]
+            label = self.caption.text_item  # type: ignore[attr-defined]
+            label.setText(text)
+            self.caption.setRect(label.boundingRect().adjusted(-3, -1, 3, 1))
+        self.update()
+
+    def set_caption_point_size(self, point_size: float) -> None:
+        """The caption's text size (points), a preference."""
+        if point_size == self.caption_point_size:
+            return
+        self.caption_point_size = point_size
+        label = self.caption.text_item  # type: ignore[attr-defined]
+        font = label.font()
+        font.setPointSizeF(point_size)
+        label.setFont(font)
+        self.caption.setRect(label.boundingRect().adjusted(-3, -1, 3, 1))
 
     def place_caption(self, box: tuple[float, float, float, float], scale: float) -> None:
         """Put the caption's plate at ``box`` (image px, top-left used) at zoom ``scale``."""
@@ -382,7 +409,9 @@ class AnnotationLayer:
         self._caption_offsets: dict[str, tuple[float, float]] = {}
 
     def show(self, annotations: Annotations | None, frame: int, *, cache: bool = True) -> None:
-        """Draw the marks of ``frame`` (replacing those of the previous frame).
+        """Draw the marks of ``frame``: a track already on screen keeps its item, whose
+        points and source change in place (playback moves items, it does not rebuild
+        the scene); marks that appear get items, those gone lose theirs.
 
         With ``cache`` each mark keeps a rendering of itself, so repaints while the frame
         stays on screen (cursor moves, editing other marks) only blit it; during
@@ -390,13 +419,16 @@ class AnnotationLayer:
         would cost more than it saves, and captions keep their place beside their
         moving marks instead of being laid out anew (see :meth:`layout_captions`).
         """
-        selected = {oid for oid, item in self.items.items() if item.isSelected()}
-        for item in self.items.values():
-            self.scene.removeItem(item)
-            self.scene.removeItem(item.caption)
-        self.items.clear()
         if annotations is None:
+            self._remove(list(self.items))
             return
+        selected = {oid for oid, item in self.items.items() if item.isSelected()}
+        shown: dict[str, ShapeItem] = {}
+        mode = (
+            QGraphicsItem.CacheMode.DeviceCoordinateCache
+            if cache
+            else QGraphicsItem.CacheMode.NoCache
+        )
         for obj in annotations.objects:
             label = annotations.label_set.get(obj.label_id)
             if label is None or obj.label_id in self.hidden_labels:
@@ -404,22 +436,38 @@ class AnnotationLayer:
             found = obj.geometry(frame)
             if found is None:
                 continue
-            item = ShapeItem(obj, label, *found, caption_point_size=self.caption_point_size)
+            item = self.items.get(obj.id)
+            if item is not None and item.obj is obj and item.label is label:
+                item.set_geometry(*found)  # the same track on another frame: in place
+            else:
+                if item is not None:
+                    self._remove([obj.id])
+                item = ShapeItem(obj, label, *found, caption_point_size=self.caption_point_size)
+                self.scene.addItem(item)
+                self.scene.addItem(item.caption)  # positioned in scene = item coordinates
+                item.setSelected(obj.id in selected)
+            item.set_caption_point_size(self.caption_point_size)
             item.opacity_level = self.opacity
             item.show_trajectory = self.show_trajectory
             item.image_bounds = self.bounds
             item.show_handles = self.show_handles
             item.handle_size_px = self.handle_size_px
             item.caption.setVisible(self.show_captions)
-            if cache:
-                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-                item.caption.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            self.scene.addItem(item)
-            self.scene.addItem(item.caption)  # positioned in scene = item coordinates
-            item.setSelected(obj.id in selected)
-            self.items[obj.id] = item
+            if item.cacheMode() != mode:
+                item.setCacheMode(mode)
+                item.caption.setCacheMode(mode)
+            shown[obj.id] = item
+        self._remove([oid for oid in self.items if oid not in shown])
+        self.items = shown
         if cache or not self._follow_captions():
             self.layout_captions()
+
+    def _remove(self, object_ids: list[str]) -> None:
+        for object_id in object_ids:
+            item = self.items.pop(object_id, None)
+            if item is not None:
+                self.scene.removeItem(item)
+                self.scene.removeItem(item.caption)
 
     def set_captions_visible(self, visible: bool) -> None:
         self.show_captions = visible
