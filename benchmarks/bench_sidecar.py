@@ -15,7 +15,7 @@ Measured (median of several runs, in a temporary folder on the same disk):
   from (the existing file is loaded and checked first: it might be damaged or foreign).
 - ``autosave``: :func:`write_recovery`.
 - ``load``: :func:`load_sidecar`: parse, validate (schema and consistency), build.
-- peers: plain ``json.dump(doc.to_json(), indent=2)`` (no validation, not atomic, no
+- peers: plain ``json.dump(document_to_json(doc), indent=2)`` (no validation, not atomic, no
   fsync) and ``json.load`` of the same file; jsonschema validating every frame entry
   itself (what the quick check replaces).
 
@@ -56,6 +56,7 @@ from usannotate.sidecar import (  # noqa: E402
     SidecarCalibration,
     SidecarConflictError,
     SidecarDocument,
+    document_to_json,
     load_sidecar,
     save_sidecar,
     schema_problems,
@@ -138,7 +139,7 @@ def run(n_frames: int, runs: int) -> dict[str, object]:
 
         def plain_dump() -> None:
             with open(plain, "w", encoding="utf-8") as f:
-                json.dump(doc.to_json(), f, indent=2, ensure_ascii=False)
+                json.dump(document_to_json(doc), f, indent=2, ensure_ascii=False)
 
         def plain_load() -> None:
             with open(plain, encoding="utf-8") as f:

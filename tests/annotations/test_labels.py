@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from usannotate.annotations.kinds import ShapeKind
 from usannotate.annotations.labels import (
     DEFAULT_LABEL_SET_PATH,
     FORMAT,
@@ -18,7 +19,7 @@ from usannotate.annotations.labels import (
     load_label_set,
     user_label,
 )
-from usannotate.annotations.model import Label, LabelSet, ShapeKind
+from usannotate.annotations.model import Label, LabelSet
 
 REQUIRED = {
     "fascia.superficial": ShapeKind.POLYLINE,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import usannotate
+from usannotate.annotations.kinds import ShapeKind
 from usannotate.annotations.labels import default_label_set
 from usannotate.annotations.measurements import (
     MEASUREMENT_TITLES,
@@ -24,7 +25,7 @@ from usannotate.annotations.measurements import (
     region_area,
     tip_to_nearest_plane,
 )
-from usannotate.annotations.model import AnnotatedObject, Annotations, ShapeKind
+from usannotate.annotations.model import AnnotatedObject, Annotations
 from usannotate.cine.calibration import Calibration, Region, calibration_for_points
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"

@@ -14,8 +14,7 @@ from pydicom.pixels import pixel_array
 
 import usannotate
 from tests.cine.loops import write_jpeg_loop
-from usannotate.cine import CineError, CorruptDicomError, _fileio, _jpeg
-from usannotate.cine import loop as loop_module
+from usannotate.cine import CineError, CorruptDicomError, _fileio, _frames, _jpeg
 
 JPEG_BASELINE_FILES = [
     "examples_ybr_color.dcm",
@@ -40,7 +39,7 @@ def no_pydicom_fallback(monkeypatch):
     def refuse(self, index, data):
         raise AssertionError(f"frame {index} left the fast path")
 
-    monkeypatch.setattr(loop_module.CineLoop, "_decode_with_pydicom", refuse)
+    monkeypatch.setattr(_frames.FrameDecoder, "_decode_with_pydicom", refuse)
 
 
 @pytest.mark.parametrize("name", JPEG_BASELINE_FILES)
@@ -172,12 +171,12 @@ def test_prefetch_decodes_ahead_in_direction_of_travel(tmp_path):
     with usannotate.open_cine(path, prefetch_frames=4) as loop:
         loop.frame(10)
         loop.frame(11)
-        loop._worker().submit(lambda: None).result()  # wait for the queue to drain
-        for future in list(loop._pending.values()):
+        loop._prefetcher.worker().submit(lambda: None).result()  # wait for the queue to drain
+        for future in list(loop._prefetcher.pending.values()):
             future.result()
         assert all(i in loop.cache for i in (12, 13, 14, 15))
         loop.frame(5)  # jump back: travel is now backwards
-        for future in list(loop._pending.values()):
+        for future in list(loop._prefetcher.pending.values()):
             future.result()
         assert all(i in loop.cache for i in (4, 3, 2, 1))
 

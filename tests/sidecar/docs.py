@@ -13,7 +13,7 @@ import numpy as np
 
 import usannotate
 from usannotate.annotations import AnnotatedObject, Label, LabelSet, ShapeKind
-from usannotate.sidecar import SidecarDocument, new_document
+from usannotate.sidecar import SidecarDocument, document_to_json, new_document
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_dicoms"
@@ -69,7 +69,7 @@ def sample_document(*, n_frames: int = 5, seed: int = 1) -> SidecarDocument:
 
 def good_json() -> dict[str, Any]:
     """A valid sidecar's JSON (objects[0] polyline, [1] needle, [2] region, [3] point)."""
-    return sample_document().to_json()
+    return document_to_json(sample_document())
 
 
 def write_json(path: Path, data: object) -> Path:

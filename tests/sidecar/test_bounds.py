@@ -26,6 +26,7 @@ from usannotate.sidecar import (
     SidecarWriteError,
     _limits,
     _streamed,
+    document_to_json,
     load_sidecar,
     recovery_path_for,
     save_sidecar,
@@ -33,7 +34,7 @@ from usannotate.sidecar import (
     write_recovery,
 )
 from usannotate.sidecar._jsonfmt import dumps
-from usannotate.sidecar.document import writable_json
+from usannotate.sidecar.encode import writable_json
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "loop.usannotate.json"
@@ -134,7 +135,7 @@ def test_streamed_entries_are_the_text_of_to_json(monkeypatch: pytest.MonkeyPatc
     doc.extra.frames[(polyline.id, 25)] = {"x_gap": True}
     doc.extra.frames[(needle.id, 0)] = {"x_k": 0.5}
     doc.extra.frames[(needle.id, 58)] = {"x_i": None}
-    assert dumps(writable_json(doc)) == dumps(doc.to_json())
+    assert dumps(writable_json(doc)) == dumps(document_to_json(doc))
 
 
 # ------------------------------------------------------------- save failures

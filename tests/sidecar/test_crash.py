@@ -34,8 +34,6 @@ def test_killing_the_writer_mid_save_never_damages_the_sidecar_nor_piles_up_file
     leftovers = [
         p.name
         for p in tmp_path.iterdir()
-        if p.name != crash_harness.NAME
-        and p != guard
-        and not is_temporary_for(p.name, guard)
+        if p.name != crash_harness.NAME and p != guard and not is_temporary_for(p.name, guard)
     ]
     assert len(leftovers) <= 1, leftovers  # the last killed save's, at most

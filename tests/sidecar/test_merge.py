@@ -11,14 +11,13 @@ import pytest
 from tests.sidecar.docs import LATER, NOW, sample_document
 from usannotate.annotations import AnnotatedObject, Label, ShapeKind
 from usannotate.cine.calibration import ManualCalibration
-from usannotate.sidecar import load_sidecar, save_sidecar, schema_problems
+from usannotate.sidecar import document_to_json, load_sidecar, save_sidecar, schema_problems
 from usannotate.sidecar._conflict import snapshot
 from usannotate.sidecar.merge import (
     CONFLICT_KEY,
     THEIR_VERSION_SUFFIX,
     conflict_flag,
     merge_annotations,
-    same_track,
 )
 
 WHEN = datetime(2025, 3, 14, 11, 0, tzinfo=UTC)
@@ -47,8 +46,8 @@ def test_a_track_changed_on_one_side_only_is_taken_from_that_side(sides):
     _move(mine, "obj1", 3)
     result = _merge(base, mine, theirs)
     merged = result.annotations
-    assert same_track(merged.get("obj0"), theirs.get("obj0"))
-    assert same_track(merged.get("obj1"), mine.get("obj1"))
+    assert merged.get("obj0").same_work(theirs.get("obj0"))
+    assert merged.get("obj1").same_work(mine.get("obj1"))
     assert result.taken == ["obj0"]
     assert not result.kept_twice
     assert [o.id for o in merged.objects] == ["obj0", "obj1", "obj2", "obj3"]
@@ -79,7 +78,7 @@ def test_a_track_changed_on_both_sides_is_kept_twice_and_flagged(sides):
     merged = result.annotations
     ids = [o.id for o in merged.objects]
     assert ids.index(their_id) == ids.index("obj2") + 1  # theirs right beside mine
-    assert same_track(merged.get("obj2"), mine.get("obj2"))
+    assert merged.get("obj2").same_work(mine.get("obj2"))
     copy_ = merged.get(their_id)
     assert copy_.name.endswith(THEIR_VERSION_SUFFIX)
     assert (copy_.frames[0] == theirs.get("obj2").frames[0]).all()
@@ -163,7 +162,7 @@ def test_the_flag_round_trips_through_the_sidecar_and_the_schema(sides, tmp_path
     assert conflict_flag(again.annotations.get(their_id)) == conflict_flag(
         result.annotations.get(their_id)
     )
-    data = again.to_json()
+    data = document_to_json(again)
     assert schema_problems(data, exhaustive=True) == []
     broken = copy.deepcopy(data)
     flagged = next(o for o in broken["objects"] if CONFLICT_KEY in o)

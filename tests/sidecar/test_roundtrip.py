@@ -29,12 +29,14 @@ from usannotate.sidecar import (
     SidecarDocument,
     SidecarReadError,
     UnknownKeys,
+    document_from_json,
+    document_to_json,
     load_sidecar,
     save_sidecar,
     schema_problems,
 )
 from usannotate.sidecar._jsonfmt import dumps, points_json
-from usannotate.sidecar.document import writable_json
+from usannotate.sidecar.encode import writable_json
 
 BASE = empty_document()  # loop A: 60 frames of 640 x 480
 COLUMNS, ROWS, N_FRAMES = BASE.dicom.columns, BASE.dicom.rows, BASE.dicom.n_frames
@@ -165,12 +167,12 @@ def documents(draw: st.DrawFn) -> SidecarDocument:
 @PROFILE
 @given(documents())
 def test_from_json_of_to_json_is_the_same_document(doc: SidecarDocument):
-    data = doc.to_json()
+    data = document_to_json(doc)
     assert schema_problems(data) == []
     assert schema_problems(data, exhaustive=True) == []
-    again = SidecarDocument.from_json(json.loads(json.dumps(data)), path="x.usannotate.json")
+    again = document_from_json(json.loads(json.dumps(data)), path="x.usannotate.json")
     assert again == doc
-    assert again.to_json() == data
+    assert document_to_json(again) == data
 
 
 @PROFILE
@@ -184,7 +186,7 @@ def test_save_load_save_gives_identical_bytes(tmp_path_factory, doc: SidecarDocu
     assert first.read_bytes() == second.read_bytes()
     assert loaded == doc  # save changed doc.modified to NOW, as it did loaded's
     # The fast writer's text is the generic writer's text of the same document.
-    assert first.read_bytes() == dumps(loaded.to_json()).encode("utf-8")
+    assert first.read_bytes() == dumps(document_to_json(loaded)).encode("utf-8")
 
 
 @settings(max_examples=60, deadline=None)
@@ -212,9 +214,9 @@ def test_bulk_point_text_equals_json_of_the_rounded_floats(point_lists):
 def test_coordinates_are_rounded_to_3_decimals_and_rounding_is_stable():
     doc = sample_document(n_frames=1)
     doc.annotations.objects[1].set_points(0, [[10.123456, 20.0004], [-0.0004, 479.99951]])
-    data = doc.to_json()
+    data = document_to_json(doc)
     assert data["objects"][1]["frames"][0]["points"] == [[10.123, 20.0], [0.0, 480.0]]
-    again = SidecarDocument.from_json(data).to_json()
+    again = document_to_json(document_from_json(data))
     assert again == data
     assert "-0.0" not in dumps(data)
 
@@ -224,12 +226,12 @@ def test_coordinates_are_rounded_to_3_decimals_and_rounding_is_stable():
 def test_any_float_points_reach_a_fixed_point_after_one_save(points):
     doc = sample_document(n_frames=1)
     doc.annotations.objects[1].set_points(0, points)
-    once = SidecarDocument.from_json(doc.to_json())
-    assert SidecarDocument.from_json(once.to_json()) == once
+    once = document_from_json(document_to_json(doc))
+    assert document_from_json(document_to_json(once)) == once
 
 
 def test_unknown_keys_at_every_level_survive_load_and_save(tmp_path: Path):
-    data = sample_document(n_frames=2).to_json()
+    data = document_to_json(sample_document(n_frames=2))
     data["zz_top"] = {"nested": [1, 2.5, None, "é"]}
     data["dicom"]["x_dicom"] = "kept"
     data["calibration"]["x_calibration"] = [1, 2]
@@ -288,7 +290,7 @@ def test_writer_refuses_values_json_cannot_hold(tmp_path: Path):
 def test_writable_json_matches_to_json_apart_from_point_text():
     doc = sample_document(n_frames=3)
     fast: dict[str, Any] = writable_json(doc)
-    assert dumps(fast) == dumps(doc.to_json())
+    assert dumps(fast) == dumps(document_to_json(doc))
 
 
 # ------------------------------------------------------------------------ tracks
@@ -339,7 +341,7 @@ def test_tracks_survive_a_round_trip_with_their_sources(tmp_path: Path):
 
 
 def test_interpolated_entries_are_recomputed_not_trusted(tmp_path: Path):
-    data = _track_document().to_json()
+    data = document_to_json(_track_document())
     entries = data["objects"][1]["frames"]
     entries[3]["points"] = [[0.0, 0.0], [1.0, 1.0]]  # a script's stale interpolated entry
     del entries[5]  # ... or one it dropped
@@ -351,7 +353,7 @@ def test_interpolated_entries_are_recomputed_not_trusted(tmp_path: Path):
 def test_version_1_files_keep_their_meaning(tmp_path: Path):
     """Version 1 had no interpolation: an object listed on frames 3 and 8 was on those two
     frames only. Read as a track it must not appear on frames 4 to 7."""
-    data = sample_document(n_frames=0).to_json()
+    data = document_to_json(sample_document(n_frames=0))
     data["version"] = 1
     data["objects"][1]["frames"] = [
         {"frame": 3, "points": [[10.0, 10.0], [50.0, 40.0]]},
@@ -364,7 +366,7 @@ def test_version_1_files_keep_their_meaning(tmp_path: Path):
     assert needle.points(6) is None
     assert doc.format_version == 2
     assert not doc.read_only
-    saved = doc.to_json()
+    saved = document_to_json(doc)
     assert saved["version"] == 2
     assert [(e["frame"], e["source"]) for e in saved["objects"][1]["frames"]] == [
         (3, "keyframe"),
@@ -384,14 +386,14 @@ def _refused(tmp_path: Path, data: dict[str, Any], start: str, *words: str) -> N
 
 
 def test_a_gap_entry_with_points_is_refused_with_its_path(tmp_path: Path):
-    data = _track_document().to_json()
+    data = document_to_json(_track_document())
     gap = next(e for e in data["objects"][2]["frames"] if e["source"] == "absent")
     gap["points"] = [[1.0, 1.0]]
     _refused(tmp_path, data, "objects[2].frames[", 'a gap entry ("source": "absent") has no points')
 
 
 def test_an_object_of_only_interpolated_entries_is_refused(tmp_path: Path):
-    data = _track_document().to_json()
+    data = document_to_json(_track_document())
     data["objects"][1]["frames"] = [
         e for e in data["objects"][1]["frames"] if e["source"] == "interpolated"
     ]
@@ -399,7 +401,7 @@ def test_an_object_of_only_interpolated_entries_is_refused(tmp_path: Path):
 
 
 def test_an_unknown_source_is_refused(tmp_path: Path):
-    data = _track_document().to_json()
+    data = document_to_json(_track_document())
     data["objects"][1]["frames"][0]["source"] = "guessed"
     _refused(tmp_path, data, "objects[1].frames[0].source:", "guessed")
 
@@ -407,7 +409,7 @@ def test_an_unknown_source_is_refused(tmp_path: Path):
 def test_a_version_1_files_own_source_key_is_kept_not_read(tmp_path: Path):
     """Version 1 knew no ``source``: a script's own key of that name is kept aside (as
     ``v1_source``), never read as a keyframe, tracked or gap entry."""
-    data = sample_document(n_frames=2).to_json()
+    data = document_to_json(sample_document(n_frames=2))
     data["version"] = 1
     for entry in data["objects"][1]["frames"]:
         del entry["source"]
@@ -417,7 +419,7 @@ def test_a_version_1_files_own_source_key_is_kept_not_read(tmp_path: Path):
     needle = doc.annotations.objects[1]
     assert sorted(needle.frames) == [0, 1]
     assert needle.absent == set()
-    saved = doc.to_json()["objects"][1]["frames"]
+    saved = document_to_json(doc)["objects"][1]["frames"]
     assert [(e["source"], e["v1_source"]) for e in saved] == [
         ("keyframe", "absent"),
         ("keyframe", "manual"),

@@ -1,6 +1,7 @@
 """Annotations: labels, shapes, marked objects, their edits and measurements (no Qt)."""
 
 from usannotate.annotations.calibration import CalibrationFor, calibration_lookup
+from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.annotations.labels import (
     LabelSetError,
     default_label_set,
@@ -13,10 +14,8 @@ from usannotate.annotations.measurements import Measurement, Row, measure_frame
 from usannotate.annotations.model import (
     AnnotatedObject,
     Annotations,
-    FrameSource,
     Label,
     LabelSet,
-    ShapeKind,
     as_points,
     new_object_id,
 )

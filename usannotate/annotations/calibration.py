@@ -1,5 +1,7 @@
-"""Which calibration measures a loop's marks: the manual line when there is one, else the
-DICOM regions (no Qt)."""
+"""Which calibration measures a loop's marks: the manual line if any, else the DICOM regions.
+
+No Qt.
+"""
 
 from __future__ import annotations
 

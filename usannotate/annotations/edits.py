@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from usannotate.annotations.kinds import FrameSource
 from usannotate.annotations.model import (
     AnnotatedObject,
     Annotations,
-    FrameSource,
     Label,
     LabelSet,
     as_points,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from usannotate.annotations.model import ShapeKind
+from usannotate.annotations.kinds import ShapeKind
 
 #: Correspondence of two regions is searched among this many start positions.
 _START_CANDIDATES = 64

@@ -15,7 +15,7 @@ A label-set file looks like this (keys in this order; every label key is written
     }
 
 ``kind`` is one of ``polyline``, ``needle``, ``region``, ``point`` (see
-:class:`~usannotate.annotations.model.ShapeKind`); ``colour`` is ``"#rrggbb"``;
+:class:`~usannotate.annotations.kinds.ShapeKind`); ``colour`` is ``"#rrggbb"``;
 ``shortcut`` is one key or ``null``; ``group`` and ``description`` may be omitted (empty).
 Error messages number labels from 1 in file order ("label 3" is the third entry of
 ``labels``) and quote the offending value.
@@ -32,7 +32,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from usannotate.annotations.model import _COLOUR, _LABEL_ID, Label, LabelSet, ShapeKind
+from usannotate.annotations.kinds import ShapeKind
+from usannotate.annotations.model import _COLOUR, _LABEL_ID, Label, LabelSet
 
 __all__ = [
     "DEFAULT_LABEL_SET_PATH",

@@ -1,5 +1,8 @@
-"""The rules of marking, as the tools apply them (no Qt): which track a new mark
-continues, and what Delete removes."""
+"""The rules of marking: which track a mark continues, what Delete removes, track titles.
+
+The marking tools apply them; they live in the core (no Qt) so that they are tested
+without a window.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from usannotate.annotations.edits import Compound, Edit, RemoveObject, SetPoints, hide_on_frame
-from usannotate.annotations.model import AnnotatedObject, Annotations, ShapeKind
+from usannotate.annotations.kinds import ShapeKind
+from usannotate.annotations.model import AnnotatedObject, Annotations
 
 __all__ = ["Deletion", "continued_track", "delete_on_frame", "track_titles"]
 

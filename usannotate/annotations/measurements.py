@@ -22,11 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from usannotate.annotations.geometry import nearest_on_outline
+from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.annotations.model import (
     AnnotatedObject,
     Annotations,
-    FrameSource,
-    ShapeKind,
     as_points,
 )
 from usannotate.cine.calibration import Calibration, Region

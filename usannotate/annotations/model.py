@@ -13,6 +13,8 @@ shape kind
     ``polyline`` (open, >= 2 points: fascial planes), ``needle`` (exactly 2 points:
     entry then tip), ``region`` (closed, >= 3 points, first point not repeated: fluid,
     structures to avoid), ``point`` (1 point: target / trigger point).
+    (:class:`~usannotate.annotations.kinds.ShapeKind`, in its own module below this
+    one and the interpolation, which both need it).
 object, track
     One marked structure with a stable id and a label, followed through the loop: on
     each frame it is absent or has geometry from one of three sources (below).
@@ -37,47 +39,13 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from usannotate.annotations.interpolation import Correspondence, corresponding_points
+from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.cine.calibration import ManualCalibration
-
-
-class ShapeKind(StrEnum):
-    """How a label is drawn; the string values are the sidecar's."""
-
-    POLYLINE = "polyline"
-    NEEDLE = "needle"
-    REGION = "region"
-    POINT = "point"
-
-    @property
-    def min_points(self) -> int:
-        """The fewest points a mark of this kind has (a needle and a point: exactly)."""
-        return {ShapeKind.POLYLINE: 2, ShapeKind.NEEDLE: 2, ShapeKind.REGION: 3}.get(self, 1)
-
-    def check_points(self, points: np.ndarray) -> None:
-        """Raise ValueError unless ``points`` (an ``(N, 2)`` array) suits this kind."""
-        n = len(points)
-        wanted = {
-            ShapeKind.POLYLINE: (n >= 2, "two or more (x, y) points"),
-            ShapeKind.NEEDLE: (n == 2, "exactly two (x, y) points: entry, then tip"),
-            ShapeKind.REGION: (n >= 3, "three or more (x, y) points (closed, first not repeated)"),
-            ShapeKind.POINT: (n == 1, "exactly one (x, y) point"),
-        }[self]
-        if not wanted[0]:
-            raise ValueError(f"a {self.value} needs {wanted[1]}, got {n}")
-
-
-class FrameSource(StrEnum):
-    """Where a track's geometry on a frame comes from; the string values are the sidecar's."""
-
-    KEYFRAME = "keyframe"
-    INTERPOLATED = "interpolated"
-    TRACKED = "tracked"
-
 
 #: Decimals of a pixel kept for stored points (the sidecar keeps as many).
 STORED_DECIMALS = 3
@@ -172,7 +140,7 @@ def new_object_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-@dataclass
+@dataclass(eq=False)
 class AnnotatedObject:
     """One marked structure followed through the loop: a track.
 
@@ -184,6 +152,9 @@ class AnnotatedObject:
 
     Arrays in ``frames`` are replaced, never changed in place (interpolation caches rely
     on it). ``extra`` keeps keys this version does not know (they survive a round trip).
+
+    Two objects are equal (``==``) when they have the same id and :meth:`same_work`; the
+    generated dataclass equality would compare the point arrays with ``==`` and raise.
     """
 
     label_id: str
@@ -194,10 +165,39 @@ class AnnotatedObject:
     extra: dict[str, Any] = field(default_factory=dict)
     tracked: set[int] = field(default_factory=set)
     absent: set[int] = field(default_factory=set)
-    _pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, Any]] = field(
+    _pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, Correspondence]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    # ------------------------------------------------------------ comparison
+    def __eq__(self, other: object) -> bool:
+        """Same id and :meth:`same_work` (points compared exactly)."""
+        if not isinstance(other, AnnotatedObject):
+            return NotImplemented
+        return self.id == other.id and self.same_work(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: equal objects may change
+
+    def same_work(self, other: AnnotatedObject) -> bool:
+        """Whether ``other`` holds the same work, whatever its id: label, kind, name, its
+        own unknown keys, the same stored frames with exactly the same points, the same
+        tracked frames and gap markers (interpolated frames follow from these)."""
+        if (self.label_id, self.kind, self.name, self.extra) != (
+            other.label_id,
+            other.kind,
+            other.name,
+            other.extra,
+        ):
+            return False
+        if (self.frames.keys(), self.tracked, self.absent) != (
+            other.frames.keys(),
+            other.tracked,
+            other.absent,
+        ):
+            return False
+        return all(np.array_equal(points, other.frames[f]) for f, points in self.frames.items())
+
+    # ------------------------------------------------------------- storing
     def set_points(
         self,
         frame: int,
@@ -345,10 +345,8 @@ class AnnotatedObject:
             return None
         return before, after
 
-    def _correspondence(self, before: int, after: int) -> Any:
+    def _correspondence(self, before: int, after: int) -> Correspondence:
         """The points of two stored frames matched for blending (cached per pair)."""
-        from usannotate.annotations.interpolation import corresponding_points
-
         a, b = self.frames[before], self.frames[after]
         cached = self._pairs.get((before, after))
         if cached is not None and cached[0] is a and cached[1] is b:

@@ -7,7 +7,9 @@ from usannotate.cine.calibration import (
     ManualCalibration,
     Region,
     calibration_for_points,
+    measuring_region,
     parse_regions,
+    usable_regions,
 )
 from usannotate.cine.errors import (
     CineError,
@@ -17,15 +19,8 @@ from usannotate.cine.errors import (
     UnsupportedDicomError,
 )
 from usannotate.cine.folders import DICOM_SUFFIXES, is_loop_file_name, list_loop_files
-from usannotate.cine.loop import (
-    DEFAULT_CACHE_BYTES,
-    DEFAULT_PREFETCH_FRAMES,
-    CineLoop,
-    DicomIdentity,
-    PatientDetails,
-    ScanInfo,
-    open_cine,
-)
+from usannotate.cine.header import DicomIdentity, PatientDetails, ScanInfo
+from usannotate.cine.loop import DEFAULT_CACHE_BYTES, DEFAULT_PREFETCH_FRAMES, CineLoop, open_cine
 from usannotate.cine.timing import FrameTiming, read_frame_timing
 
 __all__ = [
@@ -50,7 +45,9 @@ __all__ = [
     "calibration_for_points",
     "is_loop_file_name",
     "list_loop_files",
+    "measuring_region",
     "open_cine",
     "parse_regions",
     "read_frame_timing",
+    "usable_regions",
 ]

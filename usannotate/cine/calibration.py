@@ -1,4 +1,4 @@
-"""Ultrasound calibration: the SequenceOfUltrasoundRegions and mm-per-pixel look-ups.
+"""Ultrasound calibration: the SequenceOfUltrasoundRegions, which one measures, mm per pixel.
 
 Coordinates follow the sidecar convention: a point is ``(x, y)`` = (column, row) in
 image pixels, floats, with ``(0, 0)`` at the top-left corner of the top-left pixel, so
@@ -18,8 +18,9 @@ them; points are numbered from 1 in the order given ("point 1 of 8").
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from pydicom.dataset import Dataset
 
@@ -209,9 +210,90 @@ class Region:
             "reference_pixel": list(self.reference_pixel) if self.reference_pixel else None,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Region:
+        """The region a :meth:`to_json` dict (a sidecar's ``calibration.regions`` item)
+        describes, as far as measuring needs it (``flags`` 0, no reference physical
+        values); other keys are ignored.
+
+        Raises
+        ------
+        ValueError
+            ``data`` is not such a dict: bounds not four whole numbers, a unit or format
+            not a string, a pixel size not a number or null.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a region is a JSON object, not {type(data).__name__}")
+        texts = {}
+        for key in ("spatial_format", "data_type", "units_x", "units_y"):
+            value = data.get(key, "unknown")
+            if not isinstance(value, str):
+                raise ValueError(f"a region's {key} is a string, not {value!r}")
+            texts[key] = value
+        deltas = []
+        for axis in ("x", "y"):
+            mm = data.get(f"mm_per_px_{axis}")
+            if mm is not None and not _is_number(mm):
+                raise ValueError(f"a region's mm_per_px_{axis} is a number or null, not {mm!r}")
+            # Only a cm axis has a pixel size in mm (see mm_per_px_x).
+            usable = mm is not None and texts[f"units_{axis}"] == "cm" and math.isfinite(mm)
+            deltas.append(abs(float(mm)) / 10.0 if usable else 0.0)
+        file_bounds, reference = data.get("file_bounds"), data.get("reference_pixel")
+        return cls(
+            bounds=_whole_numbers(data.get("bounds"), 4, "bounds"),
+            spatial_format=texts["spatial_format"],
+            data_type=texts["data_type"],
+            flags=0,
+            units_x=texts["units_x"],
+            units_y=texts["units_y"],
+            physical_delta_x=deltas[0],
+            physical_delta_y=deltas[1],
+            reference_pixel=_whole_numbers(reference, 2, "reference_pixel") if reference else None,
+            file_bounds=_whole_numbers(file_bounds, 4, "file_bounds") if file_bounds else None,
+        )
+
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 9)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _whole_numbers(value: object, count: int, key: str) -> Any:
+    """``value`` (a JSON array of ``count`` whole numbers: JSON's 2.0 is an integer too)
+    as a tuple of ints."""
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == count
+        and all(_is_number(v) and math.isfinite(v) and float(v).is_integer() for v in value)
+    ):
+        return tuple(int(v) for v in value)
+    raise ValueError(f"a region's {key} are {count} whole numbers, not {value!r}")
+
+
+def usable_regions(regions: Iterable[Region], image_size: tuple[int, int]) -> list[Region]:
+    """The regions that give millimetres on a ``(columns, rows)`` image, in file order.
+
+    A region is usable when it is 2-D, in cm on both axes with a positive pixel size
+    (:attr:`Region.is_spatial_cm`), and lies within the image once an overshoot of at
+    most :data:`REGION_OVERSHOOT_PX` is clipped (:meth:`Region.clipped_to`; a region
+    that needs no clipping comes back as it was given). The one definition of a usable
+    region: the viewer (depth ruler, snapping, the "no calibration" note) and the
+    sidecar (its ``calibration.source``) both ask here.
+    """
+    columns, rows = image_size
+    clipped = (region.clipped_to(columns, rows) for region in regions)
+    return [r for r in clipped if r.is_spatial_cm and r.fits_image(columns, rows)]
+
+
+def measuring_region(regions: Iterable[Region], image_size: tuple[int, int]) -> Region | None:
+    """The calibrated B-mode region of a ``(columns, rows)`` image: the largest of
+    :func:`usable_regions` (the first of equally large ones), or None when no region
+    gives millimetres (the loop is then measured in px, unless calibrated by hand)."""
+    usable = usable_regions(regions, image_size)
+    return max(usable, key=lambda r: r.area_px) if usable else None
 
 
 @dataclass(frozen=True)

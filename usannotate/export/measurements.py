@@ -1,5 +1,7 @@
-"""The measurement table of a loop, as `usannotate measure` prints it and File > Export
-Measurements writes it: one row per frame, object and measurement."""
+"""A loop's measurement table: one row per frame, object and measurement (no Qt).
+
+As ``usannotate measure`` prints it and File > Export Measurements writes it.
+"""
 
 from __future__ import annotations
 

@@ -1,19 +1,16 @@
 """Synthetic ultrasound sample loops (needle hydrodissection) with ground truth; no Qt."""
 
 from usannotate.samples.dicom_writer import UltrasoundRegion, write_jpeg_cine
-from usannotate.samples.phantom import (
-    BUNDLED_SAMPLES,
+from usannotate.samples.params import PLANE_NAMES, PhantomParams
+from usannotate.samples.phantom import HydrodissectionPhantom
+from usannotate.samples.truth import (
     COORDINATE_SYSTEM,
-    PLANE_NAMES,
     TRUTH_FORMAT,
     TRUTH_VERSION,
-    HydrodissectionPhantom,
-    PhantomParams,
     dumps_truth,
-    make_sample_loop,
     truth_path_for,
-    write_bundled_samples,
 )
+from usannotate.samples.writer import BUNDLED_SAMPLES, make_sample_loop, write_bundled_samples
 
 __all__ = [
     "BUNDLED_SAMPLES",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from usannotate.samples.phantom import write_bundled_samples
+from usannotate.samples.writer import write_bundled_samples
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,28 +11,29 @@ resources/sidecar.schema.json. Typical use::
         else new_document(loop, label_set, annotator="A. Sonographer")
     ...  # edit doc.annotations
     save_sidecar(doc, path)
+
+Modules by job: ``document`` (the types), ``encode`` (document -> JSON), ``decode``
+(JSON -> document, version 1 migrated, newer files salvaged read-only), ``validate``
+(the rules a schema cannot express, the loop check), ``schema``, ``store`` (load and
+atomic save), ``recovery`` (autosaves), ``locks``, ``merge``; private helpers start with
+``_``.
 """
 
+from usannotate.cine.calibration import CALIBRATION_SOURCES, ManualCalibration
+from usannotate.sidecar._timestamps import format_timestamp, parse_timestamp, utc_now
+from usannotate.sidecar.decode import document_from_json
 from usannotate.sidecar.document import (
-    CALIBRATION_SOURCES,
     COORDINATE_DECIMALS,
     COORDINATE_SYSTEM,
     FORMAT,
     FORMAT_VERSION,
-    POINT_MARGIN_PX,
     DicomReference,
-    ManualCalibration,
     SidecarCalibration,
     SidecarDocument,
     UnknownKeys,
-    check_loop,
-    consistency_problems,
-    format_timestamp,
-    loop_mismatches,
     new_document,
-    parse_timestamp,
-    utc_now,
 )
+from usannotate.sidecar.encode import document_to_json
 from usannotate.sidecar.errors import (
     SidecarConflictError,
     SidecarError,
@@ -58,6 +59,12 @@ from usannotate.sidecar.store import (
     sidecar_path_for,
     write_recovery,
 )
+from usannotate.sidecar.validate import (
+    POINT_MARGIN_PX,
+    check_loop,
+    consistency_problems,
+    loop_mismatches,
+)
 
 __all__ = [
     "CALIBRATION_SOURCES",
@@ -82,6 +89,8 @@ __all__ = [
     "check_loop",
     "consistency_problems",
     "discard_recovery",
+    "document_from_json",
+    "document_to_json",
     "format_timestamp",
     "is_sidecar_path",
     "load_recovery",

@@ -1,5 +1,6 @@
-"""Which version of a sidecar a document was read from, and the check that a save never
-replaces a version it did not read (no lost updates). No Qt.
+"""No lost updates: a save never replaces a sidecar version it did not read (no Qt).
+
+Which version of a sidecar a document was read from, and the check made before a save.
 
 A document remembers the **content hash** (SHA-256) of the file it was read from or last
 saved to, with a copy of its annotations as they were then (the base of a three-way
@@ -13,31 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from usannotate.annotations import Annotations, LabelSet
+from usannotate.sidecar.document import DiskVersion, SidecarDocument
 from usannotate.sidecar.errors import SidecarConflictError
-
-if TYPE_CHECKING:
-    from usannotate.sidecar.document import SidecarDocument
 
 #: Optional top-level key: the annotator who saved the file last (see resources/SIDECAR.md).
 SAVED_BY_KEY = "saved_by"
-
-
-@dataclass(frozen=True)
-class DiskVersion:
-    """One version of a sidecar file: where, and the SHA-256 of its bytes.
-
-    ``base`` is a copy of the annotations the document held when it matched this version
-    (None when unknown, e.g. for work recovered from an autosave); it is not identity.
-    """
-
-    path: str
-    sha256: str
-    base: Annotations | None = field(default=None, compare=False, repr=False)
 
 
 def _absolute(path: Path) -> str:
@@ -128,7 +112,6 @@ def rebase(doc: SidecarDocument, version: DiskVersion | None) -> None:
 
 __all__ = [
     "SAVED_BY_KEY",
-    "DiskVersion",
     "conflict",
     "read_version",
     "rebase",

@@ -6,7 +6,7 @@ in proportion to the loop's length (10.9 GB, then a ``MemoryError``, for 10^8 fr
 here the stored entries (keyframes, tracked frames, gaps) are built up front, to be
 checked before anything is written, and the interpolated ones a batch of points at a
 time while the file is written, so memory follows the stored frames. The text is the
-one :func:`usannotate.sidecar.document.SidecarDocument.to_json` gives, byte for byte.
+one :func:`usannotate.sidecar.encode.document_to_json` gives, byte for byte.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import numpy as np
 
 from usannotate.annotations import AnnotatedObject, FrameSource
 from usannotate.sidecar._jsonfmt import RawJSON, StreamedList, one_line, points_json
+from usannotate.sidecar._keys import ABSENT
 
 #: Interpolated points, and entries, made and turned into text at a time.
 BATCH_POINTS = 1 << 17
 BATCH_ENTRIES = 4096
 #: What the schema check of a save sees for points that are made while writing.
 _PLACEHOLDER = [[0.0, 0.0]]
-_ABSENT = "absent"
 _INTERPOLATED = FrameSource.INTERPOLATED.value
 
 
@@ -88,7 +88,7 @@ class StreamedFrames(StreamedList):
         if not (self._absent or self._extra):
             return list(entries.values())  # in frame order already
         for frame in self._absent:
-            entries[frame] = self._entry(frame, _ABSENT, None)
+            entries[frame] = self._entry(frame, ABSENT, None)
         for frame in self._extra:
             if frame in entries and frame not in self._absent_set:
                 entries[frame] = {**self._entry(frame, self._source(frame), None)}
@@ -114,10 +114,10 @@ class StreamedFrames(StreamedList):
         pending_points = 0
         for left, source, right in self._stretches:
             while next_absent < len(absent) and absent[next_absent] < left:
-                pending.append((absent[next_absent], _ABSENT, ""))
+                pending.append((absent[next_absent], ABSENT, ""))
                 next_absent += 1
             if next_absent < len(absent) and absent[next_absent] == left:
-                pending.append((left, _ABSENT, ""))  # a gap marker replaces the frame
+                pending.append((left, ABSENT, ""))  # a gap marker replaces the frame
                 next_absent += 1
             else:
                 pending.append((left, source.value, self._stored_text[left]))
@@ -138,7 +138,7 @@ class StreamedFrames(StreamedList):
                 if pending_points >= BATCH_POINTS or len(pending) >= BATCH_ENTRIES:
                     yield self._lines(pending)
                     pending, pending_points = [], 0
-        pending += [(f, _ABSENT, "") for f in absent[next_absent:]]
+        pending += [(f, ABSENT, "") for f in absent[next_absent:]]
         yield self._lines(pending)
 
     def _lines(self, pending: list[tuple[int, str, str | np.ndarray]]) -> list[str]:
@@ -151,8 +151,8 @@ class StreamedFrames(StreamedList):
         made = iter(points_json(arrays))
         lines = []
         for frame, source, points in pending:
-            if source == _ABSENT:
-                lines.append(self._line(frame, _ABSENT, None))
+            if source == ABSENT:
+                lines.append(self._line(frame, ABSENT, None))
             elif type(points) is np.ndarray:
                 lines.append(self._line(frame, source, next(made)))
             else:

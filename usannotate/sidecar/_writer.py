@@ -18,15 +18,12 @@ from typing import Any
 
 from usannotate.sidecar._jsonfmt import dump_chunks
 from usannotate.sidecar._limits import ReadCost, value_problems
-from usannotate.sidecar.document import (
-    SidecarDocument,
-    consistency_problems,
-    format_timestamp,
-    schema_view,
-    writable_json,
-)
+from usannotate.sidecar._timestamps import format_timestamp
+from usannotate.sidecar.document import SidecarDocument
+from usannotate.sidecar.encode import schema_view, writable_json
 from usannotate.sidecar.errors import SidecarWriteError
 from usannotate.sidecar.schema import schema_problems
+from usannotate.sidecar.validate import consistency_problems
 
 
 class PreparedSidecar:

@@ -26,33 +26,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import numpy as np
-
 from usannotate.annotations import AnnotatedObject, Annotations, LabelSet, ShapeKind
 from usannotate.annotations.model import new_object_id
 from usannotate.sidecar._conflict import saved_by
-from usannotate.sidecar.document import SidecarDocument, UnknownKeys, format_timestamp
+from usannotate.sidecar._timestamps import format_timestamp
+from usannotate.sidecar.document import SidecarDocument, UnknownKeys
 from usannotate.sidecar.errors import SidecarConflictError
 
 #: The object key that flags a track kept twice by a merge.
 CONFLICT_KEY = "conflict"
 #: Added to the name of the other side's version of a track kept twice.
 THEIR_VERSION_SUFFIX = "(their version)"
-
-
-def same_track(a: AnnotatedObject, b: AnnotatedObject) -> bool:
-    """Whether two tracks hold the same work (label, name, every stored frame, gaps,
-    their own keys); their ids are not compared."""
-    if (a.label_id, ShapeKind(a.kind), a.name, a.extra) != (
-        b.label_id,
-        ShapeKind(b.kind),
-        b.name,
-        b.extra,
-    ):
-        return False
-    if (a.frames.keys(), a.tracked, a.absent) != (b.frames.keys(), b.tracked, b.absent):
-        return False
-    return all(np.array_equal(a.frames[f], b.frames[f]) for f in a.frames)
 
 
 def conflict_flag(obj: AnnotatedObject) -> dict[str, object] | None:
@@ -195,15 +179,15 @@ def merge_annotations(
         other = theirs_by_id.get(own.id)
         before = base_objects.get(own.id)
         if other is None:
-            if before is not None and same_track(own, before):
+            if before is not None and own.same_work(before):
                 result.removed.append(own.id)  # they deleted it; this side left it alone
                 continue
             objects.append(own.copy())  # new here, or changed here and deleted there
             continue
-        if same_track(own, other) or (before is not None and same_track(other, before)):
+        if own.same_work(other) or (before is not None and other.same_work(before)):
             objects.append(own.copy())
             result.their_ids[other.id] = own.id
-        elif before is not None and same_track(own, before):
+        elif before is not None and own.same_work(before):
             objects.append(adapted(other))  # only they changed it
             result.taken.append(own.id)
             result.their_ids[other.id] = own.id
@@ -218,7 +202,7 @@ def merge_annotations(
             objects.append(adapted(other))  # new on their side
             result.added.append(other.id)
             result.their_ids[other.id] = other.id
-        elif not same_track(other, before):
+        elif not other.same_work(before):
             objects.append(keep_theirs_beside(other, None))  # deleted here, changed there
         # else: deleted here, untouched there: stays deleted
 
@@ -287,5 +271,4 @@ __all__ = [
     "merge_annotations",
     "merge_documents",
     "merged_extra",
-    "same_track",
 ]

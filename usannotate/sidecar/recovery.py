@@ -1,5 +1,6 @@
-"""Autosave recovery files, one per session, and which of them hold work of a session
-that is gone (no Qt).
+"""Autosave recovery files, one per session, and which hold work of a session now gone.
+
+No Qt.
 
 Every editing session autosaves to its own hidden file,
 ``.<sidecar stem>.<session token>.usannotate.recovery.json``, so one window's save never
@@ -23,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from usannotate.sidecar._names import RECOVERY_SUFFIX, sidecar_stem
-from usannotate.sidecar.document import parse_timestamp
+from usannotate.sidecar._timestamps import parse_timestamp
 from usannotate.sidecar.locks import LockOwner
 
 #: The top-level key of a recovery file that names the session which wrote it.

@@ -22,11 +22,10 @@ from usannotate._atomic import remove_stale_temporaries, write_atomically
 from usannotate.sidecar import _conflict
 from usannotate.sidecar._limits import MAX_SIDECAR_BYTES, read_cost_problem, write_errors_only
 from usannotate.sidecar._names import RECOVERY_SUFFIX, SIDECAR_SUFFIX, sidecar_stem
+from usannotate.sidecar._timestamps import utc_now
 from usannotate.sidecar._writer import prepare_sidecar
-from usannotate.sidecar.document import (
-    SidecarDocument,
-    utc_now,
-)
+from usannotate.sidecar.decode import document_from_json
+from usannotate.sidecar.document import DiskVersion, SidecarDocument
 from usannotate.sidecar.errors import (
     SidecarError,
     SidecarMismatchError,
@@ -206,7 +205,7 @@ def load_sidecar(
     path = Path(path)
     stamp = _conflict.read_version(path)  # before reading: a change after it is a conflict
     with _gc_paused():
-        doc = SidecarDocument.from_json(read_json(path), path=path)
+        doc = document_from_json(read_json(path), path=path)
     if dicom_uid is not None and doc.dicom.sop_instance_uid != dicom_uid:
         opened = quote(dicom_name) if dicom_name else "the DICOM file being opened"
         raise SidecarMismatchError(
@@ -436,9 +435,7 @@ def write_recovery(
     record = None
     if owner is not None:
         read = doc.disk_stamp
-        same = isinstance(read, _conflict.DiskVersion) and read.path == os.path.abspath(
-            sidecar_path
-        )
+        same = isinstance(read, DiskVersion) and read.path == os.path.abspath(sidecar_path)
         record = autosave_record(owner, read.sha256 if same else None)  # type: ignore[union-attr]
     try:
         with _gc_paused():
@@ -489,9 +486,7 @@ def load_recovery(
     base = record.get("base_sha256") if isinstance(record, dict) else None
     # The save goes to the sidecar: it may replace only the version the work started from.
     doc.disk_stamp = (
-        _conflict.DiskVersion(os.path.abspath(sidecar_path), base)
-        if isinstance(base, str)
-        else None
+        DiskVersion(os.path.abspath(sidecar_path), base) if isinstance(base, str) else None
     )
     return doc
 

@@ -1,5 +1,7 @@
-"""What tracking does around the optical flow (no Qt): how far a mark may be tracked, the
-jobs of one Track command, and how their results come back into the model.
+"""What tracking does around the optical flow: range, jobs, results back in the model.
+
+How far a mark may be tracked, the jobs of one Track command, and how their results come
+back into the model (no Qt).
 
 The rule for results: keyframes are never overwritten, and edits made while tracking
 ran win (a mark moved on the start frame keeps nothing; a keyframe placed ahead stops
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from usannotate.annotations.edits import Compound, Edit, SetPoints, store_tracked
-from usannotate.annotations.model import AnnotatedObject, Annotations, FrameSource
+from usannotate.annotations.kinds import FrameSource
+from usannotate.annotations.model import AnnotatedObject, Annotations
 from usannotate.cine.calibration import Region
 
 __all__ = [

@@ -310,13 +310,6 @@ class DepthRuler(QGraphicsItem):
             painter.drawLine(QPointF(x, self._bar_y - half), QPointF(x, self._bar_y + half))
 
 
-def measuring_region(regions: list[Region], image_size: tuple[int, int]) -> Region | None:
-    """The largest spatial region calibrated in cm (the B-mode image) that lies within
-    the image, if any."""
-    spatial = [r for r in regions if r.is_spatial_cm and r.fits_image(*image_size)]
-    return max(spatial, key=lambda r: r.area_px) if spatial else None
-
-
 def burned_in_text(rgb: np.ndarray, regions: Sequence[Region]) -> np.ndarray:
     """Where the scanner burned text into the image: bright pixels outside every region
     (inside a region bright is tissue). ``(rows, columns)`` bool."""

@@ -24,14 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.cine import Region
+from usannotate.cine import Region, measuring_region
 from usannotate.ui.viewer.overlays import (
     DepthRuler,
     RegionOutline,
     burned_in_text,
     covers_text,
     layout,
-    measuring_region,
 )
 
 __all__ = [
