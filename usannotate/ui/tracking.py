@@ -34,7 +34,8 @@ from usannotate.annotations.edits import (
     end_track_after,
     store_tracked,
 )
-from usannotate.annotations.measurements import is_fluid_label, measurement_series
+from usannotate.annotations.measurements import is_fluid_label
+from usannotate.annotations.series import measurement_series
 from usannotate.cine import Calibration, CineLoop
 from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample
 from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
