@@ -109,7 +109,7 @@ def test_curves_plot_fluid_area_and_tip_depth_and_seek(opened, qtbot):
     qtbot.waitExposed(curves)
     rect = curves.panel_rect(0)
     qtbot.mouseClick(
-        curves,
+        curves.viewport(),
         Qt.MouseButton.LeftButton,
         pos=QPoint(round(curves.x_of_frame(33)), round(rect.center().y())),
     )
