@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QMouseEvent, QPen, QWheelEvent
-from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QSizePolicy,
+    QToolTip,
+    QWidget,
+)
 
 from usannotate.ui.docks.curves import CurvePanel, CurveSample, pretty_unit
 from usannotate.ui.docks.palette import ChartInk
@@ -107,15 +113,26 @@ class _Panel:
             plot.hideAxis(side)
         plot.showGrid(x=True, y=True, alpha=0.35)
         self.vb = plot.getViewBox()
-        self.vb.setBackgroundColor(ink.base)
         self.vb.setBorder(pg.mkPen(ink.frame, width=1))
         self.vb.invertY(spec.invert_y)
+        # The grid under the curves: the axes (which draw it) go below the view box, whose
+        # own background would then hide it, so the box is filled from behind the axes.
+        self.fill = QGraphicsRectItem()
+        self.fill.setParentItem(plot)
+        self.fill.setZValue(-1000)
+        self.fill.setFlag(QGraphicsItem.GraphicsItemFlag.ItemNegativeZStacksBehindParent)
+        self.fill.setPen(pg.mkPen(None))
+        self.fill.setBrush(ink.base)
+        self.vb.sigResized.connect(lambda: self.fill.setRect(self.vb.geometry()))
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
+            axis.setZValue(-500)
             axis.setPen(pg.mkPen(ink.frame))
             axis.setTextPen(pg.mkPen(ink.muted))
             axis.setTickFont(fonts.small)
             axis.setStyle(tickLength=-4, maxTickLevel=0)  # grid lines at the labelled ticks
+        # A label every ~40 px, as many as the hand-drawn axes had.
+        plot.getAxis("left").setTickDensity(1.6)
         bottom = plot.getAxis("bottom")
         if last:
             bottom.setStyle(tickTextOffset=3)
@@ -172,7 +189,7 @@ class _Panel:
         # dash pattern flows across frames.
         connect = np.append(dashed_step, False)
         dashed = pg.PlotCurveItem(
-            x, y, pen=_pen(s.colour, 1.6, dashed=True), connect=connect, antialias=True
+            x, y, pen=_pen(s.colour, 2.0, dashed=True), connect=connect, antialias=True
         )
         for item in (dashed, solid):
             item.setZValue(5)
@@ -298,6 +315,7 @@ class CurveView(pg.GraphicsLayoutWidget):
         self._dragging = False
         self._last_requested = -1
         self._tab: pg.TextItem | None = None
+        self._footer: pg.GraphicsLayout | None = None
         self.ink = ChartInk.of(self.palette())
         self.fonts = self._fonts()
 
@@ -349,7 +367,7 @@ class CurveView(pg.GraphicsLayoutWidget):
             if self._panels:
                 panel.plot.setXLink(self._panels[0].plot)
             self._panels.append(panel)
-        self._add_key(row=2 * len(self._specs))
+        self._footer = self._add_key(row=2 * len(self._specs))
         last = self._panels[-1]
         self._tab = pg.TextItem(
             "", color=self.ink.highlighted_text, fill=self.ink.highlight, anchor=(0.5, 0)
@@ -359,8 +377,33 @@ class CurveView(pg.GraphicsLayoutWidget):
         self._tab.setZValue(30)
         self._tab.hide()
         last.vb.sigResized.connect(self._resized)
+        self._share_heights()
         self._settle()
         self._resized()
+
+    def _share_heights(self) -> None:
+        """Every panel's plot box equally tall (the last panel's row also holds the time
+        axis): the grid would give the taller row more."""
+        layout = self.ci.layout
+        for row in range(layout.rowCount()):
+            layout.setRowMinimumHeight(row, 0)
+            layout.setRowMaximumHeight(row, 1e9)
+        if not self._panels:
+            return
+        preferred = Qt.SizeHint.PreferredSize
+        _, top, _, bottom = layout.getContentsMargins()
+        fixed = top + bottom + self._footer.effectiveSizeHint(preferred).height()
+        fixed += sum(p.header.effectiveSizeHint(preferred).height() for p in self._panels)
+        axis = self._panels[-1].plot.getAxis("bottom").minimumHeight()
+        height = max(12.0, (self.viewport().height() - fixed - axis) / len(self._panels))
+        for i, _panel in enumerate(self._panels):
+            last = i == len(self._panels) - 1
+            layout.setRowFixedHeight(2 * i + 1, height + (axis if last else 0.0))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "_panels", None):
+            self._share_heights()
 
     def _series(self, curve) -> _Series:
         n = self.n_frames
@@ -377,7 +420,7 @@ class CurveView(pg.GraphicsLayoutWidget):
             {s.frame: s for s in samples},
         )
 
-    def _add_key(self, row: int) -> None:
+    def _add_key(self, row: int) -> pg.GraphicsLayout:
         """The marker key on the left of the bottom line, the axis title on its right."""
         ink = self.ink
         key = pg.LegendItem(labelTextColor=ink.muted, labelTextSize=self.fonts.pt, frame=False)
@@ -405,6 +448,7 @@ class CurveView(pg.GraphicsLayoutWidget):
         )
         footer.layout.setColumnStretchFactor(1, 1)
         self.ci.addItem(footer, row=row, col=0)
+        return footer
 
     def _set_ranges(self) -> None:
         """Time and value ranges for the plots' sizes: the first and last frames and the
@@ -418,12 +462,16 @@ class CurveView(pg.GraphicsLayoutWidget):
         first.plot.setXRange(*_inset(t0, t1, first.vb.width(), inset), padding=0)
         for panel in self._panels:
             lo, hi = self._value_range(panel)
-            # Ends on round ticks, as pyqtgraph spaces them for this height.
+            # Ends on round ticks, spaced as pyqtgraph spaces them for this height (and
+            # kept: the inset would otherwise change its mind near a step's boundary).
             height = max(panel.vb.height(), 2 * inset + 10)
-            levels = panel.plot.getAxis("left").tickSpacing(lo, hi, height - 2 * inset)
+            axis = panel.plot.getAxis("left")
+            axis.setTickSpacing()  # pyqtgraph's own choice again
+            levels = axis.tickSpacing(lo, hi, height - 2 * inset)
             if levels:
                 step = levels[0][0]
                 lo, hi = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+                axis.setTickSpacing(major=step, minor=step)
             panel.plot.setYRange(*_inset(lo, hi, height, inset), padding=0)
             if panel.empty is not None:
                 panel.empty.setPos((t0 + t1) / 2, (lo + hi) / 2)
@@ -523,6 +571,18 @@ class CurveView(pg.GraphicsLayoutWidget):
         if i >= n:
             return n - 1
         return i if self.times[i] - t < t - self.times[i - 1] else i - 1
+
+    def legend_text(self, index: int) -> str:
+        """What panel ``index``'s legend reads, as plain text ("" without such a panel)."""
+        if not 0 <= index < len(self._panels):
+            return ""
+        return self._panels[index].legend.item.toPlainText().replace("\xa0", " ")
+
+    def playhead_text(self) -> str:
+        """The playhead's time tab ("1.50 s"; "" when hidden)."""
+        if self._tab is None or not self._tab.isVisible():
+            return ""
+        return self._tab.textItem.toPlainText()
 
     def panel_rect(self, index: int) -> QRectF:
         self._settle()

@@ -70,8 +70,8 @@ class CurvePanel:
 
 
 def pretty_unit(unit: str) -> str:
-    """``unit`` as shown: "mm2" is "mm²", "deg" is "°"."""
-    return {"mm2": "mm²", "px2": "px²", "cm2": "cm²", "deg": "°"}.get(unit, unit)
+    """``unit`` as shown: "mm2" is "mm²", "px2" is "px²"."""
+    return {"mm2": "mm²", "px2": "px²", "cm2": "cm²"}.get(unit, unit)
 
 
 class CurvePlot(QWidget):
@@ -146,6 +146,15 @@ class CurvePlot(QWidget):
     def panel_rect(self, index: int) -> QRectF:
         """The plot box of panel ``index`` (empty if there is none)."""
         return self._ensure_view().panel_rect(index)
+
+    def legend_text(self, index: int) -> str:
+        """What panel ``index``'s legend reads: each curve's name and value at the playhead
+        ("━━ Injected fluid 12.6 mm²"), as plain text."""
+        return self._ensure_view().legend_text(index)
+
+    def playhead_text(self) -> str:
+        """What the playhead's tab on the time axis reads ("1.50 s"; "" when hidden)."""
+        return self._ensure_view().playhead_text()
 
     # ----------------------------------------------------------------- export
     def export_csv(self) -> str:
