@@ -101,7 +101,8 @@ class _Panel:
         self.legend = pg.LabelItem("", justify="right", color=ink.text, size=fonts.pt)
         self.header.addItem(self.legend, 0, 1)
         self.has_values = any(len(s.samples) for s in series)
-        self.readout = ""
+        self.with_names = True
+        self.readout: str | None = ""
         self.header.layout.setColumnStretchFactor(0, 1)
 
         self.plot = pg.PlotItem()
@@ -254,12 +255,24 @@ class _Panel:
         for s in self.series:
             sample = s.by_frame.get(frame)
             value = f"{_format_value(sample.value)} {self.unit}".strip() if sample else "–"
-            entries.append(
-                f"<span style='color:{s.colour.name()}'>━━</span>&nbsp;"
-                f"<span style='color:{ink.muted.name()}'>{html.escape(s.name)}</span>"
-                f"&nbsp;{value}"
+            name = (
+                f"<span style='color:{ink.muted.name()}'>{html.escape(s.name)}</span>&nbsp;"
+                if self.with_names
+                else ""
             )
+            entries.append(f"<span style='color:{s.colour.name()}'>━━</span>&nbsp;{name}{value}")
         return "&nbsp;&nbsp;&nbsp;".join(entries)
+
+    def fit_legend(self, fm: QFontMetrics) -> None:
+        """Names in the legend only while they fit beside the title (the values always
+        show; a tooltip names the curves)."""
+        room = self.header.width() - self.title.minimumWidth() - 12
+        widest = [f"━━ {s.name} 888.8 {self.unit}" for s in self.series]
+        needed = sum(fm.horizontalAdvance(text) for text in widest) + 18 * len(widest)
+        with_names = needed <= room
+        if with_names != self.with_names:
+            self.with_names = with_names
+            self.readout = None  # written again at the next playhead move
 
     def set_current(self, view: CurveView, frame: int) -> bool:
         """Move the playhead and the legend to ``frame`` (-1: none); whether the legend changed."""
@@ -486,7 +499,9 @@ class CurveView(pg.GraphicsLayoutWidget):
         # Areas and depths are sizes: start at 0 unless the data sit far above it.
         if lo >= 0 and (is_area or lo <= 0.5 * hi):
             lo = 0.0
-        if hi - lo < 1e-12:
+        # Flat (or flat but for rounding, like an interpolated plane's length): an axis
+        # around the value, not one magnifying noise in the 7th digit.
+        if hi - lo <= 1e-3 * max(abs(lo), abs(hi)) or hi - lo < 1e-12:
             pad = abs(hi) * 0.1 or 1.0
             lo, hi = (0.0, hi + pad) if lo == 0 else (lo - pad, hi + pad)
         return lo, hi
@@ -507,8 +522,10 @@ class CurveView(pg.GraphicsLayoutWidget):
         for panel in self._panels:
             panel.plot.getAxis("left").setWidth(widest + 10)
         self._set_ranges()
+        legend_font = QFont(self.font())
         for panel in self._panels:
             panel.thin_tracked(self)
+            panel.fit_legend(QFontMetrics(legend_font))
         self.set_current_frame(self._current, force=True)
 
     # ----------------------------------------------------------------- playhead
