@@ -109,7 +109,9 @@ def test_picking_adds_a_curve_and_picking_it_again_removes_it(marked, qtbot):
     assert area.unit == "mm²"
     assert [c.name for c in area.curves] == ["Injected fluid", "Vessel"]
     assert [s.frame for s in area.curves[1].samples] == list(range(5, 26))
-    assert "Vessel" in marked.tracks.curves.legend_text(0)
+    marked.jump(10)  # the vessel's value in the legend, beside the fluid's (none there)
+    assert marked.tracks.curves.legend_text(0).count("━━") == 2
+    assert "mm²" in marked.tracks.curves.legend_text(0)
 
     click_entry(qtbot, open_menu(qtbot, marked), "Deep fascia · Length")
     assert titles(marked) == ["Area", "Needle tip depth", "Plane length"]

@@ -475,3 +475,13 @@ def test_pyqtgraph_waits_until_the_plot_is_shown_and_uses_pyside6(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "before show False" in out.stdout
     assert "after show True PySide6" in out.stdout
+
+
+def test_legend_names_give_way_to_values_when_narrow(plot, qtbot):
+    plot.set_current_frame(2)
+    assert "Injected fluid 12.0 mm²" in plot.legend_text(0)
+    plot.resize(230, 360)
+    qtbot.waitUntil(lambda: "Injected fluid" not in plot.legend_text(0))
+    assert "12.0 mm²" in plot.legend_text(0)
+    plot.resize(480, 360)
+    qtbot.waitUntil(lambda: "Injected fluid 12.0 mm²" in plot.legend_text(0))

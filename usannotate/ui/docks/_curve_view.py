@@ -263,10 +263,10 @@ class _Panel:
             entries.append(f"<span style='color:{s.colour.name()}'>━━</span>&nbsp;{name}{value}")
         return "&nbsp;&nbsp;&nbsp;".join(entries)
 
-    def fit_legend(self, fm: QFontMetrics) -> None:
-        """Names in the legend only while they fit beside the title (the values always
-        show; a tooltip names the curves)."""
-        room = self.header.width() - self.title.minimumWidth() - 12
+    def fit_legend(self, fm: QFontMetrics, width: float) -> None:
+        """Names in the legend only while they fit beside the title in a header ``width``
+        px wide (the values always show; a tooltip names the curves)."""
+        room = width - self.title.minimumWidth() - 12
         widest = [f"━━ {s.name} 888.8 {self.unit}" for s in self.series]
         needed = sum(fm.horizontalAdvance(text) for text in widest) + 18 * len(widest)
         with_names = needed <= room
@@ -522,10 +522,11 @@ class CurveView(pg.GraphicsLayoutWidget):
         for panel in self._panels:
             panel.plot.getAxis("left").setWidth(widest + 10)
         self._set_ranges()
-        legend_font = QFont(self.font())
+        legend = QFontMetrics(self.font())
+        left, _, right, _ = self.ci.layout.getContentsMargins()
         for panel in self._panels:
             panel.thin_tracked(self)
-            panel.fit_legend(QFontMetrics(legend_font))
+            panel.fit_legend(legend, self.viewport().width() - left - right)
         self.set_current_frame(self._current, force=True)
 
     # ----------------------------------------------------------------- playhead
