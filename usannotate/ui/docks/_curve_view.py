@@ -1,56 +1,46 @@
-"""The Curves plot drawn by pyqtgraph: stacked panels on one linked time axis, markers by
-source, gaps, a playhead line with its time tab, legends that read out the current values,
-hover and seeking.
+"""The Curves plot drawn by pyqtgraph: stacked panels on one linked time axis, the time
+axis and the marker key under them, the playhead, seeking and hover.
 
-pyqtgraph draws and lays out (axes, ticks, grid, legends, lines, markers); what is ours is
-what the plot means: the style of a stretch by where its values come from, the y range of
-sizes starting at 0, seeking by frame, and the tooltip naming a sample.
+Playback moves only the playhead, its rings, its tab and the legends' values; everything
+else is drawn once into a pixmap, painted as the view's background, and left out of the
+live drawing (opacity 0) until the data, the size or the palette change: pyqtgraph
+repainting its items under a moving line would cost several ms a frame.
 """
 
 from __future__ import annotations
 
 import bisect
-import html
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QMouseEvent, QPen, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QFontMetricsF,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
-    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
     QSizePolicy,
     QToolTip,
     QWidget,
 )
 
-from usannotate.ui.docks.curves import CurvePanel, CurveSample, pretty_unit
+from usannotate.ui.docks._curve_items import KEY_SIZE, TRACK_SIZE, Panel, Series, Tab, pen, scatter
+from usannotate.ui.docks._pg import pg
+from usannotate.ui.docks.curves import CurvePanel, CurveSample
 from usannotate.ui.docks.palette import ChartInk
 
-# pyqtgraph picks the first Qt binding it finds imported; ours is PySide6, whatever else
-# is installed or named in the environment.
-os.environ["PYQTGRAPH_QT_LIB"] = "PySide6"
-import pyqtgraph as pg
-
-if pg.Qt.QT_LIB != "PySide6":  # pragma: no cover - another binding imported first
-    raise ImportError(f"pyqtgraph uses {pg.Qt.QT_LIB}; the Curves dock needs PySide6")
-
-_KEY_SIZE = 8.4  # keyframe disc diameter, px
-_TRACK_SIZE = 6.0  # tracked square side, px
 _HOVER_REACH = 14.0  # a tooltip names a sample at most this far from the mouse, px
-_DASHES = [2.5, 2.0]  # interpolated stretches, in pen widths
-
-
-def _format_value(value: float) -> str:
-    """About three significant digits: 0.84, 12.6, 215."""
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
 
 
 def _inset(lo: float, hi: float, size_px: float, inset_px: float) -> tuple[float, float]:
@@ -58,247 +48,6 @@ def _inset(lo: float, hi: float, size_px: float, inset_px: float) -> tuple[float
     inner = max(size_px - 2 * inset_px, 1.0)
     pad = (hi - lo) * inset_px / inner
     return lo - pad, hi + pad
-
-
-def _scatter(**options) -> pg.ScatterPlotItem:
-    return pg.ScatterPlotItem(antialias=True, **options)
-
-
-def _pen(colour: QColor, width: float, dashed: bool = False) -> QPen:
-    pen = pg.mkPen(colour, width=width)
-    if dashed:
-        pen.setDashPattern(_DASHES)
-        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-    return pen
-
-
-@dataclass
-class _Series:
-    """One curve ready to draw: its samples inside the loop, as arrays by frame."""
-
-    name: str
-    colour: QColor
-    samples: list[CurveSample]
-    frames: np.ndarray  # int, ascending
-    values: np.ndarray
-    by_frame: dict[int, CurveSample]
-
-
-class _Panel:
-    """The items of one panel: its header (title, legend with values) and its plot."""
-
-    def __init__(self, view: CurveView, spec: CurvePanel, series: list[_Series], last: bool):
-        ink, fonts = view.ink, view.fonts
-        self.spec, self.series, self.unit = spec, series, pretty_unit(spec.unit)
-        self.header = pg.GraphicsLayout()
-        self.header.setContentsMargins(0, 6, 0, 0)
-        self.header.layout.setContentsMargins(0, 0, 0, 0)
-        self.header.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        title = f"{spec.title} ({self.unit})" if self.unit else spec.title
-        self.title = pg.LabelItem(title, justify="left", color=ink.text, size=fonts.pt, bold=True)
-        self.header.addItem(self.title, 0, 0)
-        # The legend: each curve's colour, name and value at the playhead.
-        self.legend = pg.LabelItem("", justify="right", color=ink.text, size=fonts.pt)
-        self.header.addItem(self.legend, 0, 1)
-        self.has_values = any(len(s.samples) for s in series)
-        self.with_names = True
-        self.readout: str | None = ""
-        self.header.layout.setColumnStretchFactor(0, 1)
-
-        self.plot = pg.PlotItem()
-        plot = self.plot
-        plot.hideButtons()
-        plot.setMenuEnabled(False)
-        plot.setMouseEnabled(x=False, y=False)
-        for side in ("top", "right"):
-            plot.hideAxis(side)
-        plot.showGrid(x=True, y=True, alpha=0.35)
-        self.vb = plot.getViewBox()
-        self.vb.setBorder(pg.mkPen(ink.frame, width=1))
-        self.vb.invertY(spec.invert_y)
-        # The grid under the curves: the axes (which draw it) go below the view box, whose
-        # own background would then hide it, so the box is filled from behind the axes.
-        self.fill = QGraphicsRectItem()
-        self.fill.setParentItem(plot)
-        self.fill.setZValue(-1000)
-        self.fill.setFlag(QGraphicsItem.GraphicsItemFlag.ItemNegativeZStacksBehindParent)
-        self.fill.setPen(pg.mkPen(None))
-        self.fill.setBrush(ink.base)
-        self.vb.sigResized.connect(lambda: self.fill.setRect(self.vb.geometry()))
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setZValue(-500)
-            axis.setPen(pg.mkPen(ink.frame))
-            axis.setTextPen(pg.mkPen(ink.muted))
-            axis.setTickFont(fonts.small)
-            axis.setStyle(tickLength=-4, maxTickLevel=0)  # grid lines at the labelled ticks
-        # A label every ~40 px, as many as the hand-drawn axes had.
-        plot.getAxis("left").setTickDensity(1.6)
-        bottom = plot.getAxis("bottom")
-        if last:
-            bottom.setStyle(tickTextOffset=3)
-        else:
-            bottom.setStyle(showValues=False, tickLength=0)
-            bottom.setHeight(0)
-
-        self.lines: list[pg.PlotCurveItem] = []
-        self.markers: list[pg.ScatterPlotItem] = []
-        self.tracked: list[tuple[pg.ScatterPlotItem, _Series]] = []
-        for s in series:
-            self._add_series(view, s, ink)
-        self.empty = None
-        if not any(len(s.samples) for s in series) and spec.empty_text:
-            self.empty = pg.TextItem(spec.empty_text, color=ink.muted, anchor=(0.5, 0.5))
-            self.empty.setFont(QFont(view.font()))
-            plot.addItem(self.empty, ignoreBounds=True)
-
-        self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=_pen(ink.highlight, 2.0))
-        self.playhead.setZValue(20)
-        self.playhead.hide()
-        plot.addItem(self.playhead, ignoreBounds=True)
-        # A ring where each curve crosses the playhead.
-        self.rings = _scatter(symbol="o", size=_KEY_SIZE + 0.4, brush=ink.base)
-        self.rings.setZValue(21)
-        plot.addItem(self.rings, ignoreBounds=True)
-
-    def _add_series(self, view: CurveView, s: _Series, ink: ChartInk) -> None:
-        if not len(s.frames):
-            return
-        first, last = int(s.frames[0]), int(s.frames[-1])
-        grid = np.arange(first, last + 1)
-        x = view.x_of_frames(grid)
-        y = np.full(len(grid), np.nan)
-        y[s.frames - first] = s.values
-        interpolated = np.zeros(len(grid), dtype=bool)
-        for sample in s.samples:
-            interpolated[sample.frame - first] = sample.source == "interpolated"
-        present = np.isfinite(y)
-        joined = present[:-1] & present[1:]
-        dashed_step = joined & (interpolated[:-1] | interpolated[1:])
-        solid_step = joined & ~dashed_step
-        # Measured stretches: only the points of a solid step, NaN elsewhere, so
-        # connect="finite" leaves every gap and every estimated stretch undrawn.
-        solid_y = np.full(len(grid), np.nan)
-        ends = np.zeros(len(grid), dtype=bool)
-        ends[:-1] |= solid_step
-        ends[1:] |= solid_step
-        solid_y[ends] = y[ends]
-        solid = pg.PlotCurveItem(
-            x, solid_y, pen=_pen(s.colour, 2.0), connect="finite", antialias=True
-        )
-        # Interpolated stretches, dashed: an estimate, not a measurement. One path, so the
-        # dash pattern flows across frames.
-        connect = np.append(dashed_step, False)
-        dashed = pg.PlotCurveItem(
-            x, y, pen=_pen(s.colour, 2.0, dashed=True), connect=connect, antialias=True
-        )
-        for item in (dashed, solid):
-            item.setZValue(5)
-            self.plot.addItem(item)
-            self.lines.append(item)
-        lone = ~np.append(False, joined) & ~np.append(joined, False)
-        keys = [k for k in s.samples if k.source == "keyframe"]
-        dots = [k for k in s.samples if k.source == "interpolated" and lone[k.frame - first]]
-        key_items = _scatter(
-            x=view.x_of_frames([k.frame for k in keys]),
-            y=[k.value for k in keys],
-            symbol="o",
-            size=_KEY_SIZE,
-            brush=s.colour,
-            pen=pg.mkPen(ink.base, width=1.2),  # a thin halo sets the disc off the line
-        )
-        dot_items = _scatter(
-            x=view.x_of_frames([k.frame for k in dots]),
-            y=[k.value for k in dots],
-            symbol="o",
-            size=3,
-            brush=s.colour,
-            pen=None,
-        )
-        # Hollow squares, crisp (not antialiased): an outline on whole pixels reads better.
-        tracked = pg.ScatterPlotItem(
-            symbol="s",
-            size=_TRACK_SIZE,
-            brush=ink.base,
-            pen=pg.mkPen(s.colour, width=1.4),
-            antialias=False,
-            useCache=False,  # the symbol cache draws antialiased whatever the option says
-        )
-        for item in (dot_items, tracked, key_items):
-            item.setZValue(10)
-            self.plot.addItem(item)
-            self.markers.append(item)
-        self.tracked.append((tracked, s))
-
-    def thin_tracked(self, view: CurveView) -> None:
-        """Tracked samples come every frame: their squares are thinned so they never
-        overlap (a lone one is always shown, a line would not show it)."""
-        x_range = self.vb.viewRange()[0]
-        px_per_s = self.vb.width() / max(x_range[1] - x_range[0], 1e-12)
-        for item, s in self.tracked:
-            shown, last_x = [], -math.inf
-            for k in s.samples:
-                if k.source != "tracked":
-                    continue
-                x = view.x_of_frames([k.frame])[0] * px_per_s
-                lone = k.frame - 1 not in s.by_frame and k.frame + 1 not in s.by_frame
-                if lone or x - last_x >= _TRACK_SIZE + 3:
-                    shown.append(k)
-                    last_x = x
-            item.setData(x=view.x_of_frames([k.frame for k in shown]), y=[k.value for k in shown])
-
-    def _readout(self, frame: int, ink: ChartInk) -> str:
-        """The legend's text: "━ Injected fluid 12.6 mm²" per curve (HTML)."""
-        if not self.has_values:
-            return ""  # the empty text says it all
-        entries = []
-        for s in self.series:
-            sample = s.by_frame.get(frame)
-            value = f"{_format_value(sample.value)} {self.unit}".strip() if sample else "–"
-            name = (
-                f"<span style='color:{ink.muted.name()}'>{html.escape(s.name)}</span>&nbsp;"
-                if self.with_names
-                else ""
-            )
-            entries.append(f"<span style='color:{s.colour.name()}'>━━</span>&nbsp;{name}{value}")
-        return "&nbsp;&nbsp;&nbsp;".join(entries)
-
-    def fit_legend(self, fm: QFontMetrics, width: float) -> None:
-        """Names in the legend only while they fit beside the title in a header ``width``
-        px wide (the values always show; a tooltip names the curves)."""
-        room = width - self.title.minimumWidth() - 12
-        widest = [f"━━ {s.name} 888.8 {self.unit}" for s in self.series]
-        needed = sum(fm.horizontalAdvance(text) for text in widest) + 18 * len(widest)
-        with_names = needed <= room
-        if with_names != self.with_names:
-            self.with_names = with_names
-            self.readout = None  # written again at the next playhead move
-
-    def set_current(self, view: CurveView, frame: int) -> bool:
-        """Move the playhead and the legend to ``frame`` (-1: none); whether the legend changed."""
-        if frame < 0:
-            self.playhead.hide()
-            self.rings.clear()
-            return self._set_readout(self._readout(-1, view.ink))
-        x = view.x_of_frames([frame])[0]
-        self.playhead.setValue(x)
-        self.playhead.show()
-        xs, ys, pens = [], [], []
-        for s in self.series:
-            sample = s.by_frame.get(frame)
-            if sample is not None:
-                xs.append(x)
-                ys.append(sample.value)
-                pens.append(pg.mkPen(s.colour, width=1.6))
-        self.rings.setData(x=xs, y=ys, pen=pens)
-        return self._set_readout(self._readout(frame, view.ink))
-
-    def _set_readout(self, text: str) -> bool:
-        if text == self.readout:
-            return False  # only a changed text is laid out again
-        self.readout = text
-        self.legend.setText(text)
-        return True
 
 
 @dataclass(frozen=True)
@@ -318,16 +67,26 @@ class CurveView(pg.GraphicsLayoutWidget):
         for widget in (self, self.viewport()):
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the main window
         self.viewport().setMouseTracking(True)
+        # The background is the plot drawn once (see _static_layer): no second cache of it.
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        # A few dozen items, some moving every frame: no index to keep up to date (a stale
+        # one loses the playhead line, whose bounds change after it is added).
+        self.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        # What changes per frame is small (a line, rings, a tab, values) over a pixmap:
+        # one rectangle around it all repaints faster than each piece on its own.
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
         self.ci.setContentsMargins(8, 4, 8, 4)
         self.ci.layout.setVerticalSpacing(0)
         self.times: list[float] = []
         self.n_frames = 0
         self._specs: list[CurvePanel] = []
-        self._panels: list[_Panel] = []
+        self._panels: list[Panel] = []
         self._current = -1
         self._dragging = False
         self._last_requested = -1
-        self._tab: pg.TextItem | None = None
+        self._tab: Tab | None = None
+        self._playheads: list[pg.InfiniteLine] = []  # one down each plot box
+        self._static: QPixmap | None = None  # everything but the playhead, drawn once
         self._footer: pg.GraphicsLayout | None = None
         self.ink = ChartInk.of(self.palette())
         self.fonts = self._fonts()
@@ -352,6 +111,10 @@ class CurveView(pg.GraphicsLayoutWidget):
             return np.asarray(self.times, dtype=float)[index]
         return index.astype(float) + 1.0
 
+    def x_of_frame_value(self, frame: int) -> float:
+        """The x of one frame inside the loop (what the playhead asks 60 times a second)."""
+        return self.times[frame] if self.times else frame + 1.0
+
     def _fonts(self) -> _Fonts:
         small = QFont(self.font())
         size = small.pointSizeF()
@@ -365,15 +128,18 @@ class CurveView(pg.GraphicsLayoutWidget):
         self.ink = ChartInk.of(self.palette())
         self.fonts = self._fonts()
         self.setBackground(self.ink.window)
+        for item in self._live_items():
+            self.scene().removeItem(item)
         self.ci.clear()
         self._panels = []
         self._tab = None
+        self._invalidate()
         if not self._specs:
             self.ci.addLabel("Nothing to plot", color=self.ink.muted, size=self.fonts.pt)
             return
         for i, spec in enumerate(self._specs):
             series = [self._series(curve) for curve in spec.curves]
-            panel = _Panel(self, spec, series, last=i == len(self._specs) - 1)
+            panel = Panel(self, spec, series, last=i == len(self._specs) - 1)
             self.ci.addItem(panel.header, row=2 * i, col=0)
             self.ci.addItem(panel.plot, row=2 * i + 1, col=0)
             self.ci.layout.setRowStretchFactor(2 * i + 1, 1)
@@ -382,13 +148,15 @@ class CurveView(pg.GraphicsLayoutWidget):
             self._panels.append(panel)
         self._footer = self._add_key(row=2 * len(self._specs))
         last = self._panels[-1]
-        self._tab = pg.TextItem(
-            "", color=self.ink.highlighted_text, fill=self.ink.highlight, anchor=(0.5, 0)
-        )
-        self._tab.setFont(self.fonts.small)
-        self._tab.setParentItem(last.plot.getAxis("bottom"))
-        self._tab.setZValue(30)
-        self._tab.hide()
+        self._tab = Tab(self.ink, self.fonts.small)
+        self._playheads = []
+        for _ in self._panels:
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen(self.ink.highlight, 2.0))
+            line.setZValue(20)
+            line.hide()
+            self._playheads.append(line)
+        for item in self._live_items():
+            self.scene().addItem(item)
         last.vb.sigResized.connect(self._resized)
         self._share_heights()
         self._settle()
@@ -417,14 +185,63 @@ class CurveView(pg.GraphicsLayoutWidget):
         super().resizeEvent(event)
         if getattr(self, "_panels", None):
             self._share_heights()
+        if getattr(self, "_specs", None) is not None:
+            self._invalidate()
 
-    def _series(self, curve) -> _Series:
+    # ----------------------------------------------------------------- drawn once
+    def _invalidate(self) -> None:
+        """The plot changed (data, size, palette): draw it again at the next paint."""
+        self._static = None
+        self.viewport().update()
+
+    def _live_items(self) -> list[QGraphicsItem]:
+        """What moves with the playhead: top-level scene items (in viewport coordinates),
+        outside the plot's items, whose opacity is 0 between two drawings of them."""
+        items = [item for panel in self._panels for item in panel.live_items()]
+        if self._tab is not None:
+            items += [self._tab.box, *self._playheads]
+        return items
+
+    def _static_layer(self) -> QPixmap:
+        """Everything but the live items, as the view shows it (drawn on demand)."""
+        if self._static is None:
+            self._settle()
+            ratio = self.devicePixelRatioF()
+            size = self.viewport().size()
+            pixmap = QPixmap(size * ratio)
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(self.ink.window)
+            live = [(item, item.isVisible()) for item in self._live_items()]
+            for item, _ in live:
+                item.hide()
+            self.ci.setOpacity(1.0)
+            painter = QPainter(pixmap)
+            try:
+                painter.setRenderHints(self.renderHints())
+                self.scene().render(
+                    painter, QRectF(0, 0, size.width(), size.height()), self.sceneRect()
+                )
+            finally:
+                painter.end()
+            # Live, only the items that move are drawn.
+            self.ci.setOpacity(0.0)
+            for item, visible in live:
+                item.setVisible(visible)
+            self._static = pixmap
+        return self._static
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawBackground(painter, rect)
+        if getattr(self, "_specs", None) is not None:
+            painter.drawPixmap(self.sceneRect().topLeft(), self._static_layer())
+
+    def _series(self, curve) -> Series:
         n = self.n_frames
         samples = sorted(
             (s for s in curve.samples if 0 <= s.frame < n and math.isfinite(s.value)),
             key=lambda s: s.frame,
         )
-        return _Series(
+        return Series(
             curve.name,
             QColor(curve.colour),
             samples,
@@ -441,16 +258,14 @@ class CurveView(pg.GraphicsLayoutWidget):
         key.setColumnCount(3)
         muted = ink.muted
         key.addItem(
-            _scatter(symbol="o", size=_KEY_SIZE, brush=muted, pen=pg.mkPen(ink.window, width=1.2)),
+            scatter(symbol="o", size=KEY_SIZE, brush=muted, pen=pg.mkPen(ink.window, width=1.2)),
             "keyframe",
         )
         key.addItem(
-            _scatter(
-                symbol="s", size=_TRACK_SIZE, brush=ink.window, pen=pg.mkPen(muted, width=1.4)
-            ),
+            scatter(symbol="s", size=TRACK_SIZE, brush=ink.window, pen=pg.mkPen(muted, width=1.4)),
             "tracked",
         )
-        key.addItem(pg.PlotDataItem(pen=_pen(muted, 1.6, dashed=True)), "interpolated")
+        key.addItem(pg.PlotDataItem(pen=pen(muted, 1.6, dashed=True)), "interpolated")
         footer = pg.GraphicsLayout()
         footer.layout.setContentsMargins(0, 2, 0, 0)
         footer.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
@@ -489,7 +304,7 @@ class CurveView(pg.GraphicsLayoutWidget):
             if panel.empty is not None:
                 panel.empty.setPos((t0 + t1) / 2, (lo + hi) / 2)
 
-    def _value_range(self, panel: _Panel) -> tuple[float, float]:
+    def _value_range(self, panel: Panel) -> tuple[float, float]:
         values = [v for s in panel.series for v in s.values.tolist()]
         if not values:
             return 0.0, 1.0
@@ -522,12 +337,18 @@ class CurveView(pg.GraphicsLayoutWidget):
         for panel in self._panels:
             panel.plot.getAxis("left").setWidth(widest + 10)
         self._set_ranges()
-        legend = QFontMetrics(self.font())
+        legend = QFontMetricsF(self.font())
         left, _, right, _ = self.ci.layout.getContentsMargins()
         for panel in self._panels:
             panel.thin_tracked(self)
             panel.fit_legend(legend, self.viewport().width() - left - right)
+        # Each line down its plot box: its span is a fraction of the view's height.
+        height = max(1.0, float(self.viewport().height()))
+        for index, line in enumerate(self._playheads):
+            box = self.panel_rect(index)
+            line.setSpan(box.top() / height, box.bottom() / height)
         self.set_current_frame(self._current, force=True)
+        self._invalidate()
 
     # ----------------------------------------------------------------- playhead
     def set_current_frame(self, frame: int, force: bool = False) -> None:
@@ -535,24 +356,23 @@ class CurveView(pg.GraphicsLayoutWidget):
             return
         self._current = frame
         shown = 0 <= frame < self.n_frames
-        changed = [panel.set_current(self, frame if shown else -1) for panel in self._panels]
-        if any(changed):
-            self._settle()  # the legends' new widths, before the next paint
+        x_data = self.x_of_frame_value(frame) if shown else 0.0
+        for panel in self._panels:
+            panel.set_current(frame if shown else -1, x_data)
         if self._tab is None:
             return
+        for line in self._playheads:
+            line.setVisible(shown)
         if not shown:
             self._tab.hide()
             return
+        x = self._scene_point(x_data).x()
+        for line in self._playheads:
+            line.setValue(x)
         label = f"{self.times[frame]:.2f} s" if self.times else f"frame {frame + 1}"
-        self._tab.setText(label)
         axis = self._panels[-1].plot.getAxis("bottom")
-        x = axis.mapFromScene(self._scene_point(self.x_of_frames([frame])[0])).x()
-        # Kept whole inside the widget, like the old tab.
-        half = self._tab.boundingRect().width() / 2
-        left = axis.mapFromScene(QPointF(2.0, 0)).x() + half
-        right = axis.mapFromScene(QPointF(self.width() - 2.0, 0)).x() - half
-        self._tab.setPos(min(max(x, left), max(left, right)), 1.0)
-        self._tab.show()
+        top = axis.mapToScene(QPointF(0.0, 0.0)).y()  # its own top, not its grid's
+        self._tab.show_at(x, top + 2.0, label, 2.0, self.width() - 2.0)
 
     # ----------------------------------------------------------------- coordinates
     def _scene_point(self, x: float) -> QPointF:
@@ -594,13 +414,11 @@ class CurveView(pg.GraphicsLayoutWidget):
         """What panel ``index``'s legend reads, as plain text ("" without such a panel)."""
         if not 0 <= index < len(self._panels):
             return ""
-        return self._panels[index].legend.item.toPlainText().replace("\xa0", " ")
+        return self._panels[index].legend.text()
 
     def playhead_text(self) -> str:
         """The playhead's time tab ("1.50 s"; "" when hidden)."""
-        if self._tab is None or not self._tab.isVisible():
-            return ""
-        return self._tab.textItem.toPlainText()
+        return self._tab.text() if self._tab is not None else ""
 
     def panel_rect(self, index: int) -> QRectF:
         self._settle()
@@ -685,7 +503,7 @@ class CurveView(pg.GraphicsLayoutWidget):
             if not self.panel_rect(index).adjusted(-4, -4, 4, 4).contains(pos):
                 continue
             frame = self.frame_at(pos.x())
-            best: tuple[float, _Series, CurveSample] | None = None
+            best: tuple[float, Series, CurveSample] | None = None
             for s in panel.series:
                 i = int(np.searchsorted(s.frames, frame))
                 for k in (i - 1, i, i + 1):
