@@ -157,7 +157,7 @@ class Tab:
         """Centred on ``x``, its top at ``top``, kept whole between ``left`` and ``right``."""
         if text != self.label.text():
             self.label.setText(text)
-            width, height = self.fm.horizontalAdvance(text) + 8, self.fm.height() + 2
+            width, height = self.label.boundingRect().width() + 8, self.fm.height() + 2
             path = QPainterPath()
             path.addRoundedRect(QRectF(0, 0, width, height), 3, 3)
             self.box.setPath(path)
@@ -179,6 +179,7 @@ class Panel:
     def __init__(self, view: CurveView, spec: CurvePanel, series: list[Series], last: bool):
         ink, fonts = view.ink, view.fonts
         self.spec, self.series, self.unit = spec, series, pretty_unit(spec.unit)
+        self.has_values = any(len(s.samples) for s in series)
         self.header = pg.GraphicsLayout()
         self.header.setContentsMargins(0, 6, 0, 0)
         self.header.layout.setContentsMargins(0, 0, 0, 0)
@@ -186,7 +187,6 @@ class Panel:
         title = f"{spec.title} ({self.unit})" if self.unit else spec.title
         self.title = pg.LabelItem(title, justify="left", color=ink.text, size=fonts.pt, bold=True)
         self.header.addItem(self.title, 0, 0)
-        self.has_values = any(len(s.samples) for s in series)
         self.legend = _Legend(self.header, series if self.has_values else [], ink, view.font())
         self.with_names = True
 
@@ -218,6 +218,9 @@ class Panel:
             axis.setStyle(tickLength=-4, maxTickLevel=0)  # grid lines at the labelled ticks
         # A label every ~40 px, as many as the hand-drawn axes had.
         plot.getAxis("left").setTickDensity(1.6)
+        if not self.has_values:  # nothing to read off a value axis: the empty text says so
+            plot.getAxis("left").setStyle(showValues=False, tickLength=0)
+            plot.showGrid(x=True, y=False, alpha=0.35)
         bottom = plot.getAxis("bottom")
         if last:
             bottom.setStyle(tickTextOffset=3)

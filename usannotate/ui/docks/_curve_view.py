@@ -204,9 +204,9 @@ class CurveView(pg.GraphicsLayoutWidget):
 
     def _static_layer(self) -> QPixmap:
         """Everything but the live items, as the view shows it (drawn on demand)."""
-        if self._static is None:
+        ratio = self.devicePixelRatioF()
+        if self._static is None or self._static.devicePixelRatioF() != ratio:
             self._settle()
-            ratio = self.devicePixelRatioF()
             size = self.viewport().size()
             pixmap = QPixmap(size * ratio)
             pixmap.setDevicePixelRatio(ratio)
@@ -328,6 +328,8 @@ class CurveView(pg.GraphicsLayoutWidget):
         fm = QFontMetrics(self.fonts.small)
         widest = 0
         for panel in self._panels:
+            if not panel.has_values:
+                continue  # no value labels
             axis = panel.plot.getAxis("left")
             lo, hi = panel.vb.viewRange()[1]
             size = max(panel.vb.height(), 40.0)
@@ -335,7 +337,7 @@ class CurveView(pg.GraphicsLayoutWidget):
                 for text in axis.tickStrings(values, axis.autoSIPrefixScale, spacing):
                     widest = max(widest, fm.horizontalAdvance(text))
         for panel in self._panels:
-            panel.plot.getAxis("left").setWidth(widest + 10)
+            panel.plot.getAxis("left").setWidth(widest + 10 if widest else 1)
         self._set_ranges()
         legend = QFontMetricsF(self.font())
         left, _, right, _ = self.ci.layout.getContentsMargins()
