@@ -1,8 +1,8 @@
 """The Curves dock's plot: measurements against time over the loop, synced to the playhead.
 
 pyqtgraph draws it (:mod:`usannotate.ui.docks._curve_view`). Importing pyqtgraph takes
-about 0.3 s, which opening the window should not pay: it is imported the first time the
-plot is shown (just after the window's first paint) or asked where something is.
+about 0.3 s, which opening the window should not pay: it is imported just after the plot
+is first painted (the window is on screen by then), or when it is asked where something is.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from usannotate.annotations import FrameSource
@@ -99,6 +99,7 @@ class CurvePlot(QWidget):
         self._panels: list[CurvePanel] = []
         self._current = -1
         self._view: CurveView | None = None
+        self._view_due = False  # made after the first paint (see paintEvent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
@@ -182,10 +183,13 @@ class CurvePlot(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(200, 120)
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._view is None:
-            # After the window's first paint: the window shows at once, the curves a moment later.
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._view is None and not self._view_due:
+            # Once the window has painted its first frame: the window shows at once, the
+            # curves a moment later (showing would be too early: on X11 the first paint
+            # comes after the events a zero timer waits for).
+            self._view_due = True
             QTimer.singleShot(0, self, self._ensure_view)
 
     def _ensure_view(self) -> CurveView:
