@@ -7,7 +7,7 @@ long as the window is open.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
@@ -62,6 +62,10 @@ class CurvesPane(QWidget):
 
         self._source: SeriesSource | None = None
         self._choices: dict[str, CurveChoice] = {}  # per loop, while the window is open
+
+    def sizeHint(self) -> QSize:
+        # The plot's own: the docks around keep the sizes they had before the picker.
+        return self.plot.sizeHint()
 
     # ----------------------------------------------------------------- the window's call
     def set_series_source(self, source: SeriesSource | None) -> None:
