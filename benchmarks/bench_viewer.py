@@ -5,11 +5,16 @@
 
 Playback: the loop plays at its recorded 30 fps (1x) and at 60 fps (2x) for a fixed wall
 time, and at 60 fps with 50 marks on every frame (planes, regions, needles, points,
-keyframed every 30 frames and interpolated between); a frame counts as shown when the
-frame item paints it. Frames due in that time but never painted are missed. Scrub: the
-slider is set to a frame and the time until that frame is painted is measured, for frames
-never decoded before (cold) and for frames in the cache (cached). Results go to
-benchmarks/results/viewer.json and viewer.md.
+keyframed every 30 frames and interpolated between: "marks50"); a frame counts as shown
+when the frame item paints it. Frames due in that time but never painted are missed.
+Scrub: the slider is set to a frame and the time until that frame is painted is measured,
+for frames never decoded before (cold) and for frames in the cache (cached). With the
+Curves dock open throughout; "marked" runs first mark a fluid region and a needle over the
+whole loop (keyframes, interpolated and tracked frames), so the curves have lines, markers
+and legends to draw; "playhead" is what moving the curves' playhead to another frame costs
+the GUI thread, paint included. Results go to benchmarks/results/viewer.json and viewer.md
+(``--suffix`` names another pair, e.g. to keep a run of an older checkout, run with
+PYTHONPATH pointing at it).
 """
 
 from __future__ import annotations
@@ -100,8 +105,74 @@ def add_marks(window, count: int = 50, keyframe_every: int = 30) -> None:
     window.session.history.push(Compound(edits, text="Benchmark marks"))
 
 
-def playback(path: Path, speed: float, seconds: float, marks: int = 0) -> dict[str, float]:
+def _mark(app, window) -> None:
+    """A fluid region (keyframes every 30 frames) and a needle (keyframes every 60, tracked
+    frames 100-299) over the loop, the Curves dock shown with them."""
+    import numpy as np
+
+    from usannotate.annotations import AnnotatedObject, ShapeKind
+    from usannotate.annotations.edits import AddObject
+
+    n, w, h = window.loop.n_frames, window.loop.columns, window.loop.rows
+    fluid = AnnotatedObject("fluid.injectate", ShapeKind.REGION)
+    angles = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    for f in range(0, n, 30):
+        r = 20 + 40 * f / n
+        fluid.set_points(f, np.c_[w / 2 + 1.6 * r * np.cos(angles), 0.6 * h + r * np.sin(angles)])
+    needle = AnnotatedObject("needle", ShapeKind.NEEDLE)
+
+    def tip(f: int) -> list[tuple[float, float]]:
+        return [(0.1 * w, 0.1 * h), (0.1 * w + 0.5 * w * f / n, 0.1 * h + 0.4 * h * f / n)]
+
+    for f in range(0, n, 60):
+        needle.set_points(f, tip(f))
+    for f in range(100, min(n, 300)):
+        if f not in needle.frames:
+            needle.set_points(f, tip(f), source="tracked")
+    for obj in (fluid, needle):
+        window.session.history.push(AddObject(obj))
+    window.tracks.curves_dock.show()
+    window.tracks.curves_dock.raise_()
+    curves = window.tracks.curves
+    if hasattr(curves, "viewport"):  # pyqtgraph's view, made once shown
+        curves.viewport()
+    for _ in range(20):
+        app.processEvents()
+
+
+def playhead(path: Path, n: int) -> dict[str, float]:
+    """Milliseconds the GUI thread spends moving the curves' playhead to another frame,
+    paint included (what playback pays per frame for the Curves dock)."""
     app, window = _window(path)
+    _mark(app, window)
+    curves = window.tracks.curves
+    frames = window.loop.n_frames
+    times = []
+    for i in range(n + 20):
+        frame = (37 * i) % frames
+        start = time.perf_counter()
+        curves.set_current_frame(frame)
+        for _ in range(3):  # the update it posts, and the paint
+            app.processEvents()
+        if i >= 20:  # after a warm-up
+            times.append((time.perf_counter() - start) * 1e3)
+    window.session.history.mark_saved()
+    window.close()
+    times.sort()
+    return {
+        "n": len(times),
+        "median_ms": round(times[len(times) // 2], 3),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
+        "max_ms": round(times[-1], 3),
+    }
+
+
+def playback(
+    path: Path, speed: float, seconds: float, marked: bool = False, marks: int = 0
+) -> dict[str, float]:
+    app, window = _window(path)
+    if marked:
+        _mark(app, window)
     if marks:
         add_marks(window, marks)
         window.jump(0)
@@ -182,13 +253,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"))
+    parser.add_argument("--suffix", default="", help="results under viewer<suffix>.json/.md")
     args = parser.parse_args()
     seconds = 3.0 if args.quick else 10.0
     if args.measure:
         kind, path = args.measure
-        if kind.startswith("play"):
-            speed, _, marks = kind[4:].partition("marks")
-            result = playback(Path(path), float(speed), seconds, int(marks or 0))
+        if kind == "playhead":
+            result = playhead(Path(path), 100 if args.quick else 300)
+        elif kind.startswith("play"):
+            speed, _, marks = kind[4:].rstrip("m").partition("marks")
+            result = playback(
+                Path(path), float(speed), seconds, kind.endswith("m"), int(marks or 0)
+            )
         else:
             result = scrub(Path(path), 20 if args.quick else 30)
         print(json.dumps(result))
@@ -197,8 +273,13 @@ def main() -> int:
     loop = make_loops(n, rows, columns)["jpeg"]
     import subprocess
 
-    results: dict[str, object] = {"loop": {"n_frames": n, "rows": rows, "columns": columns}}
-    for kind in ("play1", "play2", "play2marks50", "scrub"):
+    import usannotate
+
+    results: dict[str, object] = {
+        "loop": {"n_frames": n, "rows": rows, "columns": columns},
+        "code": str(Path(usannotate.__file__).resolve().parents[1]),
+    }
+    for kind in ("play1", "play2", "play1m", "play2m", "play2marks50", "scrub", "playhead"):
         command = [sys.executable, __file__, "--measure", kind, str(loop)]
         if args.quick:
             command.insert(2, "--quick")
@@ -207,16 +288,18 @@ def main() -> int:
         print(kind, results[kind], file=sys.stderr, flush=True)
     lines = [
         f"Main window 1400x900 (offscreen), loop {n} frames {columns}x{rows} JPEG, "
-        f"{seconds:g} s per playback run.",
+        f"{seconds:g} s per playback run, the Curves dock open.",
         "",
         "| playback | frames due | frames painted | shown fps | missed |",
         "|---|---|---|---|---|",
     ]
-    for kind in ("play1", "play2", "play2marks50"):
+    for kind in ("play1", "play2", "play1m", "play2m", "play2marks50"):
         r = results[kind]
-        what = f"{r['target_fps']:g} fps" + (f", {r['marks']} marks" if r.get("marks") else "")
+        what = " (fluid and needle marked)" if kind.endswith("m") else ""
+        if r.get("marks"):
+            what = f" ({r['marks']} marks on every frame)"
         lines.append(
-            f"| {what} | {r['frames_due']} | {r['frames_painted']} | "
+            f"| {r['target_fps']:g} fps{what} | {r['frames_due']} | {r['frames_painted']} | "
             f"{r['shown_fps']:.1f} | {r['missed']} ({r['missed_percent']:.2f}%) |"
         )
     s = results["scrub"]
@@ -229,9 +312,16 @@ def main() -> int:
         f"| cached | {s['cached']['median_ms']} ms | {s['cached']['p95_ms']} ms | "
         f"{s['cached']['max_ms']} ms |",
     ]
+    p = results["playhead"]
+    lines += [
+        "",
+        "| curves playhead to another frame (marked, paint included) | median | p95 | max |",
+        "|---|---|---|---|",
+        f"| {p['n']} moves | {p['median_ms']} ms | {p['p95_ms']} ms | {p['max_ms']} ms |",
+    ]
     report = "\n".join(lines) + "\n"
     RESULTS.mkdir(exist_ok=True)
-    suffix = "_quick" if args.quick else ""
+    suffix = ("_quick" if args.quick else "") + args.suffix
     (RESULTS / f"viewer{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / f"viewer{suffix}.md").write_text(report)
     print(report)

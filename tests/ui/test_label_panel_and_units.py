@@ -34,12 +34,12 @@ def test_every_label_swatch_is_visible_on_the_dock(window):
 
 def test_empty_curve_panels_take_the_unit_of_the_calibration(window):
     assert window.open_path(str(SAMPLE_A))  # calibrated in mm, nothing marked
-    fluid, needle = window.tracks.curve_panels()
+    fluid, needle = window.tracks.curves.panels()
     assert not fluid.curves
     assert not needle.curves
     assert (fluid.unit, needle.unit) == ("mm²", "mm")
     assert window.open_path(get_testdata_file("examples_ybr_color.dcm"))  # region unusable
-    fluid, needle = window.tracks.curve_panels()
+    fluid, needle = window.tracks.curves.panels()
     assert (fluid.unit, needle.unit) == ("px²", "px")
     assert window.open_path(get_testdata_file("examples_rgb_color.dcm"))  # no calibration
-    assert [p.unit for p in window.tracks.curve_panels()] == ["px²", "px"]
+    assert [p.unit for p in window.tracks.curves.panels()] == ["px²", "px"]

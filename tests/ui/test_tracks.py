@@ -93,7 +93,7 @@ def test_curves_plot_fluid_area_and_tip_depth_and_seek(opened, qtbot):
     window = opened
     add(window, "needle", ShapeKind.NEEDLE, {5: true_needle(5), 25: true_needle(25)})
     add(window, "fluid.injectate", ShapeKind.REGION, {f: fluid_outline(f) for f in (30, 40)})
-    fluid_panel, needle_panel = window.tracks.curve_panels()
+    fluid_panel, needle_panel = window.tracks.curves.panels()
     assert (fluid_panel.unit, needle_panel.unit) == ("mm²", "mm")
     [fluid_curve] = fluid_panel.curves
     assert [s.frame for s in fluid_curve.samples] == list(range(30, 41))
@@ -109,7 +109,7 @@ def test_curves_plot_fluid_area_and_tip_depth_and_seek(opened, qtbot):
     qtbot.waitExposed(curves)
     rect = curves.panel_rect(0)
     qtbot.mouseClick(
-        curves,
+        curves.viewport(),
         Qt.MouseButton.LeftButton,
         pos=QPoint(round(curves.x_of_frame(33)), round(rect.center().y())),
     )
@@ -306,7 +306,7 @@ def test_a_curve_panel_never_mixes_mm_and_px(opened):
     add(window, "needle", ShapeKind.NEEDLE, {30: true_needle(30)})
     outside = np.array([(20.0, 20.0), (60.0, 40.0)])  # left of the calibrated region
     add(window, "needle", ShapeKind.NEEDLE, {30: outside})
-    _, needle_panel = window.tracks.curve_panels()
+    _, needle_panel = window.tracks.curves.panels()
     assert needle_panel.unit == "mm"
     inside_curve, outside_curve = needle_panel.curves
     assert [s.frame for s in inside_curve.samples] == [30]

@@ -1,6 +1,6 @@
 """Annotations: labels, shapes, marked objects, their edits and measurements (no Qt)."""
 
-from usannotate.annotations.calibration import CalibrationFor, calibration_lookup
+from usannotate.annotations.calibration import CalibrationFor, calibration_lookup, measures_in_mm
 from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.annotations.labels import (
     LabelSetError,
@@ -38,6 +38,7 @@ __all__ = [
     "label_set_to_json",
     "load_label_set",
     "measure_frame",
+    "measures_in_mm",
     "new_object_id",
     "user_label",
 ]

@@ -47,3 +47,31 @@ def calibration_lookup(
         return calibration_for_points(fixed_regions, points, image_size)
 
     return calibration_for
+
+
+def measures_in_mm(
+    regions: Sequence[Region], image_size: tuple[int, int], calibration_for: CalibrationFor
+) -> bool:
+    """Whether marks on a loop can be measured in mm at all (what an empty plot's axis says).
+
+    Parameters
+    ----------
+    regions
+        The loop's ultrasound regions.
+    image_size
+        ``(columns, rows)`` of the loop's image.
+    calibration_for
+        The loop's calibration look-up (:func:`calibration_lookup`); its rules decide
+        (regions that do not fit the image, a manual calibration).
+
+    Returns
+    -------
+    bool
+        True when the look-up gives mm at the centre of some region or of the image.
+    """
+    columns, rows = image_size
+    centres = [
+        ((x0 + x1 + 1) / 2.0, (y0 + y1 + 1) / 2.0) for x0, y0, x1, y1 in (r.bounds for r in regions)
+    ]
+    centres.append((columns / 2.0, rows / 2.0))
+    return any(calibration_for([centre]).is_mm for centre in centres)

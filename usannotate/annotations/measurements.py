@@ -24,7 +24,6 @@ import numpy as np
 from usannotate.annotations.geometry import nearest_on_outline
 from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.annotations.model import (
-    AnnotatedObject,
     Annotations,
     as_points,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "fluid_extent_along_plane",
     "is_fluid_label",
     "measure_frame",
-    "measurement_series",
     "needle_measurements",
     "point_depth",
     "polyline_length",
@@ -540,62 +538,3 @@ def _foot_on_polyline(point: np.ndarray, polyline: np.ndarray, cal: Calibration)
     scale = _scale(cal)
     _, feet = _project_onto_polyline((point * scale)[None, :], polyline * scale)
     return feet[0] / scale
-
-
-@dataclass(frozen=True)
-class SeriesValue:
-    """One frame's value of a measurement followed through a track."""
-
-    frame: int
-    value: float
-    unit: str
-    source: FrameSource
-
-
-#: The measurements :func:`measurement_series` follows, by shape kind.
-SERIES_MEASUREMENTS = {ShapeKind.REGION: ("area",), ShapeKind.NEEDLE: ("tip_depth", "angle")}
-
-
-def measurement_series(
-    obj: AnnotatedObject,
-    measurement: str,
-    calibration_for: Callable[[np.ndarray], Calibration],
-    n_frames: int | None = None,
-) -> list[SeriesValue]:
-    """``measurement`` of ``obj`` on every frame where its track exists, in frame order.
-
-    Parameters
-    ----------
-    obj
-        A region (``"area"``) or a needle (``"tip_depth"``, ``"angle"``).
-    calibration_for
-        As for :func:`measure_frame` (one region must hold the measured points).
-    n_frames
-        Frames at or beyond it are left out.
-
-    Returns
-    -------
-    list of SeriesValue
-        With each frame's source (keyframe, interpolated, tracked); undefined values
-        (the angle of a zero-length needle) are left out.
-
-    Raises
-    ------
-    ValueError
-        ``measurement`` is not one this kind of object has a series of.
-    """
-    if measurement not in SERIES_MEASUREMENTS.get(obj.kind, ()):
-        raise ValueError(
-            f"no {measurement!r} series for a {obj.kind.value}: "
-            f"choose from {SERIES_MEASUREMENTS.get(obj.kind, ())}"
-        )
-    values: list[SeriesValue] = []
-    for frame, (points, source) in obj.all_geometry(n_frames).items():
-        cal = calibration_for(points)
-        if obj.kind is ShapeKind.REGION:
-            m = region_area(points, cal)
-        else:
-            m = needle_measurements(points, cal)[measurement]
-        if math.isfinite(m.value):
-            values.append(SeriesValue(frame, m.value, m.unit, source))
-    return values

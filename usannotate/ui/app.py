@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from usannotate import __version__
@@ -21,4 +21,9 @@ def run(path: str | None = None) -> int:
     window.show()
     if path:
         QTimer.singleShot(0, lambda: window.open_path(path))
-    return app.exec()
+    status = app.exec()
+    # Delete the window (and the plot items in it) while Python is whole: left to the
+    # interpreter's teardown, Qt may ask a half-destroyed pyqtgraph label for its size.
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return status

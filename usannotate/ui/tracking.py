@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.annotations import AnnotatedObject, Annotations, calibration_lookup
+from usannotate.annotations import AnnotatedObject, Annotations
 from usannotate.annotations.edits import (
     Compound,
     Edit,
@@ -30,39 +30,14 @@ from usannotate.annotations.edits import (
     end_track_after,
 )
 from usannotate.annotations.marking import track_titles
-from usannotate.annotations.measurements import is_fluid_label, measurement_series
-from usannotate.cine import Calibration, CineLoop
+from usannotate.annotations.series import SeriesSource
 from usannotate.tracking.jobs import TrackingJob, plan_jobs, tracked_edit
-from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample
+from usannotate.ui.docks.curves_pane import CurvesPane
+from usannotate.ui.docks.palette import chart_colour
 from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
 from usannotate.ui.playback import PlaybackController
 from usannotate.ui.state import ViewerState
 from usannotate.ui.workers import BackgroundJob, JobContext
-
-
-def measures_in_mm(
-    loop: CineLoop, calibration_for: Callable[[list], Calibration] | None = None
-) -> bool:
-    """Whether marks on ``loop`` can be measured in mm: the calibration look-up
-    (``calibration_for``, default the loop's own) gives mm at the centre of some region
-    or of the image; its rules decide (regions that do not fit the image, a manual
-    calibration)."""
-    lookup = calibration_for or loop.calibration_for_points
-    centres = [
-        ((x0 + x1 + 1) / 2.0, (y0 + y1 + 1) / 2.0)
-        for x0, y0, x1, y1 in (r.bounds for r in loop.regions)
-    ]
-    centres.append((loop.columns / 2.0, loop.rows / 2.0))
-    return any(lookup([centre]).is_mm for centre in centres)
-
-
-def chart_colour(colour: str, background: QColor) -> str:
-    """``colour`` as drawn on charts: a label colour too close to the background (the
-    needle's white on a light theme) is darkened so its lane and curve stay visible."""
-    shown = QColor(colour)
-    if abs(shown.lightnessF() - background.lightnessF()) < 0.25:
-        shown = shown.darker(250) if background.lightnessF() > 0.5 else shown.lighter(250)
-    return shown.name()
 
 
 class TrackController(QObject):
@@ -87,10 +62,11 @@ class TrackController(QObject):
         self.timeline_dock = QDockWidget("Timeline", window)
         self.timeline_dock.setObjectName("Timeline")
         self.timeline_dock.setWidget(self.timeline)
-        self.curves = CurvePlot()
+        self.curves_pane = CurvesPane()  # what is plotted (a picker), and the plot
+        self.curves = self.curves_pane.plot
         self.curves_dock = QDockWidget("Curves", window)
         self.curves_dock.setObjectName("Curves")
-        self.curves_dock.setWidget(self.curves)
+        self.curves_dock.setWidget(self.curves_pane)
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(160)
@@ -159,7 +135,10 @@ class TrackController(QObject):
         lanes = self.lanes() if annotations is not None and loop is not None else []
         self.timeline.set_lanes(lanes)
         self.frame_list.set_lanes(lanes, self._frame_times_ms())
-        self.curves.set_panels(self.curve_panels())
+        source = None
+        if annotations is not None and loop is not None:
+            source = SeriesSource.of_loop(annotations, loop)
+        self.curves_pane.set_series_source(source)
         self.frame_shown(self._state.frame)
 
     def frame_shown(self, index: int) -> None:
@@ -198,72 +177,6 @@ class TrackController(QObject):
                 )
             )
         return lanes
-
-    def curve_panels(self) -> list[CurvePanel]:
-        """Fluid area and needle tip depth over the loop, every frame a track exists.
-
-        One unit per panel: mm when any value can be measured in mm, and then values in
-        px (a mark outside the calibrated region on some frames) are left out as gaps
-        rather than drawn on the mm scale.
-        """
-        annotations = self._annotations
-        loop = self._state.loop
-        series: dict[str, list[tuple[str, str, list]]] = {"area": [], "tip_depth": []}
-        calibration_for = None
-        if annotations is not None and loop is not None:
-            size = (loop.columns, loop.rows)
-            calibration_for = calibration_lookup(annotations, loop.regions, size)
-        if annotations is not None and loop is not None and calibration_for is not None:
-            titles = self._titles()
-            background = self.curves.palette().color(QPalette.ColorRole.Base)
-            for obj in annotations.objects:
-                label = annotations.label_set.get(obj.label_id)
-                colour = chart_colour(label.colour if label else "#999999", background)
-                if obj.kind == "region" and is_fluid_label(
-                    obj.label_id, label.group if label else ""
-                ):
-                    name = "area"
-                elif obj.kind == "needle":
-                    name = "tip_depth"
-                else:
-                    continue
-                values = measurement_series(obj, name, calibration_for, loop.n_frames)
-                series[name].append((titles[obj.id], colour, values))
-        panels = []
-        for name, title, unit_names, empty, invert in (
-            ("area", "Fluid area", ("mm²", "px²"), "No injected fluid marked", False),
-            ("tip_depth", "Needle tip depth", ("mm", "px"), "No needle marked", True),
-        ):
-            values_seen = [v for _, _, vs in series[name] for v in vs]
-            # Nothing marked yet: the unit the loop's calibration will give, not px.
-            in_mm = (
-                any(v.unit.startswith("mm") for v in values_seen)
-                if values_seen
-                else loop is not None and measures_in_mm(loop, calibration_for)
-            )
-            unit = "mm" if in_mm else "px"
-            curves = [
-                Curve(
-                    curve_name,
-                    colour,
-                    [
-                        CurveSample(v.frame, v.value, v.source.value)
-                        for v in values
-                        if v.unit.startswith(unit)
-                    ],
-                )
-                for curve_name, colour, values in series[name]
-            ]
-            panels.append(
-                CurvePanel(
-                    title,
-                    unit_names[0] if in_mm else unit_names[1],
-                    curves,
-                    invert_y=invert,
-                    empty_text=empty,
-                )
-            )
-        return panels
 
     # ------------------------------------------------------------- navigation
     def _go_to(self, frame: int) -> None:
