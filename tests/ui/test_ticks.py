@@ -17,7 +17,7 @@ def nice_steps() -> list[int]:
     return steps
 
 
-PIXELS_PER_FRAME = [0.001, 0.05, 0.3, 1.0, 1.7, 4.0, 9.5, 25.0, 60.0, 400.0]
+PIXELS_PER_FRAME = [0.001, 0.018, 0.05, 0.3, 1.0, 1.7, 1.8, 4.0, 9.5, 25.0, 60.0, 400.0]
 SPACINGS = [5, 32, 44, 80, 300]
 
 
@@ -31,6 +31,15 @@ def test_the_step_is_the_smallest_nice_step_that_leaves_room(pixels_per_frame, s
     assert step * pixels_per_frame >= spacing
     smaller = steps[: steps.index(step)]
     assert all(s * pixels_per_frame < spacing for s in smaller)
+
+
+def test_every_nice_step_is_reached_and_none_skipped():
+    steps = nice_steps()
+    for step, following in itertools.pairwise(steps[:16]):
+        # One pixel a frame: a spacing of exactly ``step`` px needs ``step`` frames,
+        # a little more needs the next nice step.
+        assert nice_tick_step(1.0, step) == step
+        assert nice_tick_step(1.0, step + 0.5) == following
 
 
 def test_steps_grow_as_columns_narrow():
