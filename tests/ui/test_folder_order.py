@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.cine import dicom_factory as factory
 from tests.ui.paths import SAMPLE_A, SAMPLE_B
-from usannotate.ui.docks.loops import read_entry
+from usannotate.ui.docks.folder_scan import read_entry
 
 
 def test_the_first_loop_opened_is_the_first_row(window, qtbot, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from pydicom.data import get_testdata_file
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QFont, QIcon
 
-from usannotate.ui.docks import loops as loop_list
-from usannotate.ui.docks.loops import ENTRY_ROLE, FolderScanner, LoopEntry, LoopListPanel
+from usannotate.ui.docks import folder_scan
+from usannotate.ui.docks.folder_scan import FolderScanner, LoopEntry
+from usannotate.ui.docks.loops import ENTRY_ROLE, LoopListPanel
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"
 SAMPLE_A = SAMPLES / "hydrodissection_linear_a.dcm"
@@ -371,7 +372,7 @@ def test_an_unexpected_failure_keeps_the_file_listed_without_quoting_it(monkeypa
     def explode(path, **kwargs):
         raise RuntimeError("PatientName SMITH^JOHN is odd")
 
-    monkeypatch.setattr(loop_list, "open_cine", explode)
-    entry = loop_list.read_entry(str(tmp_path / "odd.dcm"))
+    monkeypatch.setattr(folder_scan, "open_cine", explode)
+    entry = folder_scan.read_entry(str(tmp_path / "odd.dcm"))
     assert entry.error == "odd.dcm: could not be read (RuntimeError)"
     assert not entry.openable
