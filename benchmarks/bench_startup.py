@@ -7,8 +7,9 @@ Each run is a new Python process doing what ``usannotate PATH`` does (``cli.main
 the bundled sample loop, with fresh settings and a copy of the loop in a folder of its own
 (no sidecar, lock or recovery file). The time runs from just before the process is spawned
 (so it includes the interpreter starting and every import, from compiled bytecode as in an
-installed app) to the first paint of the loop's first frame; the process then exits. Also listed: the heaviest modules imported
-on that path (``python -X importtime``, cumulative), so what slows start-up is named.
+installed app) to the first paint of the loop's first frame; the process then exits. Also
+listed: the import time per package on that path (``python -X importtime``, each
+module's own time summed by top-level package), so what slows start-up is named.
 Target: under 1.5 s. Results go to benchmarks/results/startup.json and .md.
 """
 
@@ -88,7 +89,8 @@ def one_run(loop: Path) -> float:
 
 
 def heaviest_imports(loop: Path, count: int = 12) -> list[dict[str, object]]:
-    """The modules with the largest cumulative import time on the start-up path."""
+    """Import time by top-level package on the start-up path (each module's own time,
+    summed), largest first."""
     with tempfile.TemporaryDirectory(prefix="usannotate-startup-") as tmp:
         folder = Path(tmp)
         path = Path(shutil.copy(loop, folder))
@@ -100,19 +102,16 @@ def heaviest_imports(loop: Path, count: int = 12) -> list[dict[str, object]]:
             timeout=120,
             stdin=subprocess.DEVNULL,
         )
-    # Lines read "import time: <self us> | <cumulative us> | <indent><module>"; a module
-    # with no indent was imported by the start-up code itself, not by another module.
-    top_level: dict[str, int] = {}
+    # Lines read "import time: <self us> | <cumulative us> | <indent><module>".
+    by_package: dict[str, int] = {}
     for line in out.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _, cumulative_us, name = line.removeprefix("import time:").split("|", 2)
-        if name.startswith("  "):
-            continue
-        name = name.strip()
-        top_level[name] = max(int(cumulative_us), top_level.get(name, 0))
-    ranked = sorted(top_level.items(), key=lambda kv: -kv[1])[:count]
-    return [{"module": name, "cumulative_ms": round(us / 1000, 1)} for name, us in ranked]
+        self_us, _, name = line.removeprefix("import time:").split("|", 2)
+        package = name.strip().split(".")[0]
+        by_package[package] = by_package.get(package, 0) + int(self_us)
+    ranked = sorted(by_package.items(), key=lambda kv: -kv[1])[:count]
+    return [{"package": name, "ms": round(us / 1000, 1)} for name, us in ranked]
 
 
 def main() -> int:
@@ -144,11 +143,11 @@ def main() -> int:
         "|---|---|---|",
         f"| {results['min_s']:.3f} s | {results['median_s']:.3f} s | {results['max_s']:.3f} s |",
         "",
-        "Heaviest imports on that path (cumulative, one run with `-X importtime`):",
+        "Import time on that path by package (one run with `-X importtime`):",
         "",
-        "| module | ms |",
+        "| package | ms |",
         "|---|---|",
-        *(f"| {row['module']} | {row['cumulative_ms']} |" for row in imports),
+        *(f"| {row['package']} | {row['ms']} |" for row in imports),
     ]
     report = "\n".join(lines) + "\n"
     RESULTS.mkdir(exist_ok=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from usannotate.annotations.geometry import nearest_on_outline
-from usannotate.annotations.kinds import FrameSource, ShapeKind
+from usannotate.annotations.kinds import ShapeKind
 from usannotate.annotations.model import (
     Annotations,
     as_points,

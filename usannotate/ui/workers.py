@@ -13,7 +13,7 @@ inside a library call that takes a callback) and ``return``s its result.
 - **wait** blocks until the work has left its function (closing the window, tests).
 
 Used by tracking (:mod:`usannotate.ui.tracking`) and folder scans
-(:mod:`usannotate.ui.docks.loops`), and by the exports to come.
+(:mod:`usannotate.ui.docks.folder_scan`), and by the exports to come.
 """
 
 from __future__ import annotations
