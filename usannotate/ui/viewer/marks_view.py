@@ -100,6 +100,7 @@ class MarksView(QObject):
         self.refresh()
 
     def _on_playing_changed(self, playing: bool) -> None:
+        self._view.set_playing(playing)
         if playing:
             self.geometry.build()
         if not playing and self._state.frame >= 0:

@@ -156,7 +156,12 @@ class CineView(QGraphicsView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
+        scene = QGraphicsScene(self)
+        # No spatial index: every mark moves on every frame of playback, so a BSP tree
+        # would be rebuilt all the time (Qt's advice for dynamic scenes); the scene holds
+        # a few hundred items at most, which a linear search handles.
+        scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setScene(scene)
         self.frame_item = FrameItem()
         self.scene().addItem(self.frame_item)
         self.setBackgroundBrush(QColor(12, 12, 12))
@@ -164,6 +169,8 @@ class CineView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        # Items' bounding rectangles already allow for their pens (cosmetic, a few px).
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
         self.setMouseTracking(True)
         self.setMinimumSize(320, 240)
         self.fit_mode = True
@@ -182,6 +189,16 @@ class CineView(QGraphicsView):
         self.manual_mm_per_px: float | None = None
         self.has_regions = False
         self.hint = "Open an ultrasound DICOM loop: File > Open (Ctrl+O), or drop a file here"
+
+    def set_playing(self, playing: bool) -> None:
+        """While playing, the whole picture changes every frame: repaint the viewport in
+        one go rather than work out which parts changed (Qt's smart update mode, kept
+        for a still frame, where a hover or a drag changes a small part)."""
+        self.setViewportUpdateMode(
+            QGraphicsView.ViewportUpdateMode.FullViewportUpdate
+            if playing
+            else QGraphicsView.ViewportUpdateMode.SmartViewportUpdate
+        )
 
     # ----------------------------------------------------------------- frames
     def show_frame(self, rgb: np.ndarray, index: int) -> None:
