@@ -61,6 +61,12 @@ def _window(path: Path):
     if not window.open_path(str(path)):
         raise SystemExit(f"cannot open {path}")
     app.processEvents()
+    try:  # what the app does once its window is up (usannotate.ui.app.run)
+        from usannotate.ui.workers import preload
+    except ImportError:  # an older checkout, measured for comparison
+        pass
+    else:
+        preload()
     return app, window
 
 

@@ -8,7 +8,11 @@ from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from usannotate import __version__
+from usannotate.ui import workers
 from usannotate.ui.main_window import MainWindow
+
+#: When the background workers' library is imported after start (ms).
+PRELOAD_DELAY_MS = 1500
 
 
 def run(path: str | None = None) -> int:
@@ -21,6 +25,8 @@ def run(path: str | None = None) -> int:
     window.show()
     if path:
         QTimer.singleShot(0, lambda: window.open_path(path))
+    # Once the window and its first frame are on screen (kept off the start-up path).
+    QTimer.singleShot(PRELOAD_DELAY_MS, workers.preload)
     status = app.exec()
     # Delete the window (and the plot items in it) while Python is whole: left to the
     # interpreter's teardown, Qt may ask a half-destroyed pyqtgraph label for its size.

@@ -26,7 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-__all__ = ["BackgroundJob", "JobContext", "Work"]
+__all__ = ["BackgroundJob", "JobContext", "Work", "preload"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ class JobContext:
 #: A job's work: called on a worker thread with its :class:`JobContext` (and the start's
 #: arguments); a generator function (yields progress, returns the result) or a plain one.
 Work = Callable[..., Any]
+
+
+def preload() -> None:
+    """Import superqt's workers now (~300 ms), at a quiet moment after start-up, so the
+    first job (a folder scan, playback's geometry table, tracking) does not pay it."""
+    import superqt.utils  # noqa: F401
 
 
 class _Reports(QObject):

@@ -62,6 +62,9 @@ class GeometryCache(QObject):
         if self._source is None or self._built or self._job.is_running:
             return
         annotations, n_frames = self._source
+        if not annotations.objects:  # nothing to draw: nothing to compute
+            self._built = True
+            return
         snapshot = [(obj, obj.copy()) for obj in annotations.objects]
         self._job.start(_all_frames, snapshot, n_frames)
 
