@@ -1,8 +1,8 @@
 """The package's shape: a Qt-free core and CLI, no import circle, modules that say their job.
 
 The core (cine, annotations, sidecar, tracking, export, samples) and the CLI never import
-Qt; no module of the package imports itself through others; every module outside the UI
-says in its docstring's first line what it is for.
+Qt; no module of the package imports itself through others; every module of the package,
+the UI's included, says in its docstring's first line what it is for.
 """
 
 from __future__ import annotations
@@ -44,10 +44,9 @@ def _core_files() -> list[Path]:
     )
 
 
-def _modules_outside_ui() -> list[Path]:
-    return sorted(
-        path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "ui"
-    )
+def _modules() -> list[Path]:
+    """Every module of the package, the UI's included."""
+    return sorted(PACKAGE.rglob("*.py"))
 
 
 def test_core_packages_exist():
@@ -65,7 +64,7 @@ def test_core_module_has_no_qt_import(path: Path):
     assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: the core must stay Qt-free"
 
 
-@pytest.mark.parametrize("path", _modules_outside_ui(), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_module_says_in_its_first_line_what_it_is_for(path: Path):
     """A one-line summary (a whole sentence), then a blank line before any detail."""
     where = path.relative_to(PACKAGE)

@@ -1,5 +1,7 @@
-"""The main window: the layout of the view, its docks, toolbar and status bar, the menus,
-and the wiring of every part to the one :class:`~usannotate.ui.state.ViewerState`.
+"""The main window: the view, its docks, toolbar, status bar and menus, wired to one state.
+
+The layout of the view, its docks, toolbar and status bar, the menus, and the wiring of every part
+to the one :class:`~usannotate.ui.state.ViewerState`.
 
 No rule lives here: frames are the navigator's, the session's flows the session
 controller's, marking the marking controller's, tracks the track controller's; each view

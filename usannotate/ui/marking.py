@@ -1,5 +1,8 @@
-"""Choosing what to mark: label keys and the Labels dock, relabelling, new labels, copying a
-frame's marks, undo and redo, all on the viewer state's session."""
+"""Choosing what to mark: label keys, the Labels dock, new labels, copied marks, undo, redo.
+
+Label keys and the Labels dock, relabelling, new labels, copying a frame's marks, undo and redo, all
+on the viewer state's session.
+"""
 
 from __future__ import annotations
 

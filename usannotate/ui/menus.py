@@ -1,5 +1,8 @@
-"""The window's menus and actions, in one place: the F1 list and the README's keyboard table
-are read from what is registered here (see :mod:`usannotate.ui.dialogs.shortcuts`)."""
+"""The window's menus and every action with its shortcut, registered in one place.
+
+The F1 list and the README's keyboard table are read from what is registered here (see
+:mod:`usannotate.ui.dialogs.shortcuts`).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Going from frame to frame: steps, jumps, scrubbing and playback, and frames the file
-cannot give.
+"""Going from frame to frame: steps, jumps, scrubbing, playback, and frames the file lacks.
+
+Steps, jumps, scrubbing and playback, and frames the file cannot give.
 
 The navigator is the one place a frame is decoded for the screen. It shows the frame in the
 view, then sets :attr:`ViewerState.frame`, which every other view follows (marks,

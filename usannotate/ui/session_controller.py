@@ -1,7 +1,9 @@
-"""The loop's annotation session in the window: opening it (the edit lock, recovered work),
-saving (signed, atomically, conflicts asked about), Save As, autosave, the lock's
-heartbeat and taking a loop over, exporting the measurements, and asking before unsaved
-marks are lost. Dialogs open over ``parent``; the state says what is open."""
+"""The loop's annotation session in the window: open, save, autosave, lock, unsaved marks.
+
+Opening it (the edit lock, recovered work), saving (signed, atomically, conflicts asked about),
+Save As, autosave, the lock's heartbeat and taking a loop over, exporting the measurements, and
+asking before unsaved marks are lost. Dialogs open over ``parent``; the state says what is open.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The one viewer state every widget follows: the loop, the frame on screen, the annotation
-session, the selected mark and the label to mark with, each with a signal of its own.
+"""The one viewer state every widget follows: loop, frame, session, selected mark, label.
+
+The loop, the frame on screen, the annotation session, the selected mark and the label to mark with,
+each with a signal of its own.
 
 As napari's ``ViewerModel``: widgets and controllers subscribe to the fields they show and
 write back through the setters; no widget pushes changes to another. The state also

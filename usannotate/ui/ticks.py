@@ -1,5 +1,7 @@
-"""The frame ruler's ticks and the frame / time labels: which frames get a number, which a
-small tick, and how a frame's time reads ("frame 23 (0.73 s)"). Qt-free.
+"""The frame ruler's ticks and the frame / time labels of the timeline and its frame list.
+
+Which frames get a number, which a small tick, and how a frame's time reads ("frame 23 (0.73 s)").
+Qt-free.
 
 Frame numbers are 0-based in code and 1-based on screen, as everywhere in the viewer.
 """

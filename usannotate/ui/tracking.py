@@ -1,5 +1,7 @@
-"""Tracks in the window: the timeline and curves docks, keyframe navigation, and optical
-flow tracking in the background with progress and cancel.
+"""Tracks in the window: their docks, keyframe navigation, and optical flow tracking.
+
+The timeline and curves docks, keyframe navigation, and optical flow tracking in the background with
+progress and cancel.
 
 The controller reads the model and pushes edits on the loop's one history, like the
 drawing tools; tracking runs :func:`usannotate.tracking.propagate` on a worker thread

@@ -1,5 +1,7 @@
-"""Who has a loop open: the question when it is open elsewhere, and the banner that says
-so while it is shown read-only (or after someone took it over).
+"""A loop open elsewhere, as the user meets it: the take-over question and the read-only banner.
+
+Who has a loop open: the question when it is open elsewhere, and the banner that says so while it is
+shown read-only (or after someone took it over).
 
 The lock itself is :mod:`usannotate.sidecar.locks`; here is only what the user sees.
 """

@@ -1,5 +1,7 @@
-"""One panel of the Curves plot in pyqtgraph items: its title, its legend of current
-values, the plot box with its curves (solid, dashed, gaps) and markers, and the playhead.
+"""One panel of the Curves plot, built of pyqtgraph items: title, legend, curves, playhead.
+
+Its title, its legend of current values, the plot box with its curves (solid, dashed, gaps) and
+markers, and the playhead.
 
 What is ours is what the plot means: the style of a stretch by where its values come from,
 which markers show, and the read-outs at the playhead; pyqtgraph draws and lays it out.

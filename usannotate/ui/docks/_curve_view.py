@@ -1,5 +1,6 @@
-"""The Curves plot drawn by pyqtgraph: stacked panels on one linked time axis, the time
-axis and the marker key under them, the playhead, seeking and hover.
+"""The Curves plot drawn by pyqtgraph: stacked panels on one linked time axis, and a playhead.
+
+The panels, the time axis and the marker key under them, the playhead, seeking and hover.
 
 Playback moves only the playhead, its rings, its tab and the legends' values; everything
 else is drawn once into a pixmap, painted as the view's background, and left out of the

@@ -1,5 +1,7 @@
-"""pyqtgraph, on PySide6: imported by the Curves dock's drawing only, once it is shown
-(importing pyqtgraph takes about 0.3 s, which opening the window should not pay)."""
+"""pyqtgraph on PySide6, imported only by the Curves dock's drawing, once the dock is shown.
+
+Importing pyqtgraph takes about 0.3 s, which opening the window should not pay.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Where things are in the track timeline: the title column, the ruler, the lanes, each
-frame's column and the lanes' scroll range, in widget pixels. Qt-free: the widget asks
-it what is under the mouse, the painter where to draw.
+"""Where things are in the track timeline, in widget pixels, for the mouse and the painter.
+
+The title column, the ruler, the lanes, each frame's column and the lanes' scroll range. Qt-free:
+the widget asks it what is under the mouse, the painter where to draw.
 
 The widget is laid out as::
 

@@ -1,5 +1,7 @@
-"""How the track timeline is drawn: the static picture (ruler, titles, each lane's bar and
-keyframe diamonds), drawn once per change, and the current frame over it at every repaint.
+"""How the track timeline is drawn: a static picture per change, the current frame over it.
+
+The static picture (ruler, titles, each lane's bar and keyframe diamonds) is drawn once per change,
+and the current frame over it at every repaint.
 
 Where things go comes from :class:`~usannotate.ui.docks._timeline_layout.TimelineLayout`;
 the ruler's ticks from :mod:`usannotate.ui.ticks`. Playback repaints the timeline at every

@@ -1,5 +1,8 @@
-"""The annotated-frame list beside the timeline: one row per frame holding a keyframe or a
-tracked frame of any track (a diamond in the track's colour, the counts), to jump there."""
+"""The annotated-frame list beside the timeline: the frames any track was marked on, to jump to.
+
+One row per frame holding a keyframe or a tracked frame of any track (a diamond in the track's
+colour, the counts); choosing a row jumps there.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""What the Curves dock plots, as plain data (no Qt): panels of curves of samples, and the
-way units are written."""
+"""What the Curves dock plots, as plain data (no Qt): panels of curves of samples by frame.
+
+Also the way units are written on the plot (:func:`pretty_unit`).
+"""
 
 from __future__ import annotations
 

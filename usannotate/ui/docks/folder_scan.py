@@ -1,6 +1,9 @@
-"""The loops of a folder read in the background: each file opened header-only and
-summarised (:class:`LoopEntry`) on a worker thread (:class:`FolderScanner`), in the order
-of :func:`usannotate.cine.list_loop_files`, the one listing the viewer opens folders by."""
+"""The loops of a folder read on a worker thread, one header at a time, for the Loops list.
+
+Each file is opened header-only and summarised (:class:`LoopEntry`) on a worker thread
+(:class:`FolderScanner`), in the order of :func:`usannotate.cine.list_loop_files`, the one listing
+the viewer opens folders by.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The Loops list: the loops of a folder (read in the background by
-:mod:`.folder_scan`) by name, frames and duration, filterable, for the user to pick one."""
+"""The Loops list: a folder's loops by name, frames and duration, filterable, to pick one.
+
+The loops of a folder (read in the background by :mod:`.folder_scan`) by name, frames and duration,
+filterable, for the user to pick one.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Colours of the docks' charts (timeline lanes, curves), read from the widget palette so
-light and dark themes both read well."""
+"""Colours of the docks' charts (timeline lanes, curves), legible in light and dark themes.
+
+They are read from the widget palette so light and dark themes both read well.
+"""
 
 from __future__ import annotations
 

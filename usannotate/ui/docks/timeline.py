@@ -1,6 +1,8 @@
-"""The track timeline under the image: one lane per mark, its keyframes, interpolated and
-tracked frames, the current frame; the widget that ties its geometry
-(:mod:`._timeline_layout`), its painting (:mod:`._timeline_paint`) and the mouse together.
+"""The track timeline under the image: one lane per mark, its keyframes, the current frame.
+
+One lane per mark, its keyframes, interpolated and tracked frames, the current frame; the widget
+that ties its geometry (:mod:`._timeline_layout`), its painting (:mod:`._timeline_paint`) and the
+mouse together.
 
 :class:`TrackLane` (what it is told of a track) and :class:`AnnotatedFrameList` (the list
 of annotated frames beside it) live in :mod:`.track_lane` and :mod:`.annotated_frames`;

@@ -1,5 +1,7 @@
-"""What the timeline and the annotated-frame list are told of one track: its id, title,
-colour and the source of each frame where it exists. Qt-free."""
+"""What the timeline and the annotated-frame list are told of one track, as plain data.
+
+Its id, title, colour and the source of each frame where it exists. Qt-free.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""The drawing tools, one handler per shape kind: a fascial plane (polyline) by clicks, the
-needle by its entry and tip, a fluid region by corners or freehand, a point by one click.
-Each handler adds to the controller's :class:`~usannotate.ui.viewer.sketch.Sketch` and
-asks the controller to finish the mark (one edit) when the shape is complete."""
+"""The drawing tools, one handler per shape kind: plane, needle, fluid region and point.
+
+A fascial plane (polyline) by clicks, the needle by its entry and tip, a fluid region by corners or
+freehand, a point by one click. Each handler adds to the controller's
+:class:`~usannotate.ui.viewer.sketch.Sketch` and asks the controller to finish the mark (one edit)
+when the shape is complete.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Every track's geometry on every frame, computed on a worker thread, so playback looks
-the marks' points up instead of interpolating them on the GUI thread.
+"""Every track's geometry on every frame, computed on a worker so playback only looks it up.
+
+Playback looks the marks' points up instead of interpolating them on the GUI thread.
 
 Playback at 60 fps leaves about 16 ms a frame for everything: decoding is already done
 ahead by the loop's prefetch threads; this does the same for the marks. The table is

@@ -1,6 +1,8 @@
-"""Which mark, or which point of a mark, is under the cursor: the marking tools' hit tests
-on the marks layer (the scene's index does the coarse search, the core's geometry the
-fine one)."""
+"""Which mark, or which point of a mark, is under the cursor: the marking tools' hit tests.
+
+They run on the marks layer: the scene's query by bounding rectangle does the coarse search, the
+core's geometry the fine one.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A two-point line drawn on the image that is not a mark: the caliper and the
-calibration line.
+"""A two-point line drawn on the image that is not a mark: the caliper and the calibration line.
 
 The caliper measures a distance quickly, without a label, and is never saved; the
 calibration line is drawn along a scale burned into the image, then its known length

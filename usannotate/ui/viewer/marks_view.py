@@ -1,7 +1,9 @@
-"""The marks on screen follow the viewer state: one redraw per frame shown, per edit, per
-session change, and once more when playback stops (to build the still frame's caches).
-While the loop plays, the marks' geometry comes from a table a worker computes
-(:class:`~usannotate.ui.viewer.geometry_cache.GeometryCache`)."""
+"""The marks on screen, kept in step with the viewer state: one redraw per change.
+
+One redraw per frame shown, per edit, per session change, and once more when playback stops (to
+build the still frame's caches). While the loop plays, the marks' geometry comes from a table a
+worker computes (:class:`~usannotate.ui.viewer.geometry_cache.GeometryCache`).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""What the marking tools work with: pointer events in image coordinates, the tools and
-their modes, the tolerances (in screen pixels) and the hints shown in the status bar."""
+"""What the marking tools work with: pointer events, tools and modes, tolerances, hints.
+
+Pointer events in image coordinates, the tools and their modes, the tolerances (in screen pixels)
+and the hints shown in the status bar.
+"""
 
 from __future__ import annotations
 

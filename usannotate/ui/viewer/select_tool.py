@@ -1,6 +1,9 @@
-"""The select tool: click a mark to select it, drag it or one of its points, double-click
-its line to add a point. A drag shows on the mark's item only (a preview) and becomes one
-``SetPoints`` edit when the button is released."""
+"""The select tool: select a mark, drag it or one of its points, add a point to its line.
+
+Click a mark to select it, drag it or one of its points, double-click its line to add a point. A
+drag shows on the mark's item only (a preview) and becomes one ``SetPoints`` edit when the button is
+released.
+"""
 
 from __future__ import annotations
 

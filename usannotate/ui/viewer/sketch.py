@@ -1,6 +1,8 @@
-"""Marks in progress, not in the model yet: the mark being drawn (:class:`Sketch`) with the
-dashed item that shows it on the image (:class:`SketchItem`), and a mark being dragged
-(:class:`Drag`)."""
+"""Marks in progress, not in the model yet: the mark being drawn and the mark being dragged.
+
+The mark being drawn (:class:`Sketch`) with the dashed item that shows it on the image
+(:class:`SketchItem`), and a mark being dragged (:class:`Drag`).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""What a tool handler may ask of the controller that runs it (:class:`ToolContext`): the
-document and frame being marked, the sketch or drag in progress, hit tests, and pushing an
-edit. The handlers (``draw_tools``, ``select_tool``) depend on this protocol, not on the
-controller's class, so they import nothing that imports them."""
+"""What a tool handler may ask of the controller that runs it, as one protocol.
+
+The :class:`ToolContext`: the document and frame being marked, the sketch or drag in progress, hit
+tests, and pushing an edit. The handlers (``draw_tools``, ``select_tool``) depend on this protocol,
+not on the controller's class, so they import nothing that imports them.
+"""
 
 from __future__ import annotations
 
