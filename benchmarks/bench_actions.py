@@ -359,6 +359,10 @@ def _open_window(loop_path: Path, settings: Path, dialogs: list[str]):
     from usannotate.ui.main_window import MainWindow
 
     window = MainWindow()
+    if hasattr(window, "apply_preferences"):  # the first save would ask who annotates
+        from dataclasses import replace
+
+        window.apply_preferences(replace(window.prefs, annotator="Benchmark rater"))
     window.resize(*WINDOW_SIZE)
     window.show()
     window.activateWindow()

@@ -7,6 +7,7 @@ import csv
 import io
 import math
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent, QPalette
@@ -488,3 +489,26 @@ def test_legend_names_give_way_to_values_when_narrow(plot, qtbot):
     assert "12.0 mm²" in plot.legend_text(0)
     plot.resize(480, 360)
     qtbot.waitUntil(lambda: "Injected fluid 12.0 mm²" in plot.legend_text(0))
+
+
+def test_new_values_for_the_same_curves_redraw_the_lines_not_the_plots(plot):
+    """An edit (new values, the same panels and curves) keeps the pyqtgraph plots and
+    draws the new values; a new curve builds the plots again."""
+    view = plot._view
+    plots_before = [panel.plot for panel in view._panels]
+    plot.set_current_frame(2)
+    assert "12" in plot.legend_text(0)
+    moved = [CurveSample(s.frame, 7.5, s.source) for s in _fluid_samples()]
+    plot.set_panels(_panels(moved))
+    assert [panel.plot for panel in view._panels] == plots_before
+    assert "7.5" in plot.legend_text(0)
+    lines = [item for item in view._panels[0].plot.listDataItems() if hasattr(item, "yData")]
+    assert any(7.5 in set(item.yData[~np.isnan(item.yData)]) for item in lines)
+    panels = _panels(moved)
+    panels[0] = CurvePanel(
+        "Fluid area",
+        "mm²",
+        [*panels[0].curves, Curve("Vessel", "#1f77b4", [CurveSample(1, 3.0, "keyframe")])],
+    )
+    plot.set_panels(panels)
+    assert view._panels[0].plot is not plots_before[0]

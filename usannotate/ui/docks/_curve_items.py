@@ -250,6 +250,8 @@ class Panel:
             bottom.setHeight(0)
 
         self.tracked: list[tuple[pg.ScatterPlotItem, Series]] = []
+        # Per series, the items _add_series put in the plot (None: the series had no values).
+        self._data_items: list[tuple[QGraphicsItem, ...] | None] = []
         for s in series:
             self._add_series(view, s, ink)
         self.empty = None
@@ -271,9 +273,9 @@ class Panel:
             ring.hide()
             self.rings.append(ring)
 
-    def _add_series(self, view: CurveView, s: Series, ink: ChartInk) -> None:
-        if not len(s.frames):
-            return
+    @staticmethod
+    def _series_data(view: CurveView, s: Series) -> dict[str, dict]:
+        """What the items of one series draw (``setData`` keyword arguments per item)."""
         first, last = int(s.frames[0]), int(s.frames[-1])
         grid = np.arange(first, last + 1)
         x = view.x_of_frames(grid)
@@ -293,37 +295,44 @@ class Panel:
         ends[:-1] |= solid_step
         ends[1:] |= solid_step
         solid_y[ends] = y[ends]
-        solid = pg.PlotCurveItem(
-            x, solid_y, pen=pen(s.colour, 2.0), connect="finite", antialias=True
-        )
-        # Interpolated stretches, dashed: an estimate, not a measurement. One path, so the
-        # dash pattern flows across frames.
-        connect = np.append(dashed_step, False)
+        lone = ~np.append(False, joined) & ~np.append(joined, False)
+        keys = [k for k in s.samples if k.source == "keyframe"]
+        dots = [k for k in s.samples if k.source == "interpolated" and lone[k.frame - first]]
+        return {
+            "solid": {"x": x, "y": solid_y, "connect": "finite"},
+            # Interpolated stretches, dashed: an estimate, not a measurement. One path, so
+            # the dash pattern flows across frames.
+            "dashed": {"x": x, "y": y, "connect": np.append(dashed_step, False)},
+            "keys": {
+                "x": view.x_of_frames([k.frame for k in keys]),
+                "y": [k.value for k in keys],
+            },
+            "dots": {
+                "x": view.x_of_frames([k.frame for k in dots]),
+                "y": [k.value for k in dots],
+            },
+        }
+
+    def _add_series(self, view: CurveView, s: Series, ink: ChartInk) -> None:
+        if not len(s.frames):
+            self._data_items.append(None)
+            return
+        data = self._series_data(view, s)
+        solid = pg.PlotCurveItem(pen=pen(s.colour, 2.0), antialias=True, **data["solid"])
         dashed = pg.PlotCurveItem(
-            x, y, pen=pen(s.colour, 2.0, dashed=True), connect=connect, antialias=True
+            pen=pen(s.colour, 2.0, dashed=True), antialias=True, **data["dashed"]
         )
         for item in (dashed, solid):
             item.setZValue(5)
             self.plot.addItem(item)
-        lone = ~np.append(False, joined) & ~np.append(joined, False)
-        keys = [k for k in s.samples if k.source == "keyframe"]
-        dots = [k for k in s.samples if k.source == "interpolated" and lone[k.frame - first]]
         key_items = scatter(
-            x=view.x_of_frames([k.frame for k in keys]),
-            y=[k.value for k in keys],
             symbol="o",
             size=KEY_SIZE,
             brush=s.colour,
             pen=pg.mkPen(ink.base, width=1.2),  # a thin halo sets the disc off the line
+            **data["keys"],
         )
-        dot_items = scatter(
-            x=view.x_of_frames([k.frame for k in dots]),
-            y=[k.value for k in dots],
-            symbol="o",
-            size=3,
-            brush=s.colour,
-            pen=None,
-        )
+        dot_items = scatter(symbol="o", size=3, brush=s.colour, pen=None, **data["dots"])
         # Hollow squares, crisp (not antialiased): an outline on whole pixels reads better.
         tracked = pg.ScatterPlotItem(
             symbol="s",
@@ -337,6 +346,33 @@ class Panel:
             item.setZValue(10)
             self.plot.addItem(item)
         self.tracked.append((tracked, s))
+        self._data_items.append((solid, dashed, key_items, dot_items, tracked))
+
+    def replace_series(self, view: CurveView, spec: CurvePanel, series: list[Series]) -> None:
+        """New values for the same curves (an edit moved a mark): the lines and markers
+        get new data; the panel and its items stay (a pyqtgraph plot costs ~25 ms to build,
+        a curve's items a few ms)."""
+        self.spec, self.series = spec, series
+        self.tracked = []
+        for index, s in enumerate(series):
+            items = self._data_items[index]
+            if items is None or not len(s.frames):
+                if items is not None:
+                    for item in items:
+                        self.plot.removeItem(item)
+                    self._data_items[index] = None
+                if len(s.frames):  # a curve that had no values gets its items
+                    position = len(self._data_items)
+                    self._add_series(view, s, view.ink)
+                    self._data_items[index] = self._data_items.pop(position)
+                continue
+            solid, dashed, key_items, dot_items, tracked = items
+            data = self._series_data(view, s)
+            solid.setData(**data["solid"])
+            dashed.setData(**data["dashed"])
+            key_items.setData(**data["keys"])
+            dot_items.setData(**data["dots"])
+            self.tracked.append((tracked, s))
 
     def thin_tracked(self, view: CurveView) -> None:
         """Tracked samples come every frame: their squares are thinned so they never

@@ -59,6 +59,14 @@ def _inset(lo: float, hi: float, size_px: float, inset_px: float) -> tuple[float
     return lo - pad, hi + pad
 
 
+def _layout_of(panel: CurvePanel) -> tuple:
+    """What a panel's plot is built from, values aside: panels alike in this are updated
+    in place (see :meth:`CurveView.set_data`)."""
+    has_values = any(math.isfinite(s.value) for c in panel.curves for s in c.samples)
+    curves = tuple((c.name, c.colour) for c in panel.curves)
+    return (panel.title, panel.unit, panel.invert_y, panel.empty_text, curves, has_values)
+
+
 class CurveView(pg.GraphicsLayoutWidget):
     """The panels, the time axis under the last one and the marker key (see
     :class:`usannotate.ui.docks.curves.CurvePlot`, which owns it)."""
@@ -96,9 +104,23 @@ class CurveView(pg.GraphicsLayoutWidget):
 
     # ----------------------------------------------------------------- data
     def set_data(self, times: list[float], panels: list[CurvePanel]) -> None:
-        self.times = list(times)
-        self._specs = list(panels)
-        self._rebuild()
+        times, panels = list(times), list(panels)
+        same_plots = (
+            self._panels
+            and times == self.times
+            and [_layout_of(p) for p in panels] == [_layout_of(p) for p in self._specs]
+        )
+        self.times = times
+        self._specs = panels
+        if not same_plots:
+            self._rebuild()
+            return
+        # The same panels and curves with other values (an edit, an undo): the plots
+        # stay, their lines and markers are drawn again.
+        for panel, spec in zip(self._panels, panels, strict=True):
+            panel.replace_series(self, spec, [self._series(curve) for curve in spec.curves])
+        self._invalidate()
+        self._resized()
 
     def _count_frames(self) -> int:
         if self.times:
