@@ -35,8 +35,8 @@ class MeasurementPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column in (1, 2, 3):  # sized to their contents by show_rows
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
         self.note = QLabel("No marks on this frame")
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -59,18 +59,11 @@ class MeasurementPanel(QWidget):
         rows' ``unit_reason``, e.g. "point 1 of 8 is outside region 1").
         """
         ordered = sorted(rows, key=lambda r: (r.object_id != selected, r.label_name, r.object_id))
-        # Columns sized to their contents once, after the fill: sized on every cell, a
-        # frame with 50 marks (hundreds of cells) took ~0.4 s to show.
-        header = self.table.horizontalHeader()
+        why_px = self._fill(ordered, selected, names)
+        # Sized to their contents once, after the fill (ResizeToContents sized them on
+        # every cell: a frame with 50 marks, hundreds of cells, took ~0.4 s to show).
         for column in (1, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
-        self.table.setUpdatesEnabled(False)
-        try:
-            why_px = self._fill(ordered, selected, names)
-        finally:
-            for column in (1, 2, 3):
-                header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-            self.table.setUpdatesEnabled(True)
+            self.table.resizeColumnToContents(column)
         self._explain(rows, why_px, calibration)
 
     def _fill(
