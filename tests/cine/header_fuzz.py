@@ -29,14 +29,14 @@ import random
 import struct
 import traceback
 import warnings
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tests.cine import dicom_factory as factory
+from tests.trial_report import TrialReport
 
 #: An error message longer than this is not "one line naming the file and the problem".
 MAX_MESSAGE_CHARS = 400
@@ -75,45 +75,11 @@ class Seed:
     pixel_offset: int  # where Pixel Data's tag starts (len(data) when not found)
 
 
-@dataclass
-class Report:
+class Report(TrialReport):
     """Trials and failures per mutation kind, with a few examples of each failure."""
 
-    trials: Counter[str] = field(default_factory=Counter)
-    failures: dict[str, Counter[str]] = field(default_factory=dict)
-    examples: list[str] = field(default_factory=list)
-
-    def add(self, mutation: str, problems: list[tuple[str, str]], label: str) -> None:
-        self.trials[mutation] += 1
-        for kind in {k for k, _ in problems}:
-            self.failures.setdefault(mutation, Counter())[kind] += 1
-        first: dict[str, str] = {}
-        for kind, detail in problems:
-            first.setdefault(kind, detail)
-        for kind, detail in first.items():  # one example per kind and trial
-            if len(self.examples) < 20:
-                self.examples.append(f"{label}: {kind}: {detail}")
-
-    @property
-    def total_trials(self) -> int:
-        return sum(self.trials.values())
-
-    @property
-    def total_failures(self) -> int:
-        return sum(sum(c.values()) for c in self.failures.values())
-
-    def as_rows(self) -> list[dict[str, object]]:
-        rows = []
-        for mutation in MUTATIONS:
-            failed = self.failures.get(mutation, Counter())
-            rows.append(
-                {"mutation": mutation, "trials": self.trials[mutation]}
-                | {kind: failed[kind] for kind in FAILURES}
-            )
-        return rows
-
-
-# ------------------------------------------------------------------ seed files
+    KINDS = MUTATIONS
+    FAILURES = FAILURES
 
 
 def _seed_makers() -> dict[str, Callable[[Path], factory.Case]]:

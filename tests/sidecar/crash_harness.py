@@ -23,12 +23,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.sidecar import crash_writer
+from tests.trial_report import TrialReport
 from usannotate._atomic import is_temporary_for, remove_stale_temporaries
 from usannotate.sidecar import document_to_json, load_sidecar, save_sidecar
 
@@ -39,37 +39,15 @@ START_TIMEOUT_S = 60.0
 
 
 @dataclass
-class Report:
+class Report(TrialReport):
     """Trials and failures per kind of kill; the most temporary files and bytes seen."""
 
-    trials: Counter[str] = field(default_factory=Counter)
-    failures: dict[str, Counter[str]] = field(default_factory=dict)
+    COLUMN = "kill"
+    KINDS = KILLS
+    FAILURES = FAILURES
     most_temporaries: int = 0
     most_temporary_bytes: int = 0
     saves_completed: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    def add(self, kill: str, problems: list[tuple[str, str]], label: str) -> None:
-        self.trials[kill] += 1
-        for kind, detail in dict(problems).items():
-            self.failures.setdefault(kill, Counter())[kind] += 1
-            if len(self.examples) < 20:
-                self.examples.append(f"{label}: {kind}: {detail}")
-
-    @property
-    def total_trials(self) -> int:
-        return sum(self.trials.values())
-
-    @property
-    def total_failures(self) -> int:
-        return sum(sum(c.values()) for c in self.failures.values())
-
-    def as_rows(self) -> list[dict[str, object]]:
-        return [
-            {"kill": kill, "trials": self.trials[kill]}
-            | {kind: self.failures.get(kill, Counter())[kind] for kind in FAILURES}
-            for kill in KILLS
-        ]
 
 
 def _log_lines(log: Path) -> list[str]:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.sidecar.docs import NOW, sample_document
+from tests.trial_report import TrialReport
 from usannotate.sidecar import document_to_json
 
 MUTATIONS = (
@@ -83,43 +84,26 @@ _STRINGS = [
 
 
 @dataclass
-class Report:
-    """Trials and failures per mutation kind, with the first few failures."""
+class Report(TrialReport):
+    """Trials and failures per mutation kind, and the files load accepted."""
 
-    trials: Counter[str] = field(default_factory=Counter)
+    KINDS = MUTATIONS
+    FAILURES = FAILURES
     accepted: Counter[str] = field(default_factory=Counter)
-    failures: dict[str, Counter[str]] = field(default_factory=dict)
-    examples: list[str] = field(default_factory=list)
 
-    def add(self, mutation: str, accepted: bool, problems: list[tuple[str, str]], label: str):
-        self.trials[mutation] += 1
+    def add(  # type: ignore[override]
+        self, mutation: str, accepted: bool, problems: list[tuple[str, str]], label: str
+    ) -> None:
         self.accepted[mutation] += int(accepted)
-        for kind, detail in dict(problems).items():
-            self.failures.setdefault(mutation, Counter())[kind] += 1
-            if len(self.examples) < 20:
-                self.examples.append(f"{label}: {kind}: {detail}")
+        super().add(mutation, problems, label)
 
-    @property
-    def total_trials(self) -> int:
-        return sum(self.trials.values())
-
-    @property
-    def total_failures(self) -> int:
-        return sum(sum(c.values()) for c in self.failures.values())
-
-    def as_rows(self) -> list[dict[str, object]]:
-        rows = []
-        for mutation in MUTATIONS:
-            failed = self.failures.get(mutation, Counter())
-            rows.append(
-                {
-                    "mutation": mutation,
-                    "trials": self.trials[mutation],
-                    "accepted": self.accepted[mutation],
-                }
-                | {kind: failed[kind] for kind in FAILURES}
-            )
-        return rows
+    def row(self, kind: str) -> dict[str, object]:
+        row = super().row(kind)
+        return (
+            {k: row[k] for k in (self.COLUMN, "trials")}
+            | {"accepted": self.accepted[kind]}
+            | {k: row[k] for k in self.FAILURES}
+        )
 
 
 def base_json() -> dict[str, Any]:
