@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
@@ -45,3 +47,14 @@ def window(qtbot, dialogs):
     qtbot.waitExposed(win)
     yield win
     win.close()
+
+
+@pytest.fixture
+def opened(window, tmp_path):
+    """The window on a copy of sample loop A (its sidecar and lock land in tmp_path)."""
+    from tests.ui.paths import SAMPLE_A
+
+    path = tmp_path / "case.dcm"
+    shutil.copy(SAMPLE_A, path)
+    assert window.open_path(str(path))
+    return window

@@ -3,23 +3,12 @@ never stale after an edit, and the fast polygon build gives the points it was gi
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
-from tests.ui.paths import SAMPLE_A
 from usannotate.annotations import AnnotatedObject, FrameSource, ShapeKind
 from usannotate.annotations.edits import AddObject, SetPoints
 from usannotate.ui.viewer.marks import _polygon
-
-
-@pytest.fixture
-def opened(window, tmp_path):
-    path = tmp_path / "case.dcm"
-    shutil.copy(SAMPLE_A, path)
-    assert window.open_path(str(path))
-    return window
 
 
 def _fluid(n_frames: int) -> AnnotatedObject:

@@ -4,23 +4,11 @@ back through it."""
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
 from PySide6.QtCore import Qt
 
 from tests.ui.events import click
-from tests.ui.paths import SAMPLE_A
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-@pytest.fixture
-def opened(window, tmp_path):
-    path = tmp_path / "case.dcm"
-    shutil.copy(SAMPLE_A, path)
-    assert window.open_path(str(path))
-    return window
 
 
 class Counts:

@@ -5,7 +5,6 @@ switch of loops clears the last loop's warning, and the keys work again after a 
 from __future__ import annotations
 
 import itertools
-import shutil
 
 import pytest
 from pydicom.data import get_testdata_file
@@ -35,14 +34,6 @@ def click_image(window, x: float, y: float) -> None:
             Qt.KeyboardModifier.NoModifier,
         )
         QApplication.sendEvent(view.viewport(), event)
-
-
-@pytest.fixture
-def opened(window, tmp_path):
-    path = tmp_path / "case.dcm"
-    shutil.copy(SAMPLE_A, path)
-    assert window.open_path(str(path))
-    return window
 
 
 def test_the_image_keeps_its_place_while_tracks_are_added(opened, qtbot):

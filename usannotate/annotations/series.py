@@ -19,12 +19,13 @@ default series
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from usannotate.annotations.calibration import CalibrationFor, calibration_lookup, measures_in_mm
+from usannotate.annotations.marking import track_titles
 from usannotate.annotations.measurements import (
     MEASUREMENT_TITLES,
     is_fluid_label,
@@ -61,7 +62,6 @@ __all__ = [
     "series_options",
     "series_values",
     "track_measurements",
-    "track_titles",
 ]
 
 #: The measurements :func:`measurement_series` follows, by shape kind: those of the mark's
@@ -250,22 +250,6 @@ class PanelSeries:
     curves: list[CurveSeries]
     invert_y: bool
     empty_text: str
-
-
-def track_titles(annotations: Annotations) -> dict[str, str]:
-    """A title per object id: its name, or its label's, numbered when labels repeat
-    (``"Vessel 1"``, ``"Vessel 2"``)."""
-    per_label = Counter(o.label_id for o in annotations.objects)
-    counts: Counter[str] = Counter()
-    titles = {}
-    for obj in annotations.objects:
-        label = annotations.label_set.get(obj.label_id)
-        title = obj.name or (label.name if label else obj.label_id)
-        if not obj.name and per_label[obj.label_id] > 1:
-            counts[obj.label_id] += 1
-            title += f" {counts[obj.label_id]}"
-        titles[obj.id] = title
-    return titles
 
 
 def _is_fluid(obj: AnnotatedObject, label: Label | None) -> bool:
