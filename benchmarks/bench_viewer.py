@@ -67,6 +67,10 @@ def _window(path: Path):
         pass
     else:
         preload()
+    playback = getattr(getattr(window, "marks_view", None), "playback", None)
+    started = playback.prepare() if hasattr(playback, "prepare") else None
+    if started is not None:  # the process drawing the marks while playing, as the app starts it
+        started.result(timeout=60)
     return app, window
 
 

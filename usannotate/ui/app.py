@@ -27,6 +27,8 @@ def run(path: str | None = None) -> int:
         QTimer.singleShot(0, lambda: window.open_path(path))
     # Once the window and its first frame are on screen (kept off the start-up path).
     QTimer.singleShot(PRELOAD_DELAY_MS, workers.preload)
+    # The process that draws the marks while a loop plays starts in the background too.
+    QTimer.singleShot(PRELOAD_DELAY_MS, window.marks_view.playback.prepare)
     status = app.exec()
     # Delete the window (and the plot items in it) while Python is whole: left to the
     # interpreter's teardown, Qt may ask a half-destroyed pyqtgraph label for its size.

@@ -573,6 +573,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.playback.stop()
+        self.marks_view.playback.shutdown()
         self.tracks.cancel()
         self.tracks.wait()
         self.sessions.end()

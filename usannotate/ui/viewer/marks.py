@@ -18,23 +18,27 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, Label, ShapeKind
+from usannotate.render import placement
+from usannotate.render.placement import first_anchor, handle_side_px
+from usannotate.render.style import MarkStyle
 from usannotate.ui.viewer.captions import Anchor, Footprint, place_captions
 
-_OUTLINE = QColor(0, 0, 0, 170)  # dark halo so marks read on bright fascia and dark fluid
+#: The marks' sizes and alphas, shared with the OpenCV drawing of playback and exports.
+_STYLE = MarkStyle()
+_OUTLINE = QColor(0, 0, 0, _STYLE.halo_alpha)  # dark halo: marks read on fascia and fluid
 #: A region's fill: its colour at this alpha (one fill of 98 looks as the two fills of 55
 #: it had, under the halo and under the line: 1 - (1 - 55/255)^2 = 98/255).
-_REGION_FILL_ALPHA = 98
-_TRAJECTORY_LENGTH = 1.0  # the needle's extended trajectory, in needle lengths
+_REGION_FILL_ALPHA = _STYLE.region_fill_alpha
 #: Default side of a vertex handle (screen px); AnnotationLayer.handle_size_px sets it.
 HANDLE_SIZE_PX = 7.0
 #: Handles never get smaller than this (screen px): still seen, still grabbed (the tools'
 #: hit tolerance does not shrink with them).
-MIN_HANDLE_PX = 4.0
+MIN_HANDLE_PX = placement.MIN_HANDLE_PX
 #: The handle under the cursor is this much larger (screen px).
 _HOVER_EXTRA_PX = 3.0
 #: Default caption size (points); AnnotationLayer.caption_point_size sets it.
 CAPTION_POINT_SIZE = 9.5
-_TIP_RING_PX = 7.0  # radius of the needle tip's ring, screen px
+_TIP_RING_PX = _STYLE.tip_ring_px  # radius of the needle tip's ring, screen px
 #: How a mark's line is drawn by where its geometry comes from: a keyframe is solid; a
 #: computed frame is broken, so a reviewer sees at a glance what nobody placed yet.
 LINE_STYLES = {
@@ -42,32 +46,18 @@ LINE_STYLES = {
     FrameSource.INTERPOLATED: Qt.PenStyle.DashLine,
     FrameSource.TRACKED: Qt.PenStyle.DashDotLine,
 }
-CAPTION_SUFFIXES = {
-    FrameSource.KEYFRAME: "",
-    FrameSource.INTERPOLATED: " · interpolated",
-    FrameSource.TRACKED: " · tracked",
-}
+CAPTION_SUFFIXES = {source: placement.CAPTION_SUFFIXES[source.value] for source in FrameSource}
 
 
 def trajectory_end(
     entry: tuple[float, float], tip: tuple[float, float], bounds: QRectF | None
 ) -> tuple[float, float]:
-    """Where the needle's extended trajectory ends: ``_TRAJECTORY_LENGTH`` needle lengths
-    beyond the tip, cut where it leaves ``bounds`` (the image; None: not cut)."""
-    (x0, y0), (x1, y1) = entry, tip
-    dx, dy = (x1 - x0) * _TRAJECTORY_LENGTH, (y1 - y0) * _TRAJECTORY_LENGTH
-    t = 1.0
+    """Where the needle's extended trajectory ends (:func:`usannotate.render.placement.
+    trajectory_end`), ``bounds`` the image as a rectangle (None: not cut)."""
+    box = None
     if bounds is not None and not bounds.isEmpty():
-        # The largest t in [0, 1] keeping tip + t * (dx, dy) inside the bounds.
-        for delta, start, low, high in (
-            (dx, x1, bounds.left(), bounds.right()),
-            (dy, y1, bounds.top(), bounds.bottom()),
-        ):
-            if delta > 0:
-                t = min(t, max(0.0, (high - start) / delta))
-            elif delta < 0:
-                t = min(t, max(0.0, (low - start) / delta))
-    return float(x1 + t * dx), float(y1 + t * dy)
+        box = (bounds.left(), bounds.top(), bounds.right(), bounds.bottom())
+    return placement.trajectory_end(entry, tip, box)
 
 
 _CAPTION_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -124,12 +114,12 @@ class _Pens:
 
     @classmethod
     def make(cls, colour: QColor, selected: bool, source: FrameSource) -> _Pens:
-        width = 3.0 if selected else 2.0
-        halo = QPen(_OUTLINE, width + 2.0)
+        width = _STYLE.line_width(selected)
+        halo = QPen(_OUTLINE, _STYLE.halo_width(selected))
         line = QPen(colour, width, LINE_STYLES[source])
         solid = QPen(line)
         solid.setStyle(Qt.PenStyle.SolidLine)
-        trajectory = QPen(colour, 1.2, Qt.PenStyle.DashLine)
+        trajectory = QPen(colour, _STYLE.trajectory_px, Qt.PenStyle.DashLine)
         for pen in (halo, line, solid, trajectory):
             pen.setCosmetic(True)
         fill = QColor(colour)
@@ -279,17 +269,7 @@ class ShapeItem(QGraphicsItem):
     def first_anchor(self) -> tuple[float, float]:
         """The place the caption prefers (``footprint().anchors[0]``), computed alone:
         during playback captions follow it from frame to frame."""
-        points = self.points
-        kind = self.label.kind
-        if kind == ShapeKind.NEEDLE:
-            return float(points[1][0]), float(points[1][1])
-        if kind == ShapeKind.POINT:
-            return float(points[0][0]), float(points[0][1])
-        if kind == ShapeKind.REGION:
-            i = int(np.argmin(points[:, 1]))
-        else:
-            i = 0 if points[0, 0] >= points[-1, 0] else len(points) - 1
-        return float(points[i, 0]), float(points[i, 1])
+        return first_anchor(self.label.kind, self.points)
 
     def set_hovered_vertex(self, index: int | None) -> None:
         if index != self.hovered_vertex:
@@ -385,16 +365,8 @@ class ShapeItem(QGraphicsItem):
             self._paint_handles(painter, pens.colour, scale, all_vertices=handles)
 
     def handle_side_px(self, scale: float) -> float:
-        """The side of a vertex handle on screen at zoom ``scale``: ``handle_size_px``,
-        smaller when the vertices are close on screen (at most 45% of their median
-        spacing, so the outline shows between them), never under :data:`MIN_HANDLE_PX`."""
-        points = np.asarray(self.points, dtype=float)
-        if len(points) < 2:
-            return self.handle_size_px
-        spacing = float(np.median(np.hypot(*np.diff(points, axis=0).T))) * scale
-        return float(
-            np.clip(0.45 * spacing, MIN_HANDLE_PX, max(MIN_HANDLE_PX, self.handle_size_px))
-        )
+        """The side of a vertex handle on screen at zoom ``scale`` (:func:`handle_side_px`)."""
+        return handle_side_px(self.points, scale, self.handle_size_px)
 
     def _paint_handles(
         self, painter: QPainter, colour: QColor, scale: float, *, all_vertices: bool
@@ -466,6 +438,7 @@ class AnnotationLayer:
         self.geometry_for: Callable[
             [AnnotatedObject, int], tuple[np.ndarray, FrameSource] | None
         ] = AnnotatedObject.geometry
+        self._items_visible = True
 
     def show(self, annotations: Annotations | None, frame: int, *, cache: bool = True) -> None:
         """Draw the marks of ``frame``: a track already on screen keeps its item, whose
@@ -523,6 +496,21 @@ class AnnotationLayer:
         self.items = shown
         if cache or not self._follow_captions():
             self.layout_captions()
+
+    def set_items_visible(self, visible: bool) -> None:
+        """Show or hide every mark's item and caption (while playback shows the marks as
+        one picture drawn ahead: :mod:`usannotate.ui.viewer.playback_marks`)."""
+        if visible == self._items_visible:
+            return
+        self._items_visible = visible
+        for item in self.items.values():
+            item.setVisible(visible)
+            item.caption.setVisible(visible and self.show_captions)
+
+    def caption_offsets(self) -> dict[str, tuple[float, float]]:
+        """Where each track's caption sat from its mark's first anchor (screen px) when
+        the captions were last laid out."""
+        return self._caption_offsets
 
     def _remove(self, object_ids: list[str]) -> None:
         for object_id in object_ids:

@@ -2,7 +2,9 @@
 
 One redraw per frame shown, per edit, per session change, and once more when playback stops (to
 build the still frame's caches). While the loop plays, the marks' geometry comes from a table a
-worker computes (:class:`~usannotate.ui.viewer.geometry_cache.GeometryCache`).
+worker computes (:class:`~usannotate.ui.viewer.geometry_cache.GeometryCache`), and the marks
+themselves are shown as pictures drawn ahead on workers
+(:class:`~usannotate.ui.viewer.playback_marks.PlaybackMarks`) once that table is ready.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from usannotate.ui.state import ViewerState
 from usannotate.ui.viewer.geometry_cache import GeometryCache
 from usannotate.ui.viewer.marking_tools import ToolController
 from usannotate.ui.viewer.marks import AnnotationLayer
+from usannotate.ui.viewer.playback_marks import PlaybackMarks
 from usannotate.ui.viewer.view import CineView
 
 __all__ = ["MarksView"]
@@ -37,6 +40,8 @@ class MarksView(QObject):
         #: Every track's geometry on every frame, built on a worker while playing.
         self.geometry = GeometryCache(self)
         layer.geometry_for = self.geometry.geometry
+        #: While playing: the marks of the frames ahead, drawn on workers.
+        self.playback = PlaybackMarks(view, layer, self.geometry)
         state.loopChanged.connect(self._on_loop_changed)
         state.frameChanged.connect(self._on_frame_changed)
         state.marksChanged.connect(self._on_marks_changed)
@@ -52,8 +57,18 @@ class MarksView(QObject):
         """Draw the marks of the frame on screen (the one rebuild of the layer)."""
         state = self._state
         if state.frame < 0:
+            self.playback.hide()
             self.layer.show(None, 0)
             return
+        if state.playing and state.loop is not None:
+            shown = self.playback.show(
+                state.annotations, state.frame, state.loop.n_frames, state.selected
+            )
+            if shown:
+                self.redraws += 1
+                return
+        else:
+            self.playback.hide()
         self.layer.show(state.annotations, state.frame, cache=not state.playing)
         self.redraws += 1
         self.tools.layer_rebuilt()
@@ -105,6 +120,8 @@ class MarksView(QObject):
         self._view.set_playing(playing)
         if playing:
             self.geometry.build()
+        else:
+            self.playback.stop()
         if not playing and self._state.frame >= 0:
             self.refresh()  # the still frame's caches and caption layout
 

@@ -1,0 +1,420 @@
+"""Marks drawn onto a BGRA canvas with OpenCV, as the app's scene items draw them (no Qt).
+
+The canvas is ``(rows, columns, 4)`` uint8, premultiplied BGRA (Qt's
+``Format_ARGB32_Premultiplied`` on a little-endian machine): the app composites it over
+the frame, an export over the frame's pixels (see :func:`composite_over`). Points are in
+canvas pixels, already through the view's (or the export's) transform; widths come from
+:class:`~usannotate.render.style.MarkStyle` and are pixels on the canvas whatever the zoom.
+
+Why OpenCV and not QPainter: OpenCV's drawing releases the GIL, so the app draws the
+marks of the frames ahead on worker threads while the GUI thread plays (PySide6 holds
+the GIL through every QPainter call); and exports draw headless, in batch, without Qt.
+Strokes are aliased like the app's (crisp, and what the scene items draw); round markers
+are antialiased, as the app's are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from usannotate.annotations import FrameSource, ShapeKind
+from usannotate.render.dashes import dash_segments, dashes_by_line
+from usannotate.render.style import DASH_PATTERNS, MarkStyle
+
+__all__ = ["CaptionSprite", "MarkDrawing", "composite_over", "draw_marks"]
+
+_SHIFT = 4  # OpenCV's fixed-point bits: coordinates to 1/16 px
+_ONE = float(1 << _SHIFT)
+
+
+@dataclass(frozen=True)
+class CaptionSprite:
+    """A caption drawn once, ``(h, w, 4)`` premultiplied BGRA: its plate and text."""
+
+    pixels: np.ndarray
+    #: What of the canvas shows through each pixel, 255 - alpha on every channel.
+    keep: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pixels = np.ascontiguousarray(self.pixels, dtype=np.uint8)
+        object.__setattr__(self, "pixels", pixels)
+        keep = np.repeat(255 - pixels[..., 3:4], 4, axis=2)
+        object.__setattr__(self, "keep", np.ascontiguousarray(keep))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+
+
+@dataclass
+class MarkDrawing:
+    """One mark as it is drawn on one frame, in canvas pixels.
+
+    ``handle_px`` draws square vertex handles of that side (a selected mark while an edit
+    tool is on) instead of the selected mark's vertex dots; ``trajectory_end`` is where a
+    needle's dashed extended trajectory ends; ``caption`` is pasted with its top-left at
+    ``caption_at``, above every mark.
+    """
+
+    kind: ShapeKind
+    points: np.ndarray
+    colour: tuple[int, int, int]  # RGB
+    source: FrameSource = FrameSource.KEYFRAME
+    selected: bool = False
+    handle_px: float | None = None
+    trajectory_end: tuple[float, float] | None = None
+    caption: CaptionSprite | None = None
+    caption_at: tuple[float, float] = (0.0, 0.0)
+
+
+def _fixed(points: np.ndarray) -> np.ndarray:
+    """Points as OpenCV's fixed-point int32 (``_SHIFT`` fractional bits), ``(n, 1, 2)``."""
+    return np.round(np.asarray(points, dtype=np.float64) * _ONE).astype(np.int32).reshape(-1, 1, 2)
+
+
+def _opaque(colour: tuple[int, int, int]) -> tuple[int, int, int, int]:
+    r, g, b = colour
+    return (int(b), int(g), int(r), 255)
+
+
+def _roi(canvas: np.ndarray, points: np.ndarray, pad: float) -> tuple[int, int, int, int] | None:
+    """The canvas box ``(x0, y0, x1, y1)`` around ``points`` grown by ``pad``; None off it."""
+    rows, columns = canvas.shape[:2]
+    low = np.floor(points.min(axis=0) - pad)
+    high = np.ceil(points.max(axis=0) + pad) + 1
+    x0, y0 = max(int(low[0]), 0), max(int(low[1]), 0)
+    x1, y1 = min(int(high[0]), columns), min(int(high[1]), rows)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return x0, y0, x1, y1
+
+
+def _blend(canvas: np.ndarray, box: tuple[int, int, int, int], coverage: np.ndarray, bgra):
+    """Source-over of the premultiplied colour ``bgra`` (0..255, alpha last) on the canvas
+    box, weighted by ``coverage`` (uint8, the box's size; antialiased edges)."""
+    x0, y0, x1, y1 = box
+    where = np.nonzero(coverage)
+    if not len(where[0]):
+        return
+    roi = canvas[y0:y1, x0:x1]
+    weight = coverage[where].astype(np.float32)[:, None] / 255.0
+    src = np.asarray(bgra, dtype=np.float32)[None, :] * weight
+    dst = roi[where].astype(np.float32)
+    roi[where] = np.clip(src + dst * (1.0 - src[:, 3:4] / 255.0) + 0.5, 0, 255).astype(np.uint8)
+
+
+def _blend_mask(canvas: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarray, bgra):
+    """Source-over of the premultiplied colour ``bgra`` where ``mask`` (an aliased shape,
+    0 or 255) is set: one table lookup over the box and a masked copy, ~20x faster than
+    indexing the pixels (a constant source makes source-over a function of each byte)."""
+    x0, y0, x1, y1 = box
+    roi = canvas[y0:y1, x0:x1]
+    keep = 1.0 - float(bgra[3]) / 255.0
+    values = np.arange(256, dtype=np.float64)[:, None]
+    table = np.clip(values * keep + np.asarray(bgra, dtype=np.float64)[None, :] + 0.5, 0, 255)
+    blended = cv2.LUT(roi, table.astype(np.uint8).reshape(256, 1, 4))
+    cv2.copyTo(blended, mask, roi)
+
+
+def _at(x: float, y: float) -> tuple[int, int]:
+    """A point in OpenCV's fixed point (plain arithmetic: cheaper than arrays for one)."""
+    return round(x * _ONE), round(y * _ONE)
+
+
+def _disc(
+    canvas: np.ndarray,
+    centre: tuple[float, float],
+    radius_px: float,
+    colour: tuple[int, int, int, int],
+    halo: tuple[float, float, float, float],
+    halo_px: float,
+) -> None:
+    """An antialiased disc in ``colour`` inside a translucent ring (the app's markers: a
+    brush in the colour under a halo pen centred on the radius). OpenCV's antialiasing
+    blends every channel toward the colour by the coverage, which for a premultiplied
+    canvas is source-over exactly on transparent pixels and very nearly on others."""
+    at = _at(*centre)
+    outer = radius_px + halo_px / 2.0
+    ring = tuple(round(v) for v in halo)
+    cv2.circle(canvas, at, round(outer * _ONE), ring, -1, cv2.LINE_AA, _SHIFT)
+    inner = max(radius_px - halo_px / 2.0, 1.0)
+    cv2.circle(canvas, at, round(inner * _ONE), colour, -1, cv2.LINE_AA, _SHIFT)
+
+
+def _needle_ends(canvas: np.ndarray, mark: MarkDrawing, style: MarkStyle) -> None:
+    """The entry's small square and the tip's dot in a ring."""
+    colour = _opaque(mark.colour)
+    width = style.line_width(mark.selected)
+    thickness = max(1, round(width))
+    (x0, y0), (x1, y1) = mark.points[0], mark.points[1]
+    half = style.entry_half_px + width / 2.0
+    cv2.rectangle(
+        canvas, _at(x0 - half, y0 - half), _at(x0 + half, y0 + half), colour, -1, cv2.LINE_8, _SHIFT
+    )
+    tip = _at(x1, y1)
+    dot = round((style.tip_dot_px + width / 2.0) * _ONE)
+    cv2.circle(canvas, tip, dot, colour, -1, cv2.LINE_8, _SHIFT)
+    cv2.circle(canvas, tip, round(style.tip_ring_px * _ONE), colour, thickness, cv2.LINE_8, _SHIFT)
+
+
+def _vertex_marks(canvas: np.ndarray, mark: MarkDrawing, style: MarkStyle, halo) -> None:
+    """A selected mark's vertices: dots, or square handles while an edit tool is on."""
+    colour = _opaque(mark.colour)
+    points = np.asarray(mark.points, dtype=np.float64)
+    if mark.handle_px is None:
+        for x, y in points:
+            _disc(canvas, (x, y), style.vertex_dot_px, colour, halo, style.halo_width(True))
+        return
+    half = mark.handle_px / 2.0
+    squares = [
+        np.array(
+            [(x - half, y - half), (x + half, y - half), (x + half, y + half), (x - half, y + half)]
+        )
+        for x, y in points
+    ]
+    for square in squares:
+        cv2.fillPoly(canvas, [_fixed(square)], colour, cv2.LINE_8, _SHIFT)
+    box = _union_box(canvas, squares, 2)
+    if box is not None:  # the handles' dark borders, one translucent shape
+        x0, y0, x1, y1 = box
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.polylines(
+            mask, [_fixed(q - (x0, y0)) for q in squares], True, 255, 1, cv2.LINE_8, _SHIFT
+        )
+        _blend_mask(canvas, box, mask, halo)
+
+
+def _paste(canvas: np.ndarray, sprite: CaptionSprite, at: tuple[float, float]) -> None:
+    """Source-over of a premultiplied sprite with its top-left at ``at`` (rounded)."""
+    rows, columns = canvas.shape[:2]
+    x, y = round(at[0]), round(at[1])
+    h, w = sprite.pixels.shape[:2]
+    cx0, cy0 = max(x, 0), max(y, 0)
+    cx1, cy1 = min(x + w, columns), min(y + h, rows)
+    if cx0 >= cx1 or cy0 >= cy1:
+        return
+    part = (slice(cy0 - y, cy1 - y), slice(cx0 - x, cx1 - x))
+    roi = canvas[cy0:cy1, cx0:cx1]
+    kept = cv2.multiply(roi, sprite.keep[part], scale=1.0 / 255.0)
+    cv2.add(sprite.pixels[part], kept, dst=roi)
+
+
+def _line(mark: MarkDrawing) -> np.ndarray:
+    """The mark's line as drawn: a region's closed by its first point again."""
+    points = mark.points
+    if mark.kind == ShapeKind.REGION and len(points) > 2:
+        return np.concatenate([points, points[:1]])
+    return points
+
+
+def _union_box(canvas: np.ndarray, lines: Sequence[np.ndarray], pad: float):
+    return _roi(canvas, np.concatenate(lines), pad) if lines else None
+
+
+def _fills(canvas: np.ndarray, regions: Sequence[MarkDrawing], style: MarkStyle) -> None:
+    """Regions' insides in their colour at the fill alpha: the first layer drawn on the
+    transparent canvas, so written straight (where two regions overlap the later one's
+    fill shows, not a mix of both as in the app's scene)."""
+    alpha = style.region_fill_alpha
+    for mark in regions:
+        points = np.asarray(mark.points, dtype=np.float64).reshape(-1, 2)
+        if len(points) < 3:
+            continue
+        r, g, b = mark.colour
+        fill = (round(b * alpha / 255), round(g * alpha / 255), round(r * alpha / 255), alpha)
+        # One polygon a call: OpenCV fills several by the even-odd rule (overlaps empty).
+        cv2.fillPoly(canvas, [_fixed(points)], fill, cv2.LINE_8, _SHIFT)
+
+
+def _thin(
+    mask: np.ndarray,
+    lines: Sequence[np.ndarray],
+    offset: tuple[int, int],
+    value: int | tuple[int, ...] = 255,
+) -> None:
+    """``lines`` (each ``(n, 2)``, or dashes ``(k, 2, 2)``) one pixel wide into ``mask``."""
+    curves = [line for line in lines if line.ndim == 2 and len(line)]
+    if curves:
+        fixed = np.round((np.concatenate(curves) - offset) * _ONE).astype(np.int32)
+        parts = np.split(fixed, np.cumsum([len(c) for c in curves])[:-1])
+        cv2.polylines(mask, parts, False, value, 1, cv2.LINE_8, _SHIFT)
+    dashes = [line for line in lines if line.ndim == 3 and len(line)]
+    if dashes:
+        fixed = np.round((np.concatenate(dashes) - offset) * _ONE).astype(np.int32)
+        cv2.polylines(mask, fixed, False, value, 1, cv2.LINE_8, _SHIFT)
+
+
+#: A picture of one colour, kept to paint masks from (sliced to the size needed).
+_solid_cache: dict[tuple[int, int, int, int], np.ndarray] = {}
+
+
+def _solid(bgra: tuple[int, int, int, int], rows: int, columns: int) -> np.ndarray:
+    """``(rows, columns, 4)`` of the colour ``bgra``: a view of a kept picture."""
+    kept = _solid_cache.get(bgra)
+    if kept is None or kept.shape[0] < rows or kept.shape[1] < columns:
+        b, g, r, a = bgra
+        packed = np.uint32(b | g << 8 | r << 16 | a << 24)  # the 4 bytes at once: fast fill
+        shape = (max(rows, 1), max(columns, 1))
+        if kept is not None:
+            shape = (max(shape[0], kept.shape[0]), max(shape[1], kept.shape[1]))
+        kept = np.full(shape, packed, np.uint32).view(np.uint8).reshape(*shape, 4)
+        if len(_solid_cache) > 16:
+            _solid_cache.clear()
+        _solid_cache[bgra] = kept
+    return kept[:rows, :columns]
+
+
+def _paint(canvas, box, lines, width_px: float, bgra) -> None:
+    """``lines`` ``width_px`` wide in the colour ``bgra`` (premultiplied, written over what
+    is there): drawn one pixel wide into a mask and widened by a square dilation, which
+    costs a fraction of OpenCV's thick lines (whose every joint and cap is a disc)."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    _thin(mask, lines, (x0, y0))
+    width = max(1, round(width_px))
+    if width > 1:
+        mask = cv2.dilate(mask, np.ones((width, width), np.uint8))
+    colour = tuple(int(v) for v in bgra)
+    cv2.copyTo(_solid(colour, y1 - y0, x1 - x0), mask, canvas[y0:y1, x0:x1])
+
+
+def _halos(
+    canvas: np.ndarray, marks: Sequence[MarkDrawing], lines: Sequence[np.ndarray], style: MarkStyle
+) -> None:
+    """The dark halo under every line, drawn over the fills and before any line: where
+    two marks cross, neither line is darkened by the other's halo, and the halos do not
+    darken each other (the app's scene stacks them)."""
+    halo = (0, 0, 0, style.halo_alpha)
+    for selected in (False, True):
+        chosen = [
+            line
+            for mark, line in zip(marks, lines, strict=True)
+            if mark.kind != ShapeKind.POINT and mark.selected == selected
+        ]
+        box = _union_box(canvas, chosen, style.halo_width(True) + 2)
+        if box is not None:
+            _paint(canvas, box, chosen, style.halo_width(selected), halo)
+
+
+def _by_colour(
+    marks: Sequence[MarkDrawing], lines: Sequence[np.ndarray], width_px: float
+) -> dict[tuple[int, int, int], list[np.ndarray]]:
+    """The lines of ``marks`` as drawn (whole, or their dashes) by colour: one dash
+    computation per pattern for all marks."""
+    drawn: dict[tuple[int, int, int], list[np.ndarray]] = {}
+    for pattern in {DASH_PATTERNS[mark.source] for mark in marks}:
+        which = [i for i, mark in enumerate(marks) if DASH_PATTERNS[mark.source] == pattern]
+        if pattern is None:
+            for i in which:
+                drawn.setdefault(marks[i].colour, []).append(lines[i])
+            continue
+        # Drawn one pixel wide and then widened by the line's width: shorter by as much.
+        cap = -(max(round(width_px), 1) - 1) / 2.0
+        dashes, line_index = dashes_by_line([lines[i] for i in which], pattern, width_px, cap)
+        if not len(dashes):
+            continue
+        colours = sorted({marks[i].colour for i in which})
+        colour_of = np.array([colours.index(marks[i].colour) for i in which])[line_index]
+        order = np.argsort(colour_of, kind="stable")
+        bounds = np.searchsorted(colour_of[order], np.arange(len(colours) + 1))
+        for k, colour in enumerate(colours):
+            if bounds[k + 1] > bounds[k]:
+                drawn.setdefault(colour, []).append(dashes[order[bounds[k] : bounds[k + 1]]])
+    return drawn
+
+
+def _lines(
+    canvas: np.ndarray, marks: Sequence[MarkDrawing], lines: Sequence[np.ndarray], style: MarkStyle
+) -> None:
+    """Every line in its colour, solid or broken by its source, then the needles' dashed
+    trajectories. The marks not selected (all of the same width) are drawn one pixel
+    wide in their colours into one layer, widened once by a square dilation and laid on
+    the canvas: a few whole-box operations whatever the number of marks and colours. A
+    selected mark is drawn on its own, wider."""
+    plain = [(m, line) for m, line in zip(marks, lines, strict=True) if m.kind != ShapeKind.POINT]
+    chosen = [(m, line) for m, line in plain if m.selected]
+    plain = [(m, line) for m, line in plain if not m.selected]
+    box = _union_box(canvas, [line for _, line in plain], style.line_px + 2)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        layer = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+        drawn = _by_colour([m for m, _ in plain], [line for _, line in plain], style.line_px)
+        for colour, parts in drawn.items():
+            _thin(layer, parts, (x0, y0), _opaque(colour))
+        width = max(1, round(style.line_px))
+        if width > 1:
+            layer = cv2.dilate(layer, np.ones((width, width), np.uint8))
+        cv2.copyTo(layer, np.ascontiguousarray(layer[..., 3]), canvas[y0:y1, x0:x1])
+    width = style.line_width(True)
+    for mark, line in chosen:
+        pattern = DASH_PATTERNS[mark.source]
+        cap = -(max(round(width), 1) - 1) / 2.0
+        parts = [line] if pattern is None else [dash_segments([line], pattern, width, cap)]
+        box = _union_box(canvas, [line], width + 2)
+        if box is not None:
+            _paint(canvas, box, parts, width, _opaque(mark.colour))
+    needles = [m for m in marks if m.kind == ShapeKind.NEEDLE and m.trajectory_end is not None]
+    if needles:
+        trajectories = [np.array([m.points[-1], m.trajectory_end]) for m in needles]
+        pattern = DASH_PATTERNS[FrameSource.INTERPOLATED]
+        dashes, line_index = dashes_by_line(trajectories, pattern, style.trajectory_px)
+        for i, mark in enumerate(needles):
+            mine = dashes[line_index == i]
+            if len(mine):
+                segments = np.round(mine * _ONE).astype(np.int32)
+                cv2.polylines(canvas, segments, False, _opaque(mark.colour), 1, cv2.LINE_8, _SHIFT)
+
+
+def _markers(canvas: np.ndarray, mark: MarkDrawing, style: MarkStyle) -> None:
+    """What a mark draws over its line: a needle's ends, a point's disc, the vertices of
+    a selected mark."""
+    halo = (0.0, 0.0, 0.0, float(style.halo_alpha))
+    points = np.asarray(mark.points, dtype=np.float64).reshape(-1, 2)
+    if mark.kind == ShapeKind.NEEDLE and len(points) >= 2:
+        _needle_ends(canvas, mark, style)
+    if mark.kind == ShapeKind.POINT:
+        x, y = points[0]
+        colour = _opaque(mark.colour)
+        _disc(canvas, (x, y), style.point_radius_px, colour, halo, style.halo_width(mark.selected))
+    elif mark.selected:
+        _vertex_marks(canvas, mark, style, halo)
+
+
+def draw_marks(
+    canvas: np.ndarray, marks: Sequence[MarkDrawing], style: MarkStyle | None = None
+) -> None:
+    """Draw ``marks`` onto ``canvas`` in place: regions' fills, the halos, the lines, the
+    markers (needle ends, points, selected vertices), then the captions above them all
+    (as the app stacks captions above every mark).
+
+    By layers rather than mark by mark, so a busy frame costs a few OpenCV calls per
+    colour; the one difference from the app's scene, where each mark paints its halo
+    just before its line, is where two marks cross: here no halo darkens another line.
+    """
+    style = style or MarkStyle()
+    for mark in marks:
+        mark.points = np.asarray(mark.points, dtype=np.float64).reshape(-1, 2)
+    drawn = [mark for mark in marks if len(mark.points)]
+    lines = [_line(mark) for mark in drawn]
+    _fills(canvas, [mark for mark in drawn if mark.kind == ShapeKind.REGION], style)
+    _halos(canvas, drawn, lines, style)
+    _lines(canvas, drawn, lines, style)
+    for mark in drawn:
+        _markers(canvas, mark, style)
+    for mark in drawn:
+        if mark.caption is not None:
+            _paste(canvas, mark.caption, mark.caption_at)
+
+
+def composite_over(rgb: np.ndarray, overlay: np.ndarray, opacity: float = 1.0) -> np.ndarray:
+    """``rgb`` (``(rows, columns, 3)`` uint8) with the premultiplied BGRA ``overlay`` of the
+    same size laid over it at ``opacity``: a new RGB array (exports' frames)."""
+    src = overlay.astype(np.float32) * float(opacity)
+    keep = 1.0 - src[..., 3:4] / 255.0
+    out = src[..., 2::-1] + rgb.astype(np.float32) * keep
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)

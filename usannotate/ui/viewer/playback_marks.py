@@ -1,0 +1,466 @@
+"""The marks while the loop plays: drawn ahead in a worker process, shown as one picture.
+
+At 60 frames a second with dozens of marks, painting every mark's scene item on the GUI
+thread takes longer than a frame lasts, and a thread cannot share the work out: PySide6
+holds the GIL through every QPainter call, and the Python between OpenCV calls on a
+thread makes the GUI thread wait for the GIL (measured: a 0.3 ms step of the GUI thread
+took 4 to 8 ms at the 95th percentile with one or two drawing threads). So while the loop
+plays, :class:`PlaybackMarks` has the marks of the frames ahead drawn by a worker process
+(:mod:`usannotate.render.worker`, OpenCV, no Qt) into pictures of the viewport, from a
+:class:`~usannotate.render.scene.Scene` (every track's look, the view's transform, the
+selection, the captions' pictures and places) and the geometry table built for playback.
+The frame on screen then costs the GUI thread one picture. Whatever is not drawn in time,
+or was drawn for a scene that no longer holds (an edit, a zoom), is drawn by the scene
+items as before, so what is on screen never depends on the worker keeping up.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import weakref
+from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
+from multiprocessing import shared_memory
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QImage, QPainter, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem
+
+from usannotate.annotations import Annotations, FrameSource
+from usannotate.render import worker
+from usannotate.render.ahead import RenderAhead
+from usannotate.render.marks import CaptionSprite
+from usannotate.render.scene import GeometryTable, MarksPicture, Scene, TrackLook
+from usannotate.ui.viewer.geometry_cache import GeometryCache
+from usannotate.ui.viewer.marks import CAPTION_SUFFIXES, AnnotationLayer, _caption
+
+__all__ = ["MarksPictureItem", "PlaybackMarks", "caption_sprite"]
+
+_log = logging.getLogger(__name__)
+
+#: How long the GUI thread waits for a frame's picture being drawn before it draws the
+#: marks with the scene's items instead (which costs it longer than the wait).
+_WAIT_S = 0.03
+
+
+def caption_sprite(text: str, colour: QColor, point_size: float, dpr: float) -> CaptionSprite:
+    """A caption painted by the scene's own caption items (plate and text) into a
+    picture, so it looks the same while playing as on a still frame."""
+    plate = _caption(text, colour, None, point_size)
+    label = plate.text_item  # type: ignore[attr-defined]
+    rect = plate.rect()
+    width = max(1, int(np.ceil(rect.width() * dpr)))
+    height = max(1, int(np.ceil(rect.height() * dpr)))
+    image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    painter = QPainter(image)
+    painter.scale(dpr, dpr)
+    painter.translate(-rect.topLeft())
+    option = QStyleOptionGraphicsItem()
+    plate.paint(painter, option, None)
+    painter.translate(label.pos())
+    label.paint(painter, option, None)
+    painter.end()
+    pixels = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    pixels = pixels.reshape(height, image.bytesPerLine())[:, : 4 * width].reshape(height, width, 4)
+    return CaptionSprite(pixels.copy())
+
+
+class MarksPictureItem(QGraphicsItem):
+    """Shows a :class:`~usannotate.render.scene.MarksPicture` at its place in the
+    viewport, where the marks' items are (above the frame and overlays, under the
+    tools' rubber bands)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(15)
+        self._image = QImage()
+        self._origin = QPointF()
+        self._buffer: np.ndarray | None = None  # the QImage's memory
+        self._bounds = QRectF()
+        self.opacity_level = 1.0
+        self.paint_count = 0
+
+    def set_picture(self, picture: MarksPicture | None, dpr: float, bounds: QRectF) -> None:
+        """Show ``picture`` (None: no mark on this frame), which covers ``bounds`` of the
+        scene."""
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = QRectF(bounds)
+        if picture is None:
+            self._buffer, self._image = None, QImage()
+        else:
+            pixels = np.ascontiguousarray(picture.pixels)
+            rows, columns = pixels.shape[:2]
+            self._buffer = pixels
+            image = QImage(
+                pixels.data, columns, rows, 4 * columns, QImage.Format.Format_ARGB32_Premultiplied
+            )
+            image.setDevicePixelRatio(dpr)
+            self._image = image
+            self._origin = QPointF(picture.origin[0] / dpr, picture.origin[1] / dpr)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        if self._image.isNull():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setOpacity(self.opacity_level)
+        painter.drawImage(self._origin, self._image)
+        painter.restore()
+        self.paint_count += 1
+
+
+class _Slots:
+    """The shared memory blocks the worker writes pictures into, one per frame in flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.blocks: list[shared_memory.SharedMemory] = []
+        self._free: list[int] = []
+        self.size = 0
+        self.generation = 0
+        # The blocks outlive nothing: unlinked at exit even if the window never closed.
+        weakref.finalize(self, _Slots._unlink_all, self.blocks)
+
+    @staticmethod
+    def _unlink_all(blocks: list[shared_memory.SharedMemory]) -> None:
+        for block in blocks:
+            try:
+                block.close()
+                block.unlink()
+            except (OSError, BufferError):  # gone already, or a view still open
+                pass
+        blocks.clear()
+
+    def ensure(self, count: int, size: int) -> bool:
+        """At least ``count`` blocks of ``size`` bytes; True when they were made anew
+        (the worker must be told their names)."""
+        with self._lock:
+            if len(self.blocks) >= count and self.size >= size:
+                return False
+            self._close()
+            self.size = max(size, 1)
+            self.blocks = [
+                shared_memory.SharedMemory(create=True, size=self.size) for _ in range(count)
+            ]
+            self._free = list(range(count))
+            self.generation += 1
+            return True
+
+    def names(self) -> list[str]:
+        return [block.name for block in self.blocks]
+
+    def take(self) -> tuple[int, int] | None:
+        """A free block's index and the blocks' generation (None: all in flight)."""
+        with self._lock:
+            return (self._free.pop(), self.generation) if self._free else None
+
+    def give(self, index: int, generation: int) -> None:
+        with self._lock:
+            if generation == self.generation and index not in self._free:
+                self._free.append(index)
+
+    def read(self, index: int, generation: int, rows: int, columns: int) -> np.ndarray | None:
+        """A copy of the picture the worker wrote into block ``index``."""
+        with self._lock:
+            if generation != self.generation:
+                return None
+            count = rows * columns * 4
+            pixels = np.frombuffer(self.blocks[index].buf, np.uint8, count=count)
+            return pixels.reshape(rows, columns, 4).copy()
+
+    def _close(self) -> None:
+        _Slots._unlink_all(self.blocks)  # the same list the finalizer holds
+        self._free = []
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+            self.generation += 1
+
+
+class PlaybackMarks:
+    """Has the marks of the frames ahead drawn while the loop plays and shows them in
+    place of the layer's items (see the module's docstring)."""
+
+    def __init__(
+        self, view: QGraphicsView, layer: AnnotationLayer, geometry: GeometryCache
+    ) -> None:
+        self._view = view
+        self._layer = layer
+        self._geometry = geometry
+        self._ahead: RenderAhead[MarksPicture] = RenderAhead()
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
+        self.item = MarksPictureItem()
+        self.item.setVisible(False)
+        view.scene().addItem(self.item)
+        self._table_sent: GeometryTable | None = None
+        self._table_id = 0
+        self._scene_key: tuple | None = None
+        self._scene_id = 0
+        self._dpr = 1.0
+        self._sprites: dict[tuple, CaptionSprite] = {}
+        self._slots = _Slots()
+        #: Frames shown from a picture drawn ahead, and by the scene items instead.
+        self.frames_from_pictures = 0
+        self.frames_from_items = 0
+
+    # ------------------------------------------------------------------ showing
+    @property
+    def showing(self) -> bool:
+        """The marks on screen are a picture drawn ahead (not the layer's items)."""
+        return self.item.isVisible()
+
+    def show(
+        self,
+        annotations: Annotations | None,
+        frame: int,
+        n_frames: int,
+        selected_id: str | None = None,
+    ) -> bool:
+        """Show the marks of ``frame`` (``selected_id`` the selected mark) from a picture
+        drawn ahead, hiding the layer's items; False (the layer draws them) when there is
+        none in time."""
+        if annotations is None or not self._geometry.is_ready or not self._start():
+            self.hide()
+            return False
+        self._send(annotations, selected_id)
+        self._ahead.follow(frame, n_frames)
+        drawn, picture = self._ahead.wait_for(frame, _WAIT_S)
+        if not drawn:
+            self.hide()
+            self.frames_from_items += 1
+            return False
+        self.item.opacity_level = self._layer.opacity
+        self.item.set_picture(picture, self._dpr, self._picture_bounds(picture))
+        self._layer.set_items_visible(False)
+        self.item.setVisible(True)
+        self.frames_from_pictures += 1
+        return True
+
+    def _picture_bounds(self, picture: MarksPicture | None) -> QRectF:
+        """Where ``picture`` lies in the scene (the view draws the items there)."""
+        if picture is None:
+            return QRectF()
+        rows, columns = picture.pixels.shape[:2]
+        x, y = picture.origin
+        dpr = self._dpr
+        area = QRectF(x / dpr, y / dpr, columns / dpr, rows / dpr).toAlignedRect()
+        return self._view.mapToScene(area.adjusted(-1, -1, 1, 1)).boundingRect()
+
+    def hide(self) -> None:
+        """Back to the layer's items (playback stopped, or no picture for this frame)."""
+        if self.item.isVisible():
+            self.item.setVisible(False)
+        self._layer.set_items_visible(True)
+
+    def stop(self) -> None:
+        """Playback stopped: drop the pictures (the worker keeps the table and scene)."""
+        self.hide()
+        self._ahead.reset(None)
+        self._scene_key = None
+
+    def prepare(self) -> Future | None:
+        """Start the worker process now (it takes a moment) rather than at the first
+        play; the future is done once it is up (None: no worker process)."""
+        if not self._start():
+            return None
+        try:
+            return self._submit(worker.ready)
+        except Exception:
+            _log.exception("the worker process drawing the marks did not start")
+            return None
+
+    def shutdown(self) -> None:
+        """Stop the worker process (the window closes)."""
+        self._ahead.reset(None)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._slots.close()
+
+    def wait(self, timeout_s: float = 10.0) -> bool:
+        """Block until the pictures asked for are drawn (tests, benchmarks)."""
+        return self._ahead.wait(timeout_s)
+
+    # ------------------------------------------------------------------ worker
+    def _start(self) -> bool:
+        if self._pool is not None:
+            return True
+        if self._broken:
+            return False
+        try:
+            # "spawn": a fork of a process running Qt is not safe; the worker imports
+            # only the core (numpy, OpenCV), no Qt.
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        except (OSError, RuntimeError) as error:
+            _log.warning("no worker process for playback; marks drawn in the window: %s", error)
+            self._broken = True
+            return False
+        self._table_sent = None
+        self._scene_key = None
+        return True
+
+    def _submit(self, function, *args) -> Future:
+        assert self._pool is not None
+        try:
+            return self._pool.submit(function, *args)
+        except Exception:  # the worker died (BrokenProcessPool) or the pool is shut
+            self._pool = None
+            raise
+
+    def _send(self, annotations: Annotations, selected_id: str | None) -> None:
+        """Send the worker what changed since the last frame: the table after an edit,
+        the scene after a change of view, selection or captions; then frames are asked
+        for with what they were sent."""
+        table = self._geometry.packed
+        key = self._scene_key_now(annotations, selected_id)
+        if table is self._table_sent and key == self._scene_key:
+            return
+        self._ahead.reset(None)
+        try:
+            if table is not self._table_sent:
+                self._table_id += 1
+                self._submit(worker.set_table, self._table_id, table)
+                self._table_sent = table
+            if key != self._scene_key:
+                scene = self._scene(annotations, selected_id)
+                columns, rows = scene.size
+                self._slots.ensure(self._ahead.frames_ahead + 4, rows * columns * 4)
+                self._scene_id += 1
+                self._submit(worker.set_scene, self._scene_id, scene, self._slots.names())
+                self._scene_key = key
+        except Exception:
+            _log.exception("the worker process drawing the marks is gone")
+            self._table_sent, self._scene_key = None, None
+            return
+        table_id, scene_id = self._table_id, self._scene_id
+        self._ahead.reset(lambda frame: self._render(table_id, scene_id, frame))
+
+    def _render(self, table_id: int, scene_id: int, frame: int) -> Future:
+        """Ask the worker for ``frame``'s picture in a free shared memory block: the
+        future of the :class:`MarksPicture` (or None) read back from it."""
+        slot = self._slots.take()
+        if slot is None:
+            raise RuntimeError("every picture block is in flight")
+        index, generation = slot
+        outer: Future = Future()
+        try:
+            inner = self._submit(
+                worker.render, table_id, scene_id, frame, self._slots.names()[index]
+            )
+        except Exception:
+            self._slots.give(index, generation)
+            raise
+
+        def finished(done: Future) -> None:
+            try:
+                if done.cancelled():
+                    outer.cancel()
+                    return
+                result = done.result()
+                picture = None
+                if result is not None:
+                    (rows, columns), origin = result
+                    pixels = self._slots.read(index, generation, rows, columns)
+                    if pixels is None:
+                        raise worker.StaleRequest(f"frame {frame}: picture blocks replaced")
+                    picture = MarksPicture(pixels, origin)
+                outer.set_result(picture)
+            except InvalidStateError:  # the outer future was cancelled meanwhile
+                pass
+            except Exception as error:
+                if not outer.done():
+                    outer.set_exception(error)
+            finally:
+                self._slots.give(index, generation)
+
+        outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
+        inner.add_done_callback(finished)
+        return outer
+
+    def _view_key(self) -> tuple:
+        view = self._view
+        t: QTransform = view.viewportTransform()
+        viewport = view.viewport()
+        return (
+            (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()),
+            (viewport.width(), viewport.height()),
+            viewport.devicePixelRatioF(),
+        )
+
+    def _scene_key_now(self, annotations: Annotations, selected_id: str | None) -> tuple:
+        layer = self._layer
+        return (
+            id(annotations),
+            self._view_key(),
+            frozenset(layer.hidden_labels),
+            layer.show_trajectory,
+            layer.show_handles,
+            layer.handle_size_px,
+            layer.show_captions,
+            layer.caption_point_size,
+            selected_id,
+            tuple(sorted(layer.caption_offsets().items())),
+        )
+
+    def _scene(self, annotations: Annotations, selected_id: str | None) -> Scene:
+        layer = self._layer
+        (m11, m12, m21, m22, dx, dy), (width, height), dpr = self._view_key()
+        self._dpr = dpr
+        offsets = layer.caption_offsets()
+        tracks = []
+        for obj in annotations.objects:
+            label = annotations.label_set.get(obj.label_id)
+            if label is None or obj.label_id in layer.hidden_labels:
+                continue
+            captions = None
+            if layer.show_captions:
+                name = obj.name or label.name
+                captions = {
+                    source: self._sprite(name + CAPTION_SUFFIXES[source], label.colour, dpr)
+                    for source in FrameSource
+                }
+            colour = QColor(label.colour)
+            tracks.append(
+                TrackLook(
+                    obj.id,
+                    label.kind,
+                    (colour.red(), colour.green(), colour.blue()),
+                    obj.id == selected_id,
+                    captions,
+                    offsets.get(obj.id),
+                )
+            )
+        bounds = None
+        if layer.bounds is not None:
+            b = layer.bounds
+            bounds = (b.left(), b.top(), b.right(), b.bottom())
+        return Scene(
+            tuple(tracks),
+            np.array([[m11, m21], [m12, m22]], dtype=np.float64) * dpr,
+            np.array([dx, dy], dtype=np.float64) * dpr,
+            max(m11, 1e-6),
+            (round(width * dpr), round(height * dpr)),
+            dpr,
+            bounds,
+            layer.show_trajectory,
+            layer.handle_size_px if layer.show_handles else None,
+        )
+
+    def _sprite(self, text: str, colour: str, dpr: float) -> CaptionSprite:
+        key = (text, colour, self._layer.caption_point_size, dpr)
+        sprite = self._sprites.get(key)
+        if sprite is None:
+            sprite = caption_sprite(text, QColor(colour), self._layer.caption_point_size, dpr)
+            self._sprites[key] = sprite
+        return sprite
