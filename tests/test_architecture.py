@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "usannotate"
-CORE = ["cine", "annotations", "sidecar", "tracking", "export", "samples"]
+CORE = ["cine", "annotations", "sidecar", "tracking", "export", "samples", "deid"]
 #: Modules at the package's top level that belong to the core too.
 CORE_MODULES = ["__init__.py", "_atomic.py"]
 FORBIDDEN = ("PySide6", "shiboken6", "usannotate.ui", "pyqtgraph")
