@@ -11,15 +11,33 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.pixels import get_encoder
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
+if TYPE_CHECKING:
+    from usannotate.cine import CineLoop
+
 #: The ``--encoding`` names and their transfer syntaxes.
 ENCODINGS = {"jpeg-ls": JPEGLSLossless, "rle": RLELossless, "jpeg2000": JPEG2000Lossless}
 DEFAULT_ENCODING = "jpeg-ls"
 
+#: Transfer syntaxes whose pixels went through lossy compression (JPEG 2000 "lossy or
+#: lossless" counts: the file does not say which).
+LOSSY_TRANSFER_SYNTAXES = frozenset(
+    {
+        "1.2.840.10008.1.2.4.50",
+        "1.2.840.10008.1.2.4.51",
+        "1.2.840.10008.1.2.4.81",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.93",
+        "1.2.840.10008.1.2.4.203",
+        "1.2.840.10008.1.2.4.112",
+        *(f"1.2.840.10008.1.2.4.{n}" for n in range(100, 109)),
+    }
+)
 _ITEM = 0xE000FFFE  # (FFFE,E000) as a little-endian uint32 pair of uint16
 _SEQUENCE_DELIMITER = 0xE0DDFFFE
 
@@ -51,6 +69,13 @@ class PixelDescription:
         if self.samples_per_pixel == 3:
             values["PlanarConfiguration"] = 0
         return values
+
+
+def source_is_lossy(loop: CineLoop) -> bool:
+    """Whether the loop's pixels went through lossy compression (its encoding, or the
+    header's LossyImageCompression)."""
+    said = str(loop.header.get("LossyImageCompression", "") or "").strip()
+    return loop.transfer_syntax_uid in LOSSY_TRANSFER_SYNTAXES or said == "01"
 
 
 class FrameEncoder:

@@ -119,8 +119,8 @@ def _treated(element: DataElement, treatment: Treatment, plan: HeaderPlan, days:
         else:
             shift = pseudonyms.shift_date if vr == "DA" else pseudonyms.shift_datetime
             value = _dates(element, days, shift)
-        if value is None:
-            return DataElement(tag, vr, None) if "Z" in code else None
+        if value is None:  # removed: dropped where the profile allows (X), else emptied
+            return DataElement(tag, vr, None) if "Z" in code and "X" not in code else None
         return DataElement(tag, vr, value)
     if treatment is Treatment.REGIONS:
         return DataElement(tag, "SQ", _kept_regions(element.value or []))

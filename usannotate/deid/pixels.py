@@ -10,6 +10,7 @@ previews :func:`clean_pixel_mask`'s result before the user confirms.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from usannotate.cine import CineLoop
 from usannotate.cine.calibration import Region
+from usannotate.deid.encoding import source_is_lossy
 from usannotate.deid.errors import DeidentifyError
 
 #: A region covering this share of the image is not trusted to exclude the text.
@@ -26,6 +28,10 @@ WHOLE_IMAGE_SHARE = 0.98
 DARK_LEVEL = 24
 #: Largest change across the loop of a pixel taken for static, lossless and lossy sources.
 STATIC_TOLERANCE = {False: 0, True: 10}
+#: On a lossy source, compression noise from the moving image around burned-in text
+#: makes the text vary too; a pixel never darker than this on any frame counts as
+#: overlay as well (speckle does not stay this bright on every frame).
+BRIGHT_LEVEL = 200
 #: Static pixels are grown by this many px (anti-aliased text edges, JPEG ringing).
 GROW_PX = 2
 
@@ -81,15 +87,20 @@ def region_mask(regions: list[Region], columns: int, rows: int) -> np.ndarray:
 
 
 def static_overlay_mask(
-    loop: CineLoop, *, tolerance: int, progress: Progress | None = None
+    loop: CineLoop,
+    *,
+    tolerance: int,
+    bright_level: int | None = None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """``(rows, columns)`` bool, True where the loop is static and not black.
 
     One pass over the frames holding only the running minimum and maximum (never the
-    loop). Raises :class:`DeidentifyError` for a loop of one frame (nothing moves, so
-    nothing tells the image from the text).
+    loop); ``bright_level`` also takes pixels never darker than it for overlay. Raises
+    :class:`DeidentifyError` for a loop of one frame (nothing moves, so nothing tells the
+    image from the text).
     """
-    name = loop.path.rsplit("/", 1)[-1]
+    name = os.path.basename(loop.path)
     if loop.n_frames < 2:
         raise DeidentifyError(
             name,
@@ -110,6 +121,8 @@ def static_overlay_mask(
     assert high is not None
     spread = (high.astype(np.int16) - low).max(axis=2)
     static = (spread <= tolerance) & (high.max(axis=2) > DARK_LEVEL)
+    if bright_level is not None:
+        static |= low.max(axis=2) >= bright_level
     if GROW_PX:
         size = 2 * GROW_PX + 1
         kernel = np.ones((size, size), np.uint8)
@@ -118,15 +131,23 @@ def static_overlay_mask(
 
 
 def clean_pixel_mask(
-    loop: CineLoop, *, source_lossy: bool = False, progress: Progress | None = None
+    loop: CineLoop, *, source_lossy: bool | None = None, progress: Progress | None = None
 ) -> PixelMask:
     """The pixels a de-identified copy of ``loop`` keeps (see the module's docstring).
 
     ``progress(done, total)`` is called per frame read when the loop has to be scanned
-    for static overlays (not at all for trusted regions).
+    for static overlays (not at all for trusted regions). ``source_lossy`` (default:
+    what :func:`~usannotate.deid.encoding.source_is_lossy` says) widens the tolerance.
     """
+    if source_lossy is None:
+        source_lossy = source_is_lossy(loop)
     regions = _trusted_regions(loop.regions, loop.columns, loop.rows)
     if regions is not None:
         return PixelMask(region_mask(regions, loop.columns, loop.rows), "regions")
-    static = static_overlay_mask(loop, tolerance=STATIC_TOLERANCE[source_lossy], progress=progress)
+    static = static_overlay_mask(
+        loop,
+        tolerance=STATIC_TOLERANCE[source_lossy],
+        bright_level=BRIGHT_LEVEL if source_lossy else None,
+        progress=progress,
+    )
     return PixelMask(~static, "static overlay")

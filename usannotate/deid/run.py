@@ -25,6 +25,7 @@ from usannotate.deid.encoding import (
     FrameEncoder,
     PixelDescription,
     encapsulated_pixel_data,
+    source_is_lossy,
 )
 from usannotate.deid.errors import DeidentifyError
 from usannotate.deid.header import HeaderPlan, deidentified_header
@@ -32,20 +33,6 @@ from usannotate.deid.keys import load_key
 from usannotate.deid.pixels import PixelMask, clean_pixel_mask
 from usannotate.deid.sidecar_carry import carried, source_sidecar, write_carried
 
-#: Transfer syntaxes whose pixels went through lossy compression (JPEG 2000 "lossy or
-#: lossless" counts: the file does not say which).
-LOSSY_TRANSFER_SYNTAXES = frozenset(
-    {
-        "1.2.840.10008.1.2.4.50",
-        "1.2.840.10008.1.2.4.51",
-        "1.2.840.10008.1.2.4.81",
-        "1.2.840.10008.1.2.4.91",
-        "1.2.840.10008.1.2.4.93",
-        "1.2.840.10008.1.2.4.203",
-        "1.2.840.10008.1.2.4.112",
-        *(f"1.2.840.10008.1.2.4.{n}" for n in range(100, 109)),
-    }
-)
 #: Frames decoded ahead while the current one is encoded; and the decoded-frame cache.
 _PREFETCH_FRAMES = 4
 _CACHE_BYTES = 64 << 20
@@ -72,13 +59,6 @@ class DeidentifyResult:
     n_frames: int
     pixel_method: str
     sidecar: Path | None = None
-
-
-def source_is_lossy(loop: CineLoop) -> bool:
-    """Whether the loop's pixels went through lossy compression (its encoding, or the
-    header's LossyImageCompression)."""
-    said = str(loop.header.get("LossyImageCompression", "") or "").strip()
-    return loop.transfer_syntax_uid in LOSSY_TRANSFER_SYNTAXES or said == "01"
 
 
 def _pixel_description(loop: CineLoop) -> PixelDescription:
