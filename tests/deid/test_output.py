@@ -70,7 +70,10 @@ def test_output_opens_with_the_same_frames_size_timing_and_mm(tmp_path, source):
         a, b = before.calibration_for_points(points), after.calibration_for_points(points)
         assert (a.unit, a.mm_per_px_x, a.mm_per_px_y) == (b.unit, b.mm_per_px_x, b.mm_per_px_y)
         grey = before.photometric_interpretation.startswith("MONOCHROME")
-        assert after.photometric_interpretation == ("MONOCHROME2" if grey else "RGB")
+        # Colour sources whose cleaned frames are all grey (B-mode) are written grey.
+        assert after.photometric_interpretation in (
+            ("MONOCHROME2",) if grey else ("MONOCHROME2", "RGB")
+        )
         assert after.burned_in_annotation is False
         from usannotate.deid import clean_pixel_mask
 

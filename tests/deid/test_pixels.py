@@ -82,3 +82,45 @@ def test_single_frame_without_trusted_region_is_refused(tmp_path):
     with pytest.raises(DeidentifyError, match="cannot be cleaned"):
         deidentify_file(case.path, out)
     assert not out.exists()
+
+
+def _colour_loop(tmp_path, colour_frames: set[int], n: int = 4):
+    """A native RGB loop, grey (R = G = B) except on ``colour_frames``, with a region."""
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    from tests.cine import dicom_factory as f
+
+    frames = f.grey_to_rgb(f.grey_frames(n))
+    for index in colour_frames:
+        frames[index, 10:20, 10:30] = (200, 40, 40)  # a colour Doppler patch
+    ds = f.base_dataset(
+        "colour",
+        ExplicitVRLittleEndian,
+        rows=f.ROWS,
+        columns=f.COLUMNS,
+        n_frames=n,
+        photometric="RGB",
+        samples=3,
+        frame_time_ms=40.0,
+    )
+    ds.SequenceOfUltrasoundRegions = Sequence([f.ultrasound_region((2, 4, 60, 44))])
+    f.set_native_pixels(ds, f.native_pixel_bytes(frames, bits_allocated=8))
+    return f.write(ds, tmp_path / "colour.dcm"), frames
+
+
+@pytest.mark.parametrize(
+    ("colour_frames", "photometric"),
+    [(set(), "MONOCHROME2"), ({2}, "RGB"), ({0}, "RGB")],
+    ids=["all grey", "colour from frame 2 (started grey, written again)", "colour first"],
+)
+def test_colour_loop_written_grey_only_when_every_frame_is(tmp_path, colour_frames, photometric):
+    path, frames = _colour_loop(tmp_path, colour_frames)
+    out = tmp_path / "out.dcm"
+    deidentify_file(path, out)
+    inside = _inside((2, 4, 60, 44), frames.shape[1], frames.shape[2])
+    with usannotate.open_cine(out) as loop:
+        assert loop.photometric_interpretation == photometric
+        for index in range(loop.n_frames):
+            np.testing.assert_array_equal(loop.frame(index)[inside], frames[index][inside])
+    assert not list(tmp_path.glob(".*.tmp"))  # the abandoned grey attempt left nothing

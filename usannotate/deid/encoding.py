@@ -95,6 +95,8 @@ class FrameEncoder:
             "number_of_frames": 1,
             "planar_configuration": 0,
         }
+        if self.transfer_syntax == RLELossless and "pylibjpeg" in self._encoder.available_plugins:
+            self._kwargs["encoding_plugin"] = "pylibjpeg"  # 20x pydicom's own RLE encoder
         if self.transfer_syntax == JPEG2000Lossless:
             # No colour transform: the file says RGB and holds RGB (not YBR_RCT).
             self._kwargs["use_mct"] = False

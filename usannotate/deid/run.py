@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
 
@@ -61,14 +62,29 @@ class DeidentifyResult:
     sidecar: Path | None = None
 
 
-def _pixel_description(loop: CineLoop) -> PixelDescription:
+def _pixel_description(loop: CineLoop, mask: PixelMask) -> PixelDescription:
+    """MONOCHROME2 for grey sources and for colour ones whose first cleaned frame is
+    grey (B-mode saved as colour: a third of the data to encode), else RGB."""
     name = os.path.basename(loop.path)
     grey = loop.photometric_interpretation in ("MONOCHROME1", "MONOCHROME2")
     if grey and loop.bits_stored > 8:
         raise DeidentifyError(
             name, f"{loop.bits_stored}-bit grey pixels cannot be de-identified yet (8-bit only)"
         )
+    if not grey and loop.n_frames:
+        grey = _is_grey(mask.apply(loop.frame(0)))
     return PixelDescription(loop.rows, loop.columns, 1 if grey else 3)
+
+
+def _is_grey(frame: np.ndarray) -> bool:
+    return bool(
+        np.array_equal(frame[..., 0], frame[..., 1])
+        and np.array_equal(frame[..., 1], frame[..., 2])
+    )
+
+
+class _NotGrey(Exception):
+    """A frame of a loop being written as MONOCHROME2 has colour: write it as RGB."""
 
 
 def _header_bytes(
@@ -92,9 +108,12 @@ def _header_bytes(
 def _cleaned_fragments(
     loop: CineLoop, mask: PixelMask, encoder: FrameEncoder, grey: bool, progress: Progress | None
 ) -> Iterator[bytes]:
+    colour_source = loop.samples_per_pixel > 1 or loop.photometric_interpretation.startswith("PAL")
     for index in range(loop.n_frames):
-        frame = loop.frame(index)
-        yield encoder.encode(mask.apply(frame[..., 0] if grey else frame))
+        frame = mask.apply(loop.frame(index))
+        if grey and colour_source and not _is_grey(frame):
+            raise _NotGrey
+        yield encoder.encode(np.ascontiguousarray(frame[..., 0]) if grey else frame)
         if progress is not None:
             progress(index + 1, loop.n_frames)
 
@@ -124,20 +143,18 @@ def deidentify_file(
         raise DeidentifyError(output.name, "the output would replace the input")
     key = key if key is not None else load_key(options.key_file)
     with open_cine(source, cache_bytes=_CACHE_BYTES, prefetch_frames=_PREFETCH_FRAMES) as loop:
-        pixels = _pixel_description(loop)
         lossy = source_is_lossy(loop)
         doc = source_sidecar(source, loop.identity.sop_instance_uid)
         if mask is None:
             mask = clean_pixel_mask(loop, source_lossy=lossy)
         plan = HeaderPlan(key, options.shift_dates, mask.method, lossy)
-        encoder = FrameEncoder(options.encoding, pixels)
-        header, new_uid = _header_bytes(loop, plan, pixels, encoder.transfer_syntax)
-        fragments = _cleaned_fragments(loop, mask, encoder, pixels.samples_per_pixel == 1, progress)
         output.parent.mkdir(parents=True, exist_ok=True)
+        pixels = _pixel_description(loop, mask)
         try:
-            write_atomically(output, _chunks(header, fragments))
-        except OSError as exc:
-            raise DeidentifyError(output.name, f"cannot be written ({exc.strerror})") from None
+            new_uid = _write(loop, output, plan, pixels, mask, options.encoding, progress)
+        except _NotGrey:  # colour after all: the temporary file is gone, start again
+            pixels = PixelDescription(loop.rows, loop.columns, 3)
+            new_uid = _write(loop, output, plan, pixels, mask, options.encoding, progress)
         n_frames = loop.n_frames
     sidecar = None
     if doc is not None:
@@ -149,6 +166,27 @@ def deidentify_file(
         )
         sidecar = write_carried(new_doc, output)
     return DeidentifyResult(output, new_uid, n_frames, mask.method, sidecar)
+
+
+def _write(
+    loop: CineLoop,
+    output: Path,
+    plan: HeaderPlan,
+    pixels: PixelDescription,
+    mask: PixelMask,
+    encoding: str,
+    progress: Progress | None,
+) -> str:
+    """Write the file atomically; returns its SOP Instance UID."""
+    encoder = FrameEncoder(encoding, pixels)
+    header, new_uid = _header_bytes(loop, plan, pixels, encoder.transfer_syntax)
+    grey = pixels.samples_per_pixel == 1
+    fragments = _cleaned_fragments(loop, mask, encoder, grey, progress)
+    try:
+        write_atomically(output, _chunks(header, fragments))
+    except OSError as exc:
+        raise DeidentifyError(output.name, f"cannot be written ({exc.strerror})") from None
+    return new_uid
 
 
 def _chunks(header: bytes, fragments: Iterator[bytes]) -> Iterator[bytes]:
