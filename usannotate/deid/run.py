@@ -179,7 +179,15 @@ def _write(
 ) -> str:
     """Write the file atomically; returns its SOP Instance UID."""
     encoder = FrameEncoder(encoding, pixels)
-    header, new_uid = _header_bytes(loop, plan, pixels, encoder.transfer_syntax)
+    if "SOPClassUID" not in loop.header:
+        raise DeidentifyError(os.path.basename(loop.path), "it has no SOP Class UID")
+    try:
+        header, new_uid = _header_bytes(loop, plan, pixels, encoder.transfer_syntax)
+    except (ValueError, TypeError, OverflowError, AttributeError):
+        # pydicom's complaint would quote the value, which may be patient data.
+        raise DeidentifyError(
+            os.path.basename(loop.path), "its header holds values that cannot be written"
+        ) from None
     grey = pixels.samples_per_pixel == 1
     fragments = _cleaned_fragments(loop, mask, encoder, grey, progress)
     try:
