@@ -28,7 +28,7 @@ WHOLE_IMAGE_SHARE = 0.98
 #: Brightest value (0..255) a static pixel may have and still be taken for background.
 DARK_LEVEL = 24
 #: Largest change across the loop of a pixel taken for static, lossless and lossy sources.
-STATIC_TOLERANCE = {False: 0, True: 10}
+STATIC_TOLERANCE = {False: 0, True: 2}
 #: On a lossy source, compression noise from the moving image around burned-in text
 #: makes the text vary too; a pixel never darker than this on any frame counts as
 #: overlay as well (speckle does not stay this bright on every frame).
