@@ -411,7 +411,11 @@ def _cmd_deidentify(options: argparse.Namespace) -> int:
         if not os.path.exists(options.input):
             return _fail(f"{name}: no such file or folder")
         result = deidentify_file(
-            options.input, options.output, settings, progress=_Progress("frames")
+            options.input,
+            options.output,
+            settings,
+            progress=_Progress("frames written"),
+            scan_progress=_Progress("frames scanned for burned-in text"),
         )
     except (DeidentifyError, CineError) as exc:
         return _fail(str(exc).splitlines()[0])

@@ -41,6 +41,7 @@ def test_sidecar_is_carried_to_the_new_uid_and_validates(tmp_path, keep):
     args = ["deidentify", str(case.path), "--output", str(out)]
     result = run_cli(*args, *(["--keep-annotator"] if keep else []))
     assert result.returncode == 0, result.stderr
+    assert "usannotate: deidentify: 6/6 frames written" in result.stderr  # progress
     sidecar = out.parent / "teaching_case.usannotate.json"
     assert sidecar.exists()
     assert sidecar.name in result.stdout

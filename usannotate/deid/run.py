@@ -126,12 +126,14 @@ def deidentify_file(
     mask: PixelMask | None = None,
     key: bytes | None = None,
     progress: Progress | None = None,
+    scan_progress: Progress | None = None,
 ) -> DeidentifyResult:
     """Write a de-identified copy of the loop ``source`` to ``output`` (and its sidecar).
 
     ``mask``: the pixels to keep, as the app previewed them (default
     :func:`~usannotate.deid.pixels.clean_pixel_mask`). ``progress(done, total)`` per
-    frame written.
+    frame written; ``scan_progress(done, total)`` per frame read when the mask needs a
+    pass over the loop first (static overlays).
 
     Raises
     ------
@@ -146,7 +148,7 @@ def deidentify_file(
         lossy = source_is_lossy(loop)
         doc = source_sidecar(source, loop.identity.sop_instance_uid)
         if mask is None:
-            mask = clean_pixel_mask(loop, source_lossy=lossy)
+            mask = clean_pixel_mask(loop, source_lossy=lossy, progress=scan_progress)
         plan = HeaderPlan(key, options.shift_dates, mask.method, lossy)
         output.parent.mkdir(parents=True, exist_ok=True)
         pixels = _pixel_description(loop, mask)
