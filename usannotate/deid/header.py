@@ -10,6 +10,7 @@ description is the encoder's (:mod:`usannotate.deid.encoding`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydicom.datadict import keyword_for_tag
@@ -89,7 +90,9 @@ def _values(element: DataElement) -> list[str]:
     return [str(v) for v in value]
 
 
-def _dates(element: DataElement, days: int | None, shift) -> object | None:
+def _dates(
+    element: DataElement, days: int | None, shift: Callable[[str, int], str | None]
+) -> object | None:
     """Shifted values (None drops the attribute); with ``days`` None, dates are removed."""
     if days is None:
         return None
@@ -99,7 +102,9 @@ def _dates(element: DataElement, days: int | None, shift) -> object | None:
     return shifted[0] if len(shifted) == 1 else shifted
 
 
-def _treated(element: DataElement, treatment: Treatment, plan: HeaderPlan, days: int | None):
+def _treated(
+    element: DataElement, treatment: Treatment, plan: HeaderPlan, days: int | None
+) -> DataElement | None:
     """The element to write for an allowed source element, or None to drop it."""
     tag, vr = element.tag, element.VR
     code = action_for(int(tag)) or ""
