@@ -120,9 +120,13 @@ def test_cli_runs_from_the_unpacked_wheel_away_from_the_tree(wheel: Path, tmp_pa
         "sidecar = str(sidecar_path_for(sys.argv[2]))\n"
         "assert main(['validate', sidecar, '--dicom', sys.argv[2]]) == 0\n"
         "assert main(['measure', sys.argv[2]]) == 0\n"
+        "assert main(['deidentify', sys.argv[2], '--output', 'clean/case.dcm']) == 0\n"
+        "carried = 'clean/case.usannotate.json'\n"
+        "assert main(['validate', carried, '--dicom', 'clean/case.dcm']) == 0\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(site)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # the de-identification key
     proc = subprocess.run(
         [sys.executable, "-c", script, str(site), str(dicom)],
         capture_output=True,

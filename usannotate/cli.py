@@ -26,6 +26,9 @@ _COMMAND_HELP = {
     "optionally that they belong to a DICOM",
     "measure": "print the measurements of every frame where a mark exists, keyframe, "
     "interpolated or tracked (the 'source' column says which; mm when calibrated)",
+    "deidentify": "write a de-identified copy of a loop or a folder of loops (DICOM PS3.15 "
+    "Annex E header, keyed new UIDs, dates removed or shifted, pixels outside the "
+    "ultrasound regions black, lossless encoding, the sidecar carried over)",
 }
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
@@ -63,6 +66,32 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     )
     measure.add_argument(
         "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
+    )
+    deidentify = commands.add_parser("deidentify", help=_COMMAND_HELP["deidentify"])
+    deidentify.add_argument("input", metavar="IN", help="DICOM file, or a folder of them")
+    deidentify.add_argument(
+        "--output", "-o", required=True, metavar="OUT", help="file (or folder, for a folder IN)"
+    )
+    deidentify.add_argument(
+        "--shift-dates",
+        action="store_true",
+        help="shift dates by one offset per patient (option 113107) instead of removing "
+        "dates and times",
+    )
+    deidentify.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="the key of the new UIDs (the file's bytes; default: a key made on first use "
+        "in the user's settings folder)",
+    )
+    deidentify.add_argument(
+        "--encoding",
+        choices=("jpeg-ls", "rle", "jpeg2000"),
+        default="jpeg-ls",
+        help="lossless encoding of the pixels (default jpeg-ls)",
+    )
+    deidentify.add_argument(
+        "--keep-annotator", action="store_true", help="keep the annotator's name in the sidecar"
     )
     return parser
 
@@ -106,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "frame": _cmd_frame,
             "validate": _cmd_validate,
             "measure": _cmd_measure,
+            "deidentify": _cmd_deidentify,
         }[options.command]
         try:
             return handler(options)
@@ -335,6 +365,65 @@ def _cmd_measure(options: argparse.Namespace) -> int:
         return _fail(str(exc))
     text = measurements_json(rows) if options.format == "json" else measurements_csv(rows)
     sys.stdout.write(text)
+    return EXIT_OK
+
+
+class _Progress:
+    """Progress on stderr, at most every 10 %: ``usannotate: deidentify: 120/600 frames``."""
+
+    def __init__(self, unit: str) -> None:
+        self._unit = unit
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        step = done * 10 // max(total, 1)
+        if step != self._shown:
+            self._shown = step
+            print(f"usannotate: deidentify: {done}/{total} {self._unit}", file=sys.stderr)
+
+
+def _cmd_deidentify(options: argparse.Namespace) -> int:
+    """De-identify a loop (or a folder of loops): nothing of the patient in any message."""
+    from usannotate.cine import CineError
+    from usannotate.deid import (
+        DeidentifyError,
+        DeidentifyOptions,
+        deidentify_file,
+        deidentify_folder,
+    )
+
+    settings = DeidentifyOptions(
+        shift_dates=options.shift_dates,
+        keep_annotator=options.keep_annotator,
+        encoding=options.encoding,
+        key_file=options.key_file,
+    )
+    name = os.path.basename(os.path.normpath(options.input))
+    try:
+        if os.path.isdir(options.input):
+            report = deidentify_folder(
+                options.input, options.output, settings, progress=_Progress("files")
+            )
+            for problem in report.failed:
+                print(f"usannotate: {problem}", file=sys.stderr)
+            print(f"{len(report.written)} loops de-identified, {len(report.failed)} failed")
+            return EXIT_BAD_INPUT if report.failed else EXIT_OK
+        if not os.path.exists(options.input):
+            return _fail(f"{name}: no such file or folder")
+        result = deidentify_file(
+            options.input,
+            options.output,
+            settings,
+            progress=_Progress("frames written"),
+            scan_progress=_Progress("frames scanned for burned-in text"),
+        )
+    except (DeidentifyError, CineError) as exc:
+        return _fail(str(exc).splitlines()[0])
+    carried = f" and {result.sidecar.name}" if result.sidecar else ""
+    print(
+        f"{result.output.name}{carried}: {result.n_frames} frames, pixels cleaned by "
+        f"{result.pixel_method}"
+    )
     return EXIT_OK
 
 

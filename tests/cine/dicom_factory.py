@@ -1339,3 +1339,178 @@ def with_planted_patient(source: Path, dest: Path, *, trailing: bool = False) ->
         ds.add_new(0x7FE10010, "LO", "ZZTEST PRIVATE")
         ds.add_new(0x7FE11001, "LO", PLANTED_PATIENT["PatientName"])
     return write(ds, dest)
+
+
+# ------------------------------------------------- patient data planted everywhere
+
+#: Made-up identifying strings planted all over a file's header (none may survive
+#: de-identification, byte for byte). No piece is a plain number.
+PLANTED_EVERYWHERE = {
+    **PLANTED_PATIENT,
+    "OperatorsName": "ZZOPERATOR^CAROL",
+    "PerformingPhysicianName": "ZZPERFORMER^DAVE",
+    "StationName": "ZZSTATION-77",
+    "DeviceSerialNumber": "ZZSERIAL-5151",
+    "InstitutionAddress": "ZZ 1 SECRET STREET",
+    "PatientAddress": "ZZ 2 HIDDEN LANE",
+    "ImageComments": "ZZCOMMENT PATIENT WAS ANXIOUS",
+    "AdditionalPatientHistory": "ZZHISTORY DIABETES",
+    "ProtocolName": "ZZPROTOCOL-ALICE",
+    "SeriesDescription": "ZZSERIES-ALICE",
+    "StudyID": "ZZSTUDYID-31",
+    "RequestingPhysician": "ZZREQUESTER^EVE",
+}
+#: Dates planted (DA, and the date part of DT): no original may remain.
+PLANTED_DATES = ("20240517", "20240518", "20240519", "19010203", "20240520", "20240521")
+#: Times planted (TM): removed unless dates are shifted (then times are kept as they are).
+PLANTED_TIMES = ("101530", "101545", "111213")
+#: Text drawn into the banner's pixels (above the ultrasound region).
+BANNER_TEXT = "ZZTESTPATIENT"
+
+
+@dataclass(frozen=True)
+class PlantedCase:
+    """A loop carrying made-up patient data in its header, sequences, private elements,
+    dates and burned-in banner, and what a de-identified copy must (not) show."""
+
+    path: Path
+    expected: np.ndarray  # (n, rows, columns, 3) display frames of the source
+    region: tuple[int, int, int, int]  # inclusive bounds of the ultrasound region
+    text_mask: np.ndarray  # (rows, columns) bool: the burned-in text's pixels
+    strings: tuple[str, ...]  # every planted string, UIDs included
+    dates: tuple[str, ...] = PLANTED_DATES
+    times: tuple[str, ...] = PLANTED_TIMES
+
+
+def _planted_pixels(
+    n: int, rows: int, columns: int, region: tuple[int, int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames with a banner of text above a region whose content changes on every pixel
+    of every frame, and the text's pixel mask."""
+    rng = np.random.default_rng(12)
+    text = np.zeros((rows, columns), np.uint8)
+    cv2.putText(text, BANNER_TEXT, (2, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1)
+    cv2.putText(text, "ACC-7373", (columns - 60, rows - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.3, 255, 1)
+    frames = np.zeros((n, rows, columns, 3), np.uint8)
+    x0, y0, x1, y1 = region
+    for k in range(n):
+        tissue = rng.integers(40, 256, (y1 - y0 + 1, x1 - x0 + 1, 3), dtype=np.uint8)
+        frames[k, y0 : y1 + 1, x0 : x1 + 1] = tissue
+        frames[k][text > 0] = (255, 255, 200)
+    return frames, text > 0
+
+
+def make_planted_loop(
+    folder: Path,
+    name: str = "planted",
+    *,
+    n_frames: int = 6,
+    rows: int = 96,
+    columns: int = 128,
+    whole_image_region: bool = False,
+    jpeg: bool = False,
+    study_uid: str | None = None,
+    patient_id: str | None = None,
+) -> PlantedCase:
+    """Write a US multi-frame loop with :data:`PLANTED_EVERYWHERE`, dates, times and
+    UIDs in the header, in nested sequences and in private elements (one inside the
+    calibration region's item), and :data:`BANNER_TEXT` burned into the pixels above
+    the region (``whole_image_region``: the region covers the whole image, the text
+    lies over it). Native RGB, or JPEG baseline with ``jpeg``."""
+    region = (
+        (0, 0, columns - 1, rows - 1) if whole_image_region else (4, 20, columns - 5, rows - 12)
+    )
+    frames, text_mask = _planted_pixels(n_frames, rows, columns, region)
+    ts = JPEGBaseline8Bit if jpeg else ExplicitVRLittleEndian
+    photometric = "YBR_FULL_422" if jpeg else "RGB"
+    ds = base_dataset(
+        name,
+        ts,
+        rows=rows,
+        columns=columns,
+        n_frames=n_frames,
+        photometric=photometric,
+        samples=3,
+        frame_time_ms=40.0,
+    )
+    if study_uid:
+        ds.StudyInstanceUID = study_uid
+    ds.FrameOfReferenceUID = generate_uid(entropy_srcs=["usannotate-for", name])
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.Manufacturer = "usannotate factory"
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.SeriesNumber = 3
+    ds.InstanceNumber = 1
+    for keyword, value in PLANTED_EVERYWHERE.items():
+        setattr(ds, keyword, value)
+    if patient_id:
+        ds.PatientID = patient_id
+    ds.StudyDate, ds.SeriesDate, ds.ContentDate = (
+        PLANTED_DATES[0],
+        PLANTED_DATES[1],
+        PLANTED_DATES[2],
+    )
+    ds.PatientBirthDate = PLANTED_DATES[3]
+    ds.AcquisitionDateTime = PLANTED_DATES[4] + PLANTED_TIMES[2] + ".000000"
+    ds.InstanceCreationDate = PLANTED_DATES[2]
+    ds.StudyTime, ds.SeriesTime, ds.ContentTime = (
+        PLANTED_TIMES[0],
+        PLANTED_TIMES[1],
+        PLANTED_TIMES[0],
+    )
+    other = Dataset()
+    other.PatientID = "OPID-9191-SECRET"
+    other.IssuerOfPatientID = "ZZISSUER-SECRET"
+    ds.OtherPatientIDsSequence = Sequence([other])
+    request = Dataset()
+    request.RequestedProcedureID = "ZZREQPROC-SECRET"
+    request.ScheduledProcedureStepStartDate = PLANTED_DATES[5]
+    step = Dataset()
+    step.ScheduledPerformingPhysicianName = "ZZNESTED^FRANK"
+    request.ScheduledProtocolCodeSequence = Sequence([step])
+    ds.RequestAttributesSequence = Sequence([request])
+    referenced = Dataset()
+    referenced.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
+    referenced.ReferencedSOPInstanceUID = generate_uid(entropy_srcs=["usannotate-ref", name])
+    ds.ReferencedStudySequence = Sequence([referenced])
+    anatomy = Dataset()
+    anatomy.CodeValue, anatomy.CodingSchemeDesignator = "T-D4000", "SRT"
+    anatomy.CodeMeaning = "Abdomen"
+    ds.AnatomicRegionSequence = Sequence([anatomy])
+    ds.add_new(0x00090010, "LO", "ZZVENDOR PRIVATE")
+    ds.add_new(0x00091001, "LO", "ZZPRIVATE-ALICE")
+    private_item = Dataset()
+    private_item.PatientName = "ZZPRIVSEQ^GRACE"
+    ds.add_new(0x00091002, "SQ", Sequence([private_item]))
+    item = ultrasound_region(region, mm_per_px=(0.2, 0.2), reference_pixel=(60, 0))
+    item.add_new(0x00190010, "LO", "ZZREGION PRIVATE")
+    item.add_new(0x00191001, "LO", "ZZREGION-ALICE")
+    ds.SequenceOfUltrasoundRegions = Sequence([item])
+    if jpeg:
+        ds.LossyImageCompression = "01"
+        codestreams = [
+            jpeg_encode(f, quality=95, sampling=cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422)
+            for f in frames
+        ]
+        set_encapsulated_pixels(ds, encapsulate(codestreams))
+    else:
+        set_native_pixels(ds, native_pixel_bytes(frames, bits_allocated=8))
+    path = write(ds, folder / f"{name}.dcm")
+    expected = expected_from_pydicom(path, n_frames)[0] if jpeg else frames
+    strings = (
+        *PLANTED_EVERYWHERE.values(),
+        "ZZISSUER-SECRET",
+        "ZZREQPROC-SECRET",
+        "ZZNESTED",
+        "ZZPRIVATE-ALICE",
+        "ZZPRIVSEQ",
+        "ZZREGION-ALICE",
+        "ZZVENDOR",
+        str(ds.StudyInstanceUID),
+        str(ds.SeriesInstanceUID),
+        str(ds.SOPInstanceUID),
+        str(ds.FrameOfReferenceUID),
+        str(referenced.ReferencedSOPInstanceUID),
+        *([patient_id] if patient_id else []),
+    )
+    return PlantedCase(path, expected, region, text_mask, tuple(strings))

@@ -1,0 +1,175 @@
+"""De-identification speed and memory against decoding the same loop, in one run.
+
+    .venv/bin/python benchmarks/bench_deidentify.py            # 600-frame 1024x768 loop
+    .venv/bin/python benchmarks/bench_deidentify.py --quick    # 60 frames, a smoke check
+
+Uses bench_cine's 600-frame 1024x768 JPEG-baseline phantom loop (made in benchmarks/data/,
+git-ignored, when missing). Each measurement runs in a fresh subprocess, so its peak
+memory (VmHWM) is its own:
+
+- ``decode``: ``open_cine(path)`` and every frame read in order (the app's full pass).
+- ``deidentify <encoding>``: ``usannotate.deid.deidentify_file`` to a file beside the
+  loop: header, pixel mask, every frame decoded, cleaned, encoded and written.
+- ``... static overlay``: the same loop whose region is made to cover the whole image, so
+  the mask comes from a first pass over the loop (the static pixels), then the writing.
+
+Targets (issue 12): de-identification within 2x the decode time per frame; peak memory
+under 700 MB. Results go to benchmarks/results/deidentify.json and deidentify.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+
+from bench_cine import _peak_rss_mb, make_loops  # noqa: E402
+
+ENCODINGS = ("jpeg-ls", "rle", "jpeg2000")
+
+
+def measure(task: str, path: str) -> dict[str, float]:
+    """One measurement, in this process (called through ``--measure``)."""
+    import usannotate
+
+    start = time.perf_counter()
+    if task == "decode":
+        with usannotate.open_cine(path) as loop:
+            n = loop.n_frames
+            for index in range(n):
+                loop.frame(index)
+        size_mb = 0.0
+    else:
+        from usannotate.deid import DeidentifyOptions, deidentify_file
+
+        encoding = task.split(" ")[1]
+        with tempfile.TemporaryDirectory(dir=Path(path).parent) as folder:
+            os.environ["XDG_CONFIG_HOME"] = folder  # a fresh key, the user's left alone
+            out = Path(folder) / "deidentified.dcm"
+            result = deidentify_file(path, out, DeidentifyOptions(encoding=encoding))
+            n = result.n_frames
+            size_mb = out.stat().st_size / 1e6
+    ms = (time.perf_counter() - start) * 1e3
+    return {
+        "ms": ms,
+        "ms_per_frame": ms / n,
+        "frames": n,
+        "size_mb": size_mb,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _in_subprocess(task: str, path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", task, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def whole_image_twin(loop: Path) -> Path:
+    """A copy of ``loop`` whose one region covers the whole image (as resized exports)."""
+    import pydicom
+
+    twin = loop.with_name(loop.stem + "_whole_region.dcm")
+    if not twin.exists():
+        ds = pydicom.dcmread(loop)
+        region = ds.SequenceOfUltrasoundRegions[0]
+        region.RegionLocationMinX0, region.RegionLocationMinY0 = 0, 0
+        region.RegionLocationMaxX1, region.RegionLocationMaxY1 = ds.Columns - 1, ds.Rows - 1
+        ds.save_as(twin, enforce_file_format=True)
+    return twin
+
+
+def run(n_frames: int, encodings: tuple[str, ...], repeats: int) -> dict[str, object]:
+    loop = make_loops(n_frames, 768, 1024)["jpeg"]
+    twin = whole_image_twin(loop)
+    tasks = [("decode", loop), *((f"deidentify {e}", loop) for e in encodings)]
+    tasks.append((f"deidentify {encodings[0]} static overlay", twin))
+    rows: dict[str, dict[str, float]] = {}
+    for task, path in tasks:
+        print(f"{task} ...", file=sys.stderr, flush=True)
+        runs = [_in_subprocess(task, path) for _ in range(repeats)]
+        best = min(runs, key=lambda r: r["ms"])
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+        rows[task] = best
+    decode = rows["decode"]["ms_per_frame"]
+    for row in rows.values():
+        row["x_decode"] = row["ms_per_frame"] / decode
+    return {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "loop": {
+            "file": loop.name,
+            "frames": n_frames,
+            "rows": 768,
+            "columns": 1024,
+            "size_mb": round(loop.stat().st_size / 1e6, 1),
+        },
+        "repeats": repeats,
+        "rows": rows,
+    }
+
+
+def markdown(results: dict[str, object]) -> str:
+    loop = results["loop"]
+    lines = [
+        f"Loop: {loop['frames']} frames, {loop['columns']}x{loop['rows']} RGB JPEG baseline "
+        f"({loop['size_mb']} MB); {results['machine']['cpus']} CPUs, Python "
+        f"{results['machine']['python']}; best of {results['repeats']}.",
+        "",
+        "| task | ms / frame | x decode | total (s) | output (MB) | peak memory (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for task, row in results["rows"].items():
+        size = f"{row['size_mb']:.0f}" if row["size_mb"] else "-"
+        lines.append(
+            f"| {task} | {row['ms_per_frame']:.1f} | {row['x_decode']:.1f}x | "
+            f"{row['ms'] / 1e3:.1f} | {size} | {row['peak_rss_mb']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="60 frames, once")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--encodings",
+        default="jpeg-ls,rle",
+        help=f"comma-separated, of {', '.join(ENCODINGS)} (default jpeg-ls,rle)",
+    )
+    parser.add_argument("--measure", nargs=2, metavar=("TASK", "PATH"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.measure:
+        print(json.dumps(measure(*options.measure)))
+        return 0
+    encodings = tuple(e for e in options.encodings.split(",") if e)
+    results = run(60 if options.quick else 600, encodings, 1 if options.quick else options.repeats)
+    suffix = "_quick" if options.quick else ""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"deidentify{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
+    (RESULTS / f"deidentify{suffix}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

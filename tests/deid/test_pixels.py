@@ -1,0 +1,126 @@
+"""Clean Pixel Data: black outside the regions on every frame, or over static overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import usannotate
+from tests.cine.dicom_factory import make_planted_loop
+from usannotate.deid import DeidentifyError, DeidentifyOptions, clean_pixel_mask, deidentify_file
+from usannotate.deid.pixels import GROW_PX
+
+
+def _inside(region, rows, columns):
+    x0, y0, x1, y1 = region
+    keep = np.zeros((rows, columns), bool)
+    keep[y0 : y1 + 1, x0 : x1 + 1] = True
+    return keep
+
+
+@pytest.mark.parametrize("encoding", ["jpeg-ls", "rle", "jpeg2000"])
+def test_banner_is_black_and_the_image_unchanged_on_every_frame(tmp_path, encoding):
+    case = make_planted_loop(tmp_path)
+    out = tmp_path / "clean.dcm"
+    deidentify_file(case.path, out, DeidentifyOptions(encoding=encoding))
+    n, rows, columns, _ = case.expected.shape
+    inside = _inside(case.region, rows, columns)
+    assert case.text_mask[~inside].any()  # the banner text lies outside the region
+    with usannotate.open_cine(out) as loop:
+        assert loop.n_frames == n
+        assert loop.photometric_interpretation == "RGB"
+        for index in range(n):
+            frame = loop.frame(index)
+            assert not frame[~inside].any(), index  # all black outside the region
+            np.testing.assert_array_equal(frame[inside], case.expected[index][inside])
+
+
+def test_mask_from_regions_is_the_region(tmp_path):
+    case = make_planted_loop(tmp_path)
+    with usannotate.open_cine(case.path) as loop:
+        mask = clean_pixel_mask(loop)
+    assert mask.method == "regions"
+    np.testing.assert_array_equal(mask.keep, _inside(case.region, *mask.keep.shape))
+
+
+def test_whole_image_region_blacks_out_the_static_text_only(tmp_path):
+    case = make_planted_loop(tmp_path, whole_image_region=True)
+    with usannotate.open_cine(case.path) as loop:
+        mask = clean_pixel_mask(loop)
+    assert mask.method == "static overlay"
+    assert not mask.keep[case.text_mask].any()  # every text pixel goes black
+    # The moving image is kept except a GROW_PX margin around the text.
+    size = 2 * GROW_PX + 1
+    import cv2
+
+    near_text = cv2.dilate(case.text_mask.astype(np.uint8), np.ones((size, size), np.uint8))
+    assert mask.keep[near_text == 0].all()
+    out = tmp_path / "clean.dcm"
+    result = deidentify_file(case.path, out)
+    assert result.pixel_method == "static overlay"
+    with usannotate.open_cine(out) as loop:
+        for index in range(loop.n_frames):
+            frame = loop.frame(index)
+            assert not frame[case.text_mask].any()
+            np.testing.assert_array_equal(
+                frame[near_text == 0], case.expected[index][near_text == 0]
+            )
+
+
+def test_lossy_source_static_text_found_despite_jpeg_noise(tmp_path):
+    case = make_planted_loop(tmp_path, whole_image_region=True, jpeg=True)
+    out = tmp_path / "clean.dcm"
+    deidentify_file(case.path, out)
+    with usannotate.open_cine(out) as loop:
+        for index in range(loop.n_frames):
+            assert loop.frame(index)[case.text_mask].max() < 40
+
+
+def test_single_frame_without_trusted_region_is_refused(tmp_path):
+    case = make_planted_loop(tmp_path, n_frames=1, whole_image_region=True)
+    out = tmp_path / "clean.dcm"
+    with pytest.raises(DeidentifyError, match="cannot be cleaned"):
+        deidentify_file(case.path, out)
+    assert not out.exists()
+
+
+def _colour_loop(tmp_path, colour_frames: set[int], n: int = 4):
+    """A native RGB loop, grey (R = G = B) except on ``colour_frames``, with a region."""
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    from tests.cine import dicom_factory as f
+
+    frames = f.grey_to_rgb(f.grey_frames(n))
+    for index in colour_frames:
+        frames[index, 10:20, 10:30] = (200, 40, 40)  # a colour Doppler patch
+    ds = f.base_dataset(
+        "colour",
+        ExplicitVRLittleEndian,
+        rows=f.ROWS,
+        columns=f.COLUMNS,
+        n_frames=n,
+        photometric="RGB",
+        samples=3,
+        frame_time_ms=40.0,
+    )
+    ds.SequenceOfUltrasoundRegions = Sequence([f.ultrasound_region((2, 4, 60, 44))])
+    f.set_native_pixels(ds, f.native_pixel_bytes(frames, bits_allocated=8))
+    return f.write(ds, tmp_path / "colour.dcm"), frames
+
+
+@pytest.mark.parametrize(
+    ("colour_frames", "photometric"),
+    [(set(), "MONOCHROME2"), ({2}, "RGB"), ({0}, "RGB")],
+    ids=["all grey", "colour from frame 2 (started grey, written again)", "colour first"],
+)
+def test_colour_loop_written_grey_only_when_every_frame_is(tmp_path, colour_frames, photometric):
+    path, frames = _colour_loop(tmp_path, colour_frames)
+    out = tmp_path / "out.dcm"
+    deidentify_file(path, out)
+    inside = _inside((2, 4, 60, 44), frames.shape[1], frames.shape[2])
+    with usannotate.open_cine(out) as loop:
+        assert loop.photometric_interpretation == photometric
+        for index in range(loop.n_frames):
+            np.testing.assert_array_equal(loop.frame(index)[inside], frames[index][inside])
+    assert not list(tmp_path.glob(".*.tmp"))  # the abandoned grey attempt left nothing

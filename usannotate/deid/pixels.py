@@ -1,0 +1,160 @@
+"""Clean Pixel Data (option 113101): which pixels of a loop are kept, which go black.
+
+Pixels outside the ultrasound regions (the banner with the patient's name, the side
+panels) are blacked out on every frame. A region set that cannot be trusted to separate
+the image from the text (no region, or one covering the whole image as resized exports
+write it) is replaced by the loop itself: pixels that stay the same on every frame and
+are not black (text, logos, scales burned in over the image) are blacked out. The app
+previews :func:`clean_pixel_mask`'s result before the user confirms.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from usannotate.cine import CineLoop
+from usannotate.cine.calibration import Region
+from usannotate.deid.encoding import source_is_lossy
+from usannotate.deid.errors import DeidentifyError
+
+#: A region covering this share of the image is not trusted to exclude the text.
+WHOLE_IMAGE_SHARE = 0.98
+#: Brightest value (0..255) a static pixel may have and still be taken for background.
+DARK_LEVEL = 24
+#: Largest change across the loop of a pixel taken for static, lossless and lossy sources.
+STATIC_TOLERANCE = {False: 0, True: 2}
+#: On a lossy source, compression noise from the moving image around burned-in text
+#: makes the text vary too; a pixel never darker than this on any frame counts as
+#: overlay as well (speckle does not stay this bright on every frame).
+BRIGHT_LEVEL = 200
+#: Static pixels are grown by this many px (anti-aliased text edges, JPEG ringing).
+GROW_PX = 2
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PixelMask:
+    """Which pixels the de-identified loop keeps.
+
+    Attributes
+    ----------
+    keep
+        ``(rows, columns)`` bool: True where the source pixel is written, False where
+        black is written instead.
+    method
+        ``"regions"`` (black outside the ultrasound regions) or ``"static overlay"``
+        (black where the loop never changes and is not black).
+    """
+
+    keep: np.ndarray
+    method: str
+
+    @property
+    def blacked_out_px(self) -> int:
+        """How many pixels of each frame go black."""
+        return int(self.keep.size - np.count_nonzero(self.keep))
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        """A copy of ``frame`` (``(rows, columns[, 3])`` uint8) black outside :attr:`keep`."""
+        # OpenCV's masked AND is ~30x faster than numpy's broadcast np.where here.
+        out = np.zeros_like(frame)
+        cv2.bitwise_and(frame, frame, dst=out, mask=self._keep_u8)
+        return out
+
+    @functools.cached_property
+    def _keep_u8(self) -> np.ndarray:
+        return self.keep.astype(np.uint8)
+
+
+def _trusted_regions(regions: list[Region], columns: int, rows: int) -> list[Region] | None:
+    usable = [r for r in regions if r.fits_image(columns, rows)]
+    if len(usable) != len(regions) or not usable:
+        return None  # a region past the image: the file was resized, its regions lie
+    for region in usable:
+        x0, y0, x1, y1 = region.bounds
+        if (x1 - x0 + 1) * (y1 - y0 + 1) >= WHOLE_IMAGE_SHARE * columns * rows:
+            return None
+    return usable
+
+
+def region_mask(regions: list[Region], columns: int, rows: int) -> np.ndarray:
+    """``(rows, columns)`` bool, True inside any of ``regions`` (inclusive bounds)."""
+    keep = np.zeros((rows, columns), dtype=bool)
+    for region in regions:
+        x0, y0, x1, y1 = region.bounds
+        keep[max(y0, 0) : min(y1, rows - 1) + 1, max(x0, 0) : min(x1, columns - 1) + 1] = True
+    return keep
+
+
+def static_overlay_mask(
+    loop: CineLoop,
+    *,
+    tolerance: int,
+    bright_level: int | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """``(rows, columns)`` bool, True where the loop is static and not black.
+
+    One pass over the frames holding only the running minimum and maximum (never the
+    loop); ``bright_level`` also takes pixels never darker than it for overlay. Raises
+    :class:`DeidentifyError` for a loop of one frame (nothing moves, so nothing tells the
+    image from the text).
+    """
+    name = os.path.basename(loop.path)
+    if loop.n_frames < 2:
+        raise DeidentifyError(
+            name,
+            "its ultrasound regions do not separate the image from the burned-in text "
+            "and a single frame cannot show what is static: the pixels cannot be cleaned",
+        )
+    low = high = None
+    for index in range(loop.n_frames):
+        frame = loop.frame(index)
+        if low is None:
+            low, high = frame.copy(), frame.copy()
+        else:
+            np.minimum(low, frame, out=low)
+            np.maximum(high, frame, out=high)
+        if progress is not None:
+            progress(index + 1, loop.n_frames)
+    assert low is not None
+    assert high is not None
+    spread = (high.astype(np.int16) - low).max(axis=2)
+    static = (spread <= tolerance) & (high.max(axis=2) > DARK_LEVEL)
+    if bright_level is not None:
+        static |= low.max(axis=2) >= bright_level
+    if GROW_PX:
+        size = 2 * GROW_PX + 1
+        kernel = np.ones((size, size), np.uint8)
+        static = cv2.dilate(static.astype(np.uint8), kernel).astype(bool)
+    return static
+
+
+def clean_pixel_mask(
+    loop: CineLoop, *, source_lossy: bool | None = None, progress: Progress | None = None
+) -> PixelMask:
+    """The pixels a de-identified copy of ``loop`` keeps (see the module's docstring).
+
+    ``progress(done, total)`` is called per frame read when the loop has to be scanned
+    for static overlays (not at all for trusted regions). ``source_lossy`` (default:
+    what :func:`~usannotate.deid.encoding.source_is_lossy` says) widens the tolerance.
+    """
+    if source_lossy is None:
+        source_lossy = source_is_lossy(loop)
+    regions = _trusted_regions(loop.regions, loop.columns, loop.rows)
+    if regions is not None:
+        return PixelMask(region_mask(regions, loop.columns, loop.rows), "regions")
+    static = static_overlay_mask(
+        loop,
+        tolerance=STATIC_TOLERANCE[source_lossy],
+        bright_level=BRIGHT_LEVEL if source_lossy else None,
+        progress=progress,
+    )
+    return PixelMask(~static, "static overlay")
