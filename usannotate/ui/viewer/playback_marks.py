@@ -42,7 +42,7 @@ _log = logging.getLogger(__name__)
 
 #: How long the GUI thread waits for a frame's picture being drawn before it draws the
 #: marks with the scene's items instead (which costs it longer than the wait).
-_WAIT_S = 0.03
+_WAIT_S = 0.008
 
 
 def caption_sprite(text: str, colour: QColor, point_size: float, dpr: float) -> CaptionSprite:

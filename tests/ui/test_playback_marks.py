@@ -1,0 +1,127 @@
+"""While a loop plays, its marks come as pictures drawn ahead by a worker process."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF
+
+from usannotate.annotations import AnnotatedObject, ShapeKind
+from usannotate.annotations.edits import AddObject, SetPoints
+
+
+def _plane(window) -> AnnotatedObject:
+    loop = window.loop
+    plane = AnnotatedObject("fascia.deep", ShapeKind.POLYLINE)
+    for frame in (0, loop.n_frames - 1):
+        y = 0.3 * loop.rows + 0.2 * loop.rows * frame / (loop.n_frames - 1)
+        plane.set_points(frame, np.array([[0.1 * loop.columns, y], [0.9 * loop.columns, y]]))
+    window.session.history.push(AddObject(plane))
+    return plane
+
+
+def _play_until_pictures(qtbot, window, frame: int) -> None:
+    """Playing (the state, not the clock: frames are stepped by hand), until ``frame``'s
+    marks are shown from a picture."""
+    marks = window.marks_view
+    window.state.set_playing(True)
+    qtbot.waitUntil(lambda: marks.geometry.is_ready, timeout=10000)
+
+    def shown() -> bool:
+        window.state.set_frame(frame)
+        marks.refresh()
+        marks.playback.wait(5)
+        marks.refresh()
+        return marks.playback.showing
+
+    qtbot.waitUntil(shown, timeout=30000)
+
+
+def _colour_at(window, image_xy: tuple[float, float]) -> tuple[int, int, int]:
+    view = window.view
+    point = view.mapFromScene(QPointF(*image_xy))
+    image = view.viewport().grab().toImage()
+    colour = image.pixelColor(point)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def _label_rgb(window, label_id: str) -> tuple[int, int, int]:
+    from PySide6.QtGui import QColor
+
+    colour = QColor(window.session.document.annotations.label_set.get(label_id).colour)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_playing_shows_the_marks_as_a_picture_in_place_of_the_items(opened, qtbot):
+    window = opened
+    plane = _plane(window)
+    _play_until_pictures(qtbot, window, 0)
+    layer, playback = window.layer, window.marks_view.playback
+    assert playback.item.isVisible()
+    assert not layer.items[plane.id].isVisible()  # the scene item is hidden...
+    assert not layer.items[plane.id].caption.isVisible()
+    y = 0.3 * window.loop.rows
+    # ...and the plane is on screen where it is, in its label's colour, from the picture.
+    assert _colour_at(window, (0.5 * window.loop.columns, y)) == _label_rgb(window, "fascia.deep")
+    assert playback.frames_from_pictures >= 1
+    window.state.set_playing(False)
+    assert not playback.item.isVisible()
+    assert layer.items[plane.id].isVisible()
+    assert _colour_at(window, (0.5 * window.loop.columns, y)) == _label_rgb(window, "fascia.deep")
+
+
+def test_an_edit_while_playing_is_what_the_next_pictures_show(opened, qtbot):
+    window = opened
+    plane = _plane(window)
+    _play_until_pictures(qtbot, window, 0)
+    rows, columns = window.loop.rows, window.loop.columns
+    moved = np.array([[0.1 * columns, 0.7 * rows], [0.9 * columns, 0.7 * rows]])
+    window.session.history.push(SetPoints(plane.id, 0, moved))
+    playback = window.marks_view.playback
+    # Right after the edit the picture drawn before it is not shown.
+    assert not playback.item.isVisible()
+    _play_until_pictures(qtbot, window, 0)
+    assert _colour_at(window, (0.5 * columns, 0.7 * rows)) == _label_rgb(window, "fascia.deep")
+    assert _colour_at(window, (0.5 * columns, 0.3 * rows)) != _label_rgb(window, "fascia.deep")
+    window.state.set_playing(False)
+
+
+def test_hidden_labels_and_selection_are_drawn_as_on_a_still_frame(opened, qtbot):
+    window = opened
+    plane = _plane(window)
+    window.state.select(plane.id)
+    _play_until_pictures(qtbot, window, 0)
+    playback = window.marks_view.playback
+    picture_pixels = playback.item._buffer
+    assert picture_pixels is not None
+    lit_selected = np.count_nonzero(picture_pixels[..., 3])
+    window.state.select(None)
+    _play_until_pictures(qtbot, window, 0)
+    assert np.count_nonzero(playback.item._buffer[..., 3]) < lit_selected  # thinner, no dots
+    window.layer.hidden_labels.add("fascia.deep")
+    window.marks_view.refresh()
+    playback.wait(5)
+    window.marks_view.refresh()
+    y = 0.3 * window.loop.rows
+    assert _colour_at(window, (0.5 * window.loop.columns, y)) != _label_rgb(window, "fascia.deep")
+    window.state.set_playing(False)
+
+
+def test_closing_the_window_stops_the_worker_and_frees_its_memory(opened, qtbot):
+    window = opened
+    _plane(window)
+    _play_until_pictures(qtbot, window, 0)
+    playback = window.marks_view.playback
+    names = playback._slots.names()
+    assert names
+    window.state.set_playing(False)
+    window.session.history.mark_saved()
+    window.close()
+    assert playback._pool is None
+    from multiprocessing import shared_memory
+
+    for name in names:
+        try:
+            shared_memory.SharedMemory(name=name).close()
+        except FileNotFoundError:
+            continue
+        raise AssertionError(f"shared memory {name} still exists")
