@@ -125,3 +125,24 @@ def test_closing_the_window_stops_the_worker_and_frees_its_memory(opened, qtbot)
         except FileNotFoundError:
             continue
         raise AssertionError(f"shared memory {name} still exists")
+
+
+def test_a_worker_that_dies_is_replaced_and_playback_goes_on(opened, qtbot):
+    import os
+    import signal
+
+    window = opened
+    _plane(window)
+    _play_until_pictures(qtbot, window, 0)
+    playback = window.marks_view.playback
+    pool = playback._pool
+    (pid,) = list(pool._processes)
+    os.kill(pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: bool(pool._broken), timeout=10000)
+    # The next frames are drawn by the scene items, then by a new worker.
+    for frame in (1, 2, 3):
+        window.state.set_frame(frame)
+        window.marks_view.refresh()
+    _play_until_pictures(qtbot, window, 4)
+    assert playback._pool is not pool
+    window.state.set_playing(False)

@@ -124,8 +124,8 @@ class RenderAhead(Generic[Picture]):
         for index in missing:
             try:
                 future = submit(index)
-            except Exception:  # the worker is gone: the caller draws the frames
-                _log.exception("could not ask for frame %d to be drawn", index)
+            except Exception as error:  # the worker is gone: the caller draws the frames
+                _log.warning("could not ask for frame %d to be drawn: %s", index, error)
                 self.failures += 1
                 return
             with self._lock:

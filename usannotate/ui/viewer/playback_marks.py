@@ -275,8 +275,8 @@ class PlaybackMarks:
             return None
         try:
             return self._submit(worker.ready)
-        except Exception:
-            _log.exception("the worker process drawing the marks did not start")
+        except Exception as error:
+            _log.warning("the worker process drawing the marks did not start: %s", error)
             return None
 
     def shutdown(self) -> None:
@@ -339,8 +339,8 @@ class PlaybackMarks:
                 self._scene_id += 1
                 self._submit(worker.set_scene, self._scene_id, scene, self._slots.names())
                 self._scene_key = key
-        except Exception:
-            _log.exception("the worker process drawing the marks is gone")
+        except Exception as error:
+            _log.warning("the worker process drawing the marks is gone: %s", error)
             self._table_sent, self._scene_key = None, None
             return
         table_id, scene_id = self._table_id, self._scene_id
