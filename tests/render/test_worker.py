@@ -31,21 +31,27 @@ def block():
     block.unlink()
 
 
-def _table_and_scene():
+def _fluid() -> AnnotatedObject:
     fluid = AnnotatedObject("fluid.injectate", ShapeKind.REGION)
     angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
     for frame, radius in ((0, 20.0), (20, 60.0)):
         fluid.set_points(
             frame, np.c_[200 + radius * np.cos(angles), 150 + 0.5 * radius * np.sin(angles)]
         )
+    return fluid
+
+
+def _table_and_scene(fluid: AnnotatedObject):
     table = GeometryTable.pack({fluid.id: fluid.all_geometry(21)})
     look = TrackLook(fluid.id, ShapeKind.REGION, (40, 120, 255))
     return table, Scene((look,), np.eye(2), np.zeros(2), 1.0, (400, 300))
 
 
 def test_the_worker_draws_what_the_app_would_into_shared_memory(pool, block):
-    table, scene = _table_and_scene()
-    pool.submit(worker.set_table, 1, table)
+    fluid = _fluid()
+    table, scene = _table_and_scene(fluid)
+    # The marks themselves go to the worker, which works out their geometry per frame.
+    pool.submit(worker.set_marks, 1, [fluid], 21)
     pool.submit(worker.set_scene, 1, scene, [block.name])
     for frame in (0, 7, 20):
         (rows, columns), origin = pool.submit(worker.render, 1, 1, frame, block.name).result(60)
@@ -62,7 +68,7 @@ def test_the_worker_draws_what_the_app_would_into_shared_memory(pool, block):
 
 
 def test_a_frame_asked_for_with_an_old_scene_is_refused(pool, block):
-    table, scene = _table_and_scene()
+    table, scene = _table_and_scene(_fluid())
     pool.submit(worker.set_table, 2, table)
     pool.submit(worker.set_scene, 5, scene, [block.name])
     with pytest.raises(worker.StaleRequest):

@@ -76,9 +76,9 @@ def test_an_edit_while_playing_is_what_the_next_pictures_show(opened, qtbot):
     rows, columns = window.loop.rows, window.loop.columns
     moved = np.array([[0.1 * columns, 0.7 * rows], [0.9 * columns, 0.7 * rows]])
     window.session.history.push(SetPoints(plane.id, 0, moved))
-    playback = window.marks_view.playback
-    # Right after the edit the picture drawn before it is not shown.
-    assert not playback.item.isVisible()
+    # Right after the edit the picture drawn before it is not shown (the items or a
+    # picture drawn since show the plane where it is now).
+    assert _colour_at(window, (0.5 * columns, 0.3 * rows)) != _label_rgb(window, "fascia.deep")
     _play_until_pictures(qtbot, window, 0)
     assert _colour_at(window, (0.5 * columns, 0.7 * rows)) == _label_rgb(window, "fascia.deep")
     assert _colour_at(window, (0.5 * columns, 0.3 * rows)) != _label_rgb(window, "fascia.deep")
@@ -145,4 +145,21 @@ def test_a_worker_that_dies_is_replaced_and_playback_goes_on(opened, qtbot):
         window.marks_view.refresh()
     _play_until_pictures(qtbot, window, 4)
     assert playback._pool is not pool
+    window.state.set_playing(False)
+
+
+def test_a_still_loop_gets_its_pictures_ready_before_it_plays(opened, qtbot):
+    window = opened
+    _plane(window)
+    window.state.set_frame(5)
+    playback = window.marks_view.playback
+    # A moment after the last change the worker has the marks and the frames after this one.
+    qtbot.waitUntil(
+        lambda: all(playback._ahead.ready(frame)[0] for frame in range(5, 12)), timeout=30000
+    )
+    assert not playback.item.isVisible()  # still: the items show the marks
+    window.state.set_playing(True)
+    window.state.set_frame(6)
+    assert playback.item.isVisible()  # the first frame played is a picture at once
+    assert playback.frames_from_items == 0
     window.state.set_playing(False)

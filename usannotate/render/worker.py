@@ -2,12 +2,12 @@
 
 Drawing a busy frame's marks takes several milliseconds of OpenCV calls with Python in
 between. On a thread of the app that Python competes for the GIL with the GUI thread, which
-then stutters; in a process of its own it competes with nothing. The app sends the geometry
-table once per edit (:func:`set_table`) and the scene once per view change
-(:func:`set_scene`), then asks for frames (:func:`render`); a process pool of one worker
-runs the calls in the order they were made, so a frame is drawn with the table and scene
-sent before it. Each call names the table and scene it expects: a frame asked for before
-newer ones arrived is drawn with what it names or not at all.
+then stutters; in a process of its own it competes with nothing. The app sends the marks
+once per edit (:func:`set_marks`, which works their geometry out here) and the scene once
+per view change (:func:`set_scene`), then asks for frames (:func:`render`); a pool of one
+worker process runs the calls in the order they were made, so a frame is drawn with the
+marks and scene sent before it. Each call names the table and scene it expects: a frame
+asked for before newer ones arrived is drawn with what it names or not at all.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from multiprocessing import shared_memory
 import cv2
 import numpy as np
 
+from usannotate.annotations import AnnotatedObject
 from usannotate.render.scene import GeometryTable, Scene, render_frame
 
-__all__ = ["StaleRequest", "ready", "render", "set_scene", "set_table"]
+__all__ = ["StaleRequest", "ready", "render", "set_marks", "set_scene", "set_table"]
 
 # This process draws on one core; OpenCV's own threads would fight the app's for the other.
 cv2.setNumThreads(1)
@@ -47,6 +48,14 @@ def ready() -> bool:
 def set_table(table_id: int, table: GeometryTable) -> None:
     """Hold ``table`` (every track's geometry) as ``table_id``."""
     _state["table"], _state["table_id"] = table, table_id
+
+
+def set_marks(table_id: int, objects: list[AnnotatedObject], n_frames: int) -> None:
+    """Work out every track's geometry on every frame of the loop (interpolated between
+    keyframes: the slow part, done here rather than in the app) and hold it as
+    ``table_id``."""
+    geometry = {obj.id: obj.all_geometry(n_frames) for obj in objects}
+    set_table(table_id, GeometryTable.pack(geometry))
 
 
 def set_scene(scene_id: int, scene: Scene, slots: list[str]) -> None:

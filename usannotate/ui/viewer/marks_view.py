@@ -9,7 +9,7 @@ themselves are shown as pictures drawn ahead on workers
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QRectF
+from PySide6.QtCore import QObject, QRectF, QTimer
 
 from usannotate.cine import CineLoop
 from usannotate.ui.state import ViewerState
@@ -20,6 +20,9 @@ from usannotate.ui.viewer.playback_marks import PlaybackMarks
 from usannotate.ui.viewer.view import CineView
 
 __all__ = ["MarksView"]
+
+#: How long after the last change (an edit, a step, a zoom...) the worker is given the marks.
+PREPARE_DELAY_MS = 400
 
 
 class MarksView(QObject):
@@ -40,8 +43,14 @@ class MarksView(QObject):
         #: Every track's geometry on every frame, built on a worker while playing.
         self.geometry = GeometryCache(self)
         layer.geometry_for = self.geometry.geometry
-        #: While playing: the marks of the frames ahead, drawn on workers.
-        self.playback = PlaybackMarks(view, layer, self.geometry)
+        #: While playing: the marks of the frames ahead, drawn by a worker process.
+        self.playback = PlaybackMarks(view, layer)
+        # A moment after the marks, the frame or the view last changed, the worker gets
+        # the marks and draws the frames after this one: playing starts with pictures.
+        self._prepare = QTimer(self)
+        self._prepare.setSingleShot(True)
+        self._prepare.setInterval(PREPARE_DELAY_MS)
+        self._prepare.timeout.connect(self._prepare_playback)
         state.loopChanged.connect(self._on_loop_changed)
         state.frameChanged.connect(self._on_frame_changed)
         state.marksChanged.connect(self._on_marks_changed)
@@ -52,6 +61,7 @@ class MarksView(QObject):
         tools.selectionChanged.connect(self._on_tools_selection)
         # Captions keep their size on screen: what lies clear of the marks changes with zoom.
         view.zoomChanged.connect(lambda _zoom: layer.layout_captions())
+        view.zoomChanged.connect(lambda _zoom: self._prepare.start())
 
     def refresh(self) -> None:
         """Draw the marks of the frame on screen (the one rebuild of the layer)."""
@@ -73,7 +83,17 @@ class MarksView(QObject):
         self.redraws += 1
         self.tools.layer_rebuilt()
 
+    def _prepare_playback(self) -> None:
+        state = self._state
+        if state.playing or state.loop is None or state.frame < 0:
+            return
+        self.playback.prepare_playback(
+            state.annotations, state.frame, state.loop.n_frames, state.selected
+        )
+
     def _forget_geometry(self) -> None:
+        self.playback.marks_changed()
+        self._prepare.start()
         state = self._state
         n_frames = state.loop.n_frames if state.loop is not None else 0
         self.geometry.reset(state.annotations if n_frames else None, n_frames)
@@ -109,6 +129,8 @@ class MarksView(QObject):
             self.layer.keep_clear = self._view.burned_in_mask()
         self.refresh()
         self.tools.set_frame(frame)
+        if not self._state.playing:
+            self._prepare.start()
 
     def _on_session_changed(self, _session: object) -> None:
         self._forget_geometry()
@@ -126,6 +148,7 @@ class MarksView(QObject):
             self.refresh()  # the still frame's caches and caption layout
 
     def _on_selection_changed(self, object_id: object) -> None:
+        self._prepare.start()
         if self.tools.selected != object_id:
             self.tools.select(object_id if isinstance(object_id, str) else None)
 

@@ -32,8 +32,7 @@ from usannotate.annotations import Annotations, FrameSource
 from usannotate.render import worker
 from usannotate.render.ahead import RenderAhead
 from usannotate.render.marks import CaptionSprite
-from usannotate.render.scene import GeometryTable, MarksPicture, Scene, TrackLook
-from usannotate.ui.viewer.geometry_cache import GeometryCache
+from usannotate.render.scene import MarksPicture, Scene, TrackLook
 from usannotate.ui.viewer.marks import CAPTION_SUFFIXES, AnnotationLayer, _caption
 
 __all__ = ["MarksPictureItem", "PlaybackMarks", "caption_sprite"]
@@ -190,19 +189,18 @@ class PlaybackMarks:
     """Has the marks of the frames ahead drawn while the loop plays and shows them in
     place of the layer's items (see the module's docstring)."""
 
-    def __init__(
-        self, view: QGraphicsView, layer: AnnotationLayer, geometry: GeometryCache
-    ) -> None:
+    def __init__(self, view: QGraphicsView, layer: AnnotationLayer) -> None:
         self._view = view
         self._layer = layer
-        self._geometry = geometry
         self._ahead: RenderAhead[MarksPicture] = RenderAhead()
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
         self.item = MarksPictureItem()
         self.item.setVisible(False)
         view.scene().addItem(self.item)
-        self._table_sent: GeometryTable | None = None
+        #: Bumped by :meth:`marks_changed`; the worker holds the marks of ``_marks_sent``.
+        self._marks_version = 0
+        self._marks_sent: int | None = None
         self._table_id = 0
         self._scene_key: tuple | None = None
         self._scene_id = 0
@@ -229,10 +227,10 @@ class PlaybackMarks:
         """Show the marks of ``frame`` (``selected_id`` the selected mark) from a picture
         drawn ahead, hiding the layer's items; False (the layer draws them) when there is
         none in time."""
-        if annotations is None or not self._geometry.is_ready or not self._start():
+        if annotations is None or not self._start():
             self.hide()
             return False
-        self._send(annotations, selected_id)
+        self._send(annotations, n_frames, selected_id)
         self._ahead.follow(frame, n_frames)
         drawn, picture = self._ahead.wait_for(frame, _WAIT_S)
         if not drawn:
@@ -262,11 +260,24 @@ class PlaybackMarks:
             self.item.setVisible(False)
         self._layer.set_items_visible(True)
 
-    def stop(self) -> None:
-        """Playback stopped: drop the pictures (the worker keeps the table and scene)."""
-        self.hide()
+    def marks_changed(self) -> None:
+        """The marks were edited (or another loop or session): the worker needs them anew."""
+        self._marks_version += 1
         self._ahead.reset(None)
-        self._scene_key = None
+
+    def prepare_playback(
+        self, annotations: Annotations | None, frame: int, n_frames: int, selected_id: str | None
+    ) -> None:
+        """The loop is still on ``frame``: give the worker the marks and the scene now and
+        have the frames after this one drawn, so that playing starts with pictures."""
+        if annotations is None or not annotations.objects or not self._start():
+            return
+        self._send(annotations, n_frames, selected_id)
+        self._ahead.follow(frame, n_frames)
+
+    def stop(self) -> None:
+        """Playback stopped (the worker keeps the marks and the scene)."""
+        self.hide()
 
     def prepare(self) -> Future | None:
         """Start the worker process now (it takes a moment) rather than at the first
@@ -306,7 +317,7 @@ class PlaybackMarks:
             _log.warning("no worker process for playback; marks drawn in the window: %s", error)
             self._broken = True
             return False
-        self._table_sent = None
+        self._marks_sent = None
         self._scene_key = None
         return True
 
@@ -318,20 +329,21 @@ class PlaybackMarks:
             self._pool = None
             raise
 
-    def _send(self, annotations: Annotations, selected_id: str | None) -> None:
-        """Send the worker what changed since the last frame: the table after an edit,
+    def _send(self, annotations: Annotations, n_frames: int, selected_id: str | None) -> None:
+        """Send the worker what changed since the last frame: the marks after an edit,
         the scene after a change of view, selection or captions; then frames are asked
         for with what they were sent."""
-        table = self._geometry.packed
         key = self._scene_key_now(annotations, selected_id)
-        if table is self._table_sent and key == self._scene_key:
+        if self._marks_sent == self._marks_version and key == self._scene_key:
             return
         self._ahead.reset(None)
         try:
-            if table is not self._table_sent:
+            if self._marks_sent != self._marks_version:
                 self._table_id += 1
-                self._submit(worker.set_table, self._table_id, table)
-                self._table_sent = table
+                # Copies: the GUI edits its objects while these wait to be sent.
+                objects = [obj.copy() for obj in annotations.objects]
+                self._submit(worker.set_marks, self._table_id, objects, n_frames)
+                self._marks_sent = self._marks_version
             if key != self._scene_key:
                 scene = self._scene(annotations, selected_id)
                 columns, rows = scene.size
@@ -341,7 +353,7 @@ class PlaybackMarks:
                 self._scene_key = key
         except Exception as error:
             _log.warning("the worker process drawing the marks is gone: %s", error)
-            self._table_sent, self._scene_key = None, None
+            self._marks_sent, self._scene_key = None, None
             return
         table_id, scene_id = self._table_id, self._scene_id
         self._ahead.reset(lambda frame: self._render(table_id, scene_id, frame))
