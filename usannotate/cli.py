@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import textwrap
@@ -127,6 +128,9 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``usannotate`` command; returns the exit status."""
+    # A bundled app (PyInstaller) starts the playback worker process through this entry
+    # point: let multiprocessing take over then (a no-op otherwise).
+    multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in _SUBCOMMANDS:
         options = _subcommand_parser().parse_args(args)
