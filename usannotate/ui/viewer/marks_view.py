@@ -21,6 +21,9 @@ from usannotate.ui.viewer.view import CineView
 
 __all__ = ["MarksView"]
 
+#: Frames drawn by the scene items during playback before the items' geometry table is
+#: built on a thread (see :meth:`MarksView.refresh`).
+_ITEM_FRAMES_BEFORE_TABLE = 30
 #: How long after the last change (an edit, a step, a zoom...) the worker is given the marks.
 PREPARE_DELAY_MS = 400
 
@@ -77,6 +80,10 @@ class MarksView(QObject):
             if shown:
                 self.redraws += 1
                 return
+            if self.playback.frames_from_items > _ITEM_FRAMES_BEFORE_TABLE:
+                # The worker does not keep up (or there is none): the items at least
+                # look their geometry up rather than work it out on every frame.
+                self.geometry.build()
         else:
             self.playback.hide()
         self.layer.show(state.annotations, state.frame, cache=not state.playing)
@@ -97,7 +104,7 @@ class MarksView(QObject):
         state = self._state
         n_frames = state.loop.n_frames if state.loop is not None else 0
         self.geometry.reset(state.annotations if n_frames else None, n_frames)
-        if state.playing:
+        if state.playing and not self.playback.has_worker:
             self.geometry.build()
 
     def _on_marks_changed(self) -> None:
@@ -140,9 +147,11 @@ class MarksView(QObject):
 
     def _on_playing_changed(self, playing: bool) -> None:
         self._view.set_playing(playing)
-        if playing:
+        if playing and not self.playback.has_worker:
+            # Building the table takes the GIL from the GUI thread for a while: only
+            # when the worker process, which has its own, cannot draw the marks.
             self.geometry.build()
-        else:
+        if not playing:
             self.playback.stop()
         if not playing and self._state.frame >= 0:
             self.refresh()  # the still frame's caches and caption layout

@@ -192,6 +192,9 @@ class PlaybackMarks:
     def __init__(self, view: QGraphicsView, layer: AnnotationLayer) -> None:
         self._view = view
         self._layer = layer
+        #: Frames shown from a picture drawn ahead, and by the scene items instead.
+        self.frames_from_pictures = 0
+        self.frames_from_items = 0
         self._ahead: RenderAhead[MarksPicture] = RenderAhead()
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
@@ -207,11 +210,13 @@ class PlaybackMarks:
         self._dpr = 1.0
         self._sprites: dict[tuple, CaptionSprite] = {}
         self._slots = _Slots()
-        #: Frames shown from a picture drawn ahead, and by the scene items instead.
-        self.frames_from_pictures = 0
-        self.frames_from_items = 0
 
     # ------------------------------------------------------------------ showing
+    @property
+    def has_worker(self) -> bool:
+        """A worker process draws the marks (False: none could be started)."""
+        return self._pool is not None or (not self._broken and self._start())
+
     @property
     def showing(self) -> bool:
         """The marks on screen are a picture drawn ahead (not the layer's items)."""
@@ -278,6 +283,7 @@ class PlaybackMarks:
     def stop(self) -> None:
         """Playback stopped (the worker keeps the marks and the scene)."""
         self.hide()
+        self.frames_from_items = 0
 
     def prepare(self) -> Future | None:
         """Start the worker process now (it takes a moment) rather than at the first
@@ -294,7 +300,9 @@ class PlaybackMarks:
         """Stop the worker process (the window closes)."""
         self._ahead.reset(None)
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # Waits for the call in progress (at most a set_marks, about a second): the
+            # shared memory is unlinked once the worker no longer attaches to it.
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._slots.close()
 
