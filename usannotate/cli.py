@@ -10,7 +10,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__
+from usannotate import __version__, cli_export
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -26,6 +26,8 @@ _COMMAND_HELP = {
     "optionally that they belong to a DICOM",
     "measure": "print the measurements of every frame where a mark exists, keyframe, "
     "interpolated or tracked (the 'source' column says which; mm when calibrated)",
+    "export": cli_export.EXPORT_HELP,
+    "import": cli_export.IMPORT_HELP,
 }
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
@@ -64,6 +66,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     measure.add_argument(
         "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
     )
+    cli_export.add_parsers(commands)
     return parser
 
 
@@ -106,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "frame": _cmd_frame,
             "validate": _cmd_validate,
             "measure": _cmd_measure,
+            "export": cli_export.cmd_export,
+            "import": cli_export.cmd_import,
         }[options.command]
         try:
             return handler(options)
