@@ -44,7 +44,7 @@ __all__ = ["build_sr", "sr_rows", "tracking_uid", "write_sr"]
 
 def tracking_uid(sop_instance_uid: str, object_id: str) -> str:
     """The Tracking Unique Identifier of a track: stable for one DICOM and one track."""
-    return generate_uid(prefix=None, entropy_srcs=[sop_instance_uid, object_id])
+    return generate_uid(entropy_srcs=["usannotate-track", sop_instance_uid, object_id])
 
 
 def sr_rows(work: AnnotatedLoop, *, all_frames: bool = False) -> list[Row]:
@@ -99,43 +99,50 @@ def build_sr(
     for row in rows:
         by_key.setdefault((row.object_id, row.frame), []).append(row)
 
-    header = pydicom.dcmread(work.loop.path, stop_before_pixels=True)
-    sop_uid = work.loop.identity.sop_instance_uid
-    groups = []
-    for done, obj in enumerate(objects):
-        groups += _track_groups(work, obj, header, by_key, all_frames)
-        if progress is not None:
-            progress(done + 1, len(objects))
+    header = _evidence(work)
+    try:
+        groups = []
+        for done, obj in enumerate(objects):
+            groups += _track_groups(work, obj, header, by_key, all_frames)
+            if progress is not None:
+                progress(done + 1, len(objects))
 
-    observer = hd.sr.ObservationContext(
-        observer_device_context=hd.sr.ObserverContext(
-            observer_type=codes.DCM.Device,
-            observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-                uid=generate_uid(entropy_srcs=["usannotate", __version__]),
-                name="usannotate",
-                manufacturer_name="usannotate",
-                model_name=__version__,
+        observer = hd.sr.ObservationContext(
+            observer_device_context=hd.sr.ObserverContext(
+                observer_type=codes.DCM.Device,
+                observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+                    uid=generate_uid(entropy_srcs=["usannotate", __version__]),
+                    name="usannotate",
+                    manufacturer_name="usannotate",
+                    model_name=__version__,
+                ),
             ),
-        ),
-        **_person_observer(work.doc.annotator),
-    )
-    report = hd.sr.MeasurementReport(
-        observation_context=observer,
-        procedure_reported=codes.SCT.Ultrasonography,
-        imaging_measurements=groups,
-        title=codes.DCM.ImagingMeasurementReport,
-    )
-    sr = hd.sr.ComprehensiveSR(
-        evidence=[header],
-        content=report,
-        series_instance_uid=hd.UID(),
-        series_number=9001,
-        sop_instance_uid=generate_uid(entropy_srcs=[sop_uid, "sr", str(all_frames)]),
-        instance_number=1,
-        manufacturer="usannotate",
-        series_description="usannotate measurements",
-        is_complete=True,
-    )
+            **_person_observer(work.doc.annotator),
+        )
+        report = hd.sr.MeasurementReport(
+            observation_context=observer,
+            procedure_reported=codes.SCT.Ultrasonography,
+            imaging_measurements=groups,
+            title=codes.DCM.ImagingMeasurementReport,
+        )
+        sr = hd.sr.ComprehensiveSR(
+            evidence=[header],
+            content=report,
+            series_instance_uid=hd.UID(),
+            series_number=9001,
+            sop_instance_uid=hd.UID(),  # a new instance each time: its content differs
+            instance_number=1,
+            manufacturer="usannotate",
+            series_description="usannotate measurements",
+            is_complete=True,
+        )
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        # highdicom validates eagerly; its messages may quote header values, so only the
+        # kind of complaint is told.
+        raise ExportError(
+            f"{work.name}: highdicom refused the report ({type(exc).__name__}): the DICOM "
+            "lacks what an SR must refer to"
+        ) from None
     # Our private coding scheme, declared as PS3.3 C.12.1.1.2 asks.
     scheme = pydicom.Dataset()
     scheme.CodingSchemeDesignator = SCHEME
@@ -143,6 +150,37 @@ def build_sr(
     scheme.CodingSchemeResponsibleOrganization = "usannotate"
     sr.CodingSchemeIdentificationSequence = [scheme]
     return sr
+
+
+#: Type 2 attributes (present, empty when unknown) that highdicom copies from the image
+#: into the SR's patient and study modules; scanners' exports often leave some out.
+_COPIED_TYPE_2 = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+)
+
+
+def _evidence(work: AnnotatedLoop) -> pydicom.Dataset:
+    """The image's header as the SR's evidence, with empty Type 2 attributes added where
+    the file lacks them (the values the SR copies stay the file's own)."""
+    try:
+        header = pydicom.dcmread(work.loop.path, stop_before_pixels=True)
+        missing = [k for k in ("StudyInstanceUID", "SeriesInstanceUID") if k not in header]
+    except Exception:  # the loop opened, so this is a header pydicom reads only lazily
+        raise ExportError(f"{work.name}: the DICOM header cannot be read for the SR") from None
+    if missing:
+        raise ExportError(f"{work.name}: the DICOM has no {missing[0]}: the SR cannot refer to it")
+    for keyword in _COPIED_TYPE_2:
+        if keyword not in header:
+            setattr(header, keyword, "")
+    return header
 
 
 def _person_observer(annotator: str) -> dict[str, object]:

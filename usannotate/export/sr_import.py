@@ -91,10 +91,24 @@ def read_sr_tracks(
             track.kind = kind
         if source is not FrameSource.INTERPOLATED:
             track.frames[frame] = (points, source)
-    found = [t for t in tracks.values() if t.frames]
+    order = _tracking_uid_order(sr)
+    found = sorted((t for t in tracks.values() if t.frames), key=lambda t: order.get(t.uid, 0))
     if not found:
         raise ExportError(f"{name}: the report holds no marks on this DICOM")
     return found
+
+
+def _tracking_uid_order(sr: object) -> dict[str, int]:
+    """Tracking UIDs in the order the report first names them (the tracks' order)."""
+    order: dict[str, int] = {}
+    stack = list(reversed(getattr(sr, "ContentSequence", [])))
+    while stack:
+        item = stack.pop()
+        code = getattr(item, "ConceptNameCodeSequence", None)
+        if code and code[0].CodeValue == "112040" and hasattr(item, "UID"):  # Tracking UID
+            order.setdefault(str(item.UID), len(order))
+        stack.extend(reversed(getattr(item, "ContentSequence", [])))
+    return order
 
 
 def _group_geometry(
