@@ -127,7 +127,9 @@ def test_px_values_are_refused_unless_allowed(tmp_path):
     result = run_cli("export", "sr", str(dicom), "-o", str(out), "--allow-px")
     assert result.returncode == 0, result.stderr
     report = hd.sr.srread(out).content
-    units = {m.unit.value for g in report.get_image_measurement_groups() for m in g.get_measurements()}
+    units = {
+        m.unit.value for g in report.get_image_measurement_groups() for m in g.get_measurements()
+    }
     assert units == {"{pixels}", "deg"}
 
 
