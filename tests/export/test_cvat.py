@@ -82,27 +82,36 @@ CVAT_WRITTEN = """<?xml version="1.0" encoding="utf-8"?>
     <source>uncalibrated.mp4</source>
   </meta>
   <track id="0" label="Injected fluid" source="manual">
-    <polygon frame="1" keyframe="1" outside="0" occluded="0" points="10.00,10.00;30.00,10.00;30.00,20.00;10.00,20.00" z_order="0">
+    <polygon frame="1" keyframe="1" outside="0" occluded="0"
+        points="10.00,10.00;30.00,10.00;30.00,20.00;10.00,20.00" z_order="0">
     </polygon>
-    <polygon frame="2" keyframe="0" outside="0" occluded="0" points="10.00,10.00;31.00,10.00;31.00,21.00;10.00,21.00" z_order="0">
+    <polygon frame="2" keyframe="0" outside="0" occluded="0"
+        points="10.00,10.00;31.00,10.00;31.00,21.00;10.00,21.00" z_order="0">
     </polygon>
-    <polygon frame="3" keyframe="1" outside="0" occluded="0" points="10.00,10.00;32.00,10.00;32.00,22.00;10.00,22.00" z_order="0">
+    <polygon frame="3" keyframe="1" outside="0" occluded="0"
+        points="10.00,10.00;32.00,10.00;32.00,22.00;10.00,22.00" z_order="0">
     </polygon>
-    <polygon frame="4" keyframe="1" outside="1" occluded="0" points="10.00,10.00;32.00,10.00;32.00,22.00;10.00,22.00" z_order="0">
+    <polygon frame="4" keyframe="1" outside="1" occluded="0"
+        points="10.00,10.00;32.00,10.00;32.00,22.00;10.00,22.00" z_order="0">
     </polygon>
-    <polygon frame="6" keyframe="1" outside="0" occluded="0" points="12.00,12.00;34.00,12.00;34.00,24.00;12.00,24.00" z_order="0">
+    <polygon frame="6" keyframe="1" outside="0" occluded="0"
+        points="12.00,12.00;34.00,12.00;34.00,24.00;12.00,24.00" z_order="0">
     </polygon>
-    <polygon frame="7" keyframe="1" outside="1" occluded="0" points="12.00,12.00;34.00,12.00;34.00,24.00;12.00,24.00" z_order="0">
+    <polygon frame="7" keyframe="1" outside="1" occluded="0"
+        points="12.00,12.00;34.00,12.00;34.00,24.00;12.00,24.00" z_order="0">
     </polygon>
   </track>
   <track id="1" label="Needle" source="manual">
-    <polyline frame="0" keyframe="1" outside="0" occluded="0" points="5.50,4.25;40.00,30.00" z_order="0">
+    <polyline frame="0" keyframe="1" outside="0" occluded="0"
+        points="5.50,4.25;40.00,30.00" z_order="0">
     </polyline>
-    <polyline frame="9" keyframe="1" outside="0" occluded="0" points="5.50,4.25;44.00,34.00" z_order="0">
+    <polyline frame="9" keyframe="1" outside="0" occluded="0"
+        points="5.50,4.25;44.00,34.00" z_order="0">
     </polyline>
   </track>
   <track id="2" label="Target / trigger point" source="manual">
-    <points frame="9" keyframe="1" outside="0" occluded="0" points="45.00,35.00" z_order="0">
+    <points frame="9" keyframe="1" outside="0" occluded="0"
+        points="45.00,35.00" z_order="0">
     </points>
   </track>
 </annotations>
@@ -138,12 +147,14 @@ def test_export_has_cvat_video_structure(marked, tmp_path):
         assert set(track.attrib) == {"id", "label", "source"}
         assert track.get("label") == doc.annotations.label_set[obj.label_id].name
         shapes = list(track)
-        assert {s.tag for s in shapes} <= TRACK_SHAPES and len({s.tag for s in shapes}) == 1
+        assert {s.tag for s in shapes} <= TRACK_SHAPES
+        assert len({s.tag for s in shapes}) == 1
         for shape in shapes:
             assert {"frame", "keyframe", "outside", "occluded", "points"} <= set(shape.attrib)
             for pair in shape.get("points").split(";"):
                 x, y = (float(v) for v in pair.split(","))
-                assert 0 <= x <= doc.dicom.columns and 0 <= y <= doc.dicom.rows
+                assert 0 <= x <= doc.dicom.columns
+                assert 0 <= y <= doc.dicom.rows
         visible = {int(s.get("frame")): s for s in shapes if s.get("outside") == "0"}
         assert sorted(visible) == sorted(obj.frames)  # stored frames, tracked ones too
         for frame, shape in visible.items():
@@ -153,7 +164,8 @@ def test_export_has_cvat_video_structure(marked, tmp_path):
             points = np.array([p.split(",") for p in shape.get("points").split(";")], float)
             np.testing.assert_allclose(points, obj.frames[frame], atol=5e-4)
             if obj.kind.value == "needle":
-                assert shape.tag == "polyline" and len(points) == 2
+                assert shape.tag == "polyline"
+                assert len(points) == 2
                 assert attributes["kind"] == "needle"
         outside = sorted(int(s.get("frame")) for s in shapes if s.get("outside") == "1")
         assert outside[-1] == max(obj.frames) + 1  # leaves the view after its last frame
@@ -190,9 +202,11 @@ def test_a_file_written_by_cvat_is_read_with_its_coordinates(tmp_path):
     )
     # CVAT's keyframes stay keyframes, its interpolated frame 2 is ours to interpolate,
     # the outside shape at 4 is a gap (a keyframe follows), the one at 7 ends the track.
-    assert sorted(fluid.frames) == [1, 3, 6] and fluid.absent == {4}
+    assert sorted(fluid.frames) == [1, 3, 6]
+    assert fluid.absent == {4}
     assert fluid.source(2) is FrameSource.INTERPOLATED
-    assert fluid.points(5) is None and fluid.points(8) is None
+    assert fluid.points(5) is None
+    assert fluid.points(8) is None
     # (x, y), (0, 0) the image's top-left corner in both: the points are CVAT's numbers.
     np.testing.assert_array_equal(fluid.frames[1], [[10, 10], [30, 10], [30, 20], [10, 20]])
     np.testing.assert_array_equal(needle.frames[0], [[5.5, 4.25], [40, 30]])
@@ -213,8 +227,10 @@ def test_unknown_labels_are_listed_or_added(tmp_path):
     back = tmp_path / "cvat.usannotate.json"
     result = run_cli("import", "cvat", str(xml), "--dicom", str(dicom), "-o", str(back))
     assert result.returncode == 2
-    assert "'Spinal needle'" in result.stderr and "--add-labels" in result.stderr
-    assert result.stderr.count("\n") == 1 and not back.exists()
+    assert "'Spinal needle'" in result.stderr
+    assert "--add-labels" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not back.exists()
     result = run_cli(
         "import", "cvat", str(xml), "--dicom", str(dicom), "-o", str(back), "--add-labels"
     )
@@ -248,5 +264,6 @@ def test_bad_files_are_one_line(tmp_path, text, says):
     result = run_cli("import", "cvat", str(xml), "--dicom", str(dicom), "-o", str(back))
     assert result.returncode == 2
     assert says in result.stderr, result.stderr
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
     assert not back.exists()

@@ -122,7 +122,8 @@ def test_px_values_are_refused_unless_allowed(tmp_path):
     result = run_cli("export", "sr", str(dicom), "-o", str(out))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "px" in result.stderr and "--allow-px" in result.stderr
+    assert "px" in result.stderr
+    assert "--allow-px" in result.stderr
     assert not out.exists()
     result = run_cli("export", "sr", str(dicom), "-o", str(out), "--allow-px")
     assert result.returncode == 0, result.stderr
@@ -137,11 +138,13 @@ def test_bad_input_is_one_line(marked, tmp_path):
     not_sr = tmp_path / "back.json"
     result = run_cli("import", "sr", str(marked), "--dicom", str(marked), "-o", str(not_sr))
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
     assert "not a DICOM SR" in result.stderr
     assert not not_sr.exists()
     result = run_cli("export", "sr", str(tmp_path / "missing.dcm"), "-o", str(tmp_path / "x.dcm"))
-    assert result.returncode == 2 and "missing.dcm" in result.stderr
+    assert result.returncode == 2
+    assert "missing.dcm" in result.stderr
 
 
 def test_a_folder_gives_one_report_per_loop(tmp_path):
