@@ -120,66 +120,32 @@ def _progress(done: int, total: int, name: str) -> None:
 
 def cmd_export(options: argparse.Namespace) -> int:
     """``usannotate export FORMAT ...``."""
-    from usannotate.export import ExportError, loops_with_sidecars
+    from usannotate.export import ExportError, FrameChoice, loops_with_sidecars
+    from usannotate.export.run import ExportFormat, ExportRequest, run_export
 
+    kind = ExportFormat(options.format)
     try:
         loops = loops_with_sidecars(options.paths)
-        if options.format in ("sr", "cvat"):
-            return _per_loop_export(options, loops)
-        return _image_set_export(options, loops)
+        single = kind.per_loop and len(options.paths) == 1 and not Path(options.paths[0]).is_dir()
+        request = ExportRequest(
+            format=kind,
+            loops=tuple(loops),
+            output=Path(options.output),
+            single=single,
+            sidecar=Path(options.sidecar) if getattr(options, "sidecar", None) else None,
+            frames=FrameChoice(getattr(options, "frames", "annotated")),
+            all_frames=getattr(options, "all_frames", False),
+            allow_px=getattr(options, "allow_px", False),
+            line_width_px=getattr(options, "line_width_px", 3),
+            val_fraction=getattr(options, "val_fraction", 0.0),
+            seed=getattr(options, "seed", 0),
+        )
+        run_export(request, loop_done=_progress)
     except ExportError as exc:
         return _fail(str(exc))
     except OSError as exc:
         name = os.path.basename(exc.filename) if exc.filename else options.format
         return _fail(f"{name}: could not be written ({exc.strerror or 'I/O error'})")
-
-
-def _per_loop_export(options: argparse.Namespace, loops: list[Path]) -> int:
-    from usannotate.export import ExportError, annotated_loop, write_cvat, write_sr
-
-    suffix = ".sr.dcm" if options.format == "sr" else ".cvat.xml"
-    single = len(loops) == 1 and not Path(options.paths[0]).is_dir()
-    if options.sidecar and not single:
-        raise ExportError("--sidecar names the sidecar of one loop: give one DICOM")
-    out = Path(options.output)
-    if not single:
-        out.mkdir(parents=True, exist_ok=True)
-    for done, dicom in enumerate(loops, 1):
-        target = out if single else out / f"{dicom.name.rsplit('.', 1)[0]}{suffix}"
-        with annotated_loop(dicom, options.sidecar if single else None) as work:
-            if options.format == "sr":
-                write_sr(work, target, all_frames=options.all_frames, allow_px=options.allow_px)
-            else:
-                write_cvat(work, target)
-        _progress(done, len(loops), dicom.name)
-    return EXIT_OK
-
-
-def _image_set_export(options: argparse.Namespace, loops: list[Path]) -> int:
-    from usannotate.export import FrameChoice, write_coco, write_masks, write_yolo
-
-    frames = FrameChoice(options.frames)
-    out = Path(options.output)
-    if options.format == "coco":
-        write_coco(
-            loops,
-            out,
-            frames,
-            val_fraction=options.val_fraction,
-            seed=options.seed,
-            progress=_progress,
-        )
-    elif options.format == "yolo":
-        write_yolo(
-            loops,
-            out,
-            frames,
-            val_fraction=options.val_fraction,
-            seed=options.seed,
-            progress=_progress,
-        )
-    else:
-        write_masks(loops, out, frames, line_width_px=options.line_width_px, progress=_progress)
     return EXIT_OK
 
 

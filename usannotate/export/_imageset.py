@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from usannotate.export._common import (
 )
 
 __all__ = [
+    "FrameProgress",
     "Mark",
     "bbox",
     "frame_image",
@@ -80,15 +81,26 @@ def image_name(dicom: Path, frame: int) -> str:
     return f"{dicom.name.rsplit('.', 1)[0]}_f{frame:05d}.png"
 
 
+#: Per-frame progress of one loop: ``(frames done, frames of this loop)``.
+FrameProgress = Callable[[int, int], None]
+
+
 def loop_frames(
-    loops: Sequence[Path], choice: FrameChoice, progress: Progress | None = None
+    loops: Sequence[Path],
+    choice: FrameChoice,
+    progress: Progress | None = None,
+    frame_progress: FrameProgress | None = None,
 ) -> Iterator[tuple[AnnotatedLoop, Path, int, list[Mark]]]:
     """Each loop's frames to write, in order, with the marks on them (interpolated ones
-    too); the loop is open while its frames are handed out."""
+    too); the loop is open while its frames are handed out. ``progress`` hears of each
+    loop done, ``frame_progress`` of each frame (it may raise to stop the export)."""
     for done, dicom in enumerate(loops, 1):
         with annotated_loop(dicom) as work:
             labels = work.annotations.label_set
-            for frame in frames_to_write(work.annotations, work.loop.n_frames, choice):
+            chosen = frames_to_write(work.annotations, work.loop.n_frames, choice)
+            for count, frame in enumerate(chosen):
+                if frame_progress is not None:
+                    frame_progress(count, len(chosen))
                 marks = []
                 for obj in work.annotations.objects:
                     found = obj.geometry(frame)

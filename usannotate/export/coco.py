@@ -24,6 +24,7 @@ from usannotate._atomic import write_atomically
 from usannotate.annotations import FrameSource, Label, ShapeKind
 from usannotate.export._common import ExportError, FrameChoice, Progress
 from usannotate.export._imageset import (
+    FrameProgress,
     Mark,
     bbox,
     frame_image,
@@ -110,6 +111,7 @@ def write_coco(
     val_fraction: float = 0.0,
     seed: int = 0,
     progress: Progress | None = None,
+    frame_progress: FrameProgress | None = None,
 ) -> list[Path]:
     """Write a COCO data set of the loops' frames into the folder ``output``.
 
@@ -122,7 +124,8 @@ def write_coco(
     val_fraction, seed
         Share of the loops held out as ``val`` (whole loops), and the split's seed.
     progress
-        Called with ``(loops done, loops, file name)``.
+        Called with ``(loops done, loops, file name)``; ``frame_progress`` with
+        ``(frames done, frames)`` of the loop being written (it may raise to stop).
 
     Returns
     -------
@@ -148,7 +151,7 @@ def write_coco(
         split: {"images": [], "annotations": []} for split in sorted(set(splits.values()))
     }
     next_annotation = 1
-    for work, dicom, frame, marks in loop_frames(paths, frames, progress):
+    for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
         split = splits[dicom]
         name = image_name(dicom, frame)
         write_png(out / "images" / split / name, frame_image(work, frame))

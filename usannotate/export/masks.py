@@ -21,6 +21,7 @@ from usannotate._atomic import write_atomically
 from usannotate.annotations import ShapeKind
 from usannotate.export._common import ExportError, FrameChoice, Progress
 from usannotate.export._imageset import (
+    FrameProgress,
     Mark,
     frame_image,
     image_name,
@@ -114,6 +115,7 @@ def write_masks(
     *,
     line_width_px: int = 3,
     progress: Progress | None = None,
+    frame_progress: FrameProgress | None = None,
 ) -> Path:
     """Write index masks of the loops' frames into the folder ``output``; returns the
     path of ``labelmap.json``.
@@ -135,7 +137,7 @@ def write_masks(
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     listed = []
-    for work, dicom, frame, marks in loop_frames(paths, frames, progress):
+    for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
         name = image_name(dicom, frame)
         shape = (work.loop.rows, work.loop.columns)
         write_png(out / "masks" / name, mask_of(shape, marks, indices, line_width_px))

@@ -22,6 +22,7 @@ from usannotate._atomic import write_atomically
 from usannotate.annotations import ShapeKind
 from usannotate.export._common import ExportError, FrameChoice, Progress
 from usannotate.export._imageset import (
+    FrameProgress,
     frame_image,
     image_name,
     label_index,
@@ -44,6 +45,7 @@ def write_yolo(
     val_fraction: float = 0.0,
     seed: int = 0,
     progress: Progress | None = None,
+    frame_progress: FrameProgress | None = None,
 ) -> Path:
     """Write a YOLO segmentation data set of the loops' regions into ``output``; returns
     the path of ``data.yaml``.
@@ -68,7 +70,7 @@ def write_yolo(
     sources = io.StringIO()
     table = csv.writer(sources, lineterminator="\n")
     table.writerow(SOURCE_COLUMNS)
-    for work, dicom, frame, marks in loop_frames(paths, frames, progress):
+    for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
         split = splits[dicom]
         name = image_name(dicom, frame)
         write_png(out / "images" / split / name, frame_image(work, frame))
