@@ -86,6 +86,7 @@ class ExportDialog(QDialog):
         self._loop = Path(loop_path)
         self._sidecar = Path(sidecar_path)
         self._save_first = save_first
+        self._output = Path()
         self.job = BackgroundJob("export", self)
         self.job.progressed.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
@@ -242,6 +243,7 @@ class ExportDialog(QDialog):
         except ExportError as exc:
             self._say(str(exc), error=True)
             return False
+        self._output = request.output
         self._set_running(True)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("%p%")
@@ -272,7 +274,8 @@ class ExportDialog(QDialog):
             files = list(detail)  # type: ignore[call-overload]
             names = ", ".join(Path(p).name for p in files[:3])
             more = f" and {len(files) - 3} more" if len(files) > 3 else ""
-            self._say(f"Exported: {names}{more}")
+            where = "" if files == [self._output] else f" into {self._output.name}"
+            self._say(f"Exported{where}: {names}{more}")
         elif status == "cancelled":
             self.progress_bar.setFormat("Cancelled")
             self._say("Cancelled: the files written so far are whole; the set is not complete.")
