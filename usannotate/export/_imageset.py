@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from usannotate.export._common import (
 __all__ = [
     "FrameProgress",
     "Mark",
+    "PngWriter",
     "bbox",
     "frame_image",
     "image_name",
@@ -146,6 +149,44 @@ def write_png(path: Path, image: np.ndarray) -> None:
         raise ExportError(f"{path.name}: the PNG could not be encoded")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, encoded.tobytes())
+
+
+class PngWriter:
+    """Encodes and writes PNGs on two worker threads (OpenCV's encoder releases the GIL),
+    at most :attr:`in_flight` images held at once; leaving the ``with`` block waits for
+    them and raises the first failure."""
+
+    in_flight = 6
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="png")
+        self._slots = threading.BoundedSemaphore(self.in_flight)
+        self._futures: list[Future[None]] = []
+
+    def __enter__(self) -> PngWriter:
+        return self
+
+    def submit(self, path: Path, image: np.ndarray) -> None:
+        """Write ``image`` to ``path`` soon (blocks while :attr:`in_flight` are pending)."""
+        self._slots.acquire()
+        self._check()
+        future = self._pool.submit(write_png, path, image)
+        future.add_done_callback(lambda _: self._slots.release())
+        self._futures.append(future)
+
+    def _check(self) -> None:
+        pending = []
+        for future in self._futures:
+            if future.done():
+                future.result()  # raises the worker's exception here
+            else:
+                pending.append(future)
+        self._futures = pending
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._pool.shutdown(wait=True)
+        if exc_info[0] is None:
+            self._check()
 
 
 def polygon_area(points: np.ndarray) -> float:

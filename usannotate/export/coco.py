@@ -26,6 +26,7 @@ from usannotate.export._common import ExportError, FrameChoice, Progress
 from usannotate.export._imageset import (
     FrameProgress,
     Mark,
+    PngWriter,
     bbox,
     frame_image,
     image_name,
@@ -33,7 +34,6 @@ from usannotate.export._imageset import (
     loop_frames,
     polygon_area,
     split_loops,
-    write_png,
 )
 from usannotate.sidecar import format_timestamp, utc_now
 
@@ -151,27 +151,28 @@ def write_coco(
         split: {"images": [], "annotations": []} for split in sorted(set(splits.values()))
     }
     next_annotation = 1
-    for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
-        split = splits[dicom]
-        name = image_name(dicom, frame)
-        write_png(out / "images" / split / name, frame_image(work, frame))
-        image_id = len(sets[split]["images"]) + 1
-        sets[split]["images"].append(
-            {
-                "id": image_id,
-                "file_name": f"{split}/{name}",
-                "width": work.loop.columns,
-                "height": work.loop.rows,
-                "loop": dicom.name,
-                "frame": frame,
-            }
-        )
-        for mark in marks:
-            if mark.label.id not in categories:
-                continue
-            entry = _annotation(next_annotation, image_id, categories[mark.label.id], mark)
-            sets[split]["annotations"].append(entry)
-            next_annotation += 1
+    with PngWriter() as pngs:
+        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
+            split = splits[dicom]
+            name = image_name(dicom, frame)
+            pngs.submit(out / "images" / split / name, frame_image(work, frame))
+            image_id = len(sets[split]["images"]) + 1
+            sets[split]["images"].append(
+                {
+                    "id": image_id,
+                    "file_name": f"{split}/{name}",
+                    "width": work.loop.columns,
+                    "height": work.loop.rows,
+                    "loop": dicom.name,
+                    "frame": frame,
+                }
+            )
+            for mark in marks:
+                if mark.label.id not in categories:
+                    continue
+                entry = _annotation(next_annotation, image_id, categories[mark.label.id], mark)
+                sets[split]["annotations"].append(entry)
+                next_annotation += 1
     written = []
     for split, content in sets.items():
         document = {

@@ -23,11 +23,11 @@ from usannotate.export._common import ExportError, FrameChoice, Progress
 from usannotate.export._imageset import (
     FrameProgress,
     Mark,
+    PngWriter,
     frame_image,
     image_name,
     label_index,
     loop_frames,
-    write_png,
 )
 
 __all__ = ["draw_line", "fill_polygon", "mask_of", "write_masks"]
@@ -61,32 +61,33 @@ def fill_polygon(mask: np.ndarray, points: np.ndarray, value: int) -> None:
                 mask[row, first:last] = value
 
 
-def _disc(centre: np.ndarray, diameter: float) -> np.ndarray:
-    """A 32-gon of the given diameter around ``centre``."""
-    angles = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
-    return centre + (diameter / 2.0) * np.column_stack([np.cos(angles), np.sin(angles)])
-
-
 def draw_line(mask: np.ndarray, points: np.ndarray, width_px: float, value: int) -> None:
-    """Draw an open polyline ``width_px`` wide (round joins and ends), pixels sampled at
-    their centres as in :func:`fill_polygon`.
+    """Draw an open polyline ``width_px`` wide with round ends: every pixel whose centre
+    lies within ``width_px / 2`` of the polyline (one point: a disc), so the drawn area
+    is the band's, ``width x length`` plus the two half-disc ends.
 
-    Not ``cv2.polylines``: its thick lines come out 2 px wider than asked (a width of 5
-    covers 7 rows), which a mask's line width option must not do.
+    Not ``cv2.polylines`` with a thickness: its thick lines come out 2 px wider than asked
+    (a thickness of 5 covers 7 rows), which a mask's line width option must not do.
     """
+    rows, columns = mask.shape
     points = np.asarray(points, dtype=np.float64)
+    if len(points) == 1:
+        points = np.vstack([points, points])
     half = width_px / 2.0
     for start, end in itertools.pairwise(points):
-        step = end - start
-        length = float(np.hypot(*step))
-        if length == 0.0:
+        x0 = max(int(np.floor(min(start[0], end[0]) - half)), 0)
+        x1 = min(int(np.ceil(max(start[0], end[0]) + half)) + 1, columns)
+        y0 = max(int(np.floor(min(start[1], end[1]) - half)), 0)
+        y1 = min(int(np.ceil(max(start[1], end[1]) + half)) + 1, rows)
+        if x1 <= x0 or y1 <= y0:
             continue
-        normal = np.array([-step[1], step[0]]) / length * half
-        fill_polygon(
-            mask, np.array([start + normal, end + normal, end - normal, start - normal]), value
-        )
-    for point in points:
-        fill_polygon(mask, _disc(point, width_px), value)
+        xs = np.arange(x0, x1) + 0.5 - start[0]  # pixel centres, relative to the start
+        ys = (np.arange(y0, y1) + 0.5 - start[1])[:, None]
+        step = end - start
+        squared = float(step @ step)
+        t = 0.0 if squared == 0 else np.clip((xs * step[0] + ys * step[1]) / squared, 0, 1)
+        distance2 = (xs - t * step[0]) ** 2 + (ys - t * step[1]) ** 2
+        mask[y0:y1, x0:x1][distance2 <= half * half] = value
 
 
 def mask_of(
@@ -102,7 +103,7 @@ def mask_of(
         if mark.kind is ShapeKind.REGION:
             fill_polygon(mask, mark.points, value)
         elif mark.kind is ShapeKind.POINT:
-            fill_polygon(mask, _disc(mark.points[0], line_width_px), value)
+            draw_line(mask, mark.points[:1], line_width_px, value)
         else:
             draw_line(mask, mark.points, line_width_px, value)
     return mask
@@ -137,23 +138,24 @@ def write_masks(
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     listed = []
-    for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
-        name = image_name(dicom, frame)
-        shape = (work.loop.rows, work.loop.columns)
-        write_png(out / "masks" / name, mask_of(shape, marks, indices, line_width_px))
-        write_png(out / "images" / name, frame_image(work, frame))
-        listed.append(
-            {
-                "mask": f"masks/{name}",
-                "image": f"images/{name}",
-                "loop": dicom.name,
-                "frame": frame,
-                "tracks": [
-                    {"track_id": m.track_id, "label_id": m.label.id, "source": m.source.value}
-                    for m in marks
-                ],
-            }
-        )
+    with PngWriter() as pngs:
+        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
+            name = image_name(dicom, frame)
+            shape = (work.loop.rows, work.loop.columns)
+            pngs.submit(out / "masks" / name, mask_of(shape, marks, indices, line_width_px))
+            pngs.submit(out / "images" / name, frame_image(work, frame))
+            listed.append(
+                {
+                    "mask": f"masks/{name}",
+                    "image": f"images/{name}",
+                    "loop": dicom.name,
+                    "frame": frame,
+                    "tracks": [
+                        {"track_id": m.track_id, "label_id": m.label.id, "source": m.source.value}
+                        for m in marks
+                    ],
+                }
+            )
     labelmap = {
         "background": 0,
         "line_width_px": line_width_px,

@@ -23,12 +23,12 @@ from usannotate.annotations import ShapeKind
 from usannotate.export._common import ExportError, FrameChoice, Progress
 from usannotate.export._imageset import (
     FrameProgress,
+    PngWriter,
     frame_image,
     image_name,
     label_index,
     loop_frames,
     split_loops,
-    write_png,
 )
 
 __all__ = ["SOURCE_COLUMNS", "write_yolo"]
@@ -70,32 +70,35 @@ def write_yolo(
     sources = io.StringIO()
     table = csv.writer(sources, lineterminator="\n")
     table.writerow(SOURCE_COLUMNS)
-    for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
-        split = splits[dicom]
-        name = image_name(dicom, frame)
-        write_png(out / "images" / split / name, frame_image(work, frame))
-        size = np.array([work.loop.columns, work.loop.rows], dtype=np.float64)
-        lines = []
-        label_file = f"labels/{split}/{name[:-4]}.txt"
-        for mark in marks:
-            if mark.label.id not in classes:
-                continue
-            normalised = np.clip(mark.points / size, 0.0, 1.0).reshape(-1)
-            lines.append(f"{classes[mark.label.id]} " + " ".join(f"{v:.6f}" for v in normalised))
-            table.writerow(
-                [
-                    label_file,
-                    len(lines),
-                    dicom.name,
-                    frame,
-                    classes[mark.label.id],
-                    mark.track_id,
-                    mark.source.value,
-                ]
-            )
-        target = out / label_file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, "".join(f"{line}\n" for line in lines).encode())
+    with PngWriter() as pngs:
+        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
+            split = splits[dicom]
+            name = image_name(dicom, frame)
+            pngs.submit(out / "images" / split / name, frame_image(work, frame))
+            size = np.array([work.loop.columns, work.loop.rows], dtype=np.float64)
+            lines = []
+            label_file = f"labels/{split}/{name[:-4]}.txt"
+            for mark in marks:
+                if mark.label.id not in classes:
+                    continue
+                normalised = np.clip(mark.points / size, 0.0, 1.0).reshape(-1)
+                lines.append(
+                    f"{classes[mark.label.id]} " + " ".join(f"{v:.6f}" for v in normalised)
+                )
+                table.writerow(
+                    [
+                        label_file,
+                        len(lines),
+                        dicom.name,
+                        frame,
+                        classes[mark.label.id],
+                        mark.track_id,
+                        mark.source.value,
+                    ]
+                )
+            target = out / label_file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, "".join(f"{line}\n" for line in lines).encode())
     data = {
         "path": str(out.resolve()),  # Ultralytics resolves relative paths elsewhere
         "train": "images/train",
