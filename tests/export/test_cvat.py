@@ -267,3 +267,31 @@ def test_bad_files_are_one_line(tmp_path, text, says):
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert not back.exists()
+
+
+def test_export_and_import_load_no_qt(marked, tmp_path):
+    """The export and import subcommands, like every subcommand, never import Qt."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from usannotate import cli\n"
+        "dicom, out = sys.argv[1], sys.argv[2]\n"
+        "assert cli.main(['export', 'sr', dicom, '-o', out + '/r.dcm']) == 0\n"
+        "assert cli.main(['export', 'cvat', dicom, '-o', out + '/c.xml']) == 0\n"
+        "assert cli.main(['export', 'masks', dicom, '-o', out + '/m']) == 0\n"
+        "assert cli.main(['import', 'cvat', out + '/c.xml', '--dicom', dicom,\n"
+        "                 '-o', out + '/s.json']) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in\n"
+        "                ('PySide6', 'shiboken6', 'pyqtgraph') or m.startswith('usannotate.ui'))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(marked), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
