@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.export.conftest import uncalibrated_loop
+from tests.export.conftest import mark_sample, uncalibrated_loop
 from tests.test_cli import run_cli
 from usannotate.annotations import FrameSource
 from usannotate.sidecar import load_sidecar, sidecar_path_for
@@ -295,3 +295,14 @@ def test_export_and_import_load_no_qt(marked, tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_folder_gives_one_file_per_loop(tmp_path):
+    folder = tmp_path / "loops"
+    mark_sample(folder, "a", "loop_a.dcm")
+    mark_sample(folder, "b", "loop_b.dcm")
+    out = tmp_path / "xml"
+    result = run_cli("export", "cvat", str(folder), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["loop_a.cvat.xml", "loop_b.cvat.xml"]
+    assert "[2/2] loop_b.dcm" in result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import highdicom as hd
 import pytest
 
-from tests.export.conftest import uncalibrated_loop
+from tests.export.conftest import mark_sample, uncalibrated_loop
 from tests.test_cli import run_cli
 from usannotate.annotations import ShapeKind
 from usannotate.export.sr import tracking_uid
@@ -19,6 +19,21 @@ from usannotate.export.sr_codes import FRAME_SOURCE, MEASUREMENT_CODES, UNIT_COD
 from usannotate.sidecar import load_sidecar, sidecar_path_for
 
 DCIODVFY = shutil.which("dciodvfy")
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    """Sample loop b marked, and its two reports made by the CLI once for the module:
+    ``stored`` (keyframes and tracked frames) and ``all`` (--all-frames)."""
+    folder = tmp_path_factory.mktemp("sr")
+    dicom = mark_sample(folder / "loops")
+    made = {"dicom": dicom}
+    for key, extra in (("stored", []), ("all", ["--all-frames"])):
+        out = folder / f"{key}.dcm"
+        result = run_cli("export", "sr", str(dicom), "--output", str(out), *extra)
+        assert result.returncode == 0, result.stderr
+        made[key] = out
+    return made
 
 
 def _measure(dicom: Path) -> list[dict]:
@@ -74,21 +89,18 @@ def _expected(rows: list[dict], stored_only: bool, dicom: Path) -> dict:
     }
 
 
-@pytest.mark.parametrize("all_frames", [False, True], ids=["stored", "all-frames"])
-def test_sr_holds_the_values_of_measure(marked, tmp_path, all_frames):
-    out = tmp_path / "report.dcm"
-    args = ["export", "sr", str(marked), "--output", str(out)]
-    result = run_cli(*args, *(["--all-frames"] if all_frames else []))
-    assert result.returncode == 0, result.stderr
-    got = _read_back(out, marked)
-    expected = _expected(_measure(marked), not all_frames, marked)
+@pytest.mark.parametrize("which", ["stored", "all"])
+def test_sr_holds_the_values_of_measure(reports, which):
+    dicom = reports["dicom"]
+    got = _read_back(reports[which], dicom)
+    expected = _expected(_measure(dicom), which == "stored", dicom)
     assert got.keys() == expected.keys()
     for key, (value, unit) in expected.items():
         assert got[key][1] == unit, key
         assert got[key][0] == pytest.approx(value, abs=0.01), key
     assert {unit for _, unit in got.values()} == {"mm", "mm2", "deg"}
-    if all_frames:
-        assert {k[1] for k in got} == {r["frame"] for r in _measure(marked)}
+    if which == "all":
+        assert {k[1] for k in got} == {r["frame"] for r in _measure(dicom)}
 
 
 # CI installs dicom3tools (.ci/setup): there the check must run, never skip.
@@ -96,12 +108,11 @@ def test_sr_holds_the_values_of_measure(marked, tmp_path, all_frames):
     DCIODVFY is None and not os.environ.get("CI"),
     reason="dciodvfy (Debian dicom3tools) is not installed",
 )
-def test_sr_passes_dciodvfy(marked, tmp_path):
-    out = tmp_path / "report.dcm"
-    assert run_cli("export", "sr", str(marked), "-o", str(out)).returncode == 0
+@pytest.mark.parametrize("which", ["stored", "all"])
+def test_sr_passes_dciodvfy(reports, which):
     assert DCIODVFY is not None, "dciodvfy is missing: bash .ci/setup installs dicom3tools"
     checked = subprocess.run(
-        [DCIODVFY, str(out)], capture_output=True, text=True, timeout=120, check=False
+        [DCIODVFY, str(reports[which])], capture_output=True, text=True, timeout=120, check=False
     )
     lines = (checked.stdout + checked.stderr).splitlines()
     assert "ComprehensiveSR" in lines  # it recognised the IOD it checked
@@ -109,13 +120,15 @@ def test_sr_passes_dciodvfy(marked, tmp_path):
     assert not errors, errors
 
 
-def test_import_gives_back_the_same_tracks(marked, tmp_path):
-    out = tmp_path / "report.dcm"
-    assert run_cli("export", "sr", str(marked), "-o", str(out), "--all-frames").returncode == 0
+@pytest.mark.parametrize("which", ["stored", "all"])
+def test_import_gives_back_the_same_tracks(reports, tmp_path, which):
+    dicom = reports["dicom"]
     back = tmp_path / "back.usannotate.json"
-    result = run_cli("import", "sr", str(out), "--dicom", str(marked), "--output", str(back))
+    result = run_cli(
+        "import", "sr", str(reports[which]), "--dicom", str(dicom), "--output", str(back)
+    )
     assert result.returncode == 0, result.stderr
-    original = load_sidecar(sidecar_path_for(marked)).annotations.objects
+    original = load_sidecar(sidecar_path_for(dicom)).annotations.objects
     imported = load_sidecar(back).annotations.objects
     assert len(imported) == len(original)
     for obj, twin in zip(original, imported, strict=True):
@@ -140,7 +153,8 @@ def test_px_values_are_refused_unless_allowed(tmp_path):
     assert units == {"{pixels}", "deg"}
 
 
-def test_bad_input_is_one_line(marked, tmp_path):
+def test_bad_input_is_one_line(reports, tmp_path):
+    marked = reports["dicom"]
     not_sr = tmp_path / "back.json"
     result = run_cli("import", "sr", str(marked), "--dicom", str(marked), "-o", str(not_sr))
     assert result.returncode == 2
@@ -151,16 +165,3 @@ def test_bad_input_is_one_line(marked, tmp_path):
     result = run_cli("export", "sr", str(tmp_path / "missing.dcm"), "-o", str(tmp_path / "x.dcm"))
     assert result.returncode == 2
     assert "missing.dcm" in result.stderr
-
-
-def test_a_folder_gives_one_report_per_loop(tmp_path):
-    from tests.export.conftest import mark_sample
-
-    folder = tmp_path / "loops"
-    mark_sample(folder, "a", "loop_a.dcm")
-    mark_sample(folder, "b", "loop_b.dcm")
-    out = tmp_path / "reports"
-    result = run_cli("export", "sr", str(folder), "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["loop_a.sr.dcm", "loop_b.sr.dcm"]
-    assert "[2/2] loop_b.dcm" in result.stderr
