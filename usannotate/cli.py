@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__
+from usannotate import __version__, cli_export
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -30,6 +30,8 @@ _COMMAND_HELP = {
     "deidentify": "write a de-identified copy of a loop or a folder of loops (DICOM PS3.15 "
     "Annex E header, keyed new UIDs, dates removed or shifted, pixels outside the "
     "ultrasound regions black, lossless encoding, the sidecar carried over)",
+    "export": cli_export.EXPORT_HELP,
+    "import": cli_export.IMPORT_HELP,
 }
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
@@ -94,6 +96,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     deidentify.add_argument(
         "--keep-annotator", action="store_true", help="keep the annotator's name in the sidecar"
     )
+    cli_export.add_parsers(commands)
     return parser
 
 
@@ -140,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": _cmd_validate,
             "measure": _cmd_measure,
             "deidentify": _cmd_deidentify,
+            "export": cli_export.cmd_export,
+            "import": cli_export.cmd_import,
         }[options.command]
         try:
             return handler(options)

@@ -516,6 +516,24 @@ class MainWindow(QMainWindow):
     def export_measurements(self) -> bool:
         return self.sessions.export_measurements()
 
+    def export_marks(self) -> QDialog | None:
+        """File > Export Marks: the export dialog (non-blocking), or None without a loop."""
+        from usannotate.ui.dialogs.export import ExportDialog
+
+        session = self.session
+        if self.loop is None or session is None:
+            self.statusBar().showMessage("Open a loop with marks first", 4000)
+            return None
+        dialog = ExportDialog(
+            self.loop.path,
+            session.path,
+            save_first=lambda: not session.is_modified or self.save(),
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def undo(self) -> None:
         self.marking.undo()
 

@@ -71,6 +71,15 @@ def build_menus(window: MainWindow) -> None:
         "`usannotate measure` prints",
     )
     menu.addAction(window.export_measurements_action)
+    window.export_marks_action = _action(
+        window,
+        "Export &Marks…",
+        "Ctrl+Shift+E",
+        window.export_marks,
+        "Export the marks of this loop (or of its folder) as DICOM SR, CVAT XML, COCO, "
+        "YOLO or index masks",
+    )
+    menu.addAction(window.export_marks_action)
     menu.addSeparator()
     window.close_loop_action = _action(
         window, "&Close Loop", "Ctrl+W", window.close_loop, "Close this loop"

@@ -1,0 +1,194 @@
+"""COCO export: frames as PNG, regions as polygons, planes and needles as keypoints.
+
+No Qt. One ``annotations/<split>.json`` (``train``, and ``val`` when loops are held out)
+and ``images/<split>/*.png``. Regions (fluid, structures to avoid) are polygon
+``segmentation`` with ``area`` and ``bbox`` in px; a needle is 2 keypoints (entry, tip),
+a fascial plane :data:`PLANE_KEYPOINTS` keypoints spaced evenly along it (COCO needs a
+fixed count per category), a target 1 keypoint, each with its category's ``skeleton``.
+Every annotation's ``attributes`` say its ``track_id``, ``source`` (keyframe, tracked
+or interpolated) and ``keyframe``; every image its loop and 0-based frame. Coordinates
+are px only (no mm values are written, so none can be mixed with px).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from usannotate import __version__
+from usannotate._atomic import write_atomically
+from usannotate.annotations import FrameSource, Label, ShapeKind
+from usannotate.export._common import ExportError, FrameChoice, Progress
+from usannotate.export._imageset import (
+    FrameProgress,
+    Mark,
+    PngWriter,
+    bbox,
+    frame_image,
+    image_name,
+    label_index,
+    loop_frames,
+    polygon_area,
+    split_loops,
+)
+from usannotate.sidecar import format_timestamp, utc_now
+
+__all__ = ["PLANE_KEYPOINTS", "resample_polyline", "write_coco"]
+
+#: Keypoints a fascial plane is resampled to.
+PLANE_KEYPOINTS = 16
+
+
+def resample_polyline(points: np.ndarray, n: int) -> np.ndarray:
+    """``n`` points evenly spaced along an open polyline, both ends kept."""
+    points = np.asarray(points, dtype=np.float64)
+    lengths = np.hypot(*np.diff(points, axis=0).T)
+    arc = np.concatenate([[0.0], np.cumsum(lengths)])
+    if arc[-1] == 0:
+        return np.repeat(points[:1], n, axis=0)
+    wanted = np.linspace(0.0, arc[-1], n)
+    return np.column_stack(
+        [np.interp(wanted, arc, points[:, 0]), np.interp(wanted, arc, points[:, 1])]
+    )
+
+
+def _category(number: int, label: Label) -> dict[str, object]:
+    category: dict[str, object] = {
+        "id": number,
+        "name": label.name,
+        "supercategory": label.group or label.kind.value,
+        "label_id": label.id,
+        "kind": label.kind.value,
+    }
+    names = {
+        ShapeKind.NEEDLE: ["entry", "tip"],
+        ShapeKind.POLYLINE: [f"p{i}" for i in range(1, PLANE_KEYPOINTS + 1)],
+        ShapeKind.POINT: ["point"],
+    }.get(label.kind)
+    if names is not None:
+        category["keypoints"] = names
+        # COCO's skeleton numbers keypoints from 1.
+        category["skeleton"] = [[i, i + 1] for i in range(1, len(names))]
+    return category
+
+
+def _annotation(number: int, image_id: int, category_id: int, mark: Mark) -> dict[str, object]:
+    attributes = {
+        "track_id": mark.track_id,
+        "label_id": mark.label.id,
+        "source": mark.source.value,
+        "keyframe": mark.source is FrameSource.KEYFRAME,
+    }
+    entry: dict[str, object] = {"id": number, "image_id": image_id, "category_id": category_id}
+    points = np.round(mark.points, 3)
+    if mark.kind is ShapeKind.REGION:
+        entry["segmentation"] = [[float(v) for v in points.reshape(-1)]]
+        entry["area"] = round(polygon_area(points), 3)
+        entry["bbox"] = bbox(points)
+    else:
+        if mark.kind is ShapeKind.POLYLINE:
+            points = np.round(resample_polyline(mark.points, PLANE_KEYPOINTS), 3)
+        keypoints = np.column_stack([points, np.full(len(points), 2.0)])  # 2: visible
+        entry["keypoints"] = [float(v) for v in keypoints.reshape(-1)]
+        entry["num_keypoints"] = len(points)
+        box = bbox(points)
+        entry["bbox"] = box
+        entry["area"] = round(box[2] * box[3], 3)
+    entry["iscrowd"] = 0
+    entry["attributes"] = attributes
+    return entry
+
+
+def write_coco(
+    loops: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    frames: FrameChoice = FrameChoice.ANNOTATED,
+    *,
+    val_fraction: float = 0.0,
+    seed: int = 0,
+    progress: Progress | None = None,
+    frame_progress: FrameProgress | None = None,
+) -> list[Path]:
+    """Write a COCO data set of the loops' frames into the folder ``output``.
+
+    Parameters
+    ----------
+    loops
+        Annotated DICOM loops (each with its sidecar beside it).
+    frames
+        Which frames of each loop (see :class:`FrameChoice`).
+    val_fraction, seed
+        Share of the loops held out as ``val`` (whole loops), and the split's seed.
+    progress
+        Called with ``(loops done, loops, file name)``; ``frame_progress`` with
+        ``(frames done, frames)`` of the loop being written (it may raise to stop).
+
+    Returns
+    -------
+    list of Path
+        The annotation files written (``annotations/train.json`` [, ``val.json``]).
+
+    Raises
+    ------
+    ExportError
+        A loop cannot be opened or read, or nothing is marked.
+    OSError
+        A file could not be written.
+    """
+    paths = [Path(p) for p in loops]
+    splits = split_loops(paths, val_fraction, seed)
+    labels = label_index(paths)
+    if not labels:
+        raise ExportError("nothing is marked on these loops")
+    categories = {label.id: number for number, label in enumerate(labels, 1)}
+    out = Path(output)
+    now = format_timestamp(utc_now())
+    sets: dict[str, dict[str, list]] = {
+        split: {"images": [], "annotations": []} for split in sorted(set(splits.values()))
+    }
+    next_annotation = 1
+    with PngWriter() as pngs:
+        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
+            split = splits[dicom]
+            name = image_name(dicom, frame)
+            pngs.submit(out / "images" / split / name, frame_image(work, frame))
+            image_id = len(sets[split]["images"]) + 1
+            sets[split]["images"].append(
+                {
+                    "id": image_id,
+                    "file_name": f"{split}/{name}",
+                    "width": work.loop.columns,
+                    "height": work.loop.rows,
+                    "loop": dicom.name,
+                    "frame": frame,
+                }
+            )
+            for mark in marks:
+                if mark.label.id not in categories:
+                    continue
+                entry = _annotation(next_annotation, image_id, categories[mark.label.id], mark)
+                sets[split]["annotations"].append(entry)
+                next_annotation += 1
+    written = []
+    for split, content in sets.items():
+        document = {
+            "info": {
+                "description": "usannotate export",
+                "version": __version__,
+                "date_created": now,
+                "frames": frames.value,
+            },
+            "licenses": [],
+            "images": content["images"],
+            "annotations": content["annotations"],
+            "categories": [_category(categories[label.id], label) for label in labels],
+        }
+        path = out / "annotations" / f"{split}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+        written.append(path)
+    return written
