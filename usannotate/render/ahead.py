@@ -73,7 +73,8 @@ class RenderAhead(Generic[Picture]):
 
     def wait_for(self, frame: int, timeout_s: float) -> tuple[bool, Picture | None]:
         """:meth:`ready`, waiting up to ``timeout_s`` when ``frame`` is being drawn (the
-        GUI thread waits rather than draw it the slow way itself)."""
+        GUI thread waits rather than draw it the slow way itself; not when it is still
+        queued: a future's ``started()``, or ``running()``, says)."""
         with self._lock:
             if frame in self._done:
                 return True, self._done[frame]
@@ -81,6 +82,9 @@ class RenderAhead(Generic[Picture]):
             generation = self._generation
         if future is None:
             return False, None
+        started = getattr(future, "started", future.running)
+        if not (started() or future.done()):
+            return False, None  # still queued behind others: not worth waiting for
         try:
             picture = future.result(timeout=timeout_s)
         except concurrent.futures.TimeoutError:

@@ -23,7 +23,7 @@ __all__ = ["MarksView"]
 
 #: Frames drawn by the scene items during playback before the items' geometry table is
 #: built on a thread (see :meth:`MarksView.refresh`).
-_ITEM_FRAMES_BEFORE_TABLE = 30
+_ITEM_FRAMES_BEFORE_TABLE = 10
 #: How long after the last change (an edit, a step, a zoom...) the worker is given the marks.
 PREPARE_DELAY_MS = 400
 
@@ -147,9 +147,11 @@ class MarksView(QObject):
 
     def _on_playing_changed(self, playing: bool) -> None:
         self._view.set_playing(playing)
-        if playing and not self.playback.has_worker:
-            # Building the table takes the GIL from the GUI thread for a while: only
-            # when the worker process, which has its own, cannot draw the marks.
+        state = self._state
+        ready = state.loop is not None and self.playback.prepared(state.frame, state.loop.n_frames)
+        if playing and not ready:
+            # Building the table takes the GIL from the GUI thread for a while: only when
+            # the worker process (which has its own) has not drawn the frames ahead yet.
             self.geometry.build()
         if not playing:
             self.playback.stop()

@@ -217,6 +217,10 @@ class PlaybackMarks:
         """A worker process draws the marks (False: none could be started)."""
         return self._pool is not None or (not self._broken and self._start())
 
+    def prepared(self, frame: int, n_frames: int) -> bool:
+        """The frames after ``frame`` are drawn (playing from there starts with pictures)."""
+        return n_frames > 1 and self._ahead.ready((frame + 1) % n_frames)[0]
+
     @property
     def showing(self) -> bool:
         """The marks on screen are a picture drawn ahead (not the layer's items)."""
@@ -406,6 +410,7 @@ class PlaybackMarks:
 
         outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
         inner.add_done_callback(finished)
+        outer.started = inner.running  # type: ignore[attr-defined]  # RenderAhead.wait_for
         return outer
 
     def _view_key(self) -> tuple:
