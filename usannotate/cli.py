@@ -29,6 +29,8 @@ _COMMAND_HELP = {
     "deidentify": "write a de-identified copy of a loop or a folder of loops (DICOM PS3.15 "
     "Annex E header, keyed new UIDs, dates removed or shifted, pixels outside the "
     "ultrasound regions black, lossless encoding, the sidecar carried over)",
+    "export": "annotated media: `export video` (H.264 MP4), `export frames` (PNGs), "
+    "`export teaching` (a de-identified teaching case folder with an index.html)",
 }
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
@@ -93,7 +95,25 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     deidentify.add_argument(
         "--keep-annotator", action="store_true", help="keep the annotator's name in the sidecar"
     )
+    _add_export_parser(commands)
     return parser
+
+
+def _add_export_parser(commands: argparse._SubParsersAction) -> None:
+    """``usannotate export KIND``: each kind's options live with its code."""
+    from usannotate.cli_media import add_media_commands
+
+    export = commands.add_parser("export", help=_COMMAND_HELP["export"])
+    kinds = export.add_subparsers(dest="export_kind", required=True, metavar="KIND")
+    add_media_commands(kinds)
+
+
+def _cmd_export(options: argparse.Namespace) -> int:
+    from usannotate.cli_media import MEDIA_KINDS, run_media
+
+    if options.export_kind in MEDIA_KINDS:
+        return run_media(options)
+    raise AssertionError(options.export_kind)  # pragma: no cover - argparse checked it
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -136,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": _cmd_validate,
             "measure": _cmd_measure,
             "deidentify": _cmd_deidentify,
+            "export": _cmd_export,
         }[options.command]
         try:
             return handler(options)

@@ -23,8 +23,8 @@ import numpy as np
 
 from usannotate.annotations import (
     Annotations,
-    LabelSet,
     FrameSource,
+    LabelSet,
     Row,
     ShapeKind,
     calibration_lookup,

@@ -50,7 +50,7 @@ def h264_encoder() -> str | None:
     for name in _H264_ENCODERS:
         try:
             av.codec.Codec(name, "w")
-        except Exception:  # noqa: BLE001 - PyAV raises its own error types per build
+        except Exception:
             continue
         return name
     return None
