@@ -38,7 +38,7 @@ def annotated_sample(folder: Path, name: str = "loop_a.dcm") -> tuple[Path, dict
         for key, label in PLANE_LABELS.items()
     }
     frames = truth["frames"]
-    for frame in frames[::10] + [frames[-1]]:
+    for frame in [*frames[::10], frames[-1]]:
         for plane in frame["fascial_planes"]:
             planes[plane["name"]].set_points(frame["index"], plane["points"])
         if frame["fluid"]:
