@@ -89,7 +89,9 @@ def load_annotations(
         doc = load_sidecar(path, dicom_uid=loop.identity.sop_instance_uid)
         check_loop(doc, loop, path=path)
     except SidecarError as exc:
-        raise ExportError(path.name, str(exc).splitlines()[0].removeprefix(f"{path.name}: "))
+        raise ExportError(
+            path.name, str(exc).splitlines()[0].removeprefix(f"{path.name}: ")
+        ) from None
     return doc.annotations, None
 
 
@@ -159,7 +161,9 @@ class AnnotatedLoop:
         try:
             self.loop = open_cine(dicom, cache_bytes=_CACHE_BYTES, prefetch_frames=_PREFETCH_FRAMES)
         except CineError as exc:
-            raise ExportError(self.name, str(exc).splitlines()[0].removeprefix(f"{self.name}: "))
+            raise ExportError(
+                self.name, str(exc).splitlines()[0].removeprefix(f"{self.name}: ")
+            ) from None
         try:
             self._setup(sidecar, annotations, mask, scan_progress)
         except BaseException:
@@ -184,6 +188,9 @@ class AnnotatedLoop:
             except DeidentifyError as exc:
                 raise ExportError(self.name, exc.reason) from None
         self.mask = mask if anonymise else None
+        if self.mask is not None:
+            keep = self.mask.keep.astype(np.uint8) * 255
+            self._keep_rgb = cv2.merge([keep, keep, keep])
         self.scale = options.scale or auto_scale(loop.columns)
         width = round(loop.columns * self.scale)
         height = round(loop.rows * self.scale)
@@ -195,6 +202,16 @@ class AnnotatedLoop:
             (loop.columns, loop.rows),
         )
         self._build_scene()
+        # The captions' measurements (needle angle and tip depth, fluid area) need no
+        # plane: measuring without the planes skips tip-to-plane and extent-along-plane,
+        # the costly ones (most of a frame's measuring time).
+        self._captioned = None
+        if annotations is not None:
+            self._captioned = Annotations(
+                annotations.label_set,
+                [o for o in annotations.objects if o.kind != ShapeKind.POLYLINE],
+                annotations.manual_calibration,
+            )
         self._scale_bar = self._make_scale_bar() if options.scale_bar else None
 
     # ------------------------------------------------------------------ set-up
@@ -264,10 +281,15 @@ class AnnotatedLoop:
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as it is exported: ``(height, width, 3)`` uint8 RGB."""
         pixels = self.loop.frame(index)
+        fresh = False
         if self.mask is not None:
-            pixels = self.mask.apply(pixels)
+            # One pass, a new array: the frame AND 0/255 per pixel (PixelMask.apply
+            # zero-fills a frame first, twice the memory traffic).
+            pixels = cv2.bitwise_and(pixels, self._keep_rgb)
+            fresh = True
         width, height = self.size
         if self.scale != 1.0:
+            fresh = True
             pixels = cv2.resize(
                 pixels,
                 (round(self.loop.columns * self.scale), round(self.loop.rows * self.scale)),
@@ -283,8 +305,8 @@ class AnnotatedLoop:
                 cv2.BORDER_CONSTANT,
                 value=(0, 0, 0),
             )
-        else:
-            pixels = np.array(pixels, copy=True)
+        elif not fresh:
+            pixels = np.array(pixels, copy=True)  # the loop's cache is not ours to draw on
         if self._looks:
             picture = render_frame(self._frame_scene(index), self._table, index)
             if picture is not None:
@@ -302,8 +324,8 @@ class AnnotatedLoop:
     def _frame_scene(self, index: int) -> Scene:
         """The scene with this frame's captions: name, source and live measurements."""
         by_object: dict[str, list[Row]] = defaultdict(list)
-        if self.options.measurements:
-            for row in self.rows(index):
+        if self.options.measurements and self._captioned is not None:
+            for row in measure_frame(self._captioned, index, self._calibration_for):
                 by_object[row.object_id].append(row)
         tracks = []
         for look in self._looks:

@@ -33,6 +33,24 @@ def font(size_px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
+@functools.lru_cache(maxsize=2048)
+def _line_mask(line: str, size_px: int, bold: bool) -> np.ndarray:
+    """One line's coverage, ``(h, w)`` uint8 (cached: captions repeat their names)."""
+    face = font(size_px)
+    box = face.getbbox(line or " ")
+    width = box[2] - box[0] + (2 if bold else 1)
+    height = max(int(size_px * 1.25), box[3] - box[1])
+    image = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(image)
+    xy = (-box[0], (height - (box[3] - box[1])) // 2 - box[1])
+    draw.text(xy, line, font=face, fill=255)
+    if bold:
+        # Drawn again one pixel right: a bolder default font at half the cost of
+        # Pillow's stroke (which draws every glyph's outline as well).
+        draw.text((xy[0] + 1, xy[1]), line, font=face, fill=255)
+    return np.asarray(image, dtype=np.uint8)
+
+
 def text_rgba(
     lines: Sequence[str],
     colour: tuple[int, int, int],
@@ -43,27 +61,25 @@ def text_rgba(
 ) -> np.ndarray:
     """``lines`` of text in ``colour`` (RGB) on a black plate of ``plate_alpha``:
     ``(h, w, 4)`` uint8 straight (not premultiplied) RGBA."""
-    face = font(size_px)
-    # A stroke of the text's own colour is Pillow's way to a bolder default font.
-    stroke = 1 if bold and size_px >= 12 else 0
-    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
-    boxes = [probe.textbbox((0, 0), line or " ", font=face, stroke_width=stroke) for line in lines]
-    line_h = max(int(size_px * 1.25), max(b[3] - b[1] for b in boxes))
-    width = max(b[2] - b[0] for b in boxes) + 2 * _PAD_PX
-    height = line_h * len(lines) + 2 * _PAD_PX
-    image = Image.new("RGBA", (width, height), (0, 0, 0, plate_alpha))
-    draw = ImageDraw.Draw(image)
-    for k, (line, box) in enumerate(zip(lines, boxes, strict=True)):
-        xy = (_PAD_PX - box[0], _PAD_PX + k * line_h - box[1] + (line_h - (box[3] - box[1])) // 2)
-        draw.text(
-            xy,
-            line,
-            font=face,
-            fill=(*colour, 255),
-            stroke_width=stroke,
-            stroke_fill=(*colour, 255),
-        )
-    return np.asarray(image, dtype=np.uint8)
+    masks = [_line_mask(line, size_px, bold and size_px >= 12) for line in lines]
+    width = max(m.shape[1] for m in masks) + 2 * _PAD_PX
+    height = sum(m.shape[0] for m in masks) + 2 * _PAD_PX
+    coverage = np.zeros((height, width), np.float32)
+    y = _PAD_PX
+    for m in masks:
+        coverage[y : y + m.shape[0], _PAD_PX : _PAD_PX + m.shape[1]] = m
+        y += m.shape[0]
+    coverage /= 255.0
+    # Text over the plate (source-over in straight alpha).
+    plate = plate_alpha / 255.0
+    alpha = coverage + plate * (1.0 - coverage)
+    out = np.zeros((height, width, 4), np.uint8)
+    safe = np.maximum(alpha, 1e-6)[..., None]
+    out[..., :3] = np.clip(
+        np.asarray(colour, np.float32) * coverage[..., None] / safe + 0.5, 0, 255
+    )
+    out[..., 3] = np.clip(alpha * 255.0 + 0.5, 0, 255)
+    return out
 
 
 def premultiplied_bgra(rgba: np.ndarray) -> np.ndarray:

@@ -65,7 +65,7 @@ def _stage(progress: StageProgress | None, stage: str):
 def export_teaching(
     dicom: str | os.PathLike[str],
     folder: str | os.PathLike[str],
-    options: DeidentifyOptions = DeidentifyOptions(),
+    options: DeidentifyOptions | None = None,
     *,
     speed: float = 1.0,
     mask: PixelMask | None = None,
@@ -83,6 +83,7 @@ def export_teaching(
         ``cancelled()`` said so; nothing is left behind.
     """
     dicom, folder = Path(dicom), Path(folder)
+    options = options or DeidentifyOptions()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ExportError(folder.name, "already exists and is not an empty folder")
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +151,7 @@ def _build(dicom, work, options, speed, mask, progress, cancelled) -> tuple[str,
         panels = curve_series(rows, media.frame_time_ms, colours, group_of)
         duration_s = media.n_frames * media.frame_time_ms / 1000.0
         curves = draw_curves(panels, duration_s)
-        ok, png = cv2.imencode(".png", cv2.cvtColor(curves, cv2.COLOR_RGB2BGR))
+        _, png = cv2.imencode(".png", cv2.cvtColor(curves, cv2.COLOR_RGB2BGR))
         write_atomically(work / TEACHING_FILES["curves"], png.tobytes())
         page = teaching_page(media, video.output.name, keyframes, rows, panels)
         write_atomically(work / TEACHING_FILES["page"], page.encode("utf-8"))
