@@ -1,5 +1,7 @@
-"""A teaching case in one folder (no Qt): the de-identified loop and its sidecar, the
-annotated video, key frames, curves and an ``index.html`` that shows them together.
+"""A teaching case in one folder: de-identified loop, video, key frames, curves, page (no Qt).
+
+The folder holds the de-identified loop and its sidecar, the annotated video, the key
+frames, the curves and an ``index.html`` that shows them together.
 
 Everything after the de-identification is made from the de-identified copy, never from
 the source, so nothing of the patient can reach the folder by another path: the header
