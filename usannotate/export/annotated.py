@@ -278,14 +278,18 @@ class AnnotatedLoop:
     def frame_time_ms(self) -> float:
         return self.loop.frame_time_ms
 
-    def frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` as it is exported: ``(height, width, 3)`` uint8 RGB."""
+    def frame(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Frame ``index`` as it is exported: ``(height, width, 3)`` uint8 RGB.
+
+        ``out``: an array of that shape to draw into (a video reuses one, sparing the
+        page faults of a new frame each time); it is returned when it was used."""
         pixels = self.loop.frame(index)
         fresh = False
         if self.mask is not None:
-            # One pass, a new array: the frame AND 0/255 per pixel (PixelMask.apply
-            # zero-fills a frame first, twice the memory traffic).
-            pixels = cv2.bitwise_and(pixels, self._keep_rgb)
+            # One pass: the frame AND 0/255 per pixel (PixelMask.apply zero-fills a new
+            # frame first, twice the memory traffic).
+            usable = out is not None and self.scale == 1.0 and out.shape[:2] == pixels.shape[:2]
+            pixels = cv2.bitwise_and(pixels, self._keep_rgb, dst=out if usable else None)
             fresh = True
         width, height = self.size
         if self.scale != 1.0:

@@ -33,7 +33,7 @@ def font(size_px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=256)
 def _line_mask(line: str, size_px: int, bold: bool) -> np.ndarray:
     """One line's coverage, ``(h, w)`` uint8 (cached: captions repeat their names)."""
     face = font(size_px)
@@ -89,7 +89,9 @@ def premultiplied_bgra(rgba: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb[..., ::-1], alpha], axis=2).astype(np.uint8)
 
 
-@functools.lru_cache(maxsize=4096)
+# Small caches: names repeat on every frame, live measurements rarely (a long loop would
+# otherwise keep a picture per frame per mark).
+@functools.lru_cache(maxsize=128)
 def caption_sprite(
     lines: tuple[str, ...], colour: tuple[int, int, int], size_px: int
 ) -> CaptionSprite:

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
 
 from usannotate.export.annotated import AnnotatedLoop
 from usannotate.export.errors import ExportCancelled, ExportError
@@ -139,18 +143,73 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled) -> None:
             # ultrafast: 2-4x faster than veryfast at 1024x768 (benchmarks/bench_media.py),
             # files ~1.5x larger; crf 20 keeps thin coloured lines on speckle clean.
             stream.options = {"preset": "ultrafast", "crf": "20"}
-        for index in range(total):
-            _check(index, total, progress, cancelled)
-            # OpenCV's RGB -> I420 (BT.601, as swscale's default) is ~2x faster than
-            # handing PyAV rgb24 frames to convert.
-            yuv = cv2.cvtColor(media.frame(index), cv2.COLOR_RGB2YUV_I420)
-            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            for packet in stream.encode(frame):
-                container.mux(packet)
+        # OpenCV's RGB -> I420 (BT.601, as swscale's default) is ~2x faster than handing
+        # PyAV rgb24 frames to convert.
+        frames = _drawn_ahead(media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))
+        try:
+            for index, yuv in enumerate(frames):
+                _check(index, total, progress, cancelled)
+                frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        finally:
+            frames.close()
         for packet in stream.encode():
             container.mux(packet)
     if progress is not None:
         progress(total, total)
+
+
+def _drawn_ahead(media: AnnotatedLoop, convert) -> Iterator[np.ndarray]:
+    """``convert(media.frame(i))`` for every frame, drawn on a thread a few frames ahead
+    of the encoder: OpenCV's drawing and libx264 release the GIL, so on two cores the
+    drawing and the encoding overlap. At most :data:`_AHEAD` frames wait (never the
+    loop); closing the generator stops the thread."""
+    results: queue.Queue = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+
+    def draw() -> None:
+        width, height = media.size
+        buffer = np.empty((height, width, 3), np.uint8)  # converted before it is reused
+        try:
+            for index in range(media.n_frames):
+                if stop.is_set():
+                    return
+                item = convert(media.frame(index, buffer))
+                while not stop.is_set():
+                    try:
+                        results.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # handed to the encoder's thread, raised there
+            results.put(_Failed(exc))
+        else:
+            results.put(_DONE)
+
+    thread = threading.Thread(target=draw, name="usannotate-video-draw", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = results.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    exc: BaseException
+
+
+_DONE = object()
+#: Frames drawn ahead of the encoder.
+_AHEAD = 4
 
 
 def _encode_vp9(media, path, rate, progress, cancelled) -> None:
