@@ -252,3 +252,35 @@ def test_bad_input_exits_2_with_one_line_and_no_patient_data(tmp_path, args, exp
     assert not (tmp_path / "out" / "v.mp4").exists()
     assert (full / "keep.txt").read_text() == "mine"
     del other
+
+
+def test_without_an_h264_encoder_the_video_is_vp9_webm_and_says_so(sample, tmp_path, monkeypatch):
+    from usannotate.export import AnnotatedLoop, write_video
+    from usannotate.export import video as video_module
+
+    monkeypatch.setattr(video_module, "h264_encoder", lambda: None)
+    dicom, truth = sample
+    with AnnotatedLoop(dicom) as media:
+        result = write_video(media, tmp_path / "loop.mp4")
+    assert result.codec == "vp9"
+    assert result.output == tmp_path / "loop.webm"
+    assert not (tmp_path / "loop.mp4").exists()
+    assert any("no H.264 encoder" in note for note in result.notes)
+    frames, rate = _video_frames(result.output)
+    assert len(frames) == truth["n_frames"]
+    assert rate == pytest.approx(1000.0 / truth["frame_time_ms"], rel=0.01)
+
+
+def test_a_cancelled_video_leaves_nothing(sample, tmp_path):
+    from usannotate.export import AnnotatedLoop, ExportCancelled, write_video
+
+    dicom, _ = sample
+    seen = []
+    with AnnotatedLoop(dicom) as media, pytest.raises(ExportCancelled):
+        write_video(
+            media,
+            tmp_path / "loop.mp4",
+            progress=lambda done, total: seen.append(done),
+            cancelled=lambda: len(seen) >= 5,
+        )
+    assert list(tmp_path.iterdir()) == []
