@@ -1,8 +1,8 @@
 """The package's shape: a Qt-free core and CLI, no import circle, modules that say their job.
 
 The core (cine, annotations, sidecar, tracking, export, samples, render, deid) and the CLI
-never import Qt; no module of the package imports itself through others; every module of the package,
-the UI's included, says in its docstring's first line what it is for.
+never import Qt; no module of the package imports itself through others; every module of
+the package, the UI's included, says in its docstring's first line what it is for.
 """
 
 from __future__ import annotations

@@ -197,6 +197,10 @@ class ExportMediaDialog(QDialog):
         self.frames_combo.addItems(["Key frames", "All frames", "These frames:"])
         self.frames_edit = QLineEdit()
         self.frames_edit.setPlaceholderText("3, 10, 25 (0-based)")
+        self.frames_edit.setEnabled(False)
+        self.frames_combo.currentIndexChanged.connect(
+            lambda index: self.frames_edit.setEnabled(index == 2)
+        )
         self.shift_dates_box = QCheckBox("Shift dates (keep intervals) instead of removing them")
         if kind == "teaching":
             form.addRow("", self.shift_dates_box)
