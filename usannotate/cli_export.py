@@ -17,7 +17,8 @@ __all__ = ["EXPORT_HELP", "IMPORT_HELP", "add_parsers", "cmd_export", "cmd_impor
 
 EXPORT_HELP = (
     "export a loop's marks (or a folder's): DICOM SR (TID 1500), CVAT for video 1.1 XML, "
-    "COCO, YOLO segmentation, index masks"
+    "COCO, YOLO segmentation, index masks; annotated media: `export video` (H.264 MP4), "
+    "`export frames` (PNGs), `export teaching` (a de-identified teaching case with a page)"
 )
 IMPORT_HELP = "read DICOM SR or CVAT XML tracks back into a new sidecar"
 
@@ -93,6 +94,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     masks.add_argument(
         "--line-width-px", type=int, default=3, help="width of drawn lines (default 3 px)"
     )
+    # The annotated media (video, frames, teaching case) have their options in cli_media.
+    from usannotate.cli_media import add_media_commands
+
+    add_media_commands(formats)
 
     imports = commands.add_parser("import", help=IMPORT_HELP, description=IMPORT_HELP)
     sources = imports.add_subparsers(dest="format", required=True)
@@ -120,6 +125,11 @@ def _progress(done: int, total: int, name: str) -> None:
 
 def cmd_export(options: argparse.Namespace) -> int:
     """``usannotate export FORMAT ...``."""
+    from usannotate.cli_media import MEDIA_KINDS, run_media
+
+    if options.format in MEDIA_KINDS:
+        options.export_kind = options.format
+        return run_media(options)
     from usannotate.export import ExportError, FrameChoice, loops_with_sidecars
     from usannotate.export.run import ExportFormat, ExportRequest, run_export
 

@@ -1,4 +1,5 @@
-"""Annotated loops for the export tests: a sample loop marked from its ground truth."""
+"""Annotated loops for the export tests (a sample loop marked from its ground truth) and
+each test's own settings folder (the de-identification key)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,12 @@ def uncalibrated_loop(folder: Path) -> Path:
     needle.set_points(6, [(10.0, 5.0), (44.0, 34.0)])
     save_sidecar(doc, sidecar_path_for(dicom))
     return dicom
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory, monkeypatch):
+    """platformdirs' config folder (the de-identification key; the CLI run in a subprocess
+    too) points at a fresh folder for each test."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder

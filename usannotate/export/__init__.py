@@ -1,9 +1,12 @@
-"""What goes out of the tool: measurement tables, DICOM SR, CVAT, COCO, YOLO, masks (no Qt).
+"""What goes out of the tool: tables, DICOM SR, CVAT, COCO, YOLO, masks, annotated media (no Qt).
 
 Every export is a library function here, called by both the CLI and the window, and
 writes its output atomically; the imports (SR, CVAT) write a new sidecar. highdicom,
-PyYAML and the XML parser are imported by the modules that need them, on first use, so
-``usannotate measure`` does not pay for them.
+PyYAML, the XML parser, PyAV and Pillow's fonts are imported by the modules that need
+them, on first use, so ``usannotate measure`` (and the app's start-up) does not pay for
+them. The media exports' own loop is :class:`usannotate.export.annotated.AnnotatedLoop`
+(a loop with its marks drawn), not this package's :class:`AnnotatedLoop` (a loop with its
+sidecar); their errors are this package's :class:`ExportError`.
 """
 
 from usannotate.export._common import (
@@ -25,10 +28,16 @@ from usannotate.export.measurements import (
 __all__ = [
     "MEASURE_COLUMNS",
     "AnnotatedLoop",
+    "ExportCancelled",
     "ExportError",
     "FrameChoice",
+    "MediaOptions",
     "Progress",
+    "TeachingResult",
+    "VideoResult",
     "annotated_loop",
+    "chosen_frames",
+    "export_teaching",
     "import_cvat",
     "import_sr",
     "loop_measurements",
@@ -37,9 +46,11 @@ __all__ = [
     "measurements_json",
     "write_coco",
     "write_cvat",
+    "write_frames",
     "write_masks",
     "write_measurements",
     "write_sr",
+    "write_video",
     "write_yolo",
 ]
 
@@ -51,6 +62,14 @@ _LAZY = {
     "write_masks": "usannotate.export.masks",
     "import_sr": "usannotate.export.imports",
     "import_cvat": "usannotate.export.imports",
+    "MediaOptions": "usannotate.export.annotated",
+    "ExportCancelled": "usannotate.export.errors",
+    "chosen_frames": "usannotate.export.frames",
+    "write_frames": "usannotate.export.frames",
+    "TeachingResult": "usannotate.export.teaching",
+    "export_teaching": "usannotate.export.teaching",
+    "VideoResult": "usannotate.export.video",
+    "write_video": "usannotate.export.video",
 }
 
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from usannotate.cine import CineError, CineLoop, list_loop_files, open_cine
 from usannotate.cine.calibration import position_text
+from usannotate.ui.dialogs.export_media import ExportMediaDialog
 from usannotate.ui.dialogs.lock import LockBanner
 from usannotate.ui.dialogs.preferences import Preferences, PreferencesDialog
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
@@ -532,6 +533,25 @@ class MainWindow(QMainWindow):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+        return dialog
+
+    def export_media(self, kind: str) -> ExportMediaDialog | None:
+        """File > Export teaching case / video / frames: the export dialog (modeless, so
+        the tests and the user can watch it work); None without a loop."""
+        loop = self.state.loop
+        if loop is None:
+            self.state.say("Open a loop first", 4000)
+            return None
+        history = self.state.history
+        dialog = ExportMediaDialog(
+            kind,
+            loop.path,
+            self.state.annotations,
+            unsaved=bool(history is not None and history.is_modified),
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
         return dialog
 
     def undo(self) -> None:

@@ -80,6 +80,34 @@ def build_menus(window: MainWindow) -> None:
         "YOLO or index masks",
     )
     menu.addAction(window.export_marks_action)
+    window.export_teaching_action = _action(
+        window,
+        "Export &Teaching Case…",
+        None,
+        lambda: window.export_media("teaching"),
+        "A de-identified teaching case: the loop and its marks, an annotated video, key "
+        "frames, curves and a page that shows them",
+    )
+    window.export_video_action = _action(
+        window,
+        "Export &Video…",
+        None,
+        lambda: window.export_media("video"),
+        "An H.264 video of the loop with its marks and measurements drawn",
+    )
+    window.export_frames_action = _action(
+        window,
+        "Export F&rames…",
+        None,
+        lambda: window.export_media("frames"),
+        "PNG pictures of the key frames (or chosen frames) with their marks",
+    )
+    for action in (
+        window.export_teaching_action,
+        window.export_video_action,
+        window.export_frames_action,
+    ):
+        menu.addAction(action)
     menu.addSeparator()
     window.close_loop_action = _action(
         window, "&Close Loop", "Ctrl+W", window.close_loop, "Close this loop"

@@ -1,0 +1,190 @@
+"""Annotated video export speed and memory against decoding the same loop, in one run.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_media.py          # 600-frame 1024x768 loop
+    nice -n 10 .venv/bin/python benchmarks/bench_media.py --quick  # 60 frames, a smoke check
+
+Uses bench_cine's 600-frame 1024x768 JPEG-baseline phantom loop (made in benchmarks/data/,
+git-ignored, when missing), marked here with three fascial planes, a needle and a growing
+fluid region keyframed every 30 frames (interpolated between: every frame has marks,
+captions with live measurements and the scale bar). Each measurement runs in a fresh
+subprocess, so its peak memory (VmHWM) is its own:
+
+- ``decode``: ``open_cine(path)`` and every frame read in order (the app's full pass).
+- ``video, marks``: ``usannotate export video`` as the CLI runs it (pixel mask, marks,
+  captions, H.264 via PyAV's libx264) to a file beside the loop.
+- ``video, no marks``: the same with ``--no-marks`` (mask and encoding only).
+
+Targets (issue 12): video export within 3x the decode time per frame; peak memory under
+700 MB. Results go to benchmarks/results/media.json and media.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+
+from bench_cine import _peak_rss_mb, make_loops  # noqa: E402
+
+
+def make_sidecar(loop_path: Path, folder: Path) -> Path:
+    """Marks for the phantom loop: planes, a needle advancing, fluid growing."""
+    import numpy as np
+
+    import usannotate
+    from usannotate.annotations import AnnotatedObject, default_label_set
+    from usannotate.sidecar import new_document, save_sidecar
+
+    labels = default_label_set()
+    with usannotate.open_cine(loop_path) as loop:
+        doc = new_document(loop, labels, "bench")
+        n, w, h = loop.n_frames, loop.columns, loop.rows
+    objects = {
+        key: doc.annotations.add(AnnotatedObject(key, labels[key].kind))
+        for key in ("fascia.superficial", "fascia.deep", "needle", "fluid.injectate")
+    }
+    xs = np.linspace(0.1 * w, 0.9 * w, 12)
+    for frame in [*range(0, n, 30), n - 1]:
+        t = frame / max(n - 1, 1)
+        for key, depth in (("fascia.superficial", 0.3), ("fascia.deep", 0.55)):
+            ys = depth * h + 6 * np.sin(xs / 60 + t * 3)
+            objects[key].set_points(frame, np.stack([xs, ys], axis=1))
+        objects["needle"].set_points(
+            frame, [(0.12 * w, 0.2 * h), (0.12 * w + (0.2 + 0.3 * t) * w, (0.25 + 0.25 * t) * h)]
+        )
+        angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        rx, ry = 20 + 80 * t, 8 + 25 * t
+        outline = np.stack([0.55 * w + rx * np.cos(angles), 0.57 * h + ry * np.sin(angles)], 1)
+        objects["fluid.injectate"].set_points(frame, outline)
+    path = folder / "bench.usannotate.json"
+    save_sidecar(doc, path)
+    return path
+
+
+def measure(task: str, path: str, sidecar: str) -> dict[str, float]:
+    """One measurement, in this process (called through ``--measure``)."""
+    import usannotate
+
+    start = time.perf_counter()
+    size_mb = 0.0
+    if task == "decode":
+        with usannotate.open_cine(path) as loop:
+            n = loop.n_frames
+            for index in range(n):
+                loop.frame(index)
+    else:
+        from usannotate.export.annotated import AnnotatedLoop, MediaOptions
+        from usannotate.export.video import write_video
+
+        with tempfile.TemporaryDirectory(dir=Path(path).parent) as folder:
+            out = Path(folder) / "video.mp4"
+            options = MediaOptions(marks=task == "video, marks")
+            with AnnotatedLoop(path, sidecar, options) as media:
+                result = write_video(media, out)
+            n = result.n_frames
+            size_mb = out.stat().st_size / 1e6
+    ms = (time.perf_counter() - start) * 1e3
+    return {
+        "ms": ms,
+        "ms_per_frame": ms / n,
+        "frames": n,
+        "size_mb": size_mb,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _in_subprocess(task: str, path: Path, sidecar: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", task, str(path), str(sidecar)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(n_frames: int, repeats: int) -> dict[str, object]:
+    loop = make_loops(n_frames, 768, 1024)["jpeg"]
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        sidecar = make_sidecar(loop, Path(folder))
+        for task in ("decode", "video, marks", "video, no marks"):
+            print(f"{task} ...", file=sys.stderr, flush=True)
+            runs = [_in_subprocess(task, loop, sidecar) for _ in range(repeats)]
+            best = min(runs, key=lambda r: r["ms"])
+            best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+            rows[task] = best
+    decode = rows["decode"]["ms_per_frame"]
+    for row in rows.values():
+        row["x_decode"] = row["ms_per_frame"] / decode
+    return {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "loop": {
+            "file": loop.name,
+            "frames": n_frames,
+            "rows": 768,
+            "columns": 1024,
+            "size_mb": round(loop.stat().st_size / 1e6, 1),
+        },
+        "repeats": repeats,
+        "rows": rows,
+    }
+
+
+def markdown(results: dict[str, object]) -> str:
+    loop = results["loop"]
+    lines = [
+        f"Loop: {loop['frames']} frames, {loop['columns']}x{loop['rows']} RGB JPEG baseline "
+        f"({loop['size_mb']} MB); {results['machine']['cpus']} CPUs, Python "
+        f"{results['machine']['python']}; best of {results['repeats']}.",
+        "",
+        "| task | ms / frame | x decode | total (s) | output (MB) | peak memory (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for task, row in results["rows"].items():
+        size = f"{row['size_mb']:.1f}" if row["size_mb"] else "-"
+        lines.append(
+            f"| {task} | {row['ms_per_frame']:.1f} | {row['x_decode']:.1f}x | "
+            f"{row['ms'] / 1e3:.1f} | {size} | {row['peak_rss_mb']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="60 frames, once")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--measure", nargs=3, metavar=("TASK", "PATH", "SIDECAR"), help=argparse.SUPPRESS
+    )
+    options = parser.parse_args()
+    if options.measure:
+        print(json.dumps(measure(*options.measure)))
+        return 0
+    results = run(60 if options.quick else 600, 1 if options.quick else options.repeats)
+    suffix = "_quick" if options.quick else ""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"media{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
+    (RESULTS / f"media{suffix}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
