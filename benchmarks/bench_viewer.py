@@ -179,7 +179,7 @@ def playhead(path: Path, n: int) -> dict[str, float]:
 
 
 #: Seconds a marked loop is on screen before it plays ("marks50" runs).
-SETTLE_S = 1.5
+SETTLE_S = float(os.environ.get("BENCH_SETTLE_S", "1.5"))
 
 
 def playback(

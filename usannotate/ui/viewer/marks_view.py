@@ -97,6 +97,10 @@ class MarksView(QObject):
         self.playback.prepare_playback(
             state.annotations, state.frame, state.loop.n_frames, state.selected
         )
+        # The items' own table too, for the frames the worker does not draw in time: built
+        # while the loop is still, it costs playback nothing (frames drawn by the items
+        # without it work every mark's geometry out, which made them slower still).
+        self.geometry.build()
 
     def _forget_geometry(self) -> None:
         self.playback.marks_changed()
