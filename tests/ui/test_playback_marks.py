@@ -165,3 +165,22 @@ def test_a_still_loop_gets_its_pictures_ready_before_it_plays(opened, qtbot):
     # would not draw in time.
     assert window.marks_view.geometry.is_ready
     window.state.set_playing(False)
+
+
+def test_a_worker_that_cannot_keep_up_leaves_the_marks_to_the_window(opened, qtbot, monkeypatch):
+    window = opened
+    plane = _plane(window)
+    playback = window.marks_view.playback
+    asked = []
+    # A machine with no core to spare: no picture is ever ready in time.
+    monkeypatch.setattr(playback._ahead, "wait_for", lambda frame, timeout: (False, None))
+    monkeypatch.setattr(playback._ahead, "follow", lambda frame, n: asked.append(frame))
+    window.state.set_playing(True)
+    for frame in range(40):
+        window.state.set_frame(frame % window.loop.n_frames)
+    assert playback.given_up
+    assert len(asked) == 30  # no more pictures asked for once it gave up
+    assert window.layer.items[plane.id].isVisible()  # the items draw the marks
+    assert window.marks_view.geometry.is_ready or window.marks_view.geometry._job.is_running
+    window.state.set_playing(False)
+    assert not playback.given_up  # the next playback tries again

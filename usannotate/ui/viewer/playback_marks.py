@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import threading
 import weakref
+from collections import deque
 from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
 from multiprocessing import shared_memory
 
@@ -39,6 +40,10 @@ __all__ = ["MarksPictureItem", "PlaybackMarks", "caption_sprite"]
 
 _log = logging.getLogger(__name__)
 
+#: Over the last ``_RECENT_FRAMES`` frames played, at least this share must be pictures, or
+#: the window draws the marks itself until playback stops.
+_RECENT_FRAMES = 30
+_KEEPING_UP = 0.5
 #: How long the GUI thread waits for a frame's picture being drawn before it draws the
 #: marks with the scene's items instead (which costs it longer than the wait).
 _WAIT_S = 0.008
@@ -195,6 +200,9 @@ class PlaybackMarks:
         #: Frames shown from a picture drawn ahead, and by the scene items instead.
         self.frames_from_pictures = 0
         self.frames_from_items = 0
+        #: Whether each of the last frames played was a picture (see _falling_behind).
+        self._recent: deque[bool] = deque(maxlen=_RECENT_FRAMES)
+        self._given_up = False
         self._ahead: RenderAhead[MarksPicture] = RenderAhead()
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
@@ -236,15 +244,18 @@ class PlaybackMarks:
         """Show the marks of ``frame`` (``selected_id`` the selected mark) from a picture
         drawn ahead, hiding the layer's items; False (the layer draws them) when there is
         none in time."""
-        if annotations is None or not self._start():
+        if annotations is None or self._given_up or not self._start():
             self.hide()
             return False
         self._send(annotations, n_frames, selected_id)
         self._ahead.follow(frame, n_frames)
         drawn, picture = self._ahead.wait_for(frame, _WAIT_S)
+        self._recent.append(drawn)
         if not drawn:
             self.hide()
             self.frames_from_items += 1
+            if self._falling_behind():
+                self._give_up()
             return False
         self.item.opacity_level = self._layer.opacity
         self.item.set_picture(picture, self._dpr, self._picture_bounds(picture))
@@ -252,6 +263,25 @@ class PlaybackMarks:
         self.item.setVisible(True)
         self.frames_from_pictures += 1
         return True
+
+    def _falling_behind(self) -> bool:
+        """Most of the last frames were not drawn in time: the machine has no core to
+        spare for the worker, whose drawing then only slows the window down."""
+        recent = self._recent
+        return len(recent) == recent.maxlen and sum(recent) < _KEEPING_UP * len(recent)
+
+    def _give_up(self) -> None:
+        """The scene items draw the marks until playback stops (the pictures asked for
+        are cancelled, so the worker leaves the cores to the window)."""
+        self._given_up = True
+        self._ahead.reset(None)
+        self._scene_key = None
+        _log.info("marks drawn by the window: the worker does not keep up on this machine")
+
+    @property
+    def given_up(self) -> bool:
+        """This playback stopped asking for pictures (see :meth:`_falling_behind`)."""
+        return self._given_up
 
     def _picture_bounds(self, picture: MarksPicture | None) -> QRectF:
         """Where ``picture`` lies in the scene (the view draws the items there)."""
@@ -288,6 +318,8 @@ class PlaybackMarks:
         """Playback stopped (the worker keeps the marks and the scene)."""
         self.hide()
         self.frames_from_items = 0
+        self._recent.clear()
+        self._given_up = False
 
     def prepare(self) -> Future | None:
         """Start the worker process now (it takes a moment) rather than at the first
