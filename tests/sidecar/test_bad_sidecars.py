@@ -351,7 +351,9 @@ def test_newer_version_without_a_readable_core_is_refused(tmp_path: Path):
 
 
 def test_version_zero_is_not_a_version(tmp_path: Path):
-    _assert_refused(_bad_file(tmp_path, _set("version", 0)), "version: must be one of 1, 2, 3; got 0")
+    _assert_refused(
+        _bad_file(tmp_path, _set("version", 0)), "version: must be one of 1, 2, 3; got 0"
+    )
 
 
 # ------------------------------------------------- the fast schema shortcut

@@ -88,7 +88,6 @@ __all__ = [
     "SidecarWriteError",
     "UnknownKeys",
     "WorkStatus",
-    "WorkStatus",
     "check_loop",
     "consistency_problems",
     "discard_recovery",
