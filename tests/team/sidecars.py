@@ -41,7 +41,7 @@ def labelled_loop(
     for number in range(n_tracks):
         obj = AnnotatedObject("needle", ShapeKind.NEEDLE, id=f"needle{number}")
         for frame in frames:
-            obj.set_points(frame, np.array([[10.0 + number, 10.0], [40.0, 30.0 + frame]]))
+            obj.set_points(frame, np.array([[10.0 + number, 10.0], [40.0, 30.0 + frame % 40]]))
         doc.annotations.add(obj)
     doc.status = status
     save_sidecar(doc, sidecar_path_for(dicom))

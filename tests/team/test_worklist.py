@@ -60,3 +60,37 @@ def test_an_unreadable_sidecar_is_listed_with_the_reason(tmp_path: Path):
     path = sidecar_path_for(bad_status)
     path.write_text(path.read_text(encoding="utf-8").replace('"done"', '"finished"'), "utf-8")
     assert "status: must be in_progress, done or reviewed" in loop_status(bad_status).error
+
+
+def _long_sidecar(tmp_path: Path, name: str) -> Path:
+    """A sidecar over 64 KB (read by the fast path): 4 tracks, keyed every 5 of 200 frames,
+    one of them out of view on frames 50 to 59."""
+    dicom = labelled_loop(tmp_path, name, status=WorkStatus.DONE, n_frames=200, n_tracks=4,
+                          frames=tuple(range(0, 200, 5)))  # fmt: skip
+    from usannotate.sidecar import load_sidecar, save_sidecar
+
+    sidecar = sidecar_path_for(dicom)
+    doc = load_sidecar(sidecar)
+    obj = doc.annotations.objects[0]
+    for frame in range(50, 60):
+        obj.frames.pop(frame, None)
+        obj.absent.add(frame)
+    save_sidecar(doc, sidecar)
+    assert sidecar.stat().st_size > 64 * 1024
+    return sidecar
+
+
+def test_the_fast_reading_agrees_with_parsing_the_whole_file(tmp_path: Path):
+    sidecar = _long_sidecar(tmp_path, "long.dcm")
+    fast = summarise_sidecar(sidecar)
+    assert (fast.n_tracks, fast.annotated_frames) == (4, 196)  # keyed 0..195, all interpolated
+    # The same file as a script's json.dump writes it: another layout, parsed whole.
+    data = json.loads(sidecar.read_text(encoding="utf-8"))
+    data["objects"][1]["frames"] = [e for e in data["objects"][1]["frames"] if e["frame"] < 100]
+    for obj in data["objects"][2:]:
+        obj["frames"] = data["objects"][1]["frames"]
+    data["objects"][0]["frames"] = [e for e in data["objects"][0]["frames"] if e["frame"] < 40]
+    sidecar.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    assert summarise_sidecar(sidecar).annotated_frames == 100  # frames 0..99
+    sidecar.write_text(json.dumps(data, indent=2).replace("\n", " "), encoding="utf-8")
+    assert summarise_sidecar(sidecar).annotated_frames == 100

@@ -6,13 +6,20 @@ Loops list and ``usannotate status`` show the same :class:`LoopStatus` rows.
 
 Why not :func:`usannotate.sidecar.load_sidecar`: a worklist of a thousand loops must list
 in a second or two, and loading validates every point against the JSON Schema and builds
-arrays. :func:`summarise_sidecar` parses the JSON (the stdlib's C parser) and looks only
-at the keys a row needs, checking just those; ``usannotate validate`` checks the rest.
+arrays; even ``json.loads`` spends most of its time building the points' lists.
+:func:`summarise_sidecar` reads only what a row needs: in a file laid out as usannotate
+writes it (resources/SIDECAR.md, deterministic), everything but the ``objects`` list is
+parsed as JSON, and the objects are counted and their frame entries' ``frame`` and
+``source`` read from the bytes, never parsing a point. Any other layout (a script's
+``json.dump``) is parsed whole. Only the keys a row needs are checked; ``usannotate
+validate`` checks the rest.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +63,9 @@ class SidecarSummary:
         Frames on which at least one track has a mark (keyframe, tracked or interpolated).
     modified
         The ``modified`` timestamp as written (ISO-8601 UTC).
+    n_frames
+        The loop's frames as the sidecar recorded them (``dicom.n_frames``; usannotate
+        refuses to open a sidecar whose count differs from its loop's), None if absent.
     """
 
     status: WorkStatus
@@ -63,6 +73,7 @@ class SidecarSummary:
     n_tracks: int
     annotated_frames: int
     modified: str
+    n_frames: int | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +132,10 @@ def summarise_sidecar(path: str | os.PathLike[str]) -> SidecarSummary:
         Missing, not JSON, not a sidecar, or one of those keys is malformed; the
         message names the file (its name only) and the key.
     """
-    data = read_json(path)
+    data, n_tracks, frames = _read_fast(path)
+    if data is None:
+        data = read_json(path)
+        n_tracks, frames = None, None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise SidecarReadError(path, "is not a usannotate sidecar")
     version = data.get("version")
@@ -142,6 +156,79 @@ def summarise_sidecar(path: str | os.PathLike[str]) -> SidecarSummary:
     objects = data.get("objects")
     if not isinstance(objects, list):
         raise SidecarReadError(path, "objects: must be a list")
+    if n_tracks is None or frames is None:
+        n_tracks, frames = _tracks_and_frames(path, objects)
+    modified = data.get("modified")
+    dicom = data.get("dicom")
+    n_frames = dicom.get("n_frames") if isinstance(dicom, dict) else None
+    return SidecarSummary(
+        status=status,
+        raters=tuple(raters),
+        n_tracks=n_tracks,
+        annotated_frames=len(frames),
+        modified=modified if isinstance(modified, str) else "",
+        n_frames=n_frames if type(n_frames) is int else None,
+    )
+
+
+# The layout usannotate writes (sidecar/_jsonfmt.py): top-level keys indented by two
+# spaces, each object opening with its "id" at six, one frame entry per line starting
+# with its "frame" and "source".
+_LAYOUT_START = b'{\n  "format": "usannotate-sidecar",\n'
+_OBJECTS_OPEN = b'\n  "objects": [\n'
+_OBJECTS_CLOSE = b"\n  ]"
+_OBJECT_START = b'    {\n      "id": '
+_FRAMES_OPEN = b'"frames": [\n'
+_ENTRY = re.compile(rb'\{"frame": (\d+), "source": "(.)')
+_SMALL_BYTES = 64 * 1024  # below this, parsing it whole costs nothing worth saving
+
+
+def _read_fast(path: str | os.PathLike[str]) -> tuple[object, int | None, set[bytes] | None]:
+    """``(parsed file without its objects, tracks, marked frames)`` for a file in
+    usannotate's layout; ``(None, None, None)`` for any other (then parse it whole)."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except OSError:
+        return None, None, None  # read_json says why
+    if len(raw) < _SMALL_BYTES or not raw.startswith(_LAYOUT_START):
+        return None, None, None
+    start = raw.find(_OBJECTS_OPEN)
+    end = raw.find(_OBJECTS_CLOSE, start + len(_OBJECTS_OPEN)) if start >= 0 else -1
+    if end < 0 or raw[end + len(_OBJECTS_CLOSE) : end + len(_OBJECTS_CLOSE) + 1] not in (
+        b",",
+        b"\n",
+    ):
+        return None, None, None
+    body = raw[start + len(_OBJECTS_OPEN) : end]
+    rest = raw[:start] + b'\n  "objects": []' + raw[end + len(_OBJECTS_CLOSE) :]
+    try:
+        data = json.loads(rest)
+    except ValueError:
+        return None, None, None  # read_json says what is wrong
+    # Every frame entry on one line, "frame" then "source", as usannotate writes them
+    # (a script's json.dump(indent=2) spreads them over lines: parse that one whole).
+    entries = _ENTRY.findall(body)  # (frame, source's first letter: a = absent)
+    if not _one_line_entries(body):
+        return None, None, None
+    n_tracks = body.count(b"\n" + _OBJECT_START) + body.startswith(_OBJECT_START)
+    return data, n_tracks, {frame for frame, source in entries if source != b"a"}
+
+
+def _one_line_entries(body: bytes) -> bool:
+    """Whether each object's frame entries are written one per line (usannotate's
+    layout), judged by each ``frames`` list's first entry: a search that jumps from one
+    object to the next, not a read of every entry."""
+    at = body.find(_FRAMES_OPEN)
+    while at >= 0:
+        first = body[at + len(_FRAMES_OPEN) : at + len(_FRAMES_OPEN) + 64].lstrip(b" ")
+        if not (first.startswith(b'{"frame": ') or first.startswith(b"]")):
+            return False
+        at = body.find(_FRAMES_OPEN, at + len(_FRAMES_OPEN))
+    return True
+
+
+def _tracks_and_frames(path: object, objects: list[Any]) -> tuple[int, set[int]]:
     frames: set[int] = set()
     for index, obj in enumerate(objects):
         entries = obj.get("frames") if isinstance(obj, dict) else None
@@ -152,14 +239,7 @@ def summarise_sidecar(path: str | os.PathLike[str]) -> SidecarSummary:
                 frame = entry.get("frame")
                 if type(frame) is int:
                     frames.add(frame)
-    modified = data.get("modified")
-    return SidecarSummary(
-        status=status,
-        raters=tuple(raters),
-        n_tracks=len(objects),
-        annotated_frames=len(frames),
-        modified=modified if isinstance(modified, str) else "",
-    )
+    return len(objects), frames
 
 
 def loop_status(
@@ -181,6 +261,8 @@ def loop_status(
         return LoopStatus(path, n_frames, sidecar.name, None, str(exc))
     if rater is not None and rater not in summary.raters:
         return LoopStatus(path, n_frames)
+    if n_frames is None:
+        n_frames = summary.n_frames
     return LoopStatus(path, n_frames, sidecar.name, summary)
 
 
