@@ -94,3 +94,28 @@ def test_the_fast_reading_agrees_with_parsing_the_whole_file(tmp_path: Path):
     assert summarise_sidecar(sidecar).annotated_frames == 100  # frames 0..99
     sidecar.write_text(json.dumps(data, indent=2).replace("\n", " "), encoding="utf-8")
     assert summarise_sidecar(sidecar).annotated_frames == 100
+
+
+def test_gaps_are_counted_as_the_model_reads_them(tmp_path: Path):
+    """One track, out of view on frames 50 to 59 (absent entry at 50, next entry at 60):
+    the fast reading counts the frames where the model says the track exists."""
+    dicom = labelled_loop(tmp_path, "gap.dcm", status=WorkStatus.DONE, n_frames=200,
+                          n_tracks=6, frames=tuple(range(0, 200, 5)))  # fmt: skip
+    from usannotate.sidecar import load_sidecar, save_sidecar
+
+    sidecar = sidecar_path_for(dicom)
+    doc = load_sidecar(sidecar)
+    for obj in doc.annotations.objects:
+        for frame in range(50, 60):
+            obj.frames.pop(frame, None)
+        obj.absent.add(50)
+    doc.annotations.objects[0].absent.add(120)  # one track only: others cover 120..124
+    doc.annotations.objects[0].frames.pop(120)
+    save_sidecar(doc, sidecar)
+    assert sidecar.stat().st_size > 64 * 1024
+    loaded = load_sidecar(sidecar)
+    truth = {f for obj in loaded.annotations.objects for f in obj.frame_sources(200)}
+    summary = summarise_sidecar(sidecar)
+    # Frames 0..45, then 60..195: a track ends at its last keyframe before a gap.
+    assert summary.annotated_frames == len(truth) == 46 + 136
+    assert summary.n_tracks == 6

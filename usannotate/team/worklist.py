@@ -17,9 +17,9 @@ validate`` checks the rest.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +165,7 @@ def summarise_sidecar(path: str | os.PathLike[str]) -> SidecarSummary:
         status=status,
         raters=tuple(raters),
         n_tracks=n_tracks,
-        annotated_frames=len(frames),
+        annotated_frames=frames if isinstance(frames, int) else len(frames),
         modified=modified if isinstance(modified, str) else "",
         n_frames=n_frames if type(n_frames) is int else None,
     )
@@ -179,11 +179,12 @@ _OBJECTS_OPEN = b'\n  "objects": [\n'
 _OBJECTS_CLOSE = b"\n  ]"
 _OBJECT_START = b'    {\n      "id": '
 _FRAMES_OPEN = b'"frames": [\n'
-_ENTRY = re.compile(rb'\{"frame": (\d+), "source": "(.)')
+_ENTRY_OPEN = b'{"frame": '
+_ABSENT = b'"source": "absent"'
 _SMALL_BYTES = 64 * 1024  # below this, parsing it whole costs nothing worth saving
 
 
-def _read_fast(path: str | os.PathLike[str]) -> tuple[object, int | None, set[bytes] | None]:
+def _read_fast(path: str | os.PathLike[str]) -> tuple[object, int | None, int | None]:
     """``(parsed file without its objects, tracks, marked frames)`` for a file in
     usannotate's layout; ``(None, None, None)`` for any other (then parse it whole)."""
     try:
@@ -208,11 +209,70 @@ def _read_fast(path: str | os.PathLike[str]) -> tuple[object, int | None, set[by
         return None, None, None  # read_json says what is wrong
     # Every frame entry on one line, "frame" then "source", as usannotate writes them
     # (a script's json.dump(indent=2) spreads them over lines: parse that one whole).
-    entries = _ENTRY.findall(body)  # (frame, source's first letter: a = absent)
-    if not _one_line_entries(body):
-        return None, None, None
-    n_tracks = body.count(b"\n" + _OBJECT_START) + body.startswith(_OBJECT_START)
-    return data, n_tracks, {frame for frame, source in entries if source != b"a"}
+    if not _one_line_entries(body) or data.get("version") == 1:  # type: ignore[union-attr]
+        return None, None, None  # version 1: gaps between listed frames, parse it whole
+    starts = _object_starts(body)
+    runs: list[tuple[int, int]] = []
+    for begin, end in itertools.pairwise([*starts, len(body)]):
+        runs += _object_runs(body, begin, end)
+    return data, len(starts), _union(runs)
+
+
+def _object_starts(body: bytes) -> list[int]:
+    starts = [0] if body.startswith(_OBJECT_START) else []
+    at = body.find(b"\n" + _OBJECT_START)
+    while at >= 0:
+        starts.append(at + 1)
+        at = body.find(b"\n" + _OBJECT_START, at + 1)
+    return starts
+
+
+def _frame_at(body: bytes, at: int) -> int:
+    """The frame number of the entry starting at ``at`` (``{"frame": N, ...``)."""
+    digits = at + len(_ENTRY_OPEN)
+    return int(body[digits : body.index(b",", digits, digits + 12)])
+
+
+def _object_runs(body: bytes, begin: int, end: int) -> list[tuple[int, int]]:
+    """The frames where one object exists, as ``[first, stop)`` runs: entries are listed
+    in frame order, every frame of a track has one (interpolated ones included) and a
+    track is out of view only from the entry after its last one before an ``absent``
+    entry to the next entry. Found with searches that jump over the points: the first
+    and last entries, and each absent one with the entries around it."""
+    first = body.find(_ENTRY_OPEN, begin, end)
+    if first < 0:
+        return []
+    runs = []
+    start: int | None = _frame_at(body, first)
+    at = body.find(_ABSENT, first, end)
+    while at >= 0:
+        entry = body.rfind(_ENTRY_OPEN, begin, at)
+        # The track ends at the entry before the absent one (no interpolation across it).
+        before = body.rfind(_ENTRY_OPEN, begin, entry)
+        if start is not None and before >= 0:
+            stop = _frame_at(body, before) + 1
+            if stop > start:
+                runs.append((start, stop))
+        following = body.find(_ENTRY_OPEN, at, end)
+        start = None if following < 0 else _frame_at(body, following)
+        at = body.find(_ABSENT, at + len(_ABSENT), end)
+    if start is not None:
+        last = _frame_at(body, body.rfind(_ENTRY_OPEN, begin, end))
+        runs.append((start, last + 1))
+    return runs
+
+
+def _union(runs: list[tuple[int, int]]) -> int:
+    """How many frames ``[first, stop)`` runs cover together."""
+    total, reach = 0, None
+    for first, stop in sorted(runs):
+        if reach is None or first > reach:
+            total += stop - first
+            reach = stop
+        elif stop > reach:
+            total += stop - reach
+            reach = stop
+    return total
 
 
 def _one_line_entries(body: bytes) -> bool:
