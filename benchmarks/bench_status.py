@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 from tests.cine.dicom_factory import worklist_loop  # noqa: E402
 from usannotate.annotations import AnnotatedObject, ShapeKind, default_label_set  # noqa: E402
 from usannotate.cine import open_cine  # noqa: E402
-from usannotate.sidecar import WorkStatus, load_sidecar, new_document, save_sidecar  # noqa: E402
+from usannotate.sidecar import load_sidecar, new_document, save_sidecar  # noqa: E402
 from usannotate.sidecar.store import sidecar_path_for  # noqa: E402
 from usannotate.team.worklist import folder_status  # noqa: E402
 
@@ -102,7 +102,8 @@ def main() -> int:
         size_mb = sidecars[0].stat().st_size / 2**20
         folder_status(folder)  # the page cache warm, as on any second look
         rows = folder_status(folder)
-        assert len(rows) == options.loops and all(r.summary for r in rows)
+        assert len(rows) == options.loops
+        assert all(r.summary for r in rows)
         assert rows[0].summary.annotated_frames == N_FRAMES - 9  # keyed 0..290
         status_s = median_s(lambda: folder_status(folder), options.runs)
 

@@ -172,12 +172,8 @@ def cmd_measure_folder(options: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------- agreement
 def cmd_agreement(options: argparse.Namespace) -> int:
     """Per frame and per track agreement of two sidecars of one loop."""
-    from usannotate.team.agreement import (
-        AgreementError,
-        agreement_csv,
-        agreement_json,
-        compare_files,
-    )
+    from usannotate.team.agreement import AgreementError
+    from usannotate.team.agreement_files import agreement_csv, agreement_json, compare_files
 
     try:
         report = compare_files(options.sidecar_a, options.sidecar_b, dicom=options.dicom)

@@ -14,7 +14,8 @@ from tests.team.sidecars import document_for
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.cli import main
 from usannotate.sidecar import save_sidecar
-from usannotate.team.agreement import compare_files, overlap
+from usannotate.team.agreement import overlap
+from usannotate.team.agreement_files import compare_files
 
 MM_PER_PX = 0.1
 ROWS, COLUMNS = 120, 160

@@ -3,7 +3,8 @@
 - :mod:`~usannotate.team.worklist`: what each loop of a folder has (status, raters,
   tracks, annotated frames, last modified), read cheaply from its sidecar, for the Loops
   list and ``usannotate status``.
-- :mod:`~usannotate.team.agreement`: how far two raters' marks of one loop agree.
+- :mod:`~usannotate.team.agreement`: how far two raters' marks of one loop agree
+  (:mod:`~usannotate.team.agreement_files`: from their files, and the report as text).
 """
 
 from __future__ import annotations
