@@ -1,6 +1,6 @@
 """The package's shape: a Qt-free core and CLI, no import circle, modules that say their job.
 
-The core (cine, annotations, sidecar, tracking, export, samples, render, deid) and the CLI
+The core (cine, annotations, sidecar, tracking, export, samples, render, deid, team) and the CLI
 never import Qt; no module of the package imports itself through others; every module of
 the package, the UI's included, says in its docstring's first line what it is for.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "usannotate"
-CORE = ["cine", "annotations", "sidecar", "tracking", "export", "samples", "render", "deid"]
+CORE = ["cine", "annotations", "sidecar", "tracking", "export", "samples", "render", "deid", "team"]
 #: Modules at the package's top level that belong to the core too.
 CORE_MODULES = ["__init__.py", "_atomic.py"]
 FORBIDDEN = ("PySide6", "shiboken6", "usannotate.ui", "pyqtgraph")

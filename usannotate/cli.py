@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__, cli_export
+from usannotate import __version__, cli_export, cli_team
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -33,6 +33,7 @@ _COMMAND_HELP = {
     "export": cli_export.EXPORT_HELP,
     "import": cli_export.IMPORT_HELP,
 }
+_COMMAND_HELP.update(cli_team.COMMAND_HELP)  # status, agreement (usannotate/cli_team.py)
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
 
@@ -63,13 +64,24 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         "image size and frame count",
     )
     measure = commands.add_parser("measure", help=_COMMAND_HELP["measure"])
-    measure.add_argument("dicom", metavar="DICOM", help="the annotated DICOM loop")
+    measure.add_argument(
+        "dicom",
+        metavar="DICOM",
+        help="the annotated DICOM loop, or a folder of loops (one table, a file column)",
+    )
     measure.add_argument(
         "--sidecar", help="the sidecar to read (default: the one beside the DICOM)"
     )
     measure.add_argument(
-        "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
+        "--format", choices=("csv", "json"), default=None, help="output format (default csv)"
     )
+    measure.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="for a FOLDER: write the table there, atomically (default: standard output)",
+    )
+    cli_team.add_parsers(commands)
     deidentify = commands.add_parser("deidentify", help=_COMMAND_HELP["deidentify"])
     deidentify.add_argument("input", metavar="IN", help="DICOM file, or a folder of them")
     deidentify.add_argument(
@@ -145,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "deidentify": _cmd_deidentify,
             "export": cli_export.cmd_export,
             "import": cli_export.cmd_import,
+            **cli_team.HANDLERS,
         }[options.command]
         try:
             return handler(options)
@@ -353,6 +366,13 @@ def _cmd_measure(options: argparse.Namespace) -> int:
     from usannotate.export import loop_measurements, measurements_csv, measurements_json
     from usannotate.sidecar import SidecarError, check_loop, load_sidecar, sidecar_path_for
 
+    if os.path.isdir(options.dicom):
+        if options.sidecar:
+            return _fail("--sidecar is for one loop, not a folder")
+        return cli_team.cmd_measure_folder(options)
+    if options.output:
+        return _fail("--output is for a folder of loops; for one loop, redirect the output")
+    options.format = options.format or "csv"
     sidecar = options.sidecar or str(sidecar_path_for(options.dicom))
     try:
         with open_cine(options.dicom, prefetch_frames=0) as loop:

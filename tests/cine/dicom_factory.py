@@ -1514,3 +1514,33 @@ def make_planted_loop(
         *([patient_id] if patient_id else []),
     )
     return PlantedCase(path, expected, region, text_mask, tuple(strings))
+
+
+# ------------------------------------------------------------------ worklist loops
+def worklist_loop(
+    path: Path,
+    *,
+    n_frames: int = 4,
+    rows: int = 96,
+    columns: int = 128,
+    mm_per_px: float | None = None,
+) -> Path:
+    """A small grey loop (explicit little endian, 8-bit) named after ``path``, with its own
+    SOP Instance UID; with ``mm_per_px`` one calibrated region (cm on both axes) covering
+    the whole image, so every mark in it is measured in mm."""
+    ds = base_dataset(
+        path.stem,
+        ExplicitVRLittleEndian,
+        rows=rows,
+        columns=columns,
+        n_frames=n_frames,
+        photometric="MONOCHROME2",
+        frame_time_ms=40.0,
+    )
+    set_native_pixels(
+        ds, native_pixel_bytes(grey_frames(n_frames, rows, columns), bits_allocated=8)
+    )
+    if mm_per_px is not None:
+        region = ultrasound_region((0, 0, columns - 1, rows - 1), mm_per_px=(mm_per_px, mm_per_px))
+        ds.SequenceOfUltrasoundRegions = Sequence([region])
+    return write(ds, path)

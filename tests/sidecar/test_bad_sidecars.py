@@ -117,8 +117,8 @@ SCHEMA_INVALID = {
     ),
     "version as text": (
         _set("version", "1"),
-        'version: must be one of 1, 2; got "1" (this usannotate reads sidecar format versions '
-        "1 and 2)",
+        'version: must be one of 1, 2, 3; got "1" (this usannotate reads sidecar format versions '
+        "1, 2 and 3)",
     ),
     "bad timestamp": (
         _set("modified", "yesterday"),
@@ -304,7 +304,7 @@ def test_same_uid_but_other_size_or_length_is_reported():
 
 # --------------------------------------------------------------- newer files
 def _newer(data: dict[str, Any]) -> dict[str, Any]:
-    data["version"] = 3
+    data["version"] = 4
     data["layers"] = [{"name": "future"}]
     data["objects"][0]["frames"][0]["velocity"] = [1, 2]
     return data
@@ -315,11 +315,11 @@ def test_newer_version_opens_read_only_and_is_never_saved(tmp_path: Path):
     before = path.read_bytes()
     doc = load_sidecar(path)
     assert doc.read_only
-    assert doc.format_version == 3
+    assert doc.format_version == 4
     assert doc.warnings == []
     assert doc.extra.top == {"layers": [{"name": "future"}]}
     assert len(doc.annotations.objects) == 4
-    assert document_to_json(doc)["version"] == 3  # what it is, not what this version writes
+    assert document_to_json(doc)["version"] == 4  # what it is, not what this version writes
     with pytest.raises(SidecarWriteError, match="read-only because a newer usannotate"):
         save_sidecar(doc, path)
     with pytest.raises(SidecarWriteError, match="read-only"):
@@ -346,12 +346,14 @@ def test_newer_version_without_a_readable_core_is_refused(tmp_path: Path):
     path = write_json(tmp_path / NAME, data)
     with pytest.raises(SidecarReadError) as caught:
         load_sidecar(path)
-    assert "newer usannotate (sidecar format version 3" in str(caught.value)
+    assert "newer usannotate (sidecar format version 4" in str(caught.value)
     assert "update usannotate" in str(caught.value)
 
 
 def test_version_zero_is_not_a_version(tmp_path: Path):
-    _assert_refused(_bad_file(tmp_path, _set("version", 0)), "version: must be one of 1, 2; got 0")
+    _assert_refused(
+        _bad_file(tmp_path, _set("version", 0)), "version: must be one of 1, 2, 3; got 0"
+    )
 
 
 # ------------------------------------------------- the fast schema shortcut

@@ -106,12 +106,12 @@ def test_same_dicom_but_other_frame_count(good: Path, tmp_path: Path, capsys):
 
 def test_newer_version_is_ok_and_says_so(good: Path, tmp_path: Path, capsys):
     data = json.loads(good.read_text(encoding="utf-8"))
-    data["version"] = 3
+    data["version"] = 4
     newer = write_json(tmp_path / "newer.usannotate.json", data)
     assert main(["validate", str(newer)]) == 0
     assert capsys.readouterr().out == (
-        "OK newer.usannotate.json (format version 3, newer than this usannotate reads: "
-        "checked as far as version 2 goes)\n"
+        "OK newer.usannotate.json (format version 4, newer than this usannotate reads: "
+        "checked as far as version 3 goes)\n"
     )
 
 

@@ -29,6 +29,7 @@ from usannotate.sidecar import (
     SidecarDocument,
     SidecarReadError,
     UnknownKeys,
+    WorkStatus,
     document_from_json,
     document_to_json,
     load_sidecar,
@@ -265,7 +266,7 @@ def test_the_file_layout_is_readable_and_deterministic(tmp_path: Path):
     assert a.read_bytes() == b.read_bytes()
     assert text.endswith("}\n")
     assert not text.endswith("\n\n")
-    assert text.startswith('{\n  "format": "usannotate-sidecar",\n  "version": 2,\n')
+    assert text.startswith('{\n  "format": "usannotate-sidecar",\n  "version": 3,\n')
     assert json.loads(text)["coordinate_system"] == COORDINATE_SYSTEM
     assert '"name": "Fascia.Superficial · é"' in text  # ensure_ascii=False
     # One line per frame entry of each object, keys in the documented order.
@@ -273,7 +274,7 @@ def test_the_file_layout_is_readable_and_deterministic(tmp_path: Path):
     assert '"modified": "2025-03-14T09:26:53.589Z"' in text
     assert list(json.loads(text)) == [
         "format", "version", "coordinate_system", "dicom", "calibration", "label_set",
-        "annotator", "created", "modified", "app_version", "objects",
+        "annotator", "created", "modified", "app_version", "status", "objects",
     ]  # fmt: skip
 
 
@@ -364,10 +365,10 @@ def test_version_1_files_keep_their_meaning(tmp_path: Path):
     needle = doc.annotations.objects[1]
     assert sorted(needle.frame_sources()) == [3, 4, 8]
     assert needle.points(6) is None
-    assert doc.format_version == 2
+    assert doc.format_version == 3
     assert not doc.read_only
     saved = document_to_json(doc)
-    assert saved["version"] == 2
+    assert saved["version"] == 3
     assert [(e["frame"], e["source"]) for e in saved["objects"][1]["frames"]] == [
         (3, "keyframe"),
         (4, "keyframe"),
@@ -439,3 +440,52 @@ def test_frames_interpolated_from_unrounded_points_resave_identically(tmp_path: 
     save_sidecar(doc, first, now=LATER)
     save_sidecar(load_sidecar(first), second, now=LATER)
     assert first.read_bytes() == second.read_bytes()
+
+
+# ------------------------------------------------------------ status (version 3)
+@pytest.mark.parametrize("status", ["in_progress", "done", "reviewed"])
+def test_status_round_trips(tmp_path: Path, status: str):
+    doc = sample_document(n_frames=2)
+    doc.status = WorkStatus(status)
+    path = tmp_path / "loop.usannotate.json"
+    save_sidecar(doc, path)
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["version"] == 3
+    assert written["status"] == status
+    assert load_sidecar(path).status == status
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_versions_1_and_2_read_as_in_progress_and_save_as_3(tmp_path: Path, version: int):
+    data = document_to_json(sample_document(n_frames=0))
+    data["version"] = version
+    del data["status"]
+    path = write_json(tmp_path / "old.usannotate.json", data)
+    doc = load_sidecar(path)
+    assert doc.status == WorkStatus.IN_PROGRESS
+    assert doc.format_version == 3
+    saved = document_to_json(doc)
+    assert (saved["version"], saved["status"]) == (3, "in_progress")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_files_own_status_key_is_kept_aside_not_read(tmp_path: Path, version: int):
+    """A pipeline's own ``status`` in a version 2 file means nothing to version 3."""
+    data = document_to_json(sample_document(n_frames=0))
+    data["version"] = version
+    data["status"] = "done"  # the pipeline's word, not a rater's
+    doc = load_sidecar(write_json(tmp_path / "old.usannotate.json", data))
+    assert doc.status == WorkStatus.IN_PROGRESS
+    saved = document_to_json(doc)
+    assert saved["status"] == "in_progress"
+    assert saved[f"v{version}_status"] == "done"
+
+
+def test_version_3_without_status_or_with_an_unknown_one_is_refused(tmp_path: Path):
+    data = document_to_json(sample_document(n_frames=0))
+    del data["status"]
+    with pytest.raises(SidecarReadError, match="status"):
+        load_sidecar(write_json(tmp_path / "a.usannotate.json", data))
+    data["status"] = "finished"
+    with pytest.raises(SidecarReadError, match="in_progress, done or reviewed"):
+        load_sidecar(write_json(tmp_path / "b.usannotate.json", data))

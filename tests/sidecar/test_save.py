@@ -321,9 +321,9 @@ def test_a_sidecar_of_another_dicom_or_a_newer_one_is_never_overwritten(tmp_path
     assert path.read_bytes() == before
 
     data = json.loads(before)
-    data["version"] = 3
+    data["version"] = 4
     path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(SidecarWriteError, match=r"newer usannotate \(format version 3\)"):
+    with pytest.raises(SidecarWriteError, match=r"newer usannotate \(format version 4\)"):
         save_sidecar(other, path)
 
 

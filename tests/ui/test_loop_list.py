@@ -157,14 +157,16 @@ def test_scan_finds_the_loops_with_their_frames_and_durations(qtbot, panel, loop
     index = _row_of(panel, "loop_2.dcm")
     model = panel.view.model()
     assert model.headerData(0, Qt.Orientation.Horizontal) == "File"
-    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(3)] == [
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == [
         "File",
+        "Status",
         "Frames",
         "Duration",
     ]
-    assert index.siblingAtColumn(1).data() == "45"
-    assert index.siblingAtColumn(2).data() == "1.8 s"
-    assert _row_of(panel, "loop_1.dcm").siblingAtColumn(2).data() == "2.0 s"
+    assert index.siblingAtColumn(1).data() == "none"  # no sidecar
+    assert index.siblingAtColumn(2).data() == "45"
+    assert index.siblingAtColumn(3).data() == "1.8 s"
+    assert _row_of(panel, "loop_1.dcm").siblingAtColumn(3).data() == "2.0 s"
     assert "45 frames" in index.data(Qt.ItemDataRole.ToolTipRole)
 
 
@@ -198,7 +200,7 @@ def test_broken_file_is_listed_greyed_with_its_error_and_cannot_be_opened(
         panel.palette().ColorGroup.Disabled, panel.palette().ColorRole.Text
     )
     assert index.data(Qt.ItemDataRole.ForegroundRole).color() == grey
-    assert index.siblingAtColumn(1).data() == "—"
+    assert index.siblingAtColumn(2).data() == "—"
     assert _row_of(panel, "loop_1.dcm").data(Qt.ItemDataRole.DecorationRole) is None
 
     rect = panel.view.visualRect(index)

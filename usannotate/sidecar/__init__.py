@@ -31,6 +31,7 @@ from usannotate.sidecar.document import (
     SidecarCalibration,
     SidecarDocument,
     UnknownKeys,
+    WorkStatus,
     new_document,
 )
 from usannotate.sidecar.encode import document_to_json
@@ -86,6 +87,7 @@ __all__ = [
     "SidecarReadError",
     "SidecarWriteError",
     "UnknownKeys",
+    "WorkStatus",
     "check_loop",
     "consistency_problems",
     "discard_recovery",

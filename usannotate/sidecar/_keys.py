@@ -17,6 +17,7 @@ TOP_KEYS = (
     "created",
     "modified",
     "app_version",
+    "status",
     "objects",
 )
 DICOM_KEYS = ("sop_instance_uid", "file_name", "rows", "columns", "n_frames", "frame_time_ms")

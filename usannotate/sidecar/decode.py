@@ -6,7 +6,8 @@ keeping every key it does not know so that it is written back unchanged.
 
 Version 1 files (before tracks: an object existed only on the frames listed) are read
 as tracks with a gap after every listed frame that is not followed by the next frame, so
-they mean exactly what they meant; they are saved as version 2. Files of a newer version
+they mean exactly what they meant. Versions 1 and 2 had no worklist ``status``: they
+read as ``in_progress``; both are saved as version 3. Files of a newer version
 are read read-only, leaving out (and listing in ``warnings``) the objects this version
 cannot read.
 """
@@ -43,6 +44,7 @@ from usannotate.sidecar.document import (
     SidecarCalibration,
     SidecarDocument,
     UnknownKeys,
+    WorkStatus,
 )
 from usannotate.sidecar.encode import round_points, with_frame_entries
 from usannotate.sidecar.errors import SidecarReadError
@@ -103,6 +105,8 @@ def _checked_and_built(
     newer = type(version) is int and version > FORMAT_VERSION
     if version == 1:
         data = _version_1_sources_kept_aside(data)
+    if version in (1, 2):
+        data = _status_of_older_kept_aside(data, version)
     if newer:
         return _salvage_newer(data, int(version), path)  # type: ignore[arg-type]
     problems = schema_problems(data)
@@ -196,6 +200,7 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         created=created,
         modified=modified,
         app_version=data["app_version"],
+        status=_status(data.get("status")),
         extra=extra,
         format_version=max(version, FORMAT_VERSION),  # version 1 is migrated on reading
         entry_positions=positions,
@@ -273,6 +278,25 @@ def _version_1_sources_kept_aside(data: dict[str, Any]) -> dict[str, Any]:
             {("v1_source" if k == "source" else k): v for k, v in e.items()} if "source" in e else e
         ),
     )
+
+
+def _status(value: object) -> WorkStatus:
+    """The worklist status; in progress when missing (the schema requires it from version
+    3 on) or, in a newer file read read-only, a value this version does not know."""
+    try:
+        return WorkStatus(value)
+    except ValueError:
+        return WorkStatus.IN_PROGRESS
+
+
+def _status_of_older_kept_aside(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """``data`` (version 1 or 2) with a top-level ``status`` key of its own renamed
+    ``v<version>_status``: those versions knew no such key, so it was someone's own (kept
+    as an unknown key) and must not be read as version 3's worklist status. Such a file
+    reads as ``in_progress``: a saved sidecar is work begun."""
+    if "status" not in data:
+        return data
+    return {(f"v{version}_status" if k == "status" else k): v for k, v in data.items()}
 
 
 def _gaps_of_version_1(obj: AnnotatedObject) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from usannotate import __version__
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 #: The value of the ``format`` key.
 FORMAT = "usannotate-sidecar"
 #: The newest format version this code reads and the one it writes.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: The ``coordinate_system`` sentence every file carries.
 COORDINATE_SYSTEM = (
     "points are (x, y) = (column, row) in image pixels, floats; (0, 0) is the top-left "
@@ -39,6 +40,18 @@ COORDINATE_DECIMALS = STORED_DECIMALS  # as the model keeps them
 
 
 # ------------------------------------------------------------------- the parts
+class WorkStatus(StrEnum):
+    """Where a loop's annotation stands (the sidecar's ``status``; values are the file's).
+
+    ``in_progress``: work begun (set at the first save); ``done``: the rater finished it;
+    ``reviewed``: someone checked it. A loop with no sidecar has no status at all.
+    """
+
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    REVIEWED = "reviewed"
+
+
 @dataclass(frozen=True)
 class DicomReference:
     """The DICOM object a sidecar belongs to, as recorded when the sidecar was made.
@@ -130,6 +143,9 @@ class SidecarDocument:
         Free text.
     created, modified
         Aware UTC datetimes; :func:`~usannotate.sidecar.save_sidecar` sets ``modified``.
+    status
+        The worklist status (:class:`WorkStatus`); files of versions 1 and 2, which had
+        none, read as ``in_progress`` (a saved sidecar is work begun).
     extra
         Keys this version does not know, written back unchanged.
     read_only
@@ -152,6 +168,7 @@ class SidecarDocument:
     created: datetime = field(default_factory=utc_now)
     modified: datetime = field(default_factory=utc_now)
     app_version: str = ""
+    status: WorkStatus = WorkStatus.IN_PROGRESS
     extra: UnknownKeys = field(default_factory=UnknownKeys)
     read_only: bool = False
     format_version: int = FORMAT_VERSION
@@ -178,6 +195,7 @@ class SidecarDocument:
             and self.created == other.created
             and self.modified == other.modified
             and self.app_version == other.app_version
+            and self.status == other.status
             and self.extra == other.extra
             and self.read_only == other.read_only
             and self.format_version == other.format_version
@@ -272,6 +290,7 @@ __all__ = [
     "SidecarCalibration",
     "SidecarDocument",
     "UnknownKeys",
+    "WorkStatus",
     "new_document",
     "written_calibration",
 ]

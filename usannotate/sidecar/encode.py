@@ -1,4 +1,4 @@
-"""A sidecar document as the JSON structure of resources/SIDECAR.md (version 2).
+"""A sidecar document as the JSON structure of resources/SIDECAR.md (version 3).
 
 Stable key order (the known keys in the order of :mod:`~usannotate.sidecar._keys`, then
 unknown ones sorted by name), coordinates rounded to 3 decimals, frame entries sorted by
@@ -104,6 +104,7 @@ def _json(doc: SidecarDocument, *, raw_points: bool) -> dict[str, Any]:
         "created": format_timestamp(doc.created),
         "modified": format_timestamp(doc.modified),
         "app_version": doc.app_version,
+        "status": str(doc.status),
         "objects": [_object_json(obj, extra.frames, raw_points) for obj in doc.annotations.objects],
     }
     return _with_extra(data, extra.top)

@@ -57,7 +57,8 @@ _HINTS = {
     "colour": "a colour is '#rrggbb'",
     "created": "timestamps are ISO-8601 UTC, e.g. '2025-01-31T14:05:09.250Z'",
     "modified": "timestamps are ISO-8601 UTC, e.g. '2025-01-31T14:05:09.250Z'",
-    "version": "this usannotate reads sidecar format versions 1 and 2",
+    "version": "this usannotate reads sidecar format versions 1, 2 and 3",
+    "status": "the status is in_progress, done or reviewed",
     "source": "a frame's source is keyframe, tracked, interpolated or absent",
     "format": 'a usannotate sidecar says "format": "usannotate-sidecar"',
     "manual": "the manual calibration is an object when source is 'manual', else null",
@@ -82,7 +83,7 @@ _TYPE_NAMES = {
 
 @functools.cache
 def load_schema() -> dict[str, Any]:
-    """The sidecar JSON Schema, version 2 (a dict; do not modify it)."""
+    """The sidecar JSON Schema, version 3 (a dict; do not modify it)."""
     try:
         schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # an installation problem, not the user's file

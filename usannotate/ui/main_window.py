@@ -54,6 +54,7 @@ from usannotate.ui.viewer.marks import AnnotationLayer
 from usannotate.ui.viewer.marks_view import MarksView
 from usannotate.ui.viewer.measure_tools import MeasureController, MeasureTools
 from usannotate.ui.viewer.view import CineView, DisplayAdjustment
+from usannotate.ui.worklist import WorklistController
 
 DICOM_FILTER = "DICOM files (*.dcm *.DCM *.dicom *.DICOM);;All files (*)"
 MAX_RECENT = 10
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self.sessions = SessionController(self.state, self.lock_banner, prefs, self)
 
         self._build_display_toolbar()
+        self.worklist = WorklistController(self)
         build_menus(self)
         self.measuring.remove_action = self.remove_calibration_action
         self._connect()
@@ -310,7 +312,9 @@ class MainWindow(QMainWindow):
         if not self.loop_dock.isVisible():
             self.loop_dock.show()
             # Wide enough for typical archive file names next to frames and duration.
-            self.resizeDocks([self.loop_dock], [340], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.loop_dock], [480], Qt.Orientation.Horizontal)
+            # A worklist wants rows: the Loops list gets most of the side's height.
+            self.resizeDocks([self.loop_dock, self.label_dock], [560, 240], Qt.Orientation.Vertical)
         for candidate in candidates:
             try:
                 loop = open_cine(candidate)

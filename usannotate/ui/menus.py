@@ -168,6 +168,8 @@ def build_menus(window: MainWindow) -> None:
     preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
     menu.addAction(preferences)
 
+    _build_worklist_menu(window)
+
     _build_measure_menu(window)
 
     _build_track_menu(window)
@@ -250,6 +252,16 @@ def build_menus(window: MainWindow) -> None:
     menu = window.menuBar().addMenu("&Help")
     menu.addAction(_action(window, "&Keyboard Shortcuts", "F1", window.show_shortcuts))
     menu.addAction(_action(window, "&About usannotate", None, lambda: show_about(window)))
+
+
+def _build_worklist_menu(window: MainWindow) -> None:
+    """Worklist: the loop's status (Mark done / reviewed, Reopen), Save and next unlabelled."""
+    menu = window.menuBar().addMenu("&Worklist")
+    for action in window.worklist.menu_actions():
+        if action is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(action)
 
 
 def _build_measure_menu(window: MainWindow) -> None:

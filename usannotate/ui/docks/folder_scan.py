@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from usannotate.cine import CineError, list_loop_files, open_cine
+from usannotate.team.worklist import LoopStatus, loop_status
 from usannotate.ui.workers import BackgroundJob, JobContext
 
 # Entries travel to the GUI thread in batches at most this often (seconds): one model
@@ -41,6 +42,9 @@ class LoopEntry:
         Why the file cannot be opened (starts with the file name), or None.
     frame_rate_fps : float or None
         Frames per second; None when the file cannot be opened.
+    work : LoopStatus or None
+        What its sidecar says (status, raters, tracks, last save), read with the
+        header; None when not read (the Loops list reads it then).
     """
 
     path: str
@@ -50,6 +54,7 @@ class LoopEntry:
     size: str
     error: str | None
     frame_rate_fps: float | None = None
+    work: LoopStatus | None = None
 
     @property
     def openable(self) -> bool:
@@ -75,6 +80,7 @@ def read_entry(path: str) -> LoopEntry:
             f"{loop.columns} x {loop.rows}",
             None,
             loop.frame_rate_fps,
+            loop_status(path, n_frames=loop.n_frames),
         )
     except Exception as exc:
         return _unexpected(path, exc)

@@ -1,17 +1,19 @@
-"""The Loops list: a folder's loops by name, frames and duration, filterable, to pick one.
+"""The Loops list: a folder's loops as a worklist (status, tracks, raters), to pick one.
 
-The loops of a folder (read in the background by :mod:`.folder_scan`) by name, frames and duration,
-filterable, for the user to pick one.
+The loops of a folder (read in the background by :mod:`.folder_scan`) by name, worklist
+status, frames, duration, tracks, raters and last save, sortable, filterable by name,
+status and rater, with a count line ("37 of 120 done"), kept up to date when a sidecar of
+the folder changes on disk (:mod:`.worklist_view`).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from PySide6.QtCore import (
     QModelIndex,
     QObject,
-    QSortFilterProxyModel,
     Qt,
     Signal,
     Slot,
@@ -20,6 +22,8 @@ from PySide6.QtGui import QGuiApplication, QIcon, QPalette, QStandardItem, QStan
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QComboBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -30,10 +34,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from usannotate.team.worklist import LoopStatus, count_line, loop_status, sidecar_of
 from usannotate.ui.docks.folder_scan import FolderScanner, LoopEntry
+from usannotate.ui.docks.worklist_view import (
+    SORT_ROLE,
+    STATUS_FILTERS,
+    WORK_ROLE,
+    SidecarWatcher,
+    WorklistFilterModel,
+    status_icon,
+    status_sort_key,
+    work_texts,
+)
 
 # ------------------------------------------------------------------------ model
-_COLUMNS = ("File", "Frames", "Duration")
+_COLUMNS = ("File", "Status", "Frames", "Duration", "Tracks", "Raters", "Modified")
+STATUS_COLUMN = 1
+_WORK_COLUMNS = (1, 4, 5, 6)
+_NUMBER_COLUMNS = (2, 3, 4)
 #: Item data role holding the row's :class:`LoopEntry`.
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -41,6 +59,15 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 def _key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
+
+
+def _stamp(path: os.PathLike[str] | str) -> tuple[int, int] | None:
+    """A sidecar's (size, modification time in ns); None when there is none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
 
 
 def _duration_text(duration_ms: float | None) -> str:
@@ -57,11 +84,19 @@ class _LoopTableModel(QStandardItemModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(0, len(_COLUMNS), parent)
         self.setHorizontalHeaderLabels(list(_COLUMNS))
-        tips = ("File name", "Number of frames", "Length of the loop in seconds")
+        tips = (
+            "File name",
+            "Worklist status from the sidecar: none (no sidecar), in progress, done, reviewed",
+            "Number of frames",
+            "Length of the loop in seconds",
+            "Tracks (marked objects) in the sidecar",
+            "Who worked on it (annotator, last saved by)",
+            "When the sidecar was last saved",
+        )
         for column, tip in enumerate(tips):
             item = self.horizontalHeaderItem(column)
             item.setToolTip(tip)
-            if column > 0:
+            if column in _NUMBER_COLUMNS:
                 item.setTextAlignment(_RIGHT)
         self._entries: list[LoopEntry] = []
         self._rows: dict[str, int] = {}
@@ -91,9 +126,42 @@ class _LoopTableModel(QStandardItemModel):
             self._entries.append(entry)
             self._rows[_key(entry.path)] = row
             self.appendRow(self._items(entry))
+            if entry.openable:
+                self._set_work_data(row, entry)
             if _key(entry.path) == current_key:
                 self._set_bold(row, True)
                 self._current_row = row
+
+    def set_work(self, row: int, work: LoopStatus) -> None:
+        """Show what the sidecar of row ``row`` says now."""
+        entry = replace(self._entries[row], work=work)
+        self._entries[row] = entry
+        texts = work_texts(work)
+        for column, text in zip(_WORK_COLUMNS, texts, strict=True):
+            item = self.item(row, column)
+            item.setText(text)
+        self._set_work_data(row, entry)
+
+    def _set_work_data(self, row: int, entry: LoopEntry) -> None:
+        work = entry.work
+        status_item = self.item(row, STATUS_COLUMN)
+        if work is not None and entry.openable:
+            status_item.setIcon(status_icon(work.status))
+        summary = None if work is None else work.summary
+        keys = {
+            STATUS_COLUMN: -1 if work is None else status_sort_key(work.status),
+            4: -1 if summary is None else summary.n_tracks,
+            5: "" if summary is None else ", ".join(summary.raters).casefold(),
+            6: "" if summary is None else summary.modified,
+        }
+        for column in range(len(_COLUMNS)):
+            item = self.item(row, column)
+            item.setData(entry, ENTRY_ROLE)
+            item.setData(work, WORK_ROLE)
+            if column in keys:
+                item.setData(keys[column], SORT_ROLE)
+        if work is not None and work.error is not None:
+            status_item.setToolTip(f"{work.error}\nThe sidecar cannot be read.")
 
     def set_current(self, path: str | None) -> None:
         if self._current_row is not None:
@@ -112,7 +180,17 @@ class _LoopTableModel(QStandardItemModel):
 
     def _items(self, entry: LoopEntry) -> list[QStandardItem]:
         frames = "—" if entry.n_frames is None else str(entry.n_frames)
-        texts = (entry.name, frames, _duration_text(entry.duration_ms))
+        status, tracks, raters, modified = work_texts(entry.work if entry.openable else None)
+        texts = (
+            entry.name,
+            status,
+            frames,
+            _duration_text(entry.duration_ms),
+            tracks,
+            raters,
+            modified,
+        )
+        sort_keys = {0: len(self._entries) - 1, 2: entry.n_frames or -1, 3: entry.duration_ms or -1}
         tooltip = self._tooltip(entry)
         grey = None
         if not entry.openable:
@@ -125,7 +203,10 @@ class _LoopTableModel(QStandardItemModel):
             item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
             item.setToolTip(tooltip)
             item.setData(entry, ENTRY_ROLE)
-            if column > 0:
+            item.setData(entry.work, WORK_ROLE)
+            if column in sort_keys:
+                item.setData(sort_keys[column], SORT_ROLE)
+            if column in _NUMBER_COLUMNS:
                 item.setTextAlignment(_RIGHT)
             if grey is not None:
                 item.setForeground(grey)
@@ -152,18 +233,6 @@ class _LoopTableModel(QStandardItemModel):
         )
 
 
-class _NameFilterModel(QSortFilterProxyModel):
-    """Keeps the rows whose file name contains the filter text (any case)."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(0)
-
-    def accepts_source_row(self, row: int) -> bool:
-        return self.filterAcceptsRow(row, QModelIndex())
-
-
 # ------------------------------------------------------------------------ panel
 class LoopListPanel(QWidget):
     """The loops of one folder: name, frames and duration, filterable, read in the background.
@@ -180,7 +249,7 @@ class LoopListPanel(QWidget):
         super().__init__(parent)
         self.scanner = FolderScanner(self)
         self._model = _LoopTableModel(self)
-        self._proxy = _NameFilterModel(self)
+        self._proxy = WorklistFilterModel(self)
         self._proxy.setSourceModel(self._model)
         self._current: str | None = None
         self._failure: str | None = None
@@ -202,19 +271,54 @@ class LoopListPanel(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.view.setSortingEnabled(False)
+        # Sorting by a header click; unsorted (-1) the rows keep the folder's name order.
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self._proxy.sort(-1)
         self.view.activated.connect(self._on_activated)
         header = self.view.header()
         header.setStretchLastSection(False)
         header.setSectionsMovable(False)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        # The name stretches, but never below a typical archive name: past that the
+        # list scrolls sideways to the raters and the last save.
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
         metrics = self.view.fontMetrics()
-        for column, sample in ((1, "00000"), (2, "000.0 s")):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+        samples = (
+            (1, "in progress", 24),
+            (2, "00000", 0),
+            (3, "000.0 s", 0),
+            (4, "000", 0),
+            (5, "A. Sonographer", 0),
+            (6, "2025-03-14 09:40", 0),
+        )
+        for column, sample, icon in samples:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             width = max(
                 metrics.horizontalAdvance(sample), metrics.horizontalAdvance(_COLUMNS[column])
             )
-            header.resizeSection(column, width + 24)
+            header.resizeSection(column, width + 16 + icon)
+
+        self.status_filter = QComboBox(self)
+        for text, value in STATUS_FILTERS:
+            self.status_filter.addItem(text, value)
+        self.status_filter.setToolTip("Show only the loops of this status")
+        self.status_filter.currentIndexChanged.connect(self._on_work_filter_changed)
+        self.rater_filter = QComboBox(self)
+        self.rater_filter.addItem("Any rater", None)
+        self.rater_filter.setToolTip("Show only the loops this rater worked on")
+        self.rater_filter.currentIndexChanged.connect(self._on_work_filter_changed)
+
+        self.count_label = QLabel(self)
+        self.count_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.count_label.setToolTip("Done counts reviewed loops too")
+        self.count_label.setVisible(False)
+
+        self.watcher = SidecarWatcher(self)
+        self.watcher.changed.connect(self.refresh_work)
+        self._stamps: dict[str, tuple[int, int] | None] = {}
 
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setFormat("Scanning %v / %m…")
@@ -232,8 +336,14 @@ class LoopListPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.filter_edit)
+        filters = QHBoxLayout()
+        filters.setContentsMargins(0, 0, 0, 0)
+        filters.addWidget(self.status_filter, 1)
+        filters.addWidget(self.rater_filter, 1)
+        layout.addLayout(filters)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.progress_bar)
+        layout.addWidget(self.count_label)
         layout.addWidget(self.status_label)
 
         self.scanner.started.connect(self._on_scan_started)
@@ -251,6 +361,8 @@ class LoopListPanel(QWidget):
         """
         self.scanner.cancel()
         self._model.clear_entries()
+        self._stamps.clear()
+        self.watcher.watch(path)
         self._failure = None
         self._current = current
         self.progress_bar.setRange(0, 0)  # busy until the folder is listed
@@ -289,8 +401,89 @@ class LoopListPanel(QWidget):
         """The openable loop displayed before ``current`` (the last when None); None at the top."""
         return self._neighbour(current, -1)
 
+    def work(self, path: str) -> LoopStatus | None:
+        """What the list knows of the sidecar of loop ``path`` (None: not read, not listed)."""
+        row = self._model.row_of(path)
+        return None if row is None else self._model.entry(row).work
+
+    @Slot()
+    def refresh_work(self) -> None:
+        """Read again the sidecars that changed on disk since they were read (by size and
+        time), and show what they say; the watcher calls this after a change."""
+        for row, entry in enumerate(self._model.entries()):
+            if not entry.openable:
+                continue
+            stamp = _stamp(sidecar_of(entry.path))
+            key = _key(entry.path)
+            if key in self._stamps and self._stamps[key] == stamp:
+                continue
+            self._stamps[key] = stamp
+            work = loop_status(entry.path, n_frames=entry.n_frames)
+            if work != entry.work:
+                self._model.set_work(row, work)
+        self._proxy.invalidate()
+        self._update_raters()
+        self._update_status()
+
+    def next_unlabelled(self, current: str | None, rater: str | None) -> str | None:
+        """The next openable loop, in displayed order after ``current`` (wrapping to the
+        top), that has no sidecar ``rater`` worked on (no sidecar at all when ``rater`` is
+        empty). Read from disk, so another rater's save a moment ago counts."""
+        rows = self._displayed_rows()
+        start = self._model.row_of(current)
+        if start in rows:
+            at = rows.index(start)
+            rows = rows[at + 1 :] + rows[:at]
+        for row in rows:
+            entry = self._model.entry(row)
+            if not entry.openable:
+                continue
+            if loop_status(entry.path, rater=rater or None).sidecar is None:
+                return entry.path
+        return None
+
     # ------------------------------------------------------------- internals
+    def _update_raters(self) -> None:
+        names = sorted(
+            {
+                name
+                for entry in self._model.entries()
+                if entry.work is not None and entry.work.summary is not None
+                for name in entry.work.summary.raters
+            },
+            key=str.casefold,
+        )
+        have = [self.rater_filter.itemData(i) for i in range(1, self.rater_filter.count())]
+        if have == names:
+            return
+        chosen = self.rater_filter.currentData()
+        self.rater_filter.blockSignals(True)
+        self.rater_filter.clear()
+        self.rater_filter.addItem("Any rater", None)
+        for name in names:
+            self.rater_filter.addItem(name, name)
+        index = self.rater_filter.findData(chosen) if chosen else 0
+        self.rater_filter.setCurrentIndex(max(index, 0))
+        self.rater_filter.blockSignals(False)
+
+    @Slot()
+    def _on_work_filter_changed(self, *_args: object) -> None:
+        self._proxy.set_status_filter(self.status_filter.currentData())
+        self._proxy.set_rater_filter(self.rater_filter.currentData())
+        self._select_current()
+        self._update_status()
+
     def _neighbour(self, current: str | None, step: int) -> str | None:
+        displayed = self._displayed_rows()
+        row = self._model.row_of(current)
+        if row in displayed:  # the displayed (sorted) order
+            at = displayed.index(row) + step
+            while 0 <= at < len(displayed):
+                entry = self._model.entry(displayed[at])
+                if entry.openable:
+                    return entry.path
+                at += step
+            return None
         # Walk the source rows, so a current loop hidden by the filter still has neighbours.
         count = self._model.rowCount()
         row = self._model.row_of(current)
@@ -305,6 +498,10 @@ class LoopListPanel(QWidget):
                 return entry.path
             row += step
         return None
+
+    def _displayed_rows(self) -> list[int]:
+        proxy = self._proxy
+        return [proxy.mapToSource(proxy.index(r, 0)).row() for r in range(proxy.rowCount())]
 
     def _select_current(self) -> None:
         row = self._model.row_of(self._current)
@@ -344,6 +541,10 @@ class LoopListPanel(QWidget):
     @Slot(list)
     def _on_entries(self, entries: list[LoopEntry]) -> None:
         self._model.extend(entries, self._current)
+        for entry in entries:
+            if entry.openable:
+                self._stamps[_key(entry.path)] = _stamp(sidecar_of(entry.path))
+        self._update_raters()
         self._update_status()
         if self._current is not None:
             current = _key(self._current)
@@ -379,3 +580,7 @@ class LoopListPanel(QWidget):
                     text += f" ({shown} shown)"
         self.status_label.setText(text)
         self.status_label.setVisible(bool(text))
+        rows = [e.work for e in self._model.entries() if e.openable and e.work is not None]
+        count = count_line(rows) if rows and not self.scanner.is_running() else ""
+        self.count_label.setText(count)
+        self.count_label.setVisible(bool(count))

@@ -1,0 +1,189 @@
+"""The team subcommands of ``usannotate``: ``status``, ``measure FOLDER``, ``agreement`` (no Qt).
+
+Kept apart from :mod:`usannotate.cli` so that each group of subcommands lives in its own
+module; ``cli`` registers them (:func:`add_parsers`, :data:`HANDLERS`). Messages name
+files by their name only, never their folders (which may be named after the patient).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+#: The team subcommands and their one-line summaries (both helps show them).
+COMMAND_HELP = {
+    "status": "the worklist of a folder: per loop its status (in_progress / done / "
+    "reviewed, none without sidecar), raters, tracks, annotated frames, last save",
+    "agreement": "compare two raters' sidecars of one loop: needle tip error and angle, "
+    "plane distances, region Dice / IoU, point distance, per frame and per track",
+}
+
+
+def _fail(message: str) -> int:
+    print(f"usannotate: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _name(path: str) -> str:
+    return os.path.basename(os.path.normpath(path)) or path
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    """Add the team subcommands to the ``usannotate`` parser."""
+    status = commands.add_parser("status", help=COMMAND_HELP["status"])
+    status.add_argument("folder", metavar="FOLDER", help="a folder of loops")
+    status.add_argument("--json", action="store_true", help="print a JSON list of rows")
+    status.add_argument(
+        "--rater",
+        metavar="NAME",
+        help="only this rater's sidecars count (a loop with someone else's reads as none)",
+    )
+    agreement = commands.add_parser("agreement", help=COMMAND_HELP["agreement"])
+    agreement.add_argument("sidecar_a", metavar="SIDECAR_A", help="one rater's sidecar")
+    agreement.add_argument("sidecar_b", metavar="SIDECAR_B", help="the other rater's sidecar")
+    agreement.add_argument(
+        "--dicom",
+        metavar="DICOM",
+        help="the loop (its calibration gives mm; default: the sidecars' own record)",
+    )
+    agreement.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
+    )
+
+
+# ------------------------------------------------------------------------ status
+_STATUS_COLUMNS = (
+    "file",
+    "n_frames",
+    "status",
+    "raters",
+    "n_tracks",
+    "annotated_frames",
+    "modified",
+)
+
+
+def cmd_status(options: argparse.Namespace) -> int:
+    """One row per loop of the folder; exit 2 when a sidecar cannot be read (listed with
+    the reason on stderr, the other loops still listed)."""
+    from usannotate.cine import CineError, open_cine
+    from usannotate.team.worklist import count_line, folder_status
+
+    folder = options.folder
+    if not os.path.isdir(folder):
+        what = "is not a folder" if os.path.exists(folder) else "no such folder"
+        return _fail(f"{_name(folder)}: {what}")
+    try:
+        rows = folder_status(folder, rater=options.rater)
+    except OSError as exc:
+        return _fail(f"{_name(folder)}: cannot be read ({exc.strerror or type(exc).__name__})")
+    # Frames come from the sidecar's record; only loops without one open their header.
+    filled = []
+    for row in rows:
+        if row.n_frames is None and row.error is None:
+            try:
+                with open_cine(row.path, prefetch_frames=0) as loop:
+                    row = type(row)(row.path, loop.n_frames, row.sidecar, row.summary)
+            except CineError as exc:
+                print(f"usannotate: warning: {str(exc).splitlines()[0]}", file=sys.stderr)
+        filled.append(row)
+    records = [row.to_json() for row in filled]
+    if options.json:
+        sys.stdout.write(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
+    else:
+        lines = ["\t".join(_STATUS_COLUMNS)]
+        for record in records:
+            cells = [
+                record["file"],
+                "" if record["n_frames"] is None else str(record["n_frames"]),
+                record["status"] or "-",
+                ";".join(record["raters"]),
+                str(record["n_tracks"]),
+                str(record["annotated_frames"]),
+                record["modified"] or "",
+            ]
+            lines.append("\t".join(cells))
+        sys.stdout.write("\n".join(lines) + "\n")
+    errors = [row.error for row in filled if row.error is not None]
+    for error in errors:
+        print(f"usannotate: {error}", file=sys.stderr)
+    print(f"usannotate: status: {count_line(filled)}", file=sys.stderr)
+    return EXIT_BAD_INPUT if errors else EXIT_OK
+
+
+# ------------------------------------------------------------------ measure FOLDER
+class _LoopProgress:
+    """``usannotate: measure: 12/120 loops`` on stderr, at most every 10 %."""
+
+    def __init__(self) -> None:
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        step = done * 10 // max(total, 1)
+        if step != self._shown:
+            self._shown = step
+            print(f"usannotate: measure: {done}/{total} loops", file=sys.stderr)
+
+
+def cmd_measure_folder(options: argparse.Namespace) -> int:
+    """Every loop's rows of a folder in one table with a ``file`` column; loops without
+    sidecar skipped and counted; exit 2 when a loop could not be measured."""
+    from usannotate._atomic import write_atomically
+    from usannotate.team.folder_measure import (
+        folder_measurements_csv,
+        folder_measurements_json,
+        measure_folder,
+    )
+
+    folder = options.dicom
+    try:
+        result = measure_folder(folder, progress=_LoopProgress())
+    except OSError as exc:
+        return _fail(f"{_name(folder)}: cannot be read ({exc.strerror or type(exc).__name__})")
+    fmt = options.format
+    if options.output and fmt is None:
+        fmt = "json" if options.output.lower().endswith(".json") else "csv"
+    json_out = fmt == "json"
+    text = folder_measurements_json(result) if json_out else folder_measurements_csv(result)
+    for problem in result.failed:
+        print(f"usannotate: {problem}", file=sys.stderr)
+    if options.output:
+        try:
+            write_atomically(Path(options.output), text.encode("utf-8"))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            return _fail(f"{_name(options.output)}: cannot be written ({reason})")
+    else:
+        sys.stdout.write(text)
+    print(
+        f"usannotate: measure: {result.measured} loops measured, {result.skipped} without "
+        f"sidecar skipped, {len(result.failed)} failed",
+        file=sys.stderr,
+    )
+    return EXIT_BAD_INPUT if result.failed else EXIT_OK
+
+
+# ----------------------------------------------------------------------- agreement
+def cmd_agreement(options: argparse.Namespace) -> int:
+    """Per frame and per track agreement of two sidecars of one loop."""
+    from usannotate.team.agreement import AgreementError
+    from usannotate.team.agreement_files import agreement_csv, agreement_json, compare_files
+
+    try:
+        report = compare_files(options.sidecar_a, options.sidecar_b, dicom=options.dicom)
+    except AgreementError as exc:
+        return _fail(str(exc))
+    text = agreement_json(report) if options.format == "json" else agreement_csv(report)
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+HANDLERS = {"status": cmd_status, "agreement": cmd_agreement}
+
+__all__ = ["COMMAND_HELP", "HANDLERS", "add_parsers", "cmd_measure_folder"]

@@ -1,0 +1,212 @@
+"""The Loops list's worklist parts: status icons, the status / rater filter, the watcher.
+
+The rows' facts come from the core (:mod:`usannotate.team.worklist`); this module only
+draws them (a status icon beside its word, so it reads without colour too), filters rows
+by name, status and rater, and notices when another rater's save changes a sidecar of
+the folder (:class:`SidecarWatcher`, on Qt's ``QFileSystemWatcher``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from PySide6.QtCore import (
+    QFileSystemWatcher,
+    QModelIndex,
+    QObject,
+    QPointF,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+
+from usannotate.sidecar.document import WorkStatus
+from usannotate.team.worklist import STATUS_ORDER, STATUS_TEXT, LoopStatus
+
+#: Item data role holding a sortable value of the cell (numbers sort as numbers).
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+#: Item data role holding the row's :class:`LoopStatus` (None: not read).
+WORK_ROLE = Qt.ItemDataRole.UserRole + 3
+
+#: The status filter's choices: (text, what it keeps).
+STATUS_FILTERS: tuple[tuple[str, str], ...] = (
+    ("Any status", "any"),
+    ("Unlabelled only", "none"),
+    ("In progress", WorkStatus.IN_PROGRESS.value),
+    ("Done", WorkStatus.DONE.value),
+    ("Reviewed", WorkStatus.REVIEWED.value),
+    ("Not done yet", "not_done"),
+)
+
+_COLOURS = {
+    None: "#9a9a9a",
+    WorkStatus.IN_PROGRESS: "#e69500",
+    WorkStatus.DONE: "#2e9d4a",
+    WorkStatus.REVIEWED: "#2f6fd6",
+}
+_icons: dict[object, QIcon] = {}
+
+
+def status_icon(status: WorkStatus | None) -> QIcon:
+    """A 16 px icon: an empty ring (no sidecar), a half-filled disc (in progress), a
+    green disc with a tick (done), a blue disc with a double tick (reviewed)."""
+    if status not in _icons:
+        _icons[status] = QIcon(_status_pixmap(status, 32))
+    return _icons[status]
+
+
+def _status_pixmap(status: WorkStatus | None, size: int) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    colour = QColor(_COLOURS[status])
+    margin = size * 0.12
+    box = pixmap.rect().toRectF().adjusted(margin, margin, -margin, -margin)
+    painter.setPen(QPen(colour, size * 0.09))
+    if status is None:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(box)
+    elif status == WorkStatus.IN_PROGRESS:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(box)
+        half = QPainterPath()
+        half.moveTo(box.center())
+        half.arcTo(box, 90, 180)
+        half.closeSubpath()
+        painter.fillPath(half, colour)
+    else:
+        painter.setBrush(colour)
+        painter.drawEllipse(box)
+        painter.setPen(QPen(QColor("white"), size * 0.1))
+        ticks = [0.0] if status == WorkStatus.DONE else [-0.1, 0.12]
+        for dx in ticks:
+            s = size
+            painter.drawPolyline(
+                [
+                    QPointF(s * (0.3 + dx), s * 0.52),
+                    QPointF(s * (0.43 + dx), s * 0.65),
+                    QPointF(s * (0.68 + dx), s * 0.36),
+                ]
+            )
+    painter.end()
+    return pixmap
+
+
+def status_sort_key(status: WorkStatus | None) -> int:
+    """Worklist order: none, in progress, done, reviewed."""
+    return STATUS_ORDER.index(status)
+
+
+def modified_text(modified: str) -> str:
+    """``2025-03-14T09:40:31.017Z`` as local ``2025-03-14 10:40`` (as written if odd)."""
+    try:
+        moment = datetime.fromisoformat(modified.replace("Z", "+00:00"))
+    except ValueError:
+        return modified
+    if moment.tzinfo is None:
+        return modified
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def work_texts(work: LoopStatus | None) -> tuple[str, str, str, str]:
+    """(status, tracks, raters, modified) as the list shows them."""
+    if work is None:
+        return ("", "", "", "")
+    if work.error is not None:
+        return ("unreadable", "—", "", "")
+    summary = work.summary
+    if summary is None:
+        return (STATUS_TEXT[None], "", "", "")
+    return (
+        STATUS_TEXT[summary.status],
+        str(summary.n_tracks),
+        ", ".join(summary.raters),
+        modified_text(summary.modified),
+    )
+
+
+class WorklistFilterModel(QSortFilterProxyModel):
+    """Keeps the rows whose file name contains the filter text (any case), whose status
+    is the one chosen and that the chosen rater worked on; sorts by :data:`SORT_ROLE`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(0)
+        self.setSortRole(SORT_ROLE)
+        self._status = "any"
+        self._rater: str | None = None
+
+    def set_status_filter(self, choice: str) -> None:
+        """One of the values of :data:`STATUS_FILTERS`."""
+        self._status = choice
+        self.invalidate()
+
+    def set_rater_filter(self, rater: str | None) -> None:
+        """Keep only the loops ``rater`` worked on (None: everyone's)."""
+        self._rater = rater
+        self.invalidate()
+
+    def accepts_source_row(self, row: int) -> bool:
+        return self.filterAcceptsRow(row, QModelIndex())
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
+        if not super().filterAcceptsRow(source_row, source_parent):
+            return False
+        if self._status == "any" and self._rater is None:
+            return True
+        work = self.sourceModel().index(source_row, 0, source_parent).data(WORK_ROLE)
+        status = None if work is None else work.status
+        if self._status == "none" and work is not None and work.labelled:
+            return False
+        if self._status == "not_done" and status in (WorkStatus.DONE, WorkStatus.REVIEWED):
+            return False
+        if self._status not in ("any", "none", "not_done") and status != self._status:
+            return False
+        if self._rater is not None:
+            raters = () if work is None or work.summary is None else work.summary.raters
+            if self._rater not in raters:
+                return False
+        return True
+
+
+class SidecarWatcher(QObject):
+    """Says when the sidecars of a folder may have changed (someone saved, added or
+    removed one), a moment after the last change.
+
+    A save replaces the sidecar by renaming a new file over it, which a watch on the
+    file itself would lose; so the folder is watched, and its owner compares each
+    sidecar's size and time to find what changed.
+
+    Signals
+    -------
+    changed()
+        The folder's contents changed; at most every ``delay_ms``.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None, delay_ms: int = 250) -> None:
+        super().__init__(parent)
+        self._watcher = QFileSystemWatcher(self)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(self.changed)
+        self._watcher.directoryChanged.connect(lambda _path: self._timer.start())
+
+    def watch(self, folder: str | None) -> None:
+        """Watch ``folder`` instead of the previous one (None: nothing)."""
+        watched = self._watcher.directories()
+        if watched:
+            self._watcher.removePaths(watched)
+        if folder is not None and os.path.isdir(folder):
+            self._watcher.addPath(folder)
+
+    def folders(self) -> list[str]:
+        """The folder watched (a list of at most one)."""
+        return self._watcher.directories()
