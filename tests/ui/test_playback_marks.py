@@ -6,17 +6,42 @@ import numpy as np
 from PySide6.QtCore import QPointF
 
 from usannotate.annotations import AnnotatedObject, ShapeKind
-from usannotate.annotations.edits import AddObject, SetPoints
+from usannotate.annotations.edits import AddObject, Compound, SetPoints
+from usannotate.ui.viewer.playback_marks import MIN_TRACKS
 
 
 def _plane(window) -> AnnotatedObject:
+    """A deep fascia plane across the image, and enough targets in a corner for a busy
+    loop (pictures are drawn ahead for :data:`MIN_TRACKS` tracks or more)."""
     loop = window.loop
     plane = AnnotatedObject("fascia.deep", ShapeKind.POLYLINE)
     for frame in (0, loop.n_frames - 1):
         y = 0.3 * loop.rows + 0.2 * loop.rows * frame / (loop.n_frames - 1)
         plane.set_points(frame, np.array([[0.1 * loop.columns, y], [0.9 * loop.columns, y]]))
-    window.session.history.push(AddObject(plane))
+    others = []
+    for k in range(MIN_TRACKS - 1):
+        target = AnnotatedObject("target", ShapeKind.POINT)
+        target.set_points(0, np.array([[0.05 * loop.columns + 6 * k, 0.9 * loop.rows]]))
+        others.append(AddObject(target))
+    window.session.history.push(Compound([AddObject(plane), *others], text="Marks"))
     return plane
+
+
+def test_a_loop_with_few_marks_plays_them_with_the_scene_items(opened, qtbot):
+    window = opened
+    loop = window.loop
+    plane = AnnotatedObject("fascia.deep", ShapeKind.POLYLINE)
+    for frame in (0, 10):
+        plane.set_points(frame, np.array([[0.1 * loop.columns, 50.0], [0.9 * loop.columns, 50.0]]))
+    window.session.history.push(AddObject(plane))
+    window.state.set_playing(True)
+    for frame in range(6):
+        window.state.set_frame(frame)
+    playback = window.marks_view.playback
+    assert playback.frames_from_pictures == 0
+    assert playback._marks_sent is None  # the worker was not even given the marks
+    assert window.layer.items[plane.id].isVisible()
+    window.state.set_playing(False)
 
 
 def _play_until_pictures(qtbot, window, frame: int) -> None:

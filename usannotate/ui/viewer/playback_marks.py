@@ -36,10 +36,14 @@ from usannotate.render.marks import CaptionSprite
 from usannotate.render.scene import MarksPicture, Scene, TrackLook
 from usannotate.ui.viewer.marks import CAPTION_SUFFIXES, AnnotationLayer, _caption
 
-__all__ = ["MarksPictureItem", "PlaybackMarks", "caption_sprite"]
+__all__ = ["MIN_TRACKS", "MarksPictureItem", "PlaybackMarks", "caption_sprite"]
 
 _log = logging.getLogger(__name__)
 
+#: Pictures are drawn ahead for loops with at least this many tracks; fewer marks are
+#: drawn by the scene items faster than a picture travels (measured: a fluid region and a
+#: needle at 60 fps missed 8 frames of 599 drawn by the items, 20 as pictures).
+MIN_TRACKS = 8
 #: Over the last ``_RECENT_FRAMES`` frames played, at least this share must be pictures, or
 #: the window draws the marks itself until playback stops.
 _RECENT_FRAMES = 30
@@ -244,7 +248,12 @@ class PlaybackMarks:
         """Show the marks of ``frame`` (``selected_id`` the selected mark) from a picture
         drawn ahead, hiding the layer's items; False (the layer draws them) when there is
         none in time."""
-        if annotations is None or self._given_up or not self._start():
+        if (
+            annotations is None
+            or len(annotations.objects) < MIN_TRACKS
+            or self._given_up
+            or not self._start()
+        ):
             self.hide()
             return False
         self._send(annotations, n_frames, selected_id)
@@ -309,7 +318,7 @@ class PlaybackMarks:
     ) -> None:
         """The loop is still on ``frame``: give the worker the marks and the scene now and
         have the frames after this one drawn, so that playing starts with pictures."""
-        if annotations is None or not annotations.objects or not self._start():
+        if annotations is None or len(annotations.objects) < MIN_TRACKS or not self._start():
             return
         self._send(annotations, n_frames, selected_id)
         self._ahead.follow(frame, n_frames)
