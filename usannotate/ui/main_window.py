@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -39,6 +39,7 @@ from usannotate.ui.docks.labels import LabelPanel
 from usannotate.ui.docks.loops import LoopListPanel
 from usannotate.ui.docks.measurements import MeasurementPanel, MeasurementsView
 from usannotate.ui.focus import FocusAfterDialogs
+from usannotate.ui.gui_gc import collect_on_gui_thread
 from usannotate.ui.marking import MarkingController
 from usannotate.ui.menus import build_menus
 from usannotate.ui.navigation import FrameNavigator
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self) -> None:
         super().__init__()
+        collect_on_gui_thread(QCoreApplication.instance())
         self.state = ViewerState(self)
         self.view = CineView(self)
         self.transport = TransportBar(self)
