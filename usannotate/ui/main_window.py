@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from usannotate.cine import CineError, CineLoop, list_loop_files, open_cine
 from usannotate.cine.calibration import position_text
-from usannotate.ui.dialogs.export_media import ExportMediaDialog
+from usannotate.ui import export_dialogs
 from usannotate.ui.dialogs.lock import LockBanner
 from usannotate.ui.dialogs.preferences import Preferences, PreferencesDialog
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
@@ -525,40 +525,12 @@ class MainWindow(QMainWindow):
 
     def export_marks(self) -> QDialog | None:
         """File > Export Marks: the export dialog (non-blocking), or None without a loop."""
-        from usannotate.ui.dialogs.export import ExportDialog
+        return export_dialogs.export_marks(self)
 
-        session = self.session
-        if self.loop is None or session is None:
-            self.statusBar().showMessage("Open a loop with marks first", 4000)
-            return None
-        dialog = ExportDialog(
-            self.loop.path,
-            session.path,
-            save_first=lambda: not session.is_modified or self.save(),
-            parent=self,
-        )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
-
-    def export_media(self, kind: str) -> ExportMediaDialog | None:
-        """File > Export teaching case / video / frames: the export dialog (modeless, so
-        the tests and the user can watch it work); None without a loop."""
-        loop = self.state.loop
-        if loop is None:
-            self.state.say("Open a loop first", 4000)
-            return None
-        history = self.state.history
-        dialog = ExportMediaDialog(
-            kind,
-            loop.path,
-            self.state.annotations,
-            unsaved=bool(history is not None and history.is_modified),
-            parent=self,
-        )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
+    def export_media(self, kind: str) -> QDialog | None:
+        """File > Export teaching case / video / frames: the export dialog (modeless);
+        None without a loop."""
+        return export_dialogs.export_media(self, kind)
 
     def undo(self) -> None:
         self.marking.undo()
