@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 
+import _per_frame  # noqa: E402
 from bench_cine import _peak_rss_mb, make_loops  # noqa: E402
 
 ENCODINGS = ("jpeg-ls", "rle", "jpeg2000")
@@ -69,17 +68,6 @@ def measure(task: str, path: str) -> dict[str, float]:
     }
 
 
-def _in_subprocess(task: str, path: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--measure", task, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=3600,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def whole_image_twin(loop: Path) -> Path:
     """A copy of ``loop`` whose one region covers the whole image (as resized exports)."""
     import pydicom
@@ -102,48 +90,9 @@ def run(n_frames: int, encodings: tuple[str, ...], repeats: int) -> dict[str, ob
     rows: dict[str, dict[str, float]] = {}
     for task, path in tasks:
         print(f"{task} ...", file=sys.stderr, flush=True)
-        runs = [_in_subprocess(task, path) for _ in range(repeats)]
-        best = min(runs, key=lambda r: r["ms"])
-        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-        rows[task] = best
-    decode = rows["decode"]["ms_per_frame"]
-    for row in rows.values():
-        row["x_decode"] = row["ms_per_frame"] / decode
-    return {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
-        "loop": {
-            "file": loop.name,
-            "frames": n_frames,
-            "rows": 768,
-            "columns": 1024,
-            "size_mb": round(loop.stat().st_size / 1e6, 1),
-        },
-        "repeats": repeats,
-        "rows": rows,
-    }
-
-
-def markdown(results: dict[str, object]) -> str:
-    loop = results["loop"]
-    lines = [
-        f"Loop: {loop['frames']} frames, {loop['columns']}x{loop['rows']} RGB JPEG baseline "
-        f"({loop['size_mb']} MB); {results['machine']['cpus']} CPUs, Python "
-        f"{results['machine']['python']}; best of {results['repeats']}.",
-        "",
-        "| task | ms / frame | x decode | total (s) | output (MB) | peak memory (MB) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for task, row in results["rows"].items():
-        size = f"{row['size_mb']:.0f}" if row["size_mb"] else "-"
-        lines.append(
-            f"| {task} | {row['ms_per_frame']:.1f} | {row['x_decode']:.1f}x | "
-            f"{row['ms'] / 1e3:.1f} | {size} | {row['peak_rss_mb']:.0f} |"
-        )
-    return "\n".join(lines) + "\n"
+        runs = [_per_frame.in_subprocess(__file__, task, path) for _ in range(repeats)]
+        rows[task] = _per_frame.best_of(runs)
+    return _per_frame.results(rows, loop, n_frames, repeats)
 
 
 def main() -> int:
@@ -165,7 +114,7 @@ def main() -> int:
     suffix = "_quick" if options.quick else ""
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"deidentify{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
-    text = markdown(results)
+    text = _per_frame.markdown(results, size_digits=0)
     (RESULTS / f"deidentify{suffix}.md").write_text(text)
     print(text)
     return 0
