@@ -44,10 +44,6 @@ class RenderAhead(Generic[Picture]):
         #: Frames whose drawing failed (the caller draws them another way).
         self.failures = 0
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
     def reset(self, submit: Submit | None) -> None:
         """Forget every picture; from now on have frames drawn by ``submit`` (None:
         by nothing)."""

@@ -94,20 +94,6 @@ def _roi(canvas: np.ndarray, points: np.ndarray, pad: float) -> tuple[int, int, 
     return x0, y0, x1, y1
 
 
-def _blend(canvas: np.ndarray, box: tuple[int, int, int, int], coverage: np.ndarray, bgra):
-    """Source-over of the premultiplied colour ``bgra`` (0..255, alpha last) on the canvas
-    box, weighted by ``coverage`` (uint8, the box's size; antialiased edges)."""
-    x0, y0, x1, y1 = box
-    where = np.nonzero(coverage)
-    if not len(where[0]):
-        return
-    roi = canvas[y0:y1, x0:x1]
-    weight = coverage[where].astype(np.float32)[:, None] / 255.0
-    src = np.asarray(bgra, dtype=np.float32)[None, :] * weight
-    dst = roi[where].astype(np.float32)
-    roi[where] = np.clip(src + dst * (1.0 - src[:, 3:4] / 255.0) + 0.5, 0, 255).astype(np.uint8)
-
-
 def _blend_mask(canvas: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarray, bgra):
     """Source-over of the premultiplied colour ``bgra`` where ``mask`` (an aliased shape,
     0 or 255) is set: one table lookup over the box and a masked copy, ~20x faster than

@@ -15,7 +15,6 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from usannotate.annotations import AnnotatedObject, Annotations, FrameSource
-from usannotate.render.scene import GeometryTable
 from usannotate.ui.workers import BackgroundJob, JobContext
 
 __all__ = ["GeometryCache"]
@@ -25,17 +24,15 @@ Geometry = tuple[np.ndarray, FrameSource]
 
 def _all_frames(
     context: JobContext, snapshot: list[tuple[AnnotatedObject, AnnotatedObject]], n_frames: int
-) -> tuple[dict[str, tuple[AnnotatedObject, dict[int, Geometry]]], GeometryTable]:
+) -> dict[str, tuple[AnnotatedObject, dict[int, Geometry]]]:
     """On the worker: each object's geometry on every frame, from copies of the objects
-    (their point arrays are never changed in place, so sharing them is safe), and the
-    same packed for the process that draws the marks while playing."""
+    (their point arrays are never changed in place, so sharing them is safe)."""
     table = {}
     for original, copy in snapshot:
         if context.cancelled.is_set():
             break
         table[original.id] = (original, copy.all_geometry(n_frames))
-    packed = GeometryTable.pack({oid: by_frame for oid, (_, by_frame) in table.items()})
-    return table, packed
+    return table
 
 
 class GeometryCache(QObject):
@@ -46,7 +43,6 @@ class GeometryCache(QObject):
         self._job = BackgroundJob("mark geometry", self)
         self._job.finished.connect(self._on_built)
         self._table: dict[str, tuple[AnnotatedObject, dict[int, Geometry]]] = {}
-        self._packed = GeometryTable()
         self._source: tuple[Annotations, int] | None = None
         self._built = False
 
@@ -59,7 +55,6 @@ class GeometryCache(QObject):
         """The marks changed (or another loop or session): forget the table."""
         self._job.discard()
         self._table = {}
-        self._packed = GeometryTable()
         self._built = False
         self._source = (annotations, n_frames) if annotations is not None else None
 
@@ -74,17 +69,6 @@ class GeometryCache(QObject):
         snapshot = [(obj, obj.copy()) for obj in annotations.objects]
         self._job.start(_all_frames, snapshot, n_frames)
 
-    @property
-    def table(self) -> dict[str, tuple[AnnotatedObject, dict[int, Geometry]]]:
-        """Each track's id to (the object, its geometry by frame); never changed once
-        built (a new table replaces it), so workers may read it."""
-        return self._table
-
-    @property
-    def packed(self) -> GeometryTable:
-        """:attr:`table` packed (a new object with every new table)."""
-        return self._packed
-
     def geometry(self, obj: AnnotatedObject, frame: int) -> Geometry | None:
         """``obj.geometry(frame)``, looked up when the table has it."""
         entry = self._table.get(obj.id)
@@ -96,7 +80,7 @@ class GeometryCache(QObject):
         """Block until a build in progress has left the worker (closing, tests)."""
         return self._job.wait(timeout_s)
 
-    def _on_built(self, result: object) -> None:
-        assert isinstance(result, tuple)
-        self._table, self._packed = result
+    def _on_built(self, table: object) -> None:
+        assert isinstance(table, dict)
+        self._table = table
         self._built = True

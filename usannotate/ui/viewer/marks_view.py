@@ -108,7 +108,7 @@ class MarksView(QObject):
         state = self._state
         n_frames = state.loop.n_frames if state.loop is not None else 0
         self.geometry.reset(state.annotations if n_frames else None, n_frames)
-        if state.playing and not self.playback.has_worker:
+        if state.playing:
             self.geometry.build()
 
     def _on_marks_changed(self) -> None:

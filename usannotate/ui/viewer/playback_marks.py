@@ -8,7 +8,8 @@ took 4 to 8 ms at the 95th percentile with one or two drawing threads). So while
 plays, :class:`PlaybackMarks` has the marks of the frames ahead drawn by a worker process
 (:mod:`usannotate.render.worker`, OpenCV, no Qt) into pictures of the viewport, from a
 :class:`~usannotate.render.scene.Scene` (every track's look, the view's transform, the
-selection, the captions' pictures and places) and the geometry table built for playback.
+selection, the captions' pictures and places) and the marks themselves, whose geometry on
+every frame the worker works out.
 The frame on screen then costs the GUI thread one picture. Whatever is not drawn in time,
 or was drawn for a scene that no longer holds (an edit, a zoom), is drawn by the scene
 items as before, so what is on screen never depends on the worker keeping up.
@@ -224,11 +225,6 @@ class PlaybackMarks:
         self._slots = _Slots()
 
     # ------------------------------------------------------------------ showing
-    @property
-    def has_worker(self) -> bool:
-        """A worker process draws the marks (False: none could be started)."""
-        return self._pool is not None or (not self._broken and self._start())
-
     def prepared(self, frame: int, n_frames: int) -> bool:
         """The frames after ``frame`` are drawn (playing from there starts with pictures)."""
         return n_frames > 1 and self._ahead.ready((frame + 1) % n_frames)[0]
