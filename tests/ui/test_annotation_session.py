@@ -150,6 +150,18 @@ def test_autosave_is_offered_back_after_a_crash(window, loop_copy, answers):
     assert window.windowTitle().startswith("* ")  # recovered work is not saved yet
 
 
+def test_autosave_waits_for_playback_to_stop(window, loop_copy):
+    # Writing a busy loop's recovery file takes a few hundred ms: never mid-playback.
+    window.open_path(str(loop_copy))
+    add_needle(window)
+    recovery = recovery_path_for(sidecar_path_for(loop_copy), window.session.owner.session)
+    window.state.set_playing(True)
+    window.autosave_timer.timeout.emit()
+    assert not recovery.exists()
+    window.state.set_playing(False)
+    assert recovery.exists()
+
+
 def test_damaged_sidecar_is_reported_and_kept(window, loop_copy, dialogs):
     sidecar = sidecar_path_for(loop_copy)
     sidecar.write_text("{ this is not json", encoding="utf-8")

@@ -58,8 +58,12 @@ class SessionController(QObject):
         banner.takeOverRequested.connect(self.take_over_loop)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(prefs.autosave_interval_s * 1000)
-        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.timeout.connect(self._autosave_due)
         self.autosave_timer.start()
+        # Writing the recovery file of a busy loop takes a few hundred ms on this thread:
+        # never in the middle of playback (a visible stall), but as soon as it stops.
+        self._autosave_postponed = False
+        state.playingChanged.connect(self._on_playing_changed)
         # Tells other windows and raters this one still has its loop open.
         self.heartbeat_timer = QTimer(self)
         self.heartbeat_timer.setInterval(int(REFRESH_EVERY_S * 1000))
@@ -250,6 +254,17 @@ class SessionController(QObject):
         self._state.say(f"Saved {saved.name}; further saves go there", 6000)
         self.savedChanged.emit()
         return True
+
+    def _autosave_due(self) -> None:
+        if self._state.playing:
+            self._autosave_postponed = True
+            return
+        self.autosave()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        if not playing and self._autosave_postponed:
+            self._autosave_postponed = False
+            self.autosave()
 
     def autosave(self) -> None:
         session = self._state.session

@@ -133,6 +133,7 @@ class _Slots:
         self._lock = threading.Lock()
         self.blocks: list[shared_memory.SharedMemory] = []
         self._free: list[int] = []
+        self._names: list[str] = []
         self.size = 0
         self.generation = 0
         # The blocks outlive nothing: unlinked at exit even if the window never closed.
@@ -160,11 +161,12 @@ class _Slots:
                 shared_memory.SharedMemory(create=True, size=self.size) for _ in range(count)
             ]
             self._free = list(range(count))
+            self._names = [block.name for block in self.blocks]  # asked for every frame
             self.generation += 1
             return True
 
     def names(self) -> list[str]:
-        return [block.name for block in self.blocks]
+        return self._names
 
     def take(self) -> tuple[int, int] | None:
         """A free block's index and the blocks' generation (None: all in flight)."""
@@ -188,6 +190,7 @@ class _Slots:
     def _close(self) -> None:
         _Slots._unlink_all(self.blocks)  # the same list the finalizer holds
         self._free = []
+        self._names = []
 
     def close(self) -> None:
         with self._lock:
