@@ -8,7 +8,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from usannotate import __version__
-from usannotate.ui import workers
+from usannotate.ui import help_menu, workers
+from usannotate.ui.layout import restore_layout
 from usannotate.ui.main_window import MainWindow
 
 #: When the background workers' library is imported after start (ms).
@@ -22,9 +23,12 @@ def run(path: str | None = None) -> int:
     app.setOrganizationName("usannotate")
     app.setApplicationVersion(__version__)
     window = MainWindow()
+    restore_layout(window)  # as it was last closed (the built-in layout the first time)
     window.show()
     if path:
         QTimer.singleShot(0, lambda: window.open_path(path))
+    else:  # the first start ever: what the tool does, who annotates, the sample loop
+        QTimer.singleShot(0, lambda: help_menu.welcome_if_first_start(window))
     # Once the window and its first frame are on screen (kept off the start-up path).
     QTimer.singleShot(PRELOAD_DELAY_MS, workers.preload)
     # The process that draws the marks while a loop plays starts in the background too.

@@ -40,6 +40,8 @@ from usannotate.ui.docks.loops import LoopListPanel
 from usannotate.ui.docks.measurements import MeasurementPanel, MeasurementsView
 from usannotate.ui.focus import FocusAfterDialogs
 from usannotate.ui.gui_gc import collect_on_gui_thread
+from usannotate.ui.help_menu import open_target
+from usannotate.ui.layout import save_layout
 from usannotate.ui.marking import MarkingController
 from usannotate.ui.menus import build_menus
 from usannotate.ui.navigation import FrameNavigator
@@ -287,7 +289,9 @@ class MainWindow(QMainWindow):
         return str(QSettings().value("last_folder", str(Path.home())))
 
     def open_path(self, path: str) -> bool:
-        """Open a loop file, or a folder: list its loops and open the first that opens."""
+        """Open a loop file, or a folder: list its loops and open the first that opens
+        (a sidecar: its loop, as the desktop's "Open with" hands it over)."""
+        path = open_target(path)
         if not self.sessions.maybe_keep_work():
             return False
         if os.path.isdir(path):
@@ -595,4 +599,5 @@ class MainWindow(QMainWindow):
         self.sessions.end()
         if self.state.loop is not None:
             self.state.loop.close()
+        save_layout(self)
         super().closeEvent(event)

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from usannotate.ui import help_menu
 from usannotate.ui.dialogs.about import show_about
 
 # The window the menus are built for (a MainWindow; not imported, so no import circle).
@@ -250,7 +251,27 @@ def build_menus(window: MainWindow) -> None:
     menu.addAction(window.display_toolbar.toggleViewAction())
 
     menu = window.menuBar().addMenu("&Help")
+    menu.addAction(
+        _action(
+            window,
+            "&User Guide",
+            None,
+            lambda: help_menu.show_user_guide(window),
+            "Marking, keyframes and tracking, saving, exports, de-identification, shortcuts",
+        )
+    )
     menu.addAction(_action(window, "&Keyboard Shortcuts", "F1", window.show_shortcuts))
+    menu.addAction(
+        _action(
+            window,
+            "Open &Sample Loop",
+            None,
+            lambda: help_menu.open_sample(window),
+            "A synthetic hydrodissection loop to try the tools on",
+        )
+    )
+    menu.addAction(_action(window, "&Welcome…", None, lambda: help_menu.show_welcome(window)))
+    menu.addSeparator()
     menu.addAction(_action(window, "&About usannotate", None, lambda: show_about(window)))
 
 
