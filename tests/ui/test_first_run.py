@@ -71,9 +71,11 @@ def test_the_user_guide_is_the_installed_text_and_the_window_shortcuts(window, q
     for heading in ("Marking", "Keyframes, interpolation and tracking", "Saving and recovery"):
         assert heading in text
     assert "De-identification" in text
-    assert "Play / Pause" in text and "Space" in text  # read from the window's actions
+    assert "Play / Pause" in text
+    assert "Space" in text
     help_titles = [a.text() for a in window.menuBar().actions()[-1].menu().actions()]
-    assert "&User Guide" in help_titles and "&Welcome…" in help_titles
+    assert "&User Guide" in help_titles
+    assert "&Welcome…" in help_titles
 
 
 def test_the_window_layout_comes_back_as_it_was_closed(qtbot, dialogs):
@@ -124,5 +126,6 @@ def test_opening_a_sidecar_opens_its_loop(window, tmp_path):
     sidecar.write_text("{}", encoding="utf-8")  # opened by name; its content is the loop's
     assert help_menu.loop_for_sidecar(sidecar) == loop
     assert help_menu.loop_for_sidecar(tmp_path / "other.usannotate.json") is None
-    assert window.open_path(str(sidecar)) is not None
-    assert window.loop is not None and window.loop.path == str(loop)
+    assert window.open_path(str(sidecar))
+    assert window.loop is not None
+    assert window.loop.path == str(loop)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from importlib.resources import files
 
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from usannotate import __version__
@@ -22,6 +24,9 @@ def run(path: str | None = None) -> int:
     app.setApplicationName("usannotate")
     app.setOrganizationName("usannotate")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("usannotate")  # ties the windows to the menu entry's icon
+    icon = files("usannotate.resources.desktop").joinpath("usannotate_256.png")
+    app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow()
     restore_layout(window)  # as it was last closed (the built-in layout the first time)
     window.show()

@@ -1,5 +1,8 @@
-"""The Help menu's guide and welcome, the sample loop, and opening what the desktop hands
-over (a DICOM, a folder, or one of our sidecars: then its loop)."""
+"""The Help menu's guide, welcome and sample loop; what to open for a path handed over.
+
+The desktop's "Open with" hands over a DICOM, a folder, or one of our sidecars (then its
+loop opens).
+"""
 
 from __future__ import annotations
 
