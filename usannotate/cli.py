@@ -140,6 +140,8 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "path", nargs="?", metavar="PATH", help="a DICOM loop or a folder of loops to open"
     )
+    # Open PATH, mark, save, quit: the built app bundle checked (packaging/smoke.sh).
+    parser.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -170,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = _gui_parser().parse_args(args)
     from usannotate.ui.app import run  # Qt is imported only for the viewer
 
-    return run(options.path)
+    if options.smoke_test and not options.path:
+        return _fail("--smoke-test needs the loop to open")
+    return run(options.path, smoke_test=options.smoke_test)
 
 
 def _fail(message: str) -> int:

@@ -18,8 +18,9 @@ from usannotate.ui.main_window import MainWindow
 PRELOAD_DELAY_MS = 1500
 
 
-def run(path: str | None = None) -> int:
-    """Start the viewer (optionally on a loop file or folder) and return the exit status."""
+def run(path: str | None = None, *, smoke_test: bool = False) -> int:
+    """Start the viewer (optionally on a loop file or folder) and return the exit status;
+    ``smoke_test``: open ``path``, mark, save and quit (see :mod:`usannotate.ui.smoke`)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("usannotate")
     app.setOrganizationName("usannotate")
@@ -30,7 +31,11 @@ def run(path: str | None = None) -> int:
     window = MainWindow()
     restore_layout(window)  # as it was last closed (the built-in layout the first time)
     window.show()
-    if path:
+    if smoke_test and path:
+        from usannotate.ui.smoke import run_smoke_test
+
+        QTimer.singleShot(0, lambda: run_smoke_test(window, path))
+    elif path:
         QTimer.singleShot(0, lambda: window.open_path(path))
     else:  # the first start ever: what the tool does, who annotates, the sample loop
         QTimer.singleShot(0, lambda: help_menu.welcome_if_first_start(window))
