@@ -29,7 +29,11 @@ run_gui() {
 }
 for loop in "$scratch/sample.dcm" "$scratch/sonosite.dcm"; do
     start=$(date +%s.%N)
-    run_gui "$app" --smoke-test "$loop"
+    run_gui "$app" --smoke-test "$loop" 2> "$scratch/stderr" || { cat "$scratch/stderr" >&2; exit 1; }
+    # A traceback anywhere (a lazy import missing from the bundle, say) is a failure too.
+    if grep -q "Traceback" "$scratch/stderr"; then
+        cat "$scratch/stderr" >&2; echo "traceback while running $(basename "$loop")" >&2; exit 1
+    fi
     echo "  window: $(basename "$loop") opened, marked, saved, closed in" \
         "$(echo "$(date +%s.%N) - $start" | bc) s"
     [[ -s "${loop%.dcm}.usannotate.json" ]] || { echo "no sidecar for $loop" >&2; exit 1; }

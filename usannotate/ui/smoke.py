@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+import psutil
 from PySide6.QtWidgets import QApplication
 
 from usannotate.annotations import AnnotatedObject, ShapeKind
@@ -48,6 +49,8 @@ def _smoke(window: MainWindow, path: str) -> int:
         return _fail(f"the loop did not open: {error}")
     if not window.open_path(path) or window.session is None:
         return _fail("the loop did not open")
+    QApplication.processEvents()  # the first frame painted
+    on_screen_s = time.time() - psutil.Process().create_time()
     loop = window.loop
     rows, columns = loop.rows, loop.columns
     needle = AnnotatedObject("needle", ShapeKind.NEEDLE)
@@ -70,7 +73,10 @@ def _smoke(window: MainWindow, path: str) -> int:
     document = load_sidecar(sidecar, dicom_uid=loop.identity.sop_instance_uid)
     if document.annotations.get(needle.id) is None:
         return _fail("the saved sidecar does not hold the needle")
-    print(f"smoke test passed: {loop.n_frames} frames, sidecar {sidecar.name}")
+    print(
+        f"smoke test passed: {loop.n_frames} frames, sidecar {sidecar.name}; "
+        f"loop on screen {on_screen_s:.2f} s after the process started"
+    )
     return 0
 
 
