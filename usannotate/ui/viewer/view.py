@@ -165,6 +165,10 @@ class CineView(QGraphicsView):
         self.frame_item = FrameItem()
         self.scene().addItem(self.frame_item)
         self.setBackgroundBrush(QColor(12, 12, 12))
+        # The background brush covers every pixel of the viewport: Qt need not paint the
+        # window behind it, nor the viewport's own palette background, on every frame.
+        self.viewport().setAutoFillBackground(False)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -188,7 +192,7 @@ class CineView(QGraphicsView):
         #: The loop's manual calibration (mm per px), which measurements use instead.
         self.manual_mm_per_px: float | None = None
         self.has_regions = False
-        self.hint = "Open an ultrasound DICOM loop: File > Open (Ctrl+O), or drop a file here"
+        self.hint = "Open an ultrasound DICOM loop: File > Open Loop (Ctrl+O), or drop a file here"
 
     def set_playing(self, playing: bool) -> None:
         """While playing, the whole picture changes every frame: repaint the viewport in
