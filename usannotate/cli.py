@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__, cli_export, cli_team
+from usannotate import __version__, cli_export, cli_pacs, cli_team
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -34,6 +34,7 @@ _COMMAND_HELP = {
     "import": cli_export.IMPORT_HELP,
 }
 _COMMAND_HELP.update(cli_team.COMMAND_HELP)  # status, agreement (usannotate/cli_team.py)
+_COMMAND_HELP.update(cli_pacs.COMMAND_HELP)  # pacs echo|find|pull|push (usannotate/cli_pacs.py)
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
 
@@ -109,6 +110,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         "--keep-annotator", action="store_true", help="keep the annotator's name in the sidecar"
     )
     cli_export.add_parsers(commands)
+    cli_pacs.add_parsers(commands)
     return parser
 
 
@@ -158,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "export": cli_export.cmd_export,
             "import": cli_export.cmd_import,
             **cli_team.HANDLERS,
+            **cli_pacs.HANDLERS,
         }[options.command]
         try:
             return handler(options)

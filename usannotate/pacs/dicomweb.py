@@ -302,7 +302,7 @@ class DicomWebConnection:
             if failed:
                 reason = failed[0].get("FailureReason")
                 outcomes.append(
-                    StoreOutcome(name, False, f"refused by the server (reason {reason})")
+                    StoreOutcome(name, False, f"refused by the server{_reason(reason)}")
                 )
             else:
                 outcomes.append(StoreOutcome(name, True))
@@ -324,8 +324,16 @@ def _stow_reason(exc: requests.exceptions.HTTPError) -> str:
         failed = json_values(data, "00081198")
         if failed:
             code = json_value(failed[0], "00081197")
-            reason = f"refused by the server (reason {code})"
+            reason = f"refused by the server{_reason(code)}"
     return reason or f"refused by the server (HTTP {response.status_code})"
+
+
+def _reason(code: object) -> str:
+    """`` (reason 0xC000)`` for a DICOM failure reason, '' when the server gave none."""
+    try:
+        return f" (reason 0x{int(code):04X})"  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return ""
 
 
 def _boundary(content_type: str) -> bytes:

@@ -10,6 +10,7 @@ resumes and can be cancelled between files (and within one, by aborting the asso
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 from pynetdicom import AE, build_role, evt
 from pynetdicom import sop_class as sc
 from pynetdicom.association import Association
@@ -41,13 +43,9 @@ STORAGE_CLASSES = (
     sc.SecondaryCaptureImageStorage,
     sc.MultiFrameTrueColorSecondaryCaptureImageStorage,
     sc.MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
-    sc.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
     sc.ComprehensiveSRStorage,
-    sc.Comprehensive3DSRStorage,
     sc.EnhancedSRStorage,
     sc.BasicTextSRStorage,
-    sc.EncapsulatedPDFStorage,
-    sc.VideoPhotographicImageStorage,
 )
 #: The transfer syntaxes we take, original encodings first (no transcoding).
 TRANSFER_SYNTAXES = (
@@ -60,12 +58,10 @@ TRANSFER_SYNTAXES = (
     "1.2.840.10008.1.2.4.90",  # JPEG 2000 lossless
     "1.2.840.10008.1.2.4.91",  # JPEG 2000
     "1.2.840.10008.1.2.5",  # RLE
-    "1.2.840.10008.1.2.4.100",  # MPEG-2
     "1.2.840.10008.1.2.4.102",  # MPEG-4 AVC
     "1.2.840.10008.1.2.1.99",  # deflated
     "1.2.840.10008.1.2.1",  # explicit VR little endian
     "1.2.840.10008.1.2",  # implicit VR little endian
-    "1.2.840.10008.1.2.2",  # explicit VR big endian
 )
 _FIND_MODEL = sc.StudyRootQueryRetrieveInformationModelFind
 _GET_MODEL = sc.StudyRootQueryRetrieveInformationModelGet
@@ -91,6 +87,15 @@ class DimseConnection:
     @contextmanager
     def _association(self, ae: AE, **kwargs: object):
         where = self.server.display
+        # A plain TCP connection first: "not listening" and "refused us" are different
+        # problems for the user, and pynetdicom reports both as an aborted association.
+        try:
+            with socket.create_connection(
+                (self.server.host, self.server.port), timeout=self.server.connect_timeout_s
+            ):
+                pass
+        except OSError:
+            raise PacsUnreachable(f"{where}: cannot reach the server (is it running?)") from None
         try:
             assoc = ae.associate(
                 self.server.host, self.server.port, ae_title=self.server.called_aet, **kwargs
@@ -99,13 +104,12 @@ class DimseConnection:
             raise PacsUnreachable(
                 f"{where}: cannot reach the server ({exc.__class__.__name__})"
             ) from None
-        if assoc.is_rejected:
+        if not assoc.is_established:
+            ae.shutdown()
             raise PacsAuthError(
                 f"{where}: the server refused the association (is our AE title "
                 f"{self.server.calling_aet} known to it, and its own {self.server.called_aet}?)"
             )
-        if not assoc.is_established:
-            raise PacsUnreachable(f"{where}: cannot reach the server (is it running?)")
         try:
             yield assoc
         finally:
@@ -301,8 +305,12 @@ class DimseConnection:
         ae = self._ae()
         ae.add_requested_context(_GET_MODEL)
         roles = []
+        # One context per class and transfer syntax (9 x 13 + 1 <= 128): offered all
+        # syntaxes in one context, the server picks one for every file of that class
+        # and transcodes the others (a JPEG loop would come back uncompressed).
         for storage in STORAGE_CLASSES:
-            ae.add_requested_context(storage, list(TRANSFER_SYNTAXES))
+            for syntax in TRANSFER_SYNTAXES:
+                ae.add_requested_context(storage, [syntax])
             roles.append(build_role(storage, scp_role=True))
         failures: list[str] = []
         handlers = [(evt.EVT_C_STORE, self._store_handler(on_stored, failures))]
@@ -357,30 +365,37 @@ class DimseConnection:
     # ------------------------------------------------------------------ storage
     def store(self, paths: Sequence[Path]) -> list[StoreOutcome]:
         """C-STORE each file on one association (contexts from the files' own classes)."""
-        outcomes: list[StoreOutcome] = []
-        datasets: list[tuple[str, Dataset | None]] = []
-        ae = self._ae()
+        pending: list[tuple[str, Dataset | None, str]] = []  # name, dataset, why not sent
         contexts: set[tuple[str, str]] = set()
         for path in paths:
+            name = Path(path).name
             try:
                 ds = pydicom.dcmread(path)
                 key = (str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID))
             except Exception:
-                datasets.append((Path(path).name, None))
+                pending.append((name, None, "not a DICOM file"))
                 continue
-            datasets.append((Path(path).name, ds))
+            if not UID(key[1]).is_transfer_syntax:
+                pending.append((name, None, "unknown transfer syntax"))
+                continue
+            pending.append((name, ds, ""))
             contexts.add(key)
-        for sop_class, syntax in sorted(contexts)[:120]:
-            ae.add_requested_context(sop_class, [syntax])
         if not contexts:
-            return [StoreOutcome(name, False, "not a DICOM file") for name, _ in datasets]
+            return [StoreOutcome(name, False, why) for name, _, why in pending]
+        ae = self._ae()
+        for sop_class, syntax in sorted(contexts)[:128]:
+            ae.add_requested_context(sop_class, [syntax])
+        outcomes: list[StoreOutcome] = []
         with self._association(ae) as assoc:
-            for name, ds in datasets:
+            for name, ds, why in pending:
                 if ds is None:
-                    outcomes.append(StoreOutcome(name, False, "not a DICOM file"))
+                    outcomes.append(StoreOutcome(name, False, why))
                     continue
                 try:
                     status = assoc.send_c_store(ds)
+                except AttributeError:  # pynetdicom checks the UIDs it must send
+                    outcomes.append(StoreOutcome(name, False, "the file has no SOP Instance UID"))
+                    continue
                 except ValueError:
                     outcomes.append(
                         StoreOutcome(
