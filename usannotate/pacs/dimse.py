@@ -75,6 +75,7 @@ class DimseConnection:
 
     def __init__(self, server: DimseServer) -> None:
         self.server = server
+        self._cancel_seen = False  # an association we aborted on cancel is no lost server
 
     def _ae(self) -> AE:
         ae = AE(ae_title=self.server.calling_aet)
@@ -112,6 +113,12 @@ class DimseConnection:
             )
         try:
             yield assoc
+        except RuntimeError:  # pynetdicom refuses to send on an association that ended
+            if self._cancel_seen:
+                raise PacsCancelled("cancelled") from None
+            raise PacsUnreachable(
+                f"{where}: the connection was lost (is the server running?)"
+            ) from None
         finally:
             if assoc.is_established:
                 assoc.release()
@@ -119,6 +126,8 @@ class DimseConnection:
 
     def _check_alive(self, assoc: Association, what: str) -> None:
         if assoc.is_aborted or not assoc.is_established:
+            if self._cancel_seen:
+                raise PacsCancelled("cancelled")
             raise PacsUnreachable(f"{self.server.display}: the connection was lost during {what}")
 
     # ------------------------------------------------------------------ echo, find
@@ -270,6 +279,7 @@ class DimseConnection:
         def watch() -> None:
             while not stop.wait(0.1):
                 if cancelled():
+                    self._cancel_seen = True
                     assoc.abort()
                     return
 
@@ -321,8 +331,13 @@ class DimseConnection:
             for ref in refs:
                 if cancelled():
                     raise PacsCancelled("cancelled")
-                responses = assoc.send_c_get(self._identifier(ref), _GET_MODEL)
-                self._results(assoc, responses, ref, "C-GET", cancelled)
+                self._check_alive(assoc, "C-GET")
+                try:
+                    responses = assoc.send_c_get(self._identifier(ref), _GET_MODEL)
+                    self._results(assoc, responses, ref, "C-GET", cancelled)
+                except RuntimeError:  # pynetdicom: the association ended under us
+                    self._check_alive(assoc, "C-GET")
+                    raise
                 if failures:
                     raise PacsError(f"could not write a received file ({failures[0]})")
                 on_done(ref)
@@ -352,10 +367,15 @@ class DimseConnection:
                 for ref in refs:
                     if cancelled():
                         raise PacsCancelled("cancelled")
-                    responses = assoc.send_c_move(
-                        self._identifier(ref), self.server.calling_aet, _MOVE_MODEL
-                    )
-                    self._results(assoc, responses, ref, "C-MOVE", cancelled)
+                    self._check_alive(assoc, "C-MOVE")
+                    try:
+                        responses = assoc.send_c_move(
+                            self._identifier(ref), self.server.calling_aet, _MOVE_MODEL
+                        )
+                        self._results(assoc, responses, ref, "C-MOVE", cancelled)
+                    except RuntimeError:  # pynetdicom: the association ended under us
+                        self._check_alive(assoc, "C-MOVE")
+                        raise
                     if failures:
                         raise PacsError(f"could not write a received file ({failures[0]})")
                     on_done(ref)
