@@ -224,7 +224,12 @@ class DicomWebConnection:
         ``retrieve_instance`` holds the whole part and parses it into a Dataset, which for
         a long loop doubles the memory and gives no progress or cancel inside the file.
         """
-        headers = {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}
+        headers = {
+            "Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*',
+            # No gzip: requests asks for it by default and Orthanc then compresses the
+            # whole (already JPEG-compressed) file before sending a byte: 5x slower.
+            "Accept-Encoding": "identity",
+        }
         try:
             response = self._session.get(
                 self._instance_url(ref), headers=headers, stream=True, timeout=self._timeout

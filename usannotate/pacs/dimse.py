@@ -83,6 +83,9 @@ class DimseConnection:
         ae.acse_timeout = self.server.connect_timeout_s + 5
         ae.dimse_timeout = self.server.read_timeout_s
         ae.network_timeout = self.server.read_timeout_s
+        # No limit on the PDUs the server sends us (pynetdicom's default, 16 KiB, makes a
+        # long loop thousands of small PDUs, each parsed in Python).
+        ae.maximum_pdu_size = 0
         return ae
 
     @contextmanager
