@@ -285,3 +285,31 @@ def test_cancelled_pull_keeps_whole_files_only(pacs, tmp_path, protocol):
     names = [p.name for p in tmp_path.iterdir()]
     assert len(names) == len(caught.value.result.files) < 3
     assert all(pydicom.dcmread(tmp_path / n).SOPInstanceUID == n[:-4] for n in names)
+
+
+def test_an_instance_the_server_does_not_send_makes_the_pull_fail(pacs, capsys, tmp_path):
+    """C-GET offers the ultrasound, secondary capture and SR classes: Orthanc cannot send
+    a Raw Data instance back (its C-GET fails), and the pull must not look complete."""
+    from tests.cine import dicom_factory as factory
+
+    loop = factory.worklist_loop(tmp_path / "loop.dcm", n_frames=2)
+    raw = pydicom.dcmread(loop)
+    raw.SOPClassUID = raw.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.66"
+    raw.SOPInstanceUID = raw.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    factory.write(raw, tmp_path / "raw.dcm")
+    pacs.orthanc.upload(loop)
+    pacs.orthanc.upload(tmp_path / "raw.dcm")
+    study = str(raw.StudyInstanceUID)
+    out = tmp_path / "pulled"
+    code, _, err = run(capsys, "pull", server_url(pacs, "c-get"), "--study", study, "-o", str(out))
+    assert code == 2
+    last = err.splitlines()[-1]
+    assert f"C-GET of {raw.SOPInstanceUID} failed" in last
+    assert "1 of 2 instances in the folder; run the pull again" in last
+    assert [p.name for p in out.iterdir()] == [f"{_uid(loop)}.dcm"]
+    # By DICOMweb the same study comes whole.
+    code, out_text, err = run(
+        capsys, "pull", server_url(pacs, "dicomweb"), "--study", study, "-o", str(out)
+    )
+    assert code == 0, err
+    assert "2 of 2 instances" in out_text

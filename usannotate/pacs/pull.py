@@ -167,6 +167,13 @@ def pull(
                 write_atomically(instance_path(output, uid), data)
 
             conn.retrieve(missing, stored, done, is_cancelled)
+        if not result.complete:
+            # The server said it was done, yet some never came (a C-GET of a SOP class
+            # we did not offer, a server that skipped one): never a complete-looking pull.
+            raise PacsError(
+                f"{conn.server.display}: {result.total - len(result.files)} instance(s) did "
+                "not arrive (the server did not send them)"
+            )
     except PacsError as exc:
         kept = f"{len(result.files)} of {result.total} instances in the folder"
         if isinstance(exc, PacsCancelled):
