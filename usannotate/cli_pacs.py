@@ -154,7 +154,7 @@ def _find(options: argparse.Namespace, server) -> int:
                 f"{_count(series.n_instances, 'instances')}  {_count(series.n_frames, 'frames')}"
                 f"  {series.description}".rstrip()
             )
-    print(f"{len(studies)} studies", file=sys.stderr)
+    print(f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'}", file=sys.stderr)
     return EXIT_OK
 
 
