@@ -164,3 +164,16 @@ def test_send_the_sr_export_to_pacs(window, qtbot, pacs, tmp_path):
         )
         is None
     )
+
+
+def test_unticking_remember_forgets_the_password(window, qtbot, pacs):
+    from usannotate.pacs.credentials import remember_secret
+
+    server = parse_server(f"http://{USER}@127.0.0.1:{pacs.orthanc.http_port}/dicom-web")
+    remember_secret(server, PASSWORD)
+    dialog = _browser(window, qtbot)
+    _type_server(qtbot, dialog.server_form, pacs.orthanc.dicomweb_url, USER, PASSWORD)
+    assert not dialog.server_form.remember_check.isChecked()
+    qtbot.mouseClick(dialog.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "found" in dialog.status.text(), timeout=20000)
+    assert remembered_secret(server) is None

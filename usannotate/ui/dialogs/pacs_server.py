@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.pacs.credentials import remember_secret, remembered_secret
+from usannotate.pacs.credentials import forget_secret, remember_secret, remembered_secret
 from usannotate.pacs.errors import PacsServerSpecError
 from usannotate.pacs.servers import (
     DicomWebServer,
@@ -133,14 +133,14 @@ class ServerForm(QWidget):
         return server
 
     def remember_if_asked(self, server: Server) -> None:
-        """After a call the server accepted: keep the password in the keyring if asked."""
-        if (
-            self.remember_check.isChecked()
-            and isinstance(server, DicomWebServer)
-            and server.username
-            and server.password
-        ):
+        """After a call the server accepted: keep the password in the keyring if asked,
+        forget one remembered before if the box is now unticked."""
+        if not isinstance(server, DicomWebServer) or not server.username:
+            return
+        if self.remember_check.isChecked() and server.password:
             remember_secret(server, server.password)
+        elif not self.remember_check.isChecked() and remembered_secret(server) is not None:
+            forget_secret(server)
 
     def _save_as(self) -> None:
         try:
