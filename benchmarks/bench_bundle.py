@@ -32,7 +32,9 @@ _ON_SCREEN = re.compile(r"loop on screen ([0-9.]+) s")
 
 
 def _size_mb(folder: Path) -> float:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+    # PyInstaller links a library's versioned names to one file: count each file once.
+    files = (p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return sum(p.stat().st_size for p in files) / 1e6
 
 
 def _environment(home: Path) -> dict[str, str]:

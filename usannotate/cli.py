@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__, cli_desktop, cli_export, cli_team
+from usannotate import __version__, cli_desktop, cli_export, cli_pacs, cli_team
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -35,6 +35,7 @@ _COMMAND_HELP = {
 }
 _COMMAND_HELP.update(cli_team.COMMAND_HELP)  # status, agreement (usannotate/cli_team.py)
 _COMMAND_HELP.update(cli_desktop.COMMAND_HELP)  # desktop install (usannotate/cli_desktop.py)
+_COMMAND_HELP.update(cli_pacs.COMMAND_HELP)  # pacs echo|find|pull|push (usannotate/cli_pacs.py)
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
 
@@ -111,6 +112,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     )
     cli_export.add_parsers(commands)
     cli_desktop.add_parsers(commands)
+    cli_pacs.add_parsers(commands)
     return parser
 
 
@@ -163,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import": cli_export.cmd_import,
             **cli_team.HANDLERS,
             **cli_desktop.HANDLERS,
+            **cli_pacs.HANDLERS,
         }[options.command]
         try:
             return handler(options)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from usannotate.ui import help_menu
 from usannotate.ui.dialogs.about import show_about
+from usannotate.ui.pacs_actions import open_from_pacs
 
 # The window the menus are built for (a MainWindow; not imported, so no import circle).
 MainWindow = Any
@@ -52,6 +53,14 @@ def build_menus(window: MainWindow) -> None:
             window, "Open &Folder…", "Ctrl+Shift+O", window.choose_folder, "Open a folder of loops"
         )
     )
+    window.open_pacs_action = _action(
+        window,
+        "Open from &PACS…",
+        None,
+        lambda: open_from_pacs(window),
+        "Search a PACS (DICOMweb or DIMSE), pull a series into the local cache and open it",
+    )
+    menu.addAction(window.open_pacs_action)
     window.recent_menu = menu.addMenu("Open &Recent")
     window.rebuild_recent_menu()
     menu.addAction(window.save_action)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from usannotate.export import ExportError, FrameChoice, loops_with_sidecars
 from usannotate.export.run import ExportCancelled, ExportFormat, ExportRequest, run_export
+from usannotate.ui.dialogs.pacs_send import SendToPacsButton
 from usannotate.ui.workers import BackgroundJob, JobContext
 
 __all__ = ["FORMAT_TITLES", "ExportDialog"]
@@ -151,6 +152,8 @@ class ExportDialog(QDialog):
         )
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.send_button = SendToPacsButton(self)  # the SR just written, to a PACS
+        self.buttons.addButton(self.send_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.job.cancel)
         self.close_button.clicked.connect(self.reject)
@@ -269,6 +272,9 @@ class ExportDialog(QDialog):
     def _on_finished(self, outcome: object) -> None:
         status, detail = outcome  # type: ignore[misc]
         self._set_running(False)
+        self.send_button.set_output(
+            self._output if status == "done" and self.format is ExportFormat.SR else None
+        )
         if status == "done":
             self.progress_bar.setValue(1000)
             files = list(detail)  # type: ignore[call-overload]

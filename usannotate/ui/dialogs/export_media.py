@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import Annotations
+from usannotate.ui.dialogs.pacs_send import SendToPacsButton
 from usannotate.ui.workers import BackgroundJob
 
 __all__ = ["KINDS", "ExportMediaDialog"]
@@ -238,6 +239,10 @@ class ExportMediaDialog(QDialog):
         self.open_button.clicked.connect(self.open_folder)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
+        # Send to PACS (teaching cases: the de-identified loop of the case).
+        self.send_button = SendToPacsButton(self)
+        self.send_button.setVisible(kind == "teaching")
+        buttons.addWidget(self.send_button)
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.export_button)
@@ -327,6 +332,7 @@ class ExportMediaDialog(QDialog):
         self.progress.setValue(100)
         self.status.setText(summary)
         self.open_button.setEnabled(True)
+        self.send_button.set_output(self._folder if self.kind == "teaching" else None)
         self.cancel_button.setText("Close")
         self.export_button.setEnabled(True)
 

@@ -1,0 +1,1 @@
+"""PACS: DICOMweb and DIMSE clients, the local cache (no Qt)."""
