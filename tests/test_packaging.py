@@ -26,6 +26,10 @@ RESOURCES = (
     "usannotate/resources/sidecar.schema.json",
     "usannotate/resources/SIDECAR.md",
     "usannotate/resources/labels/hydrodissection.json",
+    "usannotate/resources/USER_GUIDE.md",
+    "usannotate/resources/desktop/usannotate.desktop",
+    "usannotate/resources/desktop/usannotate-mime.xml",
+    "usannotate/resources/desktop/usannotate_256.png",
 )
 
 
@@ -38,7 +42,12 @@ def test_every_package_folder_is_in_the_package_list() -> None:
         ".".join(init.parent.relative_to(REPO).parts)
         for init in (REPO / "usannotate").rglob("__init__.py")
     }
-    data = {"usannotate.resources", "usannotate.resources.labels"}
+    # resources/ and its folders (but the README's screenshots) are data packages
+    data = {"usannotate.resources"} | {
+        f"usannotate.resources.{folder.name}"
+        for folder in (REPO / "resources").iterdir()
+        if folder.is_dir() and folder.name not in ("screenshots", "__pycache__")
+    }
     assert folders | data == listed, (
         "add the missing packages to [tool.setuptools] packages in pyproject.toml "
         f"(or remove the stale ones): {sorted(folders ^ (listed - data))}"
