@@ -211,3 +211,14 @@ def test_palette_and_grey_loops_display(window):
     assert window.view.frame_item.pixels.shape == (350, 800, 3)
     assert window.open_path(get_testdata_file("MR_small.dcm"))
     assert not window.view.calibrated
+
+
+def test_the_title_follows_the_frame_once_playback_stops(window):
+    assert window.open_path(str(SAMPLE_A))
+    window.state.set_playing(True)
+    window.jump(20)
+    assert "frame 1 / 60" in window.windowTitle()  # not rewritten on every frame played
+    window.state.set_playing(False)
+    assert "frame 21 / 60" in window.windowTitle()
+    window.jump(30)
+    assert "frame 31 / 60" in window.windowTitle()  # a still frame: at once

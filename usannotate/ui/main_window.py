@@ -256,13 +256,12 @@ class MainWindow(QMainWindow):
         state.loopChanged.connect(self._on_loop_changed)
         state.loopClosing.connect(self._on_loop_closing)
         state.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
-        for signal in (
-            state.loopChanged,
-            state.frameChanged,
-            state.marksChanged,
-            state.sessionChanged,
-        ):
+        for signal in (state.loopChanged, state.marksChanged, state.sessionChanged):
             signal.connect(self._update_title)
+        # The frame in the title follows a still frame; while playing (a title costs the
+        # window system a round trip) it is written once playback stops.
+        state.frameChanged.connect(lambda _: state.playing or self._update_title())
+        state.playingChanged.connect(self._update_title)
         for signal in (state.loopChanged, state.marksChanged, state.sessionChanged):
             signal.connect(self._update_edit_actions)
         self.sessions.savedChanged.connect(self._update_title)
