@@ -39,4 +39,11 @@ for loop in "$scratch/sample.dcm" "$scratch/sonosite.dcm"; do
     [[ -s "${loop%.dcm}.usannotate.json" ]] || { echo "no sidecar for $loop" >&2; exit 1; }
 done
 "$app" desktop install --data-dir "$scratch/share" >/dev/null
+# The PACS clients load in the bundle: a server that is not there is one clear line, exit 2.
+for server in http://127.0.0.1:9/dicom-web dicom://NOBODY@127.0.0.1:9; do
+    set +e; answer=$("$app" pacs echo "$server" 2>&1); status=$?; set -e
+    if [[ $status -ne 2 || "$answer" != *"cannot reach the server"* ]]; then
+        echo "pacs echo $server in the bundle: $answer (exit $status)" >&2; exit 1
+    fi
+done
 echo "smoke test of $bundle passed ($(du -sh "$bundle" | cut -f1))"
