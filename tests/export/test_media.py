@@ -161,7 +161,7 @@ def test_teaching_case_has_everything_and_no_patient_data_in_any_byte(tmp_path):
     key = cv2.imread(str(out / "keyframes/frame_0002.png"))[..., ::-1]
     assert _banner_black(key, case.text_mask, 5)
     page = (out / "index.html").read_text()
-    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    sources = re.findall(r'(?:src|href|poster)="([^"]+)"', page)
     assert sources, "the page shows the video and pictures"
     for source in sources:
         assert "//" not in source, source
@@ -205,6 +205,30 @@ def test_teaching_page_renders_in_headless_chromium(tmp_path):
     fluid = _colour("fluid.injectate")
     close = np.sqrt(((rgb - fluid) ** 2).sum(axis=2)) < 30
     assert close.sum() > 50
+    # Before play the video's box shows its poster, the first key frame, at full size
+    # (the key frames further down are drawn smaller, so only the poster matches).
+    poster = re.search(r'<video [^>]*poster="([^"]+)"', (out / "index.html").read_text())
+    assert poster, "the video has a poster"
+    assert poster.group(1) == "keyframes/frame_0001.png"
+    picture = cv2.imread(str(out / poster.group(1)))
+    top = image[: image.shape[0] // 2]
+    match = cv2.matchTemplate(top, picture, cv2.TM_SQDIFF_NORMED)
+    assert match.min() < 0.1, match.min()  # elsewhere ~0.8; the controls cover a strip
+
+
+def test_teaching_case_without_marks_has_the_first_frame_for_poster(tmp_path):
+    case = make_planted_loop(tmp_path, n_frames=4)
+    out = tmp_path / "teaching"
+    result = run_cli("export", "teaching", str(case.path), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    page = (out / "index.html").read_text()
+    assert re.search(r'<video [^>]*poster="poster.png"', page)
+    from usannotate.export.annotated import AnnotatedLoop, MediaOptions
+
+    with AnnotatedLoop(out / "case.dcm", options=MediaOptions(anonymise=False)) as media:
+        first = media.frame(0)  # the video's first frame, before H.264
+    poster = cv2.imread(str(out / "poster.png"))[..., ::-1]
+    np.testing.assert_array_equal(poster, first)
 
 
 @pytest.mark.parametrize(
