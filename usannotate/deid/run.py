@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
@@ -76,15 +77,8 @@ def _pixel_description(loop: CineLoop, mask: PixelMask) -> PixelDescription:
             name, f"{loop.bits_stored}-bit grey pixels cannot be de-identified yet (8-bit only)"
         )
     if not grey and loop.n_frames:
-        grey = _is_grey(mask.apply(loop.frame(0)))
+        grey = mask.is_grey(loop.frame(0))
     return PixelDescription(loop.rows, loop.columns, 1 if grey else 3)
-
-
-def _is_grey(frame: np.ndarray) -> bool:
-    return bool(
-        np.array_equal(frame[..., 0], frame[..., 1])
-        and np.array_equal(frame[..., 1], frame[..., 2])
-    )
 
 
 class _NotGrey(Exception):
@@ -120,11 +114,13 @@ def _cleaned_fragments(
     colour_source = loop.samples_per_pixel > 1 or loop.photometric_interpretation.startswith("PAL")
 
     def clean_and_encode(frame: np.ndarray) -> bytes:
-        # On a worker thread: OpenCV, numpy and imagecodecs release the GIL here.
-        cleaned = mask.apply(frame)
-        if grey and colour_source and not _is_grey(cleaned):
+        # On a worker thread: OpenCV and imagecodecs release the GIL here.
+        if not grey:
+            return encoder.encode(mask.apply(frame))
+        red = cv2.extractChannel(frame, 0)  # the grey plane (display pixels are RGB)
+        if colour_source and not mask.is_grey(frame, red):
             raise _NotGrey
-        return encoder.encode(np.ascontiguousarray(cleaned[..., 0]) if grey else cleaned)
+        return encoder.encode(mask.apply(red))
 
     if not encoder.releases_gil:
         workers = 1  # threads would only take turns
