@@ -15,8 +15,8 @@ from pydicom.uid import JPEGLSLossless, RLELossless
 import usannotate
 from tests.cine.dicom_factory import make_planted_loop
 from tests.deid.test_output import DCIODVFY, _dciodvfy_errors
+from usannotate._pipeline import map_in_order
 from usannotate.deid import DeidentifyOptions, _codecs, deidentify_file
-from usannotate.deid._pipeline import map_in_order
 
 
 def _frames() -> dict[str, np.ndarray]:

@@ -20,9 +20,9 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 
 from usannotate._atomic import write_atomically
+from usannotate._pipeline import default_workers, map_in_order
 from usannotate.cine import CineError, CineLoop, NotDicomError, open_cine
 from usannotate.cine.folders import is_loop_file_name
-from usannotate.deid._pipeline import default_workers, map_in_order
 from usannotate.deid.encoding import (
     DEFAULT_ENCODING,
     FrameEncoder,

@@ -283,7 +283,11 @@ class AnnotatedLoop:
 
         ``out``: an array of that shape to draw into (a video reuses one, sparing the
         page faults of a new frame each time); it is returned when it was used."""
-        pixels = self.loop.frame(index)
+        return self.draw(index, self.loop.frame(index), out)
+
+    def draw(self, index: int, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`frame` from the loop's frame ``pixels`` (``self.loop.frame(index)``,
+        read by the caller): safe on several threads at once, each with its own ``out``."""
         fresh = False
         if self.mask is not None:
             # One pass: the frame AND 0/255 per pixel (PixelMask.apply zero-fills a new

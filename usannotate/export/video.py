@@ -160,32 +160,50 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled) -> None:
         progress(total, total)
 
 
-def _drawn_ahead(media: AnnotatedLoop, convert) -> Iterator[np.ndarray]:
-    """``convert(media.frame(i))`` for every frame, drawn on a thread a few frames ahead
-    of the encoder: OpenCV's drawing and libx264 release the GIL, so on two cores the
-    drawing and the encoding overlap. At most :data:`_AHEAD` frames wait (never the
-    loop); closing the generator stops the thread."""
+def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> Iterator[np.ndarray]:
+    """``convert(media.frame(i))`` for every frame, drawn a few frames ahead of the
+    encoder on ``workers`` threads (None: one per CPU, at most 4), handed out in order.
+    OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames
+    and the encoding overlap. At most a few frames wait (never the loop); closing the
+    generator stops the threads."""
+    from usannotate._pipeline import default_workers, map_in_order
+
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
+    workers = default_workers() if workers is None else workers
+
+    def draw_one(item: tuple[int, np.ndarray]) -> np.ndarray:
+        index, pixels = item
+        return convert(media.draw(index, pixels))
+
+    def frames() -> Iterator[tuple[int, np.ndarray]]:
+        # Read in order on one thread (the loop's prefetch decodes ahead of it).
+        for index in range(media.n_frames):
+            if stop.is_set():
+                return
+            yield index, media.loop.frame(index)
 
     def draw() -> None:
-        width, height = media.size
-        buffer = np.empty((height, width, 3), np.uint8)  # converted before it is reused
+        drawn = map_in_order(draw_one, frames(), workers, name="usannotate-video-draw")
         try:
-            for index in range(media.n_frames):
+            for item in drawn:
+                _hand_over(item)
                 if stop.is_set():
                     return
-                item = convert(media.frame(index, buffer))
-                while not stop.is_set():
-                    try:
-                        results.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
         except BaseException as exc:  # handed to the encoder's thread, raised there
-            results.put(_Failed(exc))
+            _hand_over(_Failed(exc))
         else:
-            results.put(_DONE)
+            _hand_over(_DONE)
+        finally:
+            drawn.close()
+
+    def _hand_over(item: object) -> None:
+        while not stop.is_set():  # the encoder may have stopped reading
+            try:
+                results.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     thread = threading.Thread(target=draw, name="usannotate-video-draw", daemon=True)
     thread.start()

@@ -1,11 +1,11 @@
 """Frames worked on by a few threads at once, handed out in order, never many held.
 
-The de-identification's per-frame work (mask, grey check, encode) runs in OpenCV and
-imagecodecs calls that release the GIL, so threads use every core without the copies a
-process pool would make of each 2 MB frame. Results come out in the order of the items;
-at most ``workers * AHEAD_PER_WORKER`` are in flight, so memory stays a few frames
-whatever the loop's length. One worker (a one-core machine) does the work in the
-caller's thread, with no pool at all.
+The per-frame work of de-identification and video export (mask, draw, encode) runs
+mostly in OpenCV and imagecodecs calls that release the GIL, so threads use every core
+without the copies a process pool would make of each 2 MB frame. Results come out in
+the order of the items; at most ``workers * AHEAD_PER_WORKER`` are in flight, so memory
+stays a few frames whatever the loop's length. One worker (a one-core machine) does the
+work in the caller's thread, with no pool at all.
 """
 
 from __future__ import annotations
