@@ -94,7 +94,7 @@ def _threads(n: int) -> str:
 def run(n_frames: int, encodings: tuple[str, ...], repeats: int) -> dict[str, object]:
     loop = make_loops(n_frames, 768, 1024)["jpeg"]
     twin = whole_image_twin(loop)
-    from usannotate.deid._pipeline import default_workers
+    from usannotate._pipeline import default_workers
 
     threads = default_workers()
     tasks: list[tuple[str, Path]] = [("decode", loop)]

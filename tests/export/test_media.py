@@ -310,3 +310,25 @@ def test_a_cancelled_video_leaves_nothing(sample, tmp_path):
             cancelled=lambda: len(seen) >= 5,
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_teaching_case_cancelled_while_deidentifying_stops_there(tmp_path):
+    from usannotate.export.errors import ExportCancelled
+    from usannotate.export.teaching import export_teaching
+
+    case = annotated_planted(tmp_path)
+    seen: list[tuple[str, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        seen.append((stage, done))
+
+    with pytest.raises(ExportCancelled):
+        export_teaching(
+            case.path,
+            tmp_path / "case",
+            progress=progress,
+            cancelled=lambda: any(stage == "deidentify" and d >= 2 for stage, d in seen),
+        )
+    assert max(d for stage, d in seen if stage == "deidentify") == 2  # not all 6 frames
+    assert not (tmp_path / "case").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".usannotate-teaching")]

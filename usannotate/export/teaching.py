@@ -28,7 +28,7 @@ from usannotate.cine import CineError
 from usannotate.deid import DeidentifyError, DeidentifyOptions, PixelMask, deidentify_file
 from usannotate.export.annotated import AnnotatedLoop, MediaOptions
 from usannotate.export.curves import PANELS, curve_series, draw_curves
-from usannotate.export.errors import ExportError
+from usannotate.export.errors import ExportCancelled, ExportError
 from usannotate.export.frames import frame_file_name, write_frames
 from usannotate.export.measurements import loop_measurements, measurements_csv
 from usannotate.export.video import write_video
@@ -108,21 +108,28 @@ def export_teaching(
 
 def _build(dicom, work, options, speed, mask, progress, cancelled, document) -> tuple[str, ...]:
     case = work / TEACHING_FILES["dicom"]
+
+    def frame_written(done: int, total: int) -> None:
+        # Asked after every frame: a cancel stops the de-identification there (the
+        # raise unwinds its threads and removes its temporary file), not at its end.
+        if cancelled is not None and cancelled():
+            raise ExportCancelled()
+        if progress is not None:
+            progress("deidentify", done, total)
+
     try:
         deidentify_file(
             dicom,
             case,
             options,
             mask=mask,
-            progress=_stage(progress, "deidentify"),
+            progress=frame_written,
             scan_progress=_stage(progress, "scan"),
             document=document,
         )
     except (DeidentifyError, CineError) as exc:
         raise ExportError(dicom.name, str(exc).splitlines()[0].partition(": ")[2]) from None
     if cancelled is not None and cancelled():
-        from usannotate.export.errors import ExportCancelled
-
         raise ExportCancelled()
     # The copy is clean already (and says BurnedInAnnotation NO): no second mask.
     with AnnotatedLoop(case, options=MediaOptions(anonymise=False)) as media:

@@ -72,8 +72,12 @@ def write_video(
     speed: float = 1.0,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
+    draw_threads: int | None = None,
 ) -> VideoResult:
     """Write every frame of ``media`` as a video to ``output``.
+
+    ``draw_threads``: threads drawing the frames ahead of the encoder (None: one per
+    CPU, at most 4; 1 on a one-core machine).
 
     ``output`` ending in ``.webm`` asks for VP9; otherwise H.264 MP4, or, when no H.264
     encoder is available, VP9 WebM beside it (``OUT.webm``; the result's ``notes`` say
@@ -102,7 +106,7 @@ def write_video(
     os.close(handle)
     try:
         if encoder is not None:
-            _encode_h264(media, temporary, encoder, rate, progress, cancelled)
+            _encode_h264(media, temporary, encoder, rate, progress, cancelled, draw_threads)
             codec = "h264"
         else:
             _encode_vp9(media, temporary, rate, progress, cancelled)
@@ -129,7 +133,7 @@ def _check(index: int, total: int, progress: Progress | None, cancelled: Cancell
         progress(index, total)
 
 
-def _encode_h264(media, path, encoder, rate, progress, cancelled) -> None:
+def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) -> None:
     import av
     import cv2
 
@@ -145,7 +149,9 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled) -> None:
             stream.options = {"preset": "ultrafast", "crf": "20"}
         # OpenCV's RGB -> I420 (BT.601, as swscale's default) is ~2x faster than handing
         # PyAV rgb24 frames to convert.
-        frames = _drawn_ahead(media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))
+        frames = _drawn_ahead(
+            media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), draw_threads
+        )
         try:
             for index, yuv in enumerate(frames):
                 _check(index, total, progress, cancelled)
