@@ -178,9 +178,15 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     stop = threading.Event()
     workers = default_workers() if workers is None else workers
 
+    mine = threading.local()  # one frame buffer per drawing thread, reused
+    width, height = media.size
+
     def draw_one(item: tuple[int, np.ndarray]) -> np.ndarray:
         index, pixels = item
-        return convert(media.draw(index, pixels))
+        if getattr(mine, "buffer", None) is None:
+            mine.buffer = np.empty((height, width, 3), np.uint8)
+        # Converted (a new array) before this thread draws its next frame into it.
+        return convert(media.draw(index, pixels, mine.buffer))
 
     def frames() -> Iterator[tuple[int, np.ndarray]]:
         # Read in order on one thread (the loop's prefetch decodes ahead of it).
