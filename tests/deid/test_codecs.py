@@ -140,3 +140,14 @@ def test_map_in_order_keeps_the_order_and_raises_at_the_items_turn():
     with pytest.raises(ValueError, match="5"):
         next(results)
     assert list(map_in_order(work, range(5), 1)) == [0, 1, 4, 9, 16]
+
+
+def test_without_imagecodecs_pydicoms_encoders_write_the_same_file(tmp_path, monkeypatch):
+    case = make_planted_loop(tmp_path, n_frames=5, rows=64, columns=96)
+    fast = tmp_path / "fast.dcm"
+    deidentify_file(case.path, fast)
+    monkeypatch.setattr(_codecs, "imagecodecs", None)
+    assert not _codecs.available()
+    slow = tmp_path / "slow.dcm"
+    deidentify_file(case.path, slow)
+    assert pydicom.dcmread(slow).PixelData == pydicom.dcmread(fast).PixelData  # JPEG-LS
