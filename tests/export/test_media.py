@@ -332,3 +332,23 @@ def test_a_teaching_case_cancelled_while_deidentifying_stops_there(tmp_path):
     assert max(d for stage, d in seen if stage == "deidentify") == 2  # not all 6 frames
     assert not (tmp_path / "case").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".usannotate-teaching")]
+
+
+def test_a_one_region_mask_is_applied_as_a_rectangle_with_the_same_pixels(tmp_path):
+    from usannotate.export.annotated import AnnotatedLoop, MediaOptions
+
+    case = annotated_planted(tmp_path)
+    with AnnotatedLoop(case.path, options=MediaOptions(scale=1.0)) as media:
+        assert media._keep_box is not None  # one region: the fast path
+        fast = [media.frame(i) for i in range(media.n_frames)]
+        media._keep_box = None  # the masked AND over the whole frame
+        for index, frame in enumerate(fast):
+            np.testing.assert_array_equal(frame, media.frame(index))
+    bare = MediaOptions(marks=False, scale_bar=False, scale=1.0)
+    with AnnotatedLoop(case.path, options=bare) as media:
+        for index in range(media.n_frames):
+            frame = media.frame(index)
+            assert not frame[~media.mask.keep].any()  # the banner is black
+            np.testing.assert_array_equal(
+                frame[media.mask.keep], media.loop.frame(index)[media.mask.keep]
+            )
