@@ -12,9 +12,9 @@ subprocess, so its peak memory (VmHWM) is its own:
 - ``decode``: ``open_cine(path)`` and every frame read in order (the app's full pass).
 - ``video, marks, N drawing threads``: ``usannotate export video`` as the CLI runs it
   (pixel mask, marks, captions, H.264 via PyAV's libx264) to a file beside the loop,
-  the frames drawn on N threads ahead of the encoder (the default: one per CPU, at
-  most 4; "1 drawing thread": as on a one-core machine). libx264 runs its own threads
-  in every row, and the decoder its prefetch threads, the decode row included.
+  the frames drawn on N threads ahead of the encoder (1: the default; N: one per CPU,
+  at most 4, ``write_video(draw_threads=N)``). libx264 runs its own threads in every
+  row, and the decoder its prefetch threads, the decode row included.
 - ``video, no marks``: the same with ``--no-marks`` (mask and encoding only).
 
 Targets (issue 12): video export within 3x the decode time per frame; peak memory under

@@ -352,3 +352,18 @@ def test_a_one_region_mask_is_applied_as_a_rectangle_with_the_same_pixels(tmp_pa
             np.testing.assert_array_equal(
                 frame[media.mask.keep], media.loop.frame(index)[media.mask.keep]
             )
+
+
+def test_frames_drawn_on_several_threads_come_in_order_and_the_same(sample):
+    from usannotate.export.annotated import AnnotatedLoop
+    from usannotate.export.video import _drawn_ahead
+
+    dicom, _ = sample
+    with AnnotatedLoop(dicom) as media:
+        one = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 1))
+        three = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 3))
+        assert len(one) == len(three) == media.n_frames
+        for index, (a, b) in enumerate(zip(one, three, strict=True)):
+            np.testing.assert_array_equal(a, b)
+            if index % 20 == 0:
+                np.testing.assert_array_equal(a, media.frame(index))

@@ -76,8 +76,8 @@ def write_video(
 ) -> VideoResult:
     """Write every frame of ``media`` as a video to ``output``.
 
-    ``draw_threads``: threads drawing the frames ahead of the encoder (None: one per
-    CPU, at most 4; 1 on a one-core machine).
+    ``draw_threads``: threads drawing the frames ahead of the encoder (None: one;
+    more gained nothing on a busy 2-core machine, see the README's figures).
 
     ``output`` ending in ``.webm`` asks for VP9; otherwise H.264 MP4, or, when no H.264
     encoder is available, VP9 WebM beside it (``OUT.webm``; the result's ``notes`` say
@@ -168,15 +168,17 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) 
 
 def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> Iterator[np.ndarray]:
     """``convert(media.frame(i))`` for every frame, drawn a few frames ahead of the
-    encoder on ``workers`` threads (None: one per CPU, at most 4), handed out in order.
+    encoder on ``workers`` threads (None: one), handed out in order.
     OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames
     and the encoding overlap. At most a few frames wait (never the loop); closing the
     generator stops the threads."""
-    from usannotate._pipeline import default_workers, map_in_order
+    from usannotate._pipeline import map_in_order
 
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
-    workers = default_workers() if workers is None else workers
+    # One by default: the drawing is partly Python (it holds the GIL), and on a loaded
+    # 2-core machine a second thread was as often slower as faster (bench_media).
+    workers = 1 if workers is None else workers
 
     mine = threading.local()  # one frame buffer per drawing thread, reused
     width, height = media.size
