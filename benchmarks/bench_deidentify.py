@@ -8,8 +8,11 @@ git-ignored, when missing). Each measurement runs in a fresh subprocess, so its 
 memory (VmHWM) is its own:
 
 - ``decode``: ``open_cine(path)`` and every frame read in order (the app's full pass).
-- ``deidentify <encoding>``: ``usannotate.deid.deidentify_file`` to a file beside the
-  loop: header, pixel mask, every frame decoded, cleaned, encoded and written.
+- ``deidentify <encoding>, N threads``: ``usannotate.deid.deidentify_file`` to a file
+  beside the loop: header, pixel mask, every frame decoded, cleaned, encoded and
+  written, the cleaning and encoding on N threads (the default: one per CPU, at most
+  4; "1 thread": all on the calling thread, as on a one-core machine). The decoder's
+  prefetch threads run in every row, the decode row included.
 - ``... static overlay``: the same loop whose region is made to cover the whole image, so
   the mask comes from a first pass over the loop (the static pixels), then the writing.
 
@@ -51,11 +54,13 @@ def measure(task: str, path: str) -> dict[str, float]:
     else:
         from usannotate.deid import DeidentifyOptions, deidentify_file
 
-        encoding = task.split(" ")[1]
+        encoding = task.split(" ")[1].rstrip(",")
+        workers = int(task.split(", ")[1].split(" ")[0])
         with tempfile.TemporaryDirectory(dir=Path(path).parent) as folder:
             os.environ["XDG_CONFIG_HOME"] = folder  # a fresh key, the user's left alone
             out = Path(folder) / "deidentified.dcm"
-            result = deidentify_file(path, out, DeidentifyOptions(encoding=encoding))
+            options = DeidentifyOptions(encoding=encoding, workers=workers)
+            result = deidentify_file(path, out, options)
             n = result.n_frames
             size_mb = out.stat().st_size / 1e6
     ms = (time.perf_counter() - start) * 1e3
@@ -82,11 +87,21 @@ def whole_image_twin(loop: Path) -> Path:
     return twin
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" + ("s" if n > 1 else "")
+
+
 def run(n_frames: int, encodings: tuple[str, ...], repeats: int) -> dict[str, object]:
     loop = make_loops(n_frames, 768, 1024)["jpeg"]
     twin = whole_image_twin(loop)
-    tasks = [("decode", loop), *((f"deidentify {e}", loop) for e in encodings)]
-    tasks.append((f"deidentify {encodings[0]} static overlay", twin))
+    from usannotate._pipeline import default_workers
+
+    threads = default_workers()
+    tasks: list[tuple[str, Path]] = [("decode", loop)]
+    for encoding in encodings:
+        for n in sorted({threads, 1}, reverse=True):
+            tasks.append((f"deidentify {encoding}, {_threads(n)}", loop))
+    tasks.append((f"deidentify {encodings[0]} static overlay, {_threads(threads)}", twin))
     rows: dict[str, dict[str, float]] = {}
     for task, path in tasks:
         print(f"{task} ...", file=sys.stderr, flush=True)

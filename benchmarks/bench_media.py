@@ -10,8 +10,11 @@ captions with live measurements and the scale bar). Each measurement runs in a f
 subprocess, so its peak memory (VmHWM) is its own:
 
 - ``decode``: ``open_cine(path)`` and every frame read in order (the app's full pass).
-- ``video, marks``: ``usannotate export video`` as the CLI runs it (pixel mask, marks,
-  captions, H.264 via PyAV's libx264) to a file beside the loop.
+- ``video, marks, N drawing threads``: ``usannotate export video`` as the CLI runs it
+  (pixel mask, marks, captions, H.264 via PyAV's libx264) to a file beside the loop,
+  the frames drawn on N threads ahead of the encoder (1: the default; N: one per CPU,
+  at most 4, ``write_video(draw_threads=N)``). libx264 runs its own threads in every
+  row, and the decoder its prefetch threads, the decode row included.
 - ``video, no marks``: the same with ``--no-marks`` (mask and encoding only).
 
 Targets (issue 12): video export within 3x the decode time per frame; peak memory under
@@ -86,9 +89,10 @@ def measure(task: str, path: str, sidecar: str) -> dict[str, float]:
 
         with tempfile.TemporaryDirectory(dir=Path(path).parent) as folder:
             out = Path(folder) / "video.mp4"
-            options = MediaOptions(marks=task == "video, marks")
+            options = MediaOptions(marks=task.startswith("video, marks"))
+            threads = int(task.split(", ")[2].split(" ")[0]) if task.count(",") > 1 else None
             with AnnotatedLoop(path, sidecar, options) as media:
-                result = write_video(media, out)
+                result = write_video(media, out, draw_threads=threads)
             n = result.n_frames
             size_mb = out.stat().st_size / 1e6
     ms = (time.perf_counter() - start) * 1e3
@@ -106,7 +110,14 @@ def run(n_frames: int, repeats: int) -> dict[str, object]:
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         sidecar = make_sidecar(loop, Path(folder))
-        for task in ("decode", "video, marks", "video, no marks"):
+        from usannotate._pipeline import default_workers
+
+        threads = default_workers()
+        tasks = ["decode"]
+        for n in sorted({threads, 1}, reverse=True):
+            tasks.append(f"video, marks, {n} drawing thread" + ("s" if n > 1 else ""))
+        tasks.append(f"video, no marks, {threads} drawing thread" + ("s" if threads > 1 else ""))
+        for task in tasks:
             print(f"{task} ...", file=sys.stderr, flush=True)
             runs = [_per_frame.in_subprocess(__file__, task, loop, sidecar) for _ in range(repeats)]
             rows[task] = _per_frame.best_of(runs)

@@ -124,3 +124,18 @@ def test_colour_loop_written_grey_only_when_every_frame_is(tmp_path, colour_fram
         for index in range(loop.n_frames):
             np.testing.assert_array_equal(loop.frame(index)[inside], frames[index][inside])
     assert not list(tmp_path.glob(".*.tmp"))  # the abandoned grey attempt left nothing
+
+
+def test_is_grey_looks_at_the_kept_pixels_only():
+    from usannotate.deid import PixelMask
+
+    keep = np.zeros((20, 30), bool)
+    keep[5:15, 5:25] = True
+    mask = PixelMask(keep, "regions")
+    frame = np.repeat(np.arange(600, dtype=np.uint8).reshape(20, 30, 1), 3, axis=2)
+    assert mask.is_grey(frame)
+    frame[0, 0] = (255, 0, 0)  # colour in the banner, blacked out anyway
+    assert mask.is_grey(frame)
+    frame[10, 20, 2] += 1  # one sample off grey where the image is kept
+    assert not mask.is_grey(frame)
+    assert not mask.is_grey(frame, np.ascontiguousarray(frame[..., 0]))

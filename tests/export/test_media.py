@@ -161,7 +161,7 @@ def test_teaching_case_has_everything_and_no_patient_data_in_any_byte(tmp_path):
     key = cv2.imread(str(out / "keyframes/frame_0002.png"))[..., ::-1]
     assert _banner_black(key, case.text_mask, 5)
     page = (out / "index.html").read_text()
-    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    sources = re.findall(r'(?:src|href|poster)="([^"]+)"', page)
     assert sources, "the page shows the video and pictures"
     for source in sources:
         assert "//" not in source, source
@@ -205,6 +205,30 @@ def test_teaching_page_renders_in_headless_chromium(tmp_path):
     fluid = _colour("fluid.injectate")
     close = np.sqrt(((rgb - fluid) ** 2).sum(axis=2)) < 30
     assert close.sum() > 50
+    # Before play the video's box shows its poster, the first key frame, at full size
+    # (the key frames further down are drawn smaller, so only the poster matches).
+    poster = re.search(r'<video [^>]*poster="([^"]+)"', (out / "index.html").read_text())
+    assert poster, "the video has a poster"
+    assert poster.group(1) == "keyframes/frame_0001.png"
+    picture = cv2.imread(str(out / poster.group(1)))
+    top = image[: image.shape[0] // 2]
+    match = cv2.matchTemplate(top, picture, cv2.TM_SQDIFF_NORMED)
+    assert match.min() < 0.1, match.min()  # elsewhere ~0.8; the controls cover a strip
+
+
+def test_teaching_case_without_marks_has_the_first_frame_for_poster(tmp_path):
+    case = make_planted_loop(tmp_path, n_frames=4)
+    out = tmp_path / "teaching"
+    result = run_cli("export", "teaching", str(case.path), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    page = (out / "index.html").read_text()
+    assert re.search(r'<video [^>]*poster="poster.png"', page)
+    from usannotate.export.annotated import AnnotatedLoop, MediaOptions
+
+    with AnnotatedLoop(out / "case.dcm", options=MediaOptions(anonymise=False)) as media:
+        first = media.frame(0)  # the video's first frame, before H.264
+    poster = cv2.imread(str(out / "poster.png"))[..., ::-1]
+    np.testing.assert_array_equal(poster, first)
 
 
 @pytest.mark.parametrize(
@@ -286,3 +310,60 @@ def test_a_cancelled_video_leaves_nothing(sample, tmp_path):
             cancelled=lambda: len(seen) >= 5,
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_teaching_case_cancelled_while_deidentifying_stops_there(tmp_path):
+    from usannotate.export.errors import ExportCancelled
+    from usannotate.export.teaching import export_teaching
+
+    case = annotated_planted(tmp_path)
+    seen: list[tuple[str, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        seen.append((stage, done))
+
+    with pytest.raises(ExportCancelled):
+        export_teaching(
+            case.path,
+            tmp_path / "case",
+            progress=progress,
+            cancelled=lambda: any(stage == "deidentify" and d >= 2 for stage, d in seen),
+        )
+    assert max(d for stage, d in seen if stage == "deidentify") == 2  # not all 6 frames
+    assert not (tmp_path / "case").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".usannotate-teaching")]
+
+
+def test_a_one_region_mask_is_applied_as_a_rectangle_with_the_same_pixels(tmp_path):
+    from usannotate.export.annotated import AnnotatedLoop, MediaOptions
+
+    case = annotated_planted(tmp_path)
+    with AnnotatedLoop(case.path, options=MediaOptions(scale=1.0)) as media:
+        assert media._keep_box is not None  # one region: the fast path
+        fast = [media.frame(i) for i in range(media.n_frames)]
+        media._keep_box = None  # the masked AND over the whole frame
+        for index, frame in enumerate(fast):
+            np.testing.assert_array_equal(frame, media.frame(index))
+    bare = MediaOptions(marks=False, scale_bar=False, scale=1.0)
+    with AnnotatedLoop(case.path, options=bare) as media:
+        for index in range(media.n_frames):
+            frame = media.frame(index)
+            assert not frame[~media.mask.keep].any()  # the banner is black
+            np.testing.assert_array_equal(
+                frame[media.mask.keep], media.loop.frame(index)[media.mask.keep]
+            )
+
+
+def test_frames_drawn_on_several_threads_come_in_order_and_the_same(sample):
+    from usannotate.export.annotated import AnnotatedLoop
+    from usannotate.export.video import _drawn_ahead
+
+    dicom, _ = sample
+    with AnnotatedLoop(dicom) as media:
+        one = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 1))
+        three = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 3))
+        assert len(one) == len(three) == media.n_frames
+        for index, (a, b) in enumerate(zip(one, three, strict=True)):
+            np.testing.assert_array_equal(a, b)
+            if index % 20 == 0:
+                np.testing.assert_array_equal(a, media.frame(index))

@@ -1,7 +1,9 @@
 """Lossless re-encoding, one frame at a time, into an encapsulated Pixel Data stream.
 
-pydicom's encoders (pylibjpeg-rle, CharLS through pyjpegls, OpenJPEG) compress each
-cleaned frame; the fragments are written as they come, never the whole loop at once.
+JPEG-LS and RLE go through imagecodecs (:mod:`usannotate.deid._codecs`: CharLS and a C
+PackBits that release the GIL, so frames are encoded on several threads), JPEG 2000
+through pydicom's OpenJPEG encoder (and the other two too when imagecodecs is missing);
+the fragments are written as they come, never the whole loop at once.
 We do not use ``Dataset.compress()``: it needs the whole Pixel Data in memory and makes
 a new SOP Instance UID unless told not to, where ours is the keyed one.
 """
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydicom.pixels import get_encoder
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
+
+from usannotate.deid import _codecs
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -83,6 +87,10 @@ class FrameEncoder:
 
     def __init__(self, encoding: str, pixels: PixelDescription) -> None:
         self.transfer_syntax = ENCODINGS[encoding]
+        fast = {"jpeg-ls": _codecs.jpegls_frame, "rle": _codecs.rle_frame}
+        self._fast = fast.get(encoding) if _codecs.available() else None
+        #: Whether :meth:`encode` lets other threads run meanwhile (worth threads).
+        self.releases_gil = self._fast is not None
         self._encoder = get_encoder(self.transfer_syntax)
         self._kwargs: dict[str, object] = {
             "rows": pixels.rows,
@@ -103,6 +111,8 @@ class FrameEncoder:
 
     def encode(self, frame: np.ndarray) -> bytes:
         """The compressed bytes of one frame."""
+        if self._fast is not None:
+            return self._fast(np.ascontiguousarray(frame))
         return self._encoder.encode(np.ascontiguousarray(frame), validate=False, **self._kwargs)
 
 

@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
 
 from usannotate._atomic import write_atomically
+from usannotate._pipeline import default_workers, map_in_order
 from usannotate.cine import CineError, CineLoop, NotDicomError, open_cine
 from usannotate.cine.folders import is_loop_file_name
 from usannotate.deid.encoding import (
@@ -33,6 +35,7 @@ from usannotate.deid.header import HeaderPlan, deidentified_header
 from usannotate.deid.keys import load_key
 from usannotate.deid.pixels import PixelMask, clean_pixel_mask
 from usannotate.deid.sidecar_carry import carried, source_sidecar, write_carried
+from usannotate.sidecar import SidecarDocument
 
 #: Frames decoded ahead while the current one is encoded; and the decoded-frame cache.
 _PREFETCH_FRAMES = 4
@@ -49,6 +52,8 @@ class DeidentifyOptions:
     keep_annotator: bool = False
     encoding: str = DEFAULT_ENCODING
     key_file: str | None = None
+    #: Threads cleaning and encoding frames (None: one per CPU, at most 4; 1: none).
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,15 +77,8 @@ def _pixel_description(loop: CineLoop, mask: PixelMask) -> PixelDescription:
             name, f"{loop.bits_stored}-bit grey pixels cannot be de-identified yet (8-bit only)"
         )
     if not grey and loop.n_frames:
-        grey = _is_grey(mask.apply(loop.frame(0)))
+        grey = mask.is_grey(loop.frame(0))
     return PixelDescription(loop.rows, loop.columns, 1 if grey else 3)
-
-
-def _is_grey(frame: np.ndarray) -> bool:
-    return bool(
-        np.array_equal(frame[..., 0], frame[..., 1])
-        and np.array_equal(frame[..., 1], frame[..., 2])
-    )
 
 
 class _NotGrey(Exception):
@@ -106,16 +104,37 @@ def _header_bytes(
 
 
 def _cleaned_fragments(
-    loop: CineLoop, mask: PixelMask, encoder: FrameEncoder, grey: bool, progress: Progress | None
+    loop: CineLoop,
+    mask: PixelMask,
+    encoder: FrameEncoder,
+    grey: bool,
+    progress: Progress | None,
+    workers: int,
 ) -> Iterator[bytes]:
     colour_source = loop.samples_per_pixel > 1 or loop.photometric_interpretation.startswith("PAL")
-    for index in range(loop.n_frames):
-        frame = mask.apply(loop.frame(index))
-        if grey and colour_source and not _is_grey(frame):
+
+    def clean_and_encode(frame: np.ndarray) -> bytes:
+        # On a worker thread: OpenCV and imagecodecs release the GIL here.
+        if not grey:
+            return encoder.encode(mask.apply(frame))
+        red = cv2.extractChannel(frame, 0)  # the grey plane (display pixels are RGB)
+        if colour_source and not mask.is_grey(frame, red):
             raise _NotGrey
-        yield encoder.encode(np.ascontiguousarray(frame[..., 0]) if grey else frame)
-        if progress is not None:
-            progress(index + 1, loop.n_frames)
+        return encoder.encode(mask.apply(red))
+
+    if not encoder.releases_gil:
+        workers = 1  # threads would only take turns
+    # Frames are read here, in order, on the caller's thread (the loop's prefetch
+    # decodes ahead); cleaning and encoding go to the workers.
+    frames = (loop.frame(index) for index in range(loop.n_frames))
+    fragments = map_in_order(clean_and_encode, frames, workers, name="usannotate-deid")
+    try:
+        for index, fragment in enumerate(fragments):
+            yield fragment
+            if progress is not None:
+                progress(index + 1, loop.n_frames)
+    finally:
+        fragments.close()
 
 
 def deidentify_file(
@@ -127,13 +146,16 @@ def deidentify_file(
     key: bytes | None = None,
     progress: Progress | None = None,
     scan_progress: Progress | None = None,
+    document: SidecarDocument | None = None,
 ) -> DeidentifyResult:
     """Write a de-identified copy of the loop ``source`` to ``output`` (and its sidecar).
 
     ``mask``: the pixels to keep, as the app previewed them (default
     :func:`~usannotate.deid.pixels.clean_pixel_mask`). ``progress(done, total)`` per
     frame written; ``scan_progress(done, total)`` per frame read when the mask needs a
-    pass over the loop first (static overlays).
+    pass over the loop first (static overlays). ``document``: the sidecar to carry
+    instead of the one beside ``source`` (the app's marks, unsaved edits included); it
+    must name this loop's SOP Instance UID.
 
     Raises
     ------
@@ -146,17 +168,22 @@ def deidentify_file(
     key = key if key is not None else load_key(options.key_file)
     with open_cine(source, cache_bytes=_CACHE_BYTES, prefetch_frames=_PREFETCH_FRAMES) as loop:
         lossy = source_is_lossy(loop)
-        doc = source_sidecar(source, loop.identity.sop_instance_uid)
+        if document is None:
+            doc = source_sidecar(source, loop.identity.sop_instance_uid)
+        elif document.dicom.sop_instance_uid != loop.identity.sop_instance_uid:
+            raise DeidentifyError(source.name, "the marks given belong to another loop")
+        else:
+            doc = document
         if mask is None:
             mask = clean_pixel_mask(loop, source_lossy=lossy, progress=scan_progress)
         plan = HeaderPlan(key, options.shift_dates, mask.method, lossy)
         output.parent.mkdir(parents=True, exist_ok=True)
         pixels = _pixel_description(loop, mask)
         try:
-            new_uid = _write(loop, output, plan, pixels, mask, options.encoding, progress)
+            new_uid = _write(loop, output, plan, pixels, mask, options, progress)
         except _NotGrey:  # colour after all: the temporary file is gone, start again
             pixels = PixelDescription(loop.rows, loop.columns, 3)
-            new_uid = _write(loop, output, plan, pixels, mask, options.encoding, progress)
+            new_uid = _write(loop, output, plan, pixels, mask, options, progress)
         n_frames = loop.n_frames
     sidecar = None
     if doc is not None:
@@ -176,11 +203,11 @@ def _write(
     plan: HeaderPlan,
     pixels: PixelDescription,
     mask: PixelMask,
-    encoding: str,
+    options: DeidentifyOptions,
     progress: Progress | None,
 ) -> str:
     """Write the file atomically; returns its SOP Instance UID."""
-    encoder = FrameEncoder(encoding, pixels)
+    encoder = FrameEncoder(options.encoding, pixels)
     if "SOPClassUID" not in loop.header:
         raise DeidentifyError(os.path.basename(loop.path), "it has no SOP Class UID")
     try:
@@ -191,7 +218,8 @@ def _write(
             os.path.basename(loop.path), "its header holds values that cannot be written"
         ) from None
     grey = pixels.samples_per_pixel == 1
-    fragments = _cleaned_fragments(loop, mask, encoder, grey, progress)
+    workers = options.workers if options.workers is not None else default_workers()
+    fragments = _cleaned_fragments(loop, mask, encoder, grey, progress, workers)
     try:
         write_atomically(output, _chunks(header, fragments))
     except OSError as exc:

@@ -191,6 +191,7 @@ class AnnotatedLoop:
         if self.mask is not None:
             keep = self.mask.keep.astype(np.uint8) * 255
             self._keep_rgb = cv2.merge([keep, keep, keep])
+        self._keep_box = _one_rectangle(self.mask.keep) if self.mask is not None else None
         self.scale = options.scale or auto_scale(loop.columns)
         width = round(loop.columns * self.scale)
         height = round(loop.rows * self.scale)
@@ -283,13 +284,20 @@ class AnnotatedLoop:
 
         ``out``: an array of that shape to draw into (a video reuses one, sparing the
         page faults of a new frame each time); it is returned when it was used."""
-        pixels = self.loop.frame(index)
+        return self.draw(index, self.loop.frame(index), out)
+
+    def draw(self, index: int, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`frame` from the loop's frame ``pixels`` (``self.loop.frame(index)``,
+        read by the caller): safe on several threads at once, each with its own ``out``."""
         fresh = False
         if self.mask is not None:
             # One pass: the frame AND 0/255 per pixel (PixelMask.apply zero-fills a new
             # frame first, twice the memory traffic).
             usable = out is not None and self.scale == 1.0 and out.shape[:2] == pixels.shape[:2]
-            pixels = cv2.bitwise_and(pixels, self._keep_rgb, dst=out if usable else None)
+            if self._keep_box is not None:
+                pixels = _kept_rectangle(pixels, self._keep_box, out if usable else None)
+            else:
+                pixels = cv2.bitwise_and(pixels, self._keep_rgb, dst=out if usable else None)
             fresh = True
         width, height = self.size
         if self.scale != 1.0:
@@ -354,6 +362,36 @@ class AnnotatedLoop:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _one_rectangle(keep: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)`` (ends excluded) when ``keep`` is True on exactly one
+    rectangle (one ultrasound region, the usual mask), else None."""
+    rows = np.flatnonzero(keep.any(axis=1))
+    columns = np.flatnonzero(keep.any(axis=0))
+    if not len(rows):
+        return None
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
+    if np.count_nonzero(keep) != (y1 - y0) * (x1 - x0):
+        return None
+    return y0, y1, x0, x1
+
+
+def _kept_rectangle(
+    pixels: np.ndarray, box: tuple[int, int, int, int], out: np.ndarray | None
+) -> np.ndarray:
+    """``pixels`` black outside ``box``, into ``out`` (or a new array): a copy of the
+    rectangle and zeros around it, a third less memory traffic than a masked AND with a
+    whole-frame mask (the export is bound by memory bandwidth on a busy machine)."""
+    y0, y1, x0, x1 = box
+    if out is None:
+        out = np.empty_like(pixels)
+    out[:y0] = 0
+    out[y1:] = 0
+    out[y0:y1, :x0] = 0
+    out[y0:y1, x1:] = 0
+    out[y0:y1, x0:x1] = pixels[y0:y1, x0:x1]
+    return out
 
 
 def _lay_over(rgb: np.ndarray, bgra: np.ndarray, origin: tuple[int, int]) -> None:

@@ -28,10 +28,11 @@ from usannotate.cine import CineError
 from usannotate.deid import DeidentifyError, DeidentifyOptions, PixelMask, deidentify_file
 from usannotate.export.annotated import AnnotatedLoop, MediaOptions
 from usannotate.export.curves import PANELS, curve_series, draw_curves
-from usannotate.export.errors import ExportError
+from usannotate.export.errors import ExportCancelled, ExportError
 from usannotate.export.frames import frame_file_name, write_frames
 from usannotate.export.measurements import loop_measurements, measurements_csv
 from usannotate.export.video import write_video
+from usannotate.sidecar import SidecarDocument
 
 __all__ = ["TEACHING_FILES", "TeachingResult", "export_teaching"]
 
@@ -43,6 +44,7 @@ TEACHING_FILES = {
     "curves": "curves.png",
     "table": "measurements.csv",
     "page": "index.html",
+    "poster": "poster.png",  # only for a case with no key frame (else the first one's)
 }
 
 #: ``progress(stage, done, total)``; stages: "deidentify", "video", "frames", "page".
@@ -73,9 +75,11 @@ def export_teaching(
     mask: PixelMask | None = None,
     progress: StageProgress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    document: SidecarDocument | None = None,
 ) -> TeachingResult:
     """Make the teaching case of the loop ``dicom`` (and the sidecar beside it) in
-    ``folder``, which must not exist or be empty.
+    ``folder``, which must not exist or be empty. ``document``: the marks to use instead
+    of the sidecar beside ``dicom`` (the app's, unsaved edits included).
 
     Raises
     ------
@@ -91,7 +95,7 @@ def export_teaching(
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".usannotate-teaching-", dir=folder.parent))
     try:
-        notes = _build(dicom, work, options, speed, mask, progress, cancelled)
+        notes = _build(dicom, work, options, speed, mask, progress, cancelled, document)
         if folder.exists():
             folder.rmdir()
         os.replace(work, folder)
@@ -102,22 +106,30 @@ def export_teaching(
     return TeachingResult(folder, files, notes)
 
 
-def _build(dicom, work, options, speed, mask, progress, cancelled) -> tuple[str, ...]:
+def _build(dicom, work, options, speed, mask, progress, cancelled, document) -> tuple[str, ...]:
     case = work / TEACHING_FILES["dicom"]
+
+    def frame_written(done: int, total: int) -> None:
+        # Asked after every frame: a cancel stops the de-identification there (the
+        # raise unwinds its threads and removes its temporary file), not at its end.
+        if cancelled is not None and cancelled():
+            raise ExportCancelled()
+        if progress is not None:
+            progress("deidentify", done, total)
+
     try:
         deidentify_file(
             dicom,
             case,
             options,
             mask=mask,
-            progress=_stage(progress, "deidentify"),
+            progress=frame_written,
             scan_progress=_stage(progress, "scan"),
+            document=document,
         )
     except (DeidentifyError, CineError) as exc:
         raise ExportError(dicom.name, str(exc).splitlines()[0].partition(": ")[2]) from None
     if cancelled is not None and cancelled():
-        from usannotate.export.errors import ExportCancelled
-
         raise ExportCancelled()
     # The copy is clean already (and says BurnedInAnnotation NO): no second mask.
     with AnnotatedLoop(case, options=MediaOptions(anonymise=False)) as media:
@@ -136,6 +148,7 @@ def _build(dicom, work, options, speed, mask, progress, cancelled) -> tuple[str,
             progress=_stage(progress, "frames"),
             cancelled=cancelled,
         )
+        poster = _poster(media, work, keyframes)
         annotations = media.annotations
         rows = []
         if annotations is not None:
@@ -155,11 +168,22 @@ def _build(dicom, work, options, speed, mask, progress, cancelled) -> tuple[str,
         curves = draw_curves(panels, duration_s)
         _, png = cv2.imencode(".png", cv2.cvtColor(curves, cv2.COLOR_RGB2BGR))
         write_atomically(work / TEACHING_FILES["curves"], png.tobytes())
-        page = teaching_page(media, video.output.name, keyframes, rows, panels)
+        page = teaching_page(media, video.output.name, keyframes, rows, panels, poster)
         write_atomically(work / TEACHING_FILES["page"], page.encode("utf-8"))
         if progress is not None:
             progress("page", 1, 1)
     return video.notes
+
+
+def _poster(media: AnnotatedLoop, work: Path, keyframes: list[int]) -> str:
+    """The picture the page's video shows before it plays (browsers show nothing, or a
+    black box, until the video loads; some cannot play H.264 at all): the first key
+    frame's PNG, or the first frame written as ``poster.png`` when nothing is marked."""
+    if keyframes:
+        return f"{TEACHING_FILES['frames']}/{frame_file_name(keyframes[0])}"
+    write_frames(media, work, [0])
+    os.replace(work / frame_file_name(0), work / TEACHING_FILES["poster"])
+    return TEACHING_FILES["poster"]
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -173,7 +197,7 @@ background:#1d1f22;color:#e6e6e6;line-height:1.4}
 main{max-width:1100px;margin:0 auto;padding:20px}
 h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.15em;margin:28px 0 8px}
 .facts{color:#aaa;margin:0 0 16px}
-video,img{max-width:100%;border-radius:4px;background:#000}
+video,img{max-width:100%;border-radius:4px;background:#000}video{height:auto}
 .frames{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:12px}
 figure{margin:0}figcaption{color:#aaa;font-size:.9em}
 table{border-collapse:collapse;width:100%;font-size:.92em}
@@ -187,9 +211,12 @@ vertical-align:-2px;margin-right:6px;border:1px solid #000}
 _UNIT = {"mm2": "mm²", "px2": "px²", "deg": "°"}
 
 
-def teaching_page(media: AnnotatedLoop, video_name, keyframes, rows, panels) -> str:
+def teaching_page(
+    media: AnnotatedLoop, video_name, keyframes, rows, panels, poster: str | None = None
+) -> str:
     """The case's ``index.html``: one file, inline style, no script, nothing fetched
-    from anywhere (the video and pictures are files beside it)."""
+    from anywhere (the video and pictures are files beside it). ``poster``: the
+    picture's path (relative to the page) the video shows before it plays."""
     e = html.escape
     loop = media.loop
     t_ms = loop.frame_time_ms
@@ -202,6 +229,8 @@ def teaching_page(media: AnnotatedLoop, video_name, keyframes, rows, panels) -> 
         if calibration is not None
         else "no calibration: measurements in px"
     )
+    poster_attribute = f' poster="{e(poster)}"' if poster else ""
+    width, height = media.size
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -212,7 +241,8 @@ def teaching_page(media: AnnotatedLoop, video_name, keyframes, rows, panels) -> 
         f'<p class="facts">{loop.n_frames} frames at {1000.0 / t_ms:.1f} fps '
         f"({loop.n_frames * t_ms / 1000.0:.1f} s), {loop.columns} × {loop.rows} px, {cal_text}. "
         "De-identified (DICOM PS3.15 Basic Profile, clean pixel data). Not for diagnostic use.</p>",
-        f'<video src="{e(video_name)}" controls loop muted playsinline preload="metadata"></video>',
+        f'<video src="{e(video_name)}"{poster_attribute} width="{width}" height="{height}" '
+        'controls loop muted playsinline preload="metadata"></video>',
         '<p class="note">Solid lines: keyframes (placed by the annotator); dashed: interpolated '
         "between keyframes; dash-dot: tracked by optical flow.</p>",
     ]

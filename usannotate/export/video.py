@@ -72,8 +72,12 @@ def write_video(
     speed: float = 1.0,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
+    draw_threads: int | None = None,
 ) -> VideoResult:
     """Write every frame of ``media`` as a video to ``output``.
+
+    ``draw_threads``: threads drawing the frames ahead of the encoder (None: one;
+    more gained nothing on a busy 2-core machine, see the README's figures).
 
     ``output`` ending in ``.webm`` asks for VP9; otherwise H.264 MP4, or, when no H.264
     encoder is available, VP9 WebM beside it (``OUT.webm``; the result's ``notes`` say
@@ -102,7 +106,7 @@ def write_video(
     os.close(handle)
     try:
         if encoder is not None:
-            _encode_h264(media, temporary, encoder, rate, progress, cancelled)
+            _encode_h264(media, temporary, encoder, rate, progress, cancelled, draw_threads)
             codec = "h264"
         else:
             _encode_vp9(media, temporary, rate, progress, cancelled)
@@ -129,7 +133,7 @@ def _check(index: int, total: int, progress: Progress | None, cancelled: Cancell
         progress(index, total)
 
 
-def _encode_h264(media, path, encoder, rate, progress, cancelled) -> None:
+def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) -> None:
     import av
     import cv2
 
@@ -145,7 +149,9 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled) -> None:
             stream.options = {"preset": "ultrafast", "crf": "20"}
         # OpenCV's RGB -> I420 (BT.601, as swscale's default) is ~2x faster than handing
         # PyAV rgb24 frames to convert.
-        frames = _drawn_ahead(media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))
+        frames = _drawn_ahead(
+            media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), draw_threads
+        )
         try:
             for index, yuv in enumerate(frames):
                 _check(index, total, progress, cancelled)
@@ -160,32 +166,58 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled) -> None:
         progress(total, total)
 
 
-def _drawn_ahead(media: AnnotatedLoop, convert) -> Iterator[np.ndarray]:
-    """``convert(media.frame(i))`` for every frame, drawn on a thread a few frames ahead
-    of the encoder: OpenCV's drawing and libx264 release the GIL, so on two cores the
-    drawing and the encoding overlap. At most :data:`_AHEAD` frames wait (never the
-    loop); closing the generator stops the thread."""
+def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> Iterator[np.ndarray]:
+    """``convert(media.frame(i))`` for every frame, drawn a few frames ahead of the
+    encoder on ``workers`` threads (None: one), handed out in order.
+    OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames
+    and the encoding overlap. At most a few frames wait (never the loop); closing the
+    generator stops the threads."""
+    from usannotate._pipeline import map_in_order
+
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
+    # One by default: the drawing is partly Python (it holds the GIL), and on a loaded
+    # 2-core machine a second thread was as often slower as faster (bench_media).
+    workers = 1 if workers is None else workers
+
+    mine = threading.local()  # one frame buffer per drawing thread, reused
+    width, height = media.size
+
+    def draw_one(item: tuple[int, np.ndarray]) -> np.ndarray:
+        index, pixels = item
+        if getattr(mine, "buffer", None) is None:
+            mine.buffer = np.empty((height, width, 3), np.uint8)
+        # Converted (a new array) before this thread draws its next frame into it.
+        return convert(media.draw(index, pixels, mine.buffer))
+
+    def frames() -> Iterator[tuple[int, np.ndarray]]:
+        # Read in order on one thread (the loop's prefetch decodes ahead of it).
+        for index in range(media.n_frames):
+            if stop.is_set():
+                return
+            yield index, media.loop.frame(index)
 
     def draw() -> None:
-        width, height = media.size
-        buffer = np.empty((height, width, 3), np.uint8)  # converted before it is reused
+        drawn = map_in_order(draw_one, frames(), workers, name="usannotate-video-draw")
         try:
-            for index in range(media.n_frames):
+            for item in drawn:
+                _hand_over(item)
                 if stop.is_set():
                     return
-                item = convert(media.frame(index, buffer))
-                while not stop.is_set():
-                    try:
-                        results.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
         except BaseException as exc:  # handed to the encoder's thread, raised there
-            results.put(_Failed(exc))
+            _hand_over(_Failed(exc))
         else:
-            results.put(_DONE)
+            _hand_over(_DONE)
+        finally:
+            drawn.close()
+
+    def _hand_over(item: object) -> None:
+        while not stop.is_set():  # the encoder may have stopped reading
+            try:
+                results.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     thread = threading.Thread(target=draw, name="usannotate-video-draw", daemon=True)
     thread.start()

@@ -61,6 +61,7 @@ def export_media(window: _Window, kind: str) -> QDialog | None:
         state.loop.path,
         state.annotations,
         unsaved=bool(history is not None and history.is_modified),
+        document=state.session.document if state.session is not None else None,
         parent=window,  # type: ignore[arg-type]  # the main window, a QWidget
     )
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -10,6 +10,7 @@ work itself is the core's (:mod:`usannotate.export`), the same functions as the 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import Annotations
+from usannotate.sidecar import SidecarDocument
 from usannotate.ui.dialogs.pacs_send import SendToPacsButton
 from usannotate.ui.workers import BackgroundJob
 
@@ -52,6 +54,14 @@ _STAGES = {
     "frames": "Writing the frames",
     "page": "Writing the page",
 }
+
+
+def snapshot(annotations: Annotations | None) -> Annotations | None:
+    """The marks as they are now, for a worker thread to read while the window goes on
+    editing (objects copied; their point arrays are never changed in place, so shared)."""
+    if annotations is None:
+        return None
+    return dataclasses.replace(annotations, objects=[o.copy() for o in annotations.objects])
 
 
 def _pixmap(rgb: np.ndarray) -> QPixmap:
@@ -110,6 +120,7 @@ def _export_work(context, kind: str, dicom: str, output: str, settings: dict):
             mask=settings["mask"],
             progress=stage,
             cancelled=cancelled,
+            document=settings["document"],
         )
         return result.folder, f"Teaching case written: {len(result.files)} files"
     from usannotate.export.annotated import AnnotatedLoop, MediaOptions
@@ -153,11 +164,16 @@ class ExportMediaDialog(QDialog):
         annotations: Annotations | None,
         *,
         unsaved: bool = False,
+        document: SidecarDocument | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         title, what, suffix = KINDS[kind]
+        # The window's marks (live: each preview and export takes a snapshot of them as
+        # they are then, unsaved edits included) and the session's sidecar document
+        # (what a teaching case carries, with those marks in it).
         self.kind, self.dicom, self.annotations = kind, dicom, annotations
+        self.document = document
         self.setWindowTitle(title)
         self._mask = None
         self._folder: Path | None = None
@@ -219,10 +235,10 @@ class ExportMediaDialog(QDialog):
             form.addRow("Frames", frames_row)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        if unsaved and kind == "teaching":
+        if unsaved:
             self.note.setText(
-                "The marks have unsaved changes: the teaching case carries the saved "
-                "sidecar. Save first (Ctrl+S) to include them."
+                "The marks have unsaved changes: they are exported as they are in the "
+                "window (the sidecar on disk is not changed)."
             )
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -270,7 +286,7 @@ class ExportMediaDialog(QDialog):
         self.export_button.setEnabled(False)
         self.status.setText("Preparing the preview…")
         anonymise = self.kind == "teaching" or self.anonymise_box.isChecked()
-        self.preview_job.start(_preview_work, self.dicom, self.annotations, anonymise)
+        self.preview_job.start(_preview_work, self.dicom, snapshot(self.annotations), anonymise)
 
     def _on_preview(self, preview: dict) -> None:
         self._mask = preview["mask"]
@@ -302,6 +318,10 @@ class ExportMediaDialog(QDialog):
     def settings(self) -> dict:
         """What the export is asked to do (the widgets' values)."""
         choice = ("keyframes", "all", self.frames_edit.text().replace(" ", ""))
+        marks = snapshot(self.annotations)
+        document = None
+        if self.document is not None and marks is not None:
+            document = dataclasses.replace(self.document, annotations=marks)
         return {
             "mask": self._mask,
             "anonymise": self.kind == "teaching" or self.anonymise_box.isChecked(),
@@ -309,7 +329,8 @@ class ExportMediaDialog(QDialog):
             "speed": self.speed_spin.value(),
             "shift_dates": self.shift_dates_box.isChecked(),
             "frames": choice[self.frames_combo.currentIndex()],
-            "annotations": self.annotations,
+            "annotations": marks,
+            "document": document,
         }
 
     def start_export(self) -> None:
