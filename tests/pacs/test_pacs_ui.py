@@ -9,7 +9,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from tests.pacs.cases import with_patient_id, without_study_uid
 from tests.pacs.orthanc import PASSWORD, USER
@@ -36,6 +36,11 @@ def window(qtbot, tmp_path, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     yield win
+    # The dialogs are window-modal: none may outlive its test (the next window would
+    # take it for a dialog already on screen).
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QDialog) and widget.isVisible():
+            widget.reject()
     win.close()
 
 
