@@ -109,6 +109,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         "--keep-annotator", action="store_true", help="keep the annotator's name in the sidecar"
     )
     cli_export.add_parsers(commands)
+    cli_team.add_annotation_options(commands)
     return parser
 
 
@@ -143,6 +144,8 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``usannotate`` command; returns the exit status."""
+    from usannotate.sidecar.placement import ProjectError  # no Qt, small
+
     # A bundled app (PyInstaller) starts the playback worker process through this entry
     # point: let multiprocessing take over then (a no-op otherwise).
     multiprocessing.freeze_support()
@@ -159,8 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import": cli_export.cmd_import,
             **cli_team.HANDLERS,
         }[options.command]
+        cli_team.apply_annotation_options(options)
         try:
             return handler(options)
+        except ProjectError as exc:  # a usannotate.toml that cannot be used
+            return _fail(str(exc))
         except BrokenPipeError:  # e.g. `usannotate info --json x.dcm | head`
             sys.stderr.close()
             return EXIT_OK

@@ -484,8 +484,9 @@ class MainWindow(QMainWindow):
             state = "* "
         if session is not None and session.read_only:
             state += "(read-only) "
+        where = "" if session is None else session.title_note()
         self.setWindowTitle(
-            f"{state}{os.path.basename(loop.path)} — frame {self.state.frame + 1} / "
+            f"{state}{os.path.basename(loop.path)}{where} — frame {self.state.frame + 1} / "
             f"{loop.n_frames} — usannotate"
         )
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.team.worklist import LoopStatus, count_line, loop_status, sidecar_of
+from usannotate.team.worklist import LoopStatus, count_line, loop_status, sidecar_files
 from usannotate.ui.docks.folder_scan import FolderScanner, LoopEntry
 from usannotate.ui.docks.worklist_view import (
     SORT_ROLE,
@@ -61,13 +61,18 @@ def _key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _stamp(path: os.PathLike[str] | str) -> tuple[int, int] | None:
-    """A sidecar's (size, modification time in ns); None when there is none."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_size, info.st_mtime_ns)
+def _stamp(dicom_path: str) -> tuple[tuple[int, int] | None, ...]:
+    """The (size, modification time in ns) of each file a loop's row is read from (its
+    sidecar, or each rater's); None for a file that is not there."""
+    stamps: list[tuple[int, int] | None] = []
+    for path in sidecar_files(dicom_path):
+        try:
+            info = os.stat(path)
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((info.st_size, info.st_mtime_ns))
+    return tuple(stamps)
 
 
 def _duration_text(duration_ms: float | None) -> str:
@@ -318,7 +323,7 @@ class LoopListPanel(QWidget):
 
         self.watcher = SidecarWatcher(self)
         self.watcher.changed.connect(self.refresh_work)
-        self._stamps: dict[str, tuple[int, int] | None] = {}
+        self._stamps: dict[str, tuple[tuple[int, int] | None, ...]] = {}
 
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setFormat("Scanning %v / %m…")
@@ -413,7 +418,7 @@ class LoopListPanel(QWidget):
         for row, entry in enumerate(self._model.entries()):
             if not entry.openable:
                 continue
-            stamp = _stamp(sidecar_of(entry.path))
+            stamp = _stamp(entry.path)
             key = _key(entry.path)
             if key in self._stamps and self._stamps[key] == stamp:
                 continue
@@ -543,7 +548,7 @@ class LoopListPanel(QWidget):
         self._model.extend(entries, self._current)
         for entry in entries:
             if entry.openable:
-                self._stamps[_key(entry.path)] = _stamp(sidecar_of(entry.path))
+                self._stamps[_key(entry.path)] = _stamp(entry.path)
         self._update_raters()
         self._update_status()
         if self._current is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import (
     QFileSystemWatcher,
@@ -24,6 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
 from usannotate.sidecar.document import WorkStatus
+from usannotate.sidecar.placement import default_layout
 from usannotate.team.worklist import STATUS_ORDER, STATUS_TEXT, LoopStatus
 
 #: Item data role holding a sortable value of the cell (numbers sort as numbers).
@@ -200,13 +202,18 @@ class SidecarWatcher(QObject):
         self._watcher.directoryChanged.connect(lambda _path: self._timer.start())
 
     def watch(self, folder: str | None) -> None:
-        """Watch ``folder`` instead of the previous one (None: nothing)."""
+        """Watch ``folder`` instead of the previous one (None: nothing), and the folder
+        its sidecars go to when that is an annotation folder (a read-only archive)."""
         watched = self._watcher.directories()
         if watched:
             self._watcher.removePaths(watched)
-        if folder is not None and os.path.isdir(folder):
-            self._watcher.addPath(folder)
+        if folder is None:
+            return
+        sidecars = os.fspath(default_layout().sidecar_folder(Path(os.path.abspath(folder))))
+        for path in dict.fromkeys((folder, sidecars)):
+            if os.path.isdir(path):
+                self._watcher.addPath(path)
 
     def folders(self) -> list[str]:
-        """The folder watched (a list of at most one)."""
+        """The folders watched (the loops' and, if elsewhere, their sidecars')."""
         return self._watcher.directories()
