@@ -238,6 +238,7 @@ def build_menus(window: MainWindow) -> None:
     window.captions_action.setCheckable(True)
     window.captions_action.setChecked(True)
     menu.addAction(window.captions_action)
+    menu.addAction(window.team.others_action)
     menu.addAction(_action(window, "Reset Brightness / Contrast", "Ctrl+R", window.reset_display))
     menu.addSeparator()
     menu.addAction(window.loop_dock.toggleViewAction())
@@ -247,6 +248,7 @@ def build_menus(window: MainWindow) -> None:
     menu.addAction(window.tracks.timeline_dock.toggleViewAction())
     menu.addAction(window.tracks.frame_list_dock.toggleViewAction())
     menu.addAction(window.tracks.curves_dock.toggleViewAction())
+    menu.addAction(window.team.dock.toggleViewAction())
     menu.addAction(window.display_toolbar.toggleViewAction())
 
     menu = window.menuBar().addMenu("&Help")
