@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,6 +173,8 @@ class AnnotationSession:
         if recovered is not None:
             self.history.mark_unsaved()  # recovered work is not on disk yet
         self._autosaved_at: int | None = None
+        #: Called before each save writes the document (adjudication records provenance).
+        self.before_save: list[Callable[[], None]] = []
 
     @staticmethod
     def offered_recovery(loop: CineLoop, rater: str = "") -> Path | None:
@@ -223,6 +226,8 @@ class AnnotationSession:
             self.adopted_recovery = None
 
     def _sign(self) -> None:
+        for prepare in self.before_save:
+            prepare()
         if self.owner.annotator:
             self.document.extra.top[SAVED_BY_KEY] = self.owner.annotator
         if self.multi_rater and self.rater != ADJUDICATED:

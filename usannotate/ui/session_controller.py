@@ -79,23 +79,25 @@ class SessionController(QObject):
         QMessageBox.warning(self._parent, title, message)
 
     # ----------------------------------------------------------------- opening
-    def start(self, loop: CineLoop) -> None:
+    def start(self, loop: CineLoop, rater: str | None = None) -> None:
         """Open the loop's sidecar (or a new one): take its edit lock (or open it
-        read-only when someone else has it), offering autosaved work back."""
+        read-only when someone else has it), offering autosaved work back. ``rater``:
+        whose file (default: the annotator's; ``adjudicated`` for adjudication)."""
+        rater = self.prefs.annotator if rater is None else rater
         self.end()
         # A fresh layout: the project file and folder permissions read anew per loop.
         set_annotation_folder(self.prefs.annotation_folder or None)
         name = os.path.basename(loop.path)
         owner = LockOwner.current(self.prefs.annotator)
         try:
-            path = session_sidecar_path(loop.path, self.prefs.annotator)
+            path = session_sidecar_path(loop.path, rater)
         except SidecarError as exc:
             self._state.set_session(None)
             self.error("Annotations not opened", f"{exc}\n\nSet your name in Edit > Preferences.")
             return
         claim = claim_loop(self._parent, path, owner, name)
         offered = (
-            AnnotationSession.offered_recovery(loop, self.prefs.annotator)
+            AnnotationSession.offered_recovery(loop, rater)
             if claim.holder is None
             else None
         )
@@ -120,6 +122,7 @@ class SessionController(QObject):
                 owner=owner,
                 lock=claim.lock,
                 locked_by=claim.holder,
+                rater=rater,
             )
         except (SidecarError, LabelSetError) as exc:
             if claim.lock is not None:
