@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from usannotate.cine import CineError, CineLoop, list_loop_files, open_cine
 from usannotate.cine.calibration import position_text
 from usannotate.ui import export_dialogs
+from usannotate.ui.adjudication import AdjudicationController
 from usannotate.ui.dialogs.lock import LockBanner
 from usannotate.ui.dialogs.preferences import Preferences, PreferencesDialog
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         self._build_display_toolbar()
         self.worklist = WorklistController(self)
         self.team = TeamViews(self)
+        self.adjudication = AdjudicationController(self)
         build_menus(self)
         self.measuring.remove_action = self.remove_calibration_action
         self._connect()

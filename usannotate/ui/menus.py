@@ -249,6 +249,7 @@ def build_menus(window: MainWindow) -> None:
     menu.addAction(window.tracks.frame_list_dock.toggleViewAction())
     menu.addAction(window.tracks.curves_dock.toggleViewAction())
     menu.addAction(window.team.dock.toggleViewAction())
+    menu.addAction(window.adjudication.dock.toggleViewAction())
     menu.addAction(window.display_toolbar.toggleViewAction())
 
     menu = window.menuBar().addMenu("&Help")
@@ -264,6 +265,8 @@ def _build_worklist_menu(window: MainWindow) -> None:
             menu.addSeparator()
         else:
             menu.addAction(action)
+    menu.addSeparator()
+    menu.addAction(window.adjudication.action)
 
 
 def _build_measure_menu(window: MainWindow) -> None:

@@ -96,11 +96,7 @@ class SessionController(QObject):
             self.error("Annotations not opened", f"{exc}\n\nSet your name in Edit > Preferences.")
             return
         claim = claim_loop(self._parent, path, owner, name)
-        offered = (
-            AnnotationSession.offered_recovery(loop, rater)
-            if claim.holder is None
-            else None
-        )
+        offered = AnnotationSession.offered_recovery(loop, rater) if claim.holder is None else None
         use_recovery = False
         if offered is not None:
             answer = QMessageBox.question(

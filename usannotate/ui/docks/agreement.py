@@ -106,8 +106,8 @@ class AgreementPanel(QWidget):
             for text, rater in items:
                 combo.addItem(text, rater)
             index = combo.findData(chosen)
-            if index < 0:
-                taken = self.rater_a.currentData() if combo is self.rater_b else None
+            taken = self.rater_a.currentData() if combo is self.rater_b else None
+            if index < 0 or (taken is not None and chosen == taken):
                 index = next((i for i, (_t, r) in enumerate(items) if r != taken), 0)
             combo.setCurrentIndex(index)
             combo.blockSignals(False)
