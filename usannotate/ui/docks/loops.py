@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -42,6 +41,8 @@ from usannotate.ui.docks.worklist_view import (
     WORK_ROLE,
     SidecarWatcher,
     WorklistFilterModel,
+    lay_out_columns,
+    modified_text,
     status_icon,
     status_sort_key,
     work_texts,
@@ -167,6 +168,10 @@ class _LoopTableModel(QStandardItemModel):
                 item.setData(keys[column], SORT_ROLE)
         if work is not None and work.error is not None:
             status_item.setToolTip(f"{work.error}\nThe sidecar cannot be read.")
+        if summary is not None:  # the cells are narrow: the whole of them on hovering
+            if summary.raters:
+                self.item(row, 5).setToolTip("Raters: " + ", ".join(summary.raters))
+            self.item(row, 6).setToolTip(f"Last saved {modified_text(summary.modified)}")
 
     def set_current(self, path: str | None) -> None:
         if self._current_row is not None:
@@ -281,30 +286,7 @@ class LoopListPanel(QWidget):
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self._proxy.sort(-1)
         self.view.activated.connect(self._on_activated)
-        header = self.view.header()
-        header.setStretchLastSection(False)
-        header.setSectionsMovable(False)
-        header.setSortIndicatorShown(True)
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        # The name stretches, but never below a typical archive name: past that the
-        # list scrolls sideways to the raters and the last save.
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(40)
-        metrics = self.view.fontMetrics()
-        samples = (
-            (1, "in progress", 24),
-            (2, "00000", 0),
-            (3, "000.0 s", 0),
-            (4, "000", 0),
-            (5, "A. Sonographer", 0),
-            (6, "2025-03-14 09:40", 0),
-        )
-        for column, sample, icon in samples:
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            width = max(
-                metrics.horizontalAdvance(sample), metrics.horizontalAdvance(_COLUMNS[column])
-            )
-            header.resizeSection(column, width + 16 + icon)
+        lay_out_columns(self.view, _COLUMNS)
 
         self.status_filter = QComboBox(self)
         for text, value in STATUS_FILTERS:

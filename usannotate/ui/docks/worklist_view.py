@@ -16,13 +16,21 @@ from PySide6.QtCore import (
     QFileSystemWatcher,
     QModelIndex,
     QObject,
+    QPoint,
     QPointF,
     QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QMenu,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeView,
+)
 
 from usannotate.sidecar.document import WorkStatus
 from usannotate.sidecar.placement import default_layout
@@ -127,8 +135,69 @@ def work_texts(work: LoopStatus | None) -> tuple[str, str, str, str]:
         STATUS_TEXT[summary.status],
         str(summary.n_tracks),
         ", ".join(summary.raters),
-        modified_text(summary.modified),
+        modified_text(summary.modified)[:10],  # the date; the time in the cell's tooltip
     )
+
+
+class _ElideRight(QStyledItemDelegate):
+    """Names cut at their end (``A. Sonogr…``), not in their middle as file names are."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
+
+
+#: Columns hidden until the user shows them (the header's context menu): the duration is
+#: in the Details dock, and without it the raters fit a 480 px dock.
+HIDDEN_COLUMNS = ("Duration",)
+
+
+def lay_out_columns(view: QTreeView, columns: tuple[str, ...]) -> None:
+    """Widths of the Loops list's columns, fitting a 480 px dock: the file name at a
+    typical archive name's width (elided in the middle, whole in its tooltip), numbers and
+    dates at their widest, the raters last, taking what is left (elided, whole in the
+    tooltip); a right click on the header shows or hides any column but the name."""
+    header = view.header()
+    header.setStretchLastSection(False)
+    header.setSectionsMovable(False)
+    header.setSortIndicatorShown(True)
+    header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    header.setMinimumSectionSize(40)
+    bold = view.font()
+    bold.setBold(True)  # the open loop's row is bold: its cells must fit too
+    metrics = QFontMetrics(bold)
+    samples = {
+        "File": ("loop_001.dcm", 0),  # longer names elided in the middle, whole in tooltips
+        "Status": ("in progress", 24),
+        "Frames": ("00000", 0),
+        "Duration": ("000.0 s", 0),
+        "Tracks": ("000", 0),
+        "Modified": ("2025-03-14", 0),
+    }
+    for column, name in enumerate(columns):
+        if name not in samples:
+            continue
+        sample, icon = samples[name]
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(name))
+        header.resizeSection(column, width + 8 + icon)
+        header.setSectionHidden(column, name in HIDDEN_COLUMNS)
+    raters = columns.index("Raters")
+    header.setSectionResizeMode(raters, QHeaderView.ResizeMode.Stretch)
+    view.setItemDelegateForColumn(raters, _ElideRight(view))
+    header.moveSection(header.visualIndex(raters), len(columns) - 1)  # the one that stretches
+    header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def choose_columns(at: QPoint) -> None:
+        menu = QMenu(header)
+        for column, name in enumerate(columns[1:], start=1):
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(column))
+            action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
+        menu.exec(header.mapToGlobal(at))
+
+    header.customContextMenuRequested.connect(choose_columns)
 
 
 class WorklistFilterModel(QSortFilterProxyModel):
