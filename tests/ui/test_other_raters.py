@@ -69,7 +69,7 @@ def test_other_raters_marks_are_hidden_then_shown_read_only(qtbot, as_alice, tea
     qtbot.keyClick(window, Qt.Key.Key_R, CTRL | SHIFT)
     [item] = _rater_items(window)
     assert item.rater == "bob"
-    assert "bob" in item.caption.text()
+    assert "bob" in item.caption.text
     pen: QPen = item.pen()
     assert pen.style() == Qt.PenStyle.CustomDashLine
     # Dragging it (the select tool) moves nothing: it is not a mark of this session.

@@ -63,8 +63,11 @@ class TeamViews(QObject):
         window.addAction(self.others_action)
         self.panel = AgreementPanel()
         self.dock = window._dock("Agreement", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        window.tabifyDockWidget(window.tracks.curves_dock, self.dock)  # room for the table
         self.dock.hide()
         self.dock.visibilityChanged.connect(lambda _v: self.update_agreement())
+        # Shown from the View menu: in front of the Curves it shares a tab with.
+        self.dock.toggleViewAction().toggled.connect(lambda on: on and self.dock.raise_())
         self.panel.frameRequested.connect(self._go_to)
         self.panel.pairChanged.connect(self.update_agreement)
         self._timer = QTimer(self)
@@ -116,6 +119,7 @@ class TeamViews(QObject):
         names = [(name, name) for name in sources]
         self.panel.set_raters(names, names)
         self.dock.show()
+        self.dock.raise_()
         self.layer.show(self._state.frame)
         self.update_agreement()
 

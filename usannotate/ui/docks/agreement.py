@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.team.agreement import AgreementReport
-from usannotate.team.agreement_rank import worst_frames
+from usannotate.team.agreement_rank import KEY_MEASUREMENTS, worst_frames
 
 __all__ = ["AgreementPanel"]
 
@@ -78,6 +78,7 @@ class AgreementPanel(QWidget):
         self.table = QTableWidget(0, 4, self)
         self.table.setHorizontalHeaderLabels(["Frame", "Track", "Apart", "Also"])
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)  # cut with "…"; the whole text in the tooltip
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -124,20 +125,23 @@ class AgreementPanel(QWidget):
             self.summary.setText(note)
             return
         frames = worst_frames(report)
-        parts = []
-        for entry in report.summary:
+        lines = []
+        for entry in report.summary:  # the key figure of each pair of tracks, and Dice
             if entry.mean is None or entry.measurement is None:
                 continue
-            parts.append(
+            if entry.measurement not in (*KEY_MEASUREMENTS, "dice"):
+                continue
+            line = (
                 f"{entry.label_id}: {_figure(entry.measurement, entry.mean, entry.unit or '')}"
                 f" mean, max {entry.max:.2f}"
             )
             only = entry.frames_only_a + entry.frames_only_b
-            if only:
-                parts[-1] += f", {only} frame{'s' if only != 1 else ''} one rater only"
-        text = "; ".join(parts) or "No track both raters marked on a common frame."
+            if only and entry.measurement in KEY_MEASUREMENTS:
+                line += f" ({only} frame{'s' if only != 1 else ''} one rater only)"
+            lines.append(line)
+        text = "\n".join(lines) or "No track both raters marked on a common frame."
         if report.unit_reason:
-            text += f" (lengths in {report.length_unit}: {report.unit_reason})"
+            text += f"\nLengths in {report.length_unit}: {report.unit_reason}"
         self.summary.setText(text)
         shown = frames[:MAX_ROWS]
         self.table.setRowCount(len(shown))

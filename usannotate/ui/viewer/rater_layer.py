@@ -11,18 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsScene,
-    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
 )
 
 from usannotate.annotations import Annotations, ShapeKind
 
-__all__ = ["RATER_STYLES", "RaterLayer", "RaterMarkItem", "RaterStyle"]
+__all__ = ["RATER_STYLES", "RaterCaption", "RaterLayer", "RaterMarkItem", "RaterStyle"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,12 @@ class RaterMarkItem(QGraphicsPathItem):
     """One mark of another rater on one frame, with the caption ``label — rater``."""
 
     def __init__(
-        self, rater: str, label_name: str, kind: ShapeKind, points: np.ndarray, style: RaterStyle
+        self,
+        rater: str,
+        label_name: str,
+        kind: ShapeKind,
+        points: np.ndarray,
+        style: RaterStyle,
     ) -> None:
         super().__init__(_path(points, kind))
         self.rater = rater
@@ -80,18 +85,45 @@ class RaterMarkItem(QGraphicsPathItem):
         self.setAcceptHoverEvents(False)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, False)
         self.setZValue(8)  # under this rater's own marks (10) and their captions
-        self.caption = QGraphicsSimpleTextItem(f"{label_name} — {rater}")
-        font = QFont()
-        font.setPointSizeF(8.5)
-        font.setItalic(True)
-        self.caption.setFont(font)
-        self.caption.setBrush(QBrush(QColor(style.colour)))
-        self.caption.setPen(QPen(QColor(0, 0, 0, 160), 0))
-        self.caption.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.caption.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.caption.setZValue(9)
         anchor = points[-1] if kind != ShapeKind.REGION else points[np.argmax(points[:, 0])]
-        self.caption.setPos(QPointF(float(anchor[0]) + 4.0, float(anchor[1]) + 2.0))
+        self.caption = RaterCaption(f"{label_name} — {rater}", style.colour)
+        self.caption.setPos(QPointF(float(anchor[0]), float(anchor[1])))
+
+
+class RaterCaption(QGraphicsItem):
+    """``label — rater`` on a dark plate, in the rater's colour, at a constant size on
+    screen; ``row`` stacks the captions of several raters' marks at one place."""
+
+    def __init__(self, text: str, colour: str, row: int = 0) -> None:
+        super().__init__()
+        self.text = text
+        self._colour = QColor(colour)
+        self._font = QFont()
+        self._font.setPointSizeF(8.5)
+        metrics = QFontMetricsF(self._font)
+        self._size = (metrics.horizontalAdvance(text) + 8.0, metrics.height() + 2.0)
+        self._rect = QRectF()
+        self.set_row(row)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(9)
+
+    def set_row(self, row: int) -> None:
+        """Stack the caption ``row`` lines below its anchor (screen px)."""
+        self.prepareGeometryChange()
+        width, height = self._size
+        self._rect = QRectF(6.0, 4.0 + row * (height + 2.0), width, height)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 165))
+        painter.drawRoundedRect(self._rect, 3.0, 3.0)
+        painter.setPen(self._colour)
+        painter.setFont(self._font)
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 class RaterLayer:
@@ -131,6 +163,24 @@ class RaterLayer:
                 self.scene.addItem(item)
                 self.scene.addItem(item.caption)
                 self.items.append(item)
+        self._keep_captions_apart()
+
+    def _keep_captions_apart(self) -> None:
+        """Move a caption down a line while it would cover one placed before it (in
+        screen px: captions keep their size at any zoom)."""
+        views = self.scene.views()
+        if not views:
+            return
+        view = views[0]
+        placed: list[QRectF] = []
+        for item in self.items:
+            at = view.mapFromScene(item.caption.pos())
+            for row in range(8):
+                item.caption.set_row(row)
+                rect = item.caption.boundingRect().translated(at.x(), at.y())
+                if not any(rect.intersects(other) for other in placed):
+                    break
+            placed.append(rect)
 
     def clear(self) -> None:
         """Take every rater item off the scene."""
