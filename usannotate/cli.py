@@ -144,8 +144,6 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``usannotate`` command; returns the exit status."""
-    from usannotate.sidecar.placement import ProjectError  # no Qt, small
-
     # A bundled app (PyInstaller) starts the playback worker process through this entry
     # point: let multiprocessing take over then (a no-op otherwise).
     multiprocessing.freeze_support()
@@ -162,11 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import": cli_export.cmd_import,
             **cli_team.HANDLERS,
         }[options.command]
-        cli_team.apply_annotation_options(options)
         try:
-            return handler(options)
-        except ProjectError as exc:  # a usannotate.toml that cannot be used
-            return _fail(str(exc))
+            return cli_team.run_with_annotations(handler, options)
         except BrokenPipeError:  # e.g. `usannotate info --json x.dcm | head`
             sys.stderr.close()
             return EXIT_OK

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 EXIT_OK = 0
@@ -238,12 +239,22 @@ def add_annotation_options(commands: argparse._SubParsersAction) -> None:
             add(commands.choices[name])
 
 
-def apply_annotation_options(options: argparse.Namespace) -> None:
-    """Use ``--annotations DIR`` (none when not given) for every sidecar this run reads
-    or writes."""
-    from usannotate.sidecar.placement import set_annotation_folder
+def run_with_annotations(
+    handler: Callable[[argparse.Namespace], int], options: argparse.Namespace
+) -> int:
+    """Run a subcommand's ``handler``; one that reads sidecars with ``--annotations DIR``
+    (none when not given) as the annotation folder of every sidecar it reads or writes,
+    and a ``usannotate.toml`` that cannot be used as one line and exit 2. Subcommands
+    that read no sidecar import nothing more."""
+    if not hasattr(options, "annotations"):
+        return handler(options)
+    from usannotate.sidecar.placement import ProjectError, set_annotation_folder
 
-    set_annotation_folder(getattr(options, "annotations", None) or None)
+    set_annotation_folder(options.annotations or None)
+    try:
+        return handler(options)
+    except ProjectError as exc:
+        return _fail(str(exc))
 
 
 __all__ = [
@@ -251,6 +262,6 @@ __all__ = [
     "HANDLERS",
     "add_annotation_options",
     "add_parsers",
-    "apply_annotation_options",
     "cmd_measure_folder",
+    "run_with_annotations",
 ]

@@ -136,3 +136,7 @@ def test_a_damaged_project_file_is_one_line_exit_2(capsys, tmp_path):
     assert code == 2
     assert err.count("\n") == 1
     assert "usannotate.toml" in err
+    code, out, err = _run(capsys, "status", str(tmp_path), "--json")
+    assert code == 2  # the loop still listed, the reason on stderr
+    assert [row["file"] for row in json.loads(out)] == ["loop.dcm"]
+    assert "usannotate.toml" in err

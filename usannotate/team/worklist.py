@@ -30,6 +30,7 @@ from usannotate.sidecar.document import FORMAT, WorkStatus
 from usannotate.sidecar.errors import SidecarReadError
 from usannotate.sidecar.placement import (
     ADJUDICATED,
+    ProjectError,
     SidecarLayout,
     default_layout,
     rater_sidecars,
@@ -325,9 +326,12 @@ def loop_status(
     """
     layout = layout or default_layout()
     path = os.fspath(dicom_path)
-    if layout.multi_rater(path):
-        return _team_status(path, n_frames, rater, layout)
-    sidecar = sidecar_location(path, layout=layout)
+    try:
+        if layout.multi_rater(path):
+            return _team_status(path, n_frames, rater, layout)
+        sidecar = sidecar_location(path, layout=layout)
+    except ProjectError as exc:  # a usannotate.toml that cannot be used: listed, not lost
+        return LoopStatus(path, n_frames, None, None, str(exc))
     if not sidecar.exists():
         return LoopStatus(path, n_frames)
     try:
@@ -442,8 +446,11 @@ def sidecar_files(
     """Every file a loop's row is read from: its sidecar, or in a multi-rater project
     each rater's and the adjudicated one (existing or not: a watcher compares them)."""
     layout = layout or default_layout()
-    if not layout.multi_rater(dicom_path):
-        return [sidecar_location(dicom_path, layout=layout)]
+    try:
+        if not layout.multi_rater(dicom_path):
+            return [sidecar_location(dicom_path, layout=layout)]
+    except ProjectError:
+        return []  # its row says why
     files = list(rater_sidecars(dicom_path, layout=layout).values())
     return [*files, sidecar_location(dicom_path, rater=ADJUDICATED, layout=layout)]
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from usannotate.annotations import Annotations
 from usannotate.sidecar.document import WorkStatus
-from usannotate.sidecar.placement import ADJUDICATED, default_layout
+from usannotate.sidecar.placement import ADJUDICATED, ProjectError, default_layout
 from usannotate.team.adjudication import (
     AdjudicationError,
     TrackGroup,
@@ -83,8 +83,14 @@ class AdjudicationController(QObject):
 
     @Slot()
     def _update_action(self, *_args: object) -> None:
+        self.action.setEnabled(self._multi_rater())
+
+    def _multi_rater(self) -> bool:
         loop = self._state.loop
-        self.action.setEnabled(loop is not None and default_layout().multi_rater(loop.path))
+        try:
+            return loop is not None and default_layout().multi_rater(loop.path)
+        except ProjectError:  # opening the loop's marks said why
+            return False
 
     # ----------------------------------------------------------------- start
     @Slot()
@@ -92,7 +98,7 @@ class AdjudicationController(QObject):
         """Open the loop's adjudicated result with every rater's marks (asks first about
         unsaved marks of the session open now)."""
         loop = self._state.loop
-        if loop is None or not default_layout().multi_rater(loop.path):
+        if loop is None or not self._multi_rater():
             return False
         found = read_rater_documents(loop.path, dicom_uid=loop.identity.sop_instance_uid)
         if not found.documents:

@@ -197,7 +197,10 @@ class AnnotationSession:
             note = " (adjudication)"
         elif self.multi_rater:
             note = f" ({self.rater})"
-        root = default_layout().annotation_root(Path(os.path.abspath(self.loop.path)).parent)
+        try:
+            root = default_layout().annotation_root(Path(os.path.abspath(self.loop.path)).parent)
+        except SidecarError:  # the project file changed since: the next save says why
+            root = None
         if root is not None:
             note += f" — annotations in {root}"
         return note

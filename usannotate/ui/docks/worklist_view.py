@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.sidecar.document import WorkStatus
-from usannotate.sidecar.placement import default_layout
+from usannotate.sidecar.placement import ProjectError, default_layout
 from usannotate.team.worklist import STATUS_ORDER, STATUS_TEXT, LoopStatus
 
 #: Item data role holding a sortable value of the cell (numbers sort as numbers).
@@ -278,7 +278,10 @@ class SidecarWatcher(QObject):
             self._watcher.removePaths(watched)
         if folder is None:
             return
-        sidecars = os.fspath(default_layout().sidecar_folder(Path(os.path.abspath(folder))))
+        try:
+            sidecars = os.fspath(default_layout().sidecar_folder(Path(os.path.abspath(folder))))
+        except ProjectError:  # the rows say why
+            sidecars = folder
         for path in dict.fromkeys((folder, sidecars)):
             if os.path.isdir(path):
                 self._watcher.addPath(path)
