@@ -113,6 +113,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     cli_export.add_parsers(commands)
     cli_desktop.add_parsers(commands)
     cli_pacs.add_parsers(commands)
+    cli_team.add_annotation_options(commands)
     return parser
 
 
@@ -168,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **cli_pacs.HANDLERS,
         }[options.command]
         try:
-            return handler(options)
+            return cli_team.run_with_annotations(handler, options)
         except BrokenPipeError:  # e.g. `usannotate info --json x.dcm | head`
             sys.stderr.close()
             return EXIT_OK

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 EXIT_OK = 0
@@ -44,9 +45,23 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="only this rater's sidecars count (a loop with someone else's reads as none)",
     )
-    agreement = commands.add_parser("agreement", help=COMMAND_HELP["agreement"])
+    agreement = commands.add_parser(
+        "agreement",
+        help=COMMAND_HELP["agreement"],
+        usage="%(prog)s [-h] (SIDECAR_A SIDECAR_B | DICOM --raters A B) [--dicom DICOM] "
+        "[--format {csv,json}] [--annotations DIR]",
+    )
     agreement.add_argument("sidecar_a", metavar="SIDECAR_A", help="one rater's sidecar")
-    agreement.add_argument("sidecar_b", metavar="SIDECAR_B", help="the other rater's sidecar")
+    agreement.add_argument(
+        "sidecar_b", metavar="SIDECAR_B", nargs="?", help="the other rater's sidecar"
+    )
+    agreement.add_argument(
+        "--raters",
+        nargs=2,
+        metavar=("A", "B"),
+        help="compare these two raters' sidecars of the loop DICOM (given instead of "
+        "SIDECAR_A SIDECAR_B; a multi-rater project's files, 'adjudicated' for the result)",
+    )
     agreement.add_argument(
         "--dicom",
         metavar="DICOM",
@@ -172,11 +187,23 @@ def cmd_measure_folder(options: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------- agreement
 def cmd_agreement(options: argparse.Namespace) -> int:
     """Per frame and per track agreement of two sidecars of one loop."""
+    from usannotate.sidecar.placement import sidecar_location
     from usannotate.team.agreement import AgreementError
     from usannotate.team.agreement_files import agreement_csv, agreement_json, compare_files
 
+    path_a, path_b, dicom = options.sidecar_a, options.sidecar_b, options.dicom
+    if options.raters is not None:
+        if path_b is not None:
+            return _fail("agreement: give SIDECAR_A SIDECAR_B, or DICOM --raters A B, not both")
+        dicom = dicom or path_a
+        try:
+            path_a, path_b = (sidecar_location(path_a, rater=r) for r in options.raters)
+        except ValueError as exc:
+            return _fail(f"agreement: {exc}")
+    elif path_b is None:
+        return _fail("agreement: give two sidecars, or a DICOM and --raters A B")
     try:
-        report = compare_files(options.sidecar_a, options.sidecar_b, dicom=options.dicom)
+        report = compare_files(path_a, path_b, dicom=dicom)
     except AgreementError as exc:
         return _fail(str(exc))
     text = agreement_json(report) if options.format == "json" else agreement_csv(report)
@@ -186,4 +213,55 @@ def cmd_agreement(options: argparse.Namespace) -> int:
 
 HANDLERS = {"status": cmd_status, "agreement": cmd_agreement}
 
-__all__ = ["COMMAND_HELP", "HANDLERS", "add_parsers", "cmd_measure_folder"]
+#: The subcommands that read sidecars, so take ``--annotations DIR`` (export's kinds too).
+_READS_SIDECARS = ("validate", "measure", "status", "agreement", "deidentify", "export")
+
+
+def add_annotation_options(commands: argparse._SubParsersAction) -> None:
+    """``--annotations DIR`` on every subcommand that reads sidecars: the annotation
+    folder of read-only archives (as in Preferences; a project's usannotate.toml wins)."""
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            for sub in nested[0].choices.values():
+                add(sub)
+            return
+        parser.add_argument(
+            "--annotations",
+            metavar="DIR",
+            help="where sidecars are when a loop's folder cannot be written (the "
+            "annotation folder mirroring the archive; see resources/PROJECT.md)",
+        )
+
+    for name in _READS_SIDECARS:
+        if name in commands.choices:
+            add(commands.choices[name])
+
+
+def run_with_annotations(
+    handler: Callable[[argparse.Namespace], int], options: argparse.Namespace
+) -> int:
+    """Run a subcommand's ``handler``; one that reads sidecars with ``--annotations DIR``
+    (none when not given) as the annotation folder of every sidecar it reads or writes,
+    and a ``usannotate.toml`` that cannot be used as one line and exit 2. Subcommands
+    that read no sidecar import nothing more."""
+    if not hasattr(options, "annotations"):
+        return handler(options)
+    from usannotate.sidecar.placement import ProjectError, set_annotation_folder
+
+    set_annotation_folder(options.annotations or None)
+    try:
+        return handler(options)
+    except ProjectError as exc:
+        return _fail(str(exc))
+
+
+__all__ = [
+    "COMMAND_HELP",
+    "HANDLERS",
+    "add_annotation_options",
+    "add_parsers",
+    "cmd_measure_folder",
+    "run_with_annotations",
+]

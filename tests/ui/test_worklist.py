@@ -136,7 +136,13 @@ def test_mark_done_is_undoable_and_saved_then_reopen(qtbot, listed, folder):
 def test_the_worklist_menu_has_the_actions(listed):
     menus = {a.text().replace("&", ""): a.menu() for a in listed.menuBar().actions()}
     items = [a.text().replace("&", "") for a in menus["Worklist"].actions() if a.text()]
-    assert items == ["Mark Done", "Mark Reviewed", "Reopen", "Save and Next Unlabelled"]
+    assert items == [
+        "Mark Done",
+        "Mark Reviewed",
+        "Reopen",
+        "Save and Next Unlabelled",
+        "Adjudicate…",
+    ]
 
 
 def test_another_raters_save_shows_up_without_reopening(qtbot, listed, folder):

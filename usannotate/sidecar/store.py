@@ -33,6 +33,7 @@ from usannotate.sidecar.errors import (
     SidecarWriteError,
 )
 from usannotate.sidecar.locks import LockOwner, save_guard
+from usannotate.sidecar.placement import SidecarLayout, sidecar_location
 from usannotate.sidecar.recovery import (
     AUTOSAVE_KEY,
     autosave_record,
@@ -66,17 +67,20 @@ def _gc_paused() -> Iterator[None]:
 
 
 # ----------------------------------------------------------------------- names
-def sidecar_path_for(dicom_path: str | os.PathLike[str]) -> Path:
-    """The sidecar of a DICOM file: beside it, ``<name without .dcm>.usannotate.json``.
+def sidecar_path_for(
+    dicom_path: str | os.PathLike[str],
+    *,
+    rater: str | None = None,
+    layout: SidecarLayout | None = None,
+) -> Path:
+    """The sidecar of a DICOM file: ``<name without .dcm>.usannotate.json``, beside it
+    unless the archive is read-only (then in the annotation folder); per rater in a
+    multi-rater project. The rule is :func:`usannotate.sidecar.placement.sidecar_location`.
 
     ``loop.dcm`` (or ``loop.DCM``) -> ``loop.usannotate.json``; a file without the
     extension keeps its whole name: ``IM_0001`` -> ``IM_0001.usannotate.json``.
     """
-    path = Path(dicom_path)
-    name = path.name
-    if name.lower().endswith(".dcm") and len(name) > 4:
-        name = name[:-4]
-    return path.with_name(name + SIDECAR_SUFFIX)
+    return sidecar_location(dicom_path, rater=rater, layout=layout)
 
 
 def is_sidecar_path(path: str | os.PathLike[str]) -> bool:

@@ -28,7 +28,15 @@ from typing import Any
 from usannotate.cine.folders import list_loop_files
 from usannotate.sidecar.document import FORMAT, WorkStatus
 from usannotate.sidecar.errors import SidecarReadError
-from usannotate.sidecar.store import read_json, sidecar_path_for
+from usannotate.sidecar.placement import (
+    ADJUDICATED,
+    ProjectError,
+    SidecarLayout,
+    default_layout,
+    rater_sidecars,
+    sidecar_location,
+)
+from usannotate.sidecar.store import read_json
 
 #: Status values in worklist order (None: no sidecar).
 STATUS_ORDER: tuple[WorkStatus | None, ...] = (
@@ -149,7 +157,7 @@ def summarise_sidecar(path: str | os.PathLike[str]) -> SidecarSummary:
             raise SidecarReadError(path, "status: must be in_progress, done or reviewed") from None
         status = WorkStatus.IN_PROGRESS  # a newer file's status this version does not know
     raters: list[str] = []
-    for key in ("annotator", "saved_by"):
+    for key in ("rater", "annotator", "saved_by"):
         value = data.get(key)
         if isinstance(value, str) and value.strip() and value not in raters:
             raters.append(value)
@@ -303,16 +311,27 @@ def _tracks_and_frames(path: object, objects: list[Any]) -> tuple[int, set[int]]
 
 
 def loop_status(
-    dicom_path: str | os.PathLike[str], *, n_frames: int | None = None, rater: str | None = None
+    dicom_path: str | os.PathLike[str],
+    *,
+    n_frames: int | None = None,
+    rater: str | None = None,
+    layout: SidecarLayout | None = None,
 ) -> LoopStatus:
-    """The worklist row of one loop (its sidecar found by the naming rule of
-    :func:`usannotate.sidecar.sidecar_path_for`).
+    """The worklist row of one loop (its sidecar found by the one rule,
+    :func:`usannotate.sidecar.placement.sidecar_location`).
 
     With ``rater``, only a sidecar that rater worked on counts: a loop whose sidecar is
-    someone else's reads as unlabelled for them (status None).
+    someone else's reads as unlabelled for them (status None). In a multi-rater project
+    the row stands for every rater's file (:func:`_team_status`).
     """
+    layout = layout or default_layout()
     path = os.fspath(dicom_path)
-    sidecar = sidecar_path_for(path)
+    try:
+        if layout.multi_rater(path):
+            return _team_status(path, n_frames, rater, layout)
+        sidecar = sidecar_location(path, layout=layout)
+    except ProjectError as exc:  # a usannotate.toml that cannot be used: listed, not lost
+        return LoopStatus(path, n_frames, None, None, str(exc))
     if not sidecar.exists():
         return LoopStatus(path, n_frames)
     try:
@@ -324,6 +343,54 @@ def loop_status(
     if n_frames is None:
         n_frames = summary.n_frames
     return LoopStatus(path, n_frames, sidecar.name, summary)
+
+
+def _team_status(
+    path: str, n_frames: int | None, rater: str | None, layout: SidecarLayout
+) -> LoopStatus:
+    """A loop's row in a multi-rater project.
+
+    With ``rater``: that rater's own file only. Without: the adjudicated file's status
+    if there is one, else the least advanced of the raters' files (a raters listed in
+    the project who has no file yet keeps the loop in progress); raters are the files'
+    raters, tracks and annotated frames the largest of the files'.
+    """
+    files = rater_sidecars(path, layout=layout)
+    adjudicated = sidecar_location(path, rater=ADJUDICATED, layout=layout)
+    if rater is not None:
+        files = {rater: files[rater]} if rater in files else {}
+    elif adjudicated.exists():
+        files = {**files, ADJUDICATED: adjudicated}
+    if not files:
+        return LoopStatus(path, n_frames)
+    summaries: dict[str, SidecarSummary] = {}
+    for name, file in files.items():
+        try:
+            summaries[name] = summarise_sidecar(file)
+        except SidecarReadError as exc:
+            return LoopStatus(path, n_frames, file.name, None, str(exc))
+    raters = tuple(name for name in summaries if name != ADJUDICATED)
+    if ADJUDICATED in summaries:
+        status = summaries[ADJUDICATED].status
+    else:
+        status = min((s.status for s in summaries.values()), key=STATUS_ORDER.index)
+        project = layout.project(Path(os.path.abspath(path)).parent)
+        expected = project.raters if project is not None and rater is None else ()
+        if any(name not in summaries for name in expected):
+            status = WorkStatus.IN_PROGRESS
+    values = list(summaries.values())
+    summary = SidecarSummary(
+        status=status,
+        raters=raters,
+        n_tracks=max(s.n_tracks for s in values),
+        annotated_frames=max(s.annotated_frames for s in values),
+        modified=max(s.modified for s in values),
+        n_frames=next((s.n_frames for s in values if s.n_frames is not None), None),
+    )
+    if n_frames is None:
+        n_frames = summary.n_frames
+    leading = files.get(ADJUDICATED) or next(iter(files.values()))
+    return LoopStatus(path, n_frames, leading.name, summary)
 
 
 def folder_status(
@@ -369,8 +436,23 @@ def count_line(rows: Iterable[LoopStatus]) -> str:
 
 
 def sidecar_of(dicom_path: str | os.PathLike[str]) -> Path:
-    """The sidecar path a loop's status is read from."""
-    return sidecar_path_for(dicom_path)
+    """The sidecar path a loop's status is read from (the one rule)."""
+    return sidecar_location(dicom_path)
+
+
+def sidecar_files(
+    dicom_path: str | os.PathLike[str], layout: SidecarLayout | None = None
+) -> list[Path]:
+    """Every file a loop's row is read from: its sidecar, or in a multi-rater project
+    each rater's and the adjudicated one (existing or not: a watcher compares them)."""
+    layout = layout or default_layout()
+    try:
+        if not layout.multi_rater(dicom_path):
+            return [sidecar_location(dicom_path, layout=layout)]
+    except ProjectError:
+        return []  # its row says why
+    files = list(rater_sidecars(dicom_path, layout=layout).values())
+    return [*files, sidecar_location(dicom_path, rater=ADJUDICATED, layout=layout)]
 
 
 __all__ = [
@@ -381,6 +463,7 @@ __all__ = [
     "count_line",
     "folder_status",
     "loop_status",
+    "sidecar_files",
     "sidecar_of",
     "summarise_sidecar",
 ]

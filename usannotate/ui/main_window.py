@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from usannotate.cine import CineError, CineLoop, list_loop_files, open_cine
 from usannotate.cine.calibration import position_text
 from usannotate.ui import export_dialogs
+from usannotate.ui.adjudication import AdjudicationController
 from usannotate.ui.dialogs.lock import LockBanner
 from usannotate.ui.dialogs.preferences import Preferences, PreferencesDialog
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
@@ -50,6 +51,7 @@ from usannotate.ui.session import AnnotationSession
 from usannotate.ui.session_controller import SessionController
 from usannotate.ui.state import ViewerState
 from usannotate.ui.status_bar import StatusBar
+from usannotate.ui.team_views import TeamViews
 from usannotate.ui.tracking import TrackController
 from usannotate.ui.transport import TransportBar
 from usannotate.ui.viewer.marking_tools import ToolController
@@ -141,6 +143,8 @@ class MainWindow(QMainWindow):
 
         self._build_display_toolbar()
         self.worklist = WorklistController(self)
+        self.team = TeamViews(self)
+        self.adjudication = AdjudicationController(self)
         build_menus(self)
         self.measuring.remove_action = self.remove_calibration_action
         self._connect()
@@ -487,8 +491,9 @@ class MainWindow(QMainWindow):
             state = "* "
         if session is not None and session.read_only:
             state += "(read-only) "
+        where = "" if session is None else session.title_note()
         self.setWindowTitle(
-            f"{state}{os.path.basename(loop.path)} — frame {self.state.frame + 1} / "
+            f"{state}{os.path.basename(loop.path)}{where} — frame {self.state.frame + 1} / "
             f"{loop.n_frames} — usannotate"
         )
 

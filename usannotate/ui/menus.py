@@ -248,6 +248,7 @@ def build_menus(window: MainWindow) -> None:
     window.captions_action.setCheckable(True)
     window.captions_action.setChecked(True)
     menu.addAction(window.captions_action)
+    menu.addAction(window.team.others_action)
     menu.addAction(_action(window, "Reset Brightness / Contrast", "Ctrl+R", window.reset_display))
     menu.addSeparator()
     menu.addAction(window.loop_dock.toggleViewAction())
@@ -257,6 +258,8 @@ def build_menus(window: MainWindow) -> None:
     menu.addAction(window.tracks.timeline_dock.toggleViewAction())
     menu.addAction(window.tracks.frame_list_dock.toggleViewAction())
     menu.addAction(window.tracks.curves_dock.toggleViewAction())
+    menu.addAction(window.team.dock.toggleViewAction())
+    menu.addAction(window.adjudication.dock.toggleViewAction())
     menu.addAction(window.display_toolbar.toggleViewAction())
 
     menu = window.menuBar().addMenu("&Help")
@@ -292,6 +295,8 @@ def _build_worklist_menu(window: MainWindow) -> None:
             menu.addSeparator()
         else:
             menu.addAction(action)
+    menu.addSeparator()
+    menu.addAction(window.adjudication.action)
 
 
 def _build_measure_menu(window: MainWindow) -> None:

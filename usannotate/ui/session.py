@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from usannotate.sidecar import (
     SidecarConflictError,
     SidecarDocument,
     SidecarError,
+    SidecarReadError,
+    SidecarWriteError,
     check_loop,
     discard_recovery,
     load_recovery,
@@ -36,6 +39,15 @@ from usannotate.sidecar._conflict import SAVED_BY_KEY, read_version, rebase
 from usannotate.sidecar._names import sidecar_stem
 from usannotate.sidecar.locks import EditLock, LockOwner, hold_session, release_session
 from usannotate.sidecar.merge import MergeResult, merge_documents
+from usannotate.sidecar.placement import (
+    ADJUDICATED,
+    default_layout,
+    folder_writable,
+    rater_name_problem,
+)
+
+#: The key that records whose file a multi-rater project's sidecar is.
+RATER_KEY = "rater"
 
 #: A project's label set: this file in the loop's folder or one of its two parents.
 PROJECT_LABELS_NAME = "labels.usannotate.json"
@@ -71,6 +83,30 @@ def copy_path_for(sidecar_path: Path, *, now: datetime | None = None) -> Path:
     return candidate
 
 
+def session_sidecar_path(loop_path: str | os.PathLike[str], rater: str) -> Path:
+    """Where this rater's work on a loop is read and saved (the one rule,
+    :func:`usannotate.sidecar.placement.sidecar_location`), its annotation folder made
+    when the archive is read-only.
+
+    Raises
+    ------
+    SidecarReadError
+        A multi-rater project and ``rater`` is not a valid rater name (never falls back
+        to another rater's or the adjudicated file).
+    """
+    layout = default_layout()
+    if layout.multi_rater(loop_path) and rater != ADJUDICATED:
+        problem = rater_name_problem(rater)
+        if problem is not None:
+            path = sidecar_path_for(loop_path, layout=layout)
+            raise SidecarReadError(path, f"this folder has one sidecar per rater: {problem}")
+    path = sidecar_path_for(loop_path, rater=rater or None, layout=layout)
+    if not path.parent.exists() and layout.redirected(loop_path):
+        with contextlib.suppress(OSError):  # saving says why it cannot
+            path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 class AnnotationSession:
     """The sidecar document of one loop and the single history that edits it.
 
@@ -88,6 +124,9 @@ class AnnotationSession:
         Who else has the loop open: the session is then read-only.
     recovery_file
         An orphaned autosave the user chose to recover; it is deleted once saved.
+    rater
+        Whose file this session edits (default: ``annotator``; :data:`ADJUDICATED` for
+        the adjudicated result). Only a multi-rater project names files after it.
     """
 
     def __init__(
@@ -100,9 +139,12 @@ class AnnotationSession:
         owner: LockOwner | None = None,
         lock: EditLock | None = None,
         locked_by: LockOwner | None = None,
+        rater: str | None = None,
     ) -> None:
         self.loop = loop
-        self.path: Path = sidecar_path_for(loop.path)
+        self.rater = annotator if rater is None else rater
+        self.multi_rater = default_layout().multi_rater(loop.path)
+        self.path: Path = session_sidecar_path(loop.path, self.rater)
         self.owner = owner or LockOwner.current(annotator)
         hold_session(self.owner.session)  # its recovery file is a running session's
         self._closed = False
@@ -131,16 +173,37 @@ class AnnotationSession:
         if recovered is not None:
             self.history.mark_unsaved()  # recovered work is not on disk yet
         self._autosaved_at: int | None = None
+        #: Called before each save writes the document (adjudication records provenance).
+        self.before_save: list[Callable[[], None]] = []
 
     @staticmethod
-    def offered_recovery(loop: CineLoop) -> Path | None:
+    def offered_recovery(loop: CineLoop, rater: str = "") -> Path | None:
         """The autosave of a session that is gone holding work the sidecar does not."""
-        return offered_recovery(sidecar_path_for(loop.path))
+        try:
+            return offered_recovery(session_sidecar_path(loop.path, rater))
+        except SidecarError:
+            return None
 
     @staticmethod
-    def has_recovery(loop: CineLoop) -> bool:
+    def has_recovery(loop: CineLoop, rater: str = "") -> bool:
         """Whether an autosave holds work the sidecar does not (offer it to the user)."""
-        return AnnotationSession.offered_recovery(loop) is not None
+        return AnnotationSession.offered_recovery(loop, rater) is not None
+
+    def title_note(self) -> str:
+        """What the title bar adds: whose file (multi-rater) and the annotation folder
+        when the archive is read-only (its top folder, the user's or project's choice)."""
+        note = ""
+        if self.rater == ADJUDICATED:
+            note = " (adjudication)"
+        elif self.multi_rater:
+            note = f" ({self.rater})"
+        try:
+            root = default_layout().annotation_root(Path(os.path.abspath(self.loop.path)).parent)
+        except SidecarError:  # the project file changed since: the next save says why
+            root = None
+        if root is not None:
+            note += f" — annotations in {root}"
+        return note
 
     @property
     def read_only(self) -> bool:
@@ -166,8 +229,12 @@ class AnnotationSession:
             self.adopted_recovery = None
 
     def _sign(self) -> None:
+        for prepare in self.before_save:
+            prepare()
         if self.owner.annotator:
             self.document.extra.top[SAVED_BY_KEY] = self.owner.annotator
+        if self.multi_rater and self.rater != ADJUDICATED:
+            self.document.extra.top[RATER_KEY] = self.rater  # from Preferences, never the DICOM
 
     def save(self) -> Path:
         """Write the sidecar atomically.
@@ -181,6 +248,18 @@ class AnnotationSession:
         SidecarWriteError
             Not saved (full disk...); the work stays unsaved.
         """
+        if not folder_writable(self.path.parent):
+            # The settings may have changed since the loop was opened (an annotation
+            # folder chosen after a refused save): the rule says where it goes now.
+            target = session_sidecar_path(self.loop.path, self.rater)
+            if target != self.path and folder_writable(target.parent):
+                return self.save_as(target)
+            raise SidecarWriteError(
+                self.path,
+                "not saved: the loop's folder is read-only (an archive); choose an "
+                "annotation folder in Edit > Preferences (or in the project's "
+                "usannotate.toml) and save again. The marks are kept",
+            )
         self._sign()
         save_sidecar(self.document, self.path)
         self._saved()

@@ -21,13 +21,13 @@ from usannotate.sidecar import (
     SidecarConflictError,
     SidecarError,
     discard_recovery,
-    sidecar_path_for,
 )
 from usannotate.sidecar.locks import REFRESH_EVERY_S, LockHeldError, LockOwner
+from usannotate.sidecar.placement import set_annotation_folder
 from usannotate.ui.dialogs.conflict import resolve_conflict
 from usannotate.ui.dialogs.lock import LockBanner, claim_loop
 from usannotate.ui.dialogs.preferences import Preferences, ask_annotator, warn_label_set
-from usannotate.ui.session import AnnotationSession
+from usannotate.ui.session import AnnotationSession, session_sidecar_path
 from usannotate.ui.state import ViewerState
 
 __all__ = ["MEASUREMENTS_FILTER", "SessionController"]
@@ -55,6 +55,7 @@ class SessionController(QObject):
         self._banner = banner
         self._parent = parent
         self.prefs = prefs
+        set_annotation_folder(prefs.annotation_folder or None)
         banner.takeOverRequested.connect(self.take_over_loop)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(prefs.autosave_interval_s * 1000)
@@ -82,14 +83,24 @@ class SessionController(QObject):
         QMessageBox.warning(self._parent, title, message)
 
     # ----------------------------------------------------------------- opening
-    def start(self, loop: CineLoop) -> None:
+    def start(self, loop: CineLoop, rater: str | None = None) -> None:
         """Open the loop's sidecar (or a new one): take its edit lock (or open it
-        read-only when someone else has it), offering autosaved work back."""
+        read-only when someone else has it), offering autosaved work back. ``rater``:
+        whose file (default: the annotator's; ``adjudicated`` for adjudication)."""
+        rater = self.prefs.annotator if rater is None else rater
         self.end()
+        # A fresh layout: the project file and folder permissions read anew per loop.
+        set_annotation_folder(self.prefs.annotation_folder or None)
         name = os.path.basename(loop.path)
         owner = LockOwner.current(self.prefs.annotator)
-        claim = claim_loop(self._parent, sidecar_path_for(loop.path), owner, name)
-        offered = AnnotationSession.offered_recovery(loop) if claim.holder is None else None
+        try:
+            path = session_sidecar_path(loop.path, rater)
+        except SidecarError as exc:
+            self._state.set_session(None)
+            self.error("Annotations not opened", f"{exc}\n\nSet your name in Edit > Preferences.")
+            return
+        claim = claim_loop(self._parent, path, owner, name)
+        offered = AnnotationSession.offered_recovery(loop, rater) if claim.holder is None else None
         use_recovery = False
         if offered is not None:
             answer = QMessageBox.question(
@@ -111,6 +122,7 @@ class SessionController(QObject):
                 owner=owner,
                 lock=claim.lock,
                 locked_by=claim.holder,
+                rater=rater,
             )
         except (SidecarError, LabelSetError) as exc:
             if claim.lock is not None:
@@ -333,4 +345,5 @@ class SessionController(QObject):
         """The autosave clock follows at once; the annotator and label set apply to the
         next save of an unsigned sidecar and the next new sidecar."""
         self.prefs = prefs
+        set_annotation_folder(prefs.annotation_folder or None)
         self.autosave_timer.setInterval(prefs.autosave_interval_s * 1000)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushBut
 
 from usannotate.sidecar import SidecarError
 from usannotate.sidecar.locks import EditLock, LockHeldError, LockOwner
+from usannotate.sidecar.placement import folder_writable
 
 __all__ = ["LockBanner", "LoopClaim", "ask_take_over", "claim_loop"]
 
@@ -54,6 +55,10 @@ def claim_loop(
     """Take the loop's edit lock for ``owner``, asking (``ask``, default
     :func:`ask_take_over`) what to do when someone else has it open."""
     ask = ask or ask_take_over
+    if not folder_writable(sidecar_path.parent):  # chmod a-w: not even root writes there
+        return LoopClaim(
+            owner, note="The loop's folder is read-only: set an annotation folder to save"
+        )
     take_over: LockOwner | None = None
     for _ in range(3):  # someone else may take it between the question and the answer
         try:

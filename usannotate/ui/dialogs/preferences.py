@@ -75,6 +75,9 @@ class Preferences:
         Size of the captions beside the marks, in points.
     handle_size_px
         Side of a vertex handle of the selected mark, in screen pixels.
+    annotation_folder
+        Where sidecars go when a loop's folder cannot be written (a read-only archive),
+        mirroring the archive's tree; "" for none (a project's ``usannotate.toml`` wins).
     """
 
     annotator: str = ""
@@ -83,6 +86,7 @@ class Preferences:
     autosave_interval_s: int = 30
     caption_point_size: float = 9.5
     handle_size_px: float = 7.0
+    annotation_folder: str = ""
 
     @classmethod
     def load(cls, settings: QSettings | None = None) -> Preferences:
@@ -222,12 +226,26 @@ class PreferencesDialog(QDialog):
         self.handle_size.setValue(prefs.handle_size_px)
         self.handle_size.setToolTip("Size of the point handles of the selected mark")
 
+        self.annotation_folder = QLineEdit(prefs.annotation_folder)
+        self.annotation_folder.setPlaceholderText("None: read-only archives cannot be marked")
+        self.annotation_folder.setToolTip(
+            "Where sidecars go when a loop's folder cannot be written (a read-only archive, "
+            "a disc, a PACS export), in a tree mirroring the archive's. A project's "
+            "usannotate.toml may name its own."
+        )
+        choose_folder = QPushButton("Choose…")
+        choose_folder.clicked.connect(self._choose_annotation_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.annotation_folder, 1)
+        folder_row.addWidget(choose_folder)
+
         form = QFormLayout()
         form.addRow("Annotator", self.annotator)
         form.addRow("Default label set", label_row)
         form.addRow("Autosave every", self.autosave)
         form.addRow("Caption size", self.caption_size)
         form.addRow("Handle size", self.handle_size)
+        form.addRow("Annotation folder", folder_row)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #b00020")
@@ -251,6 +269,12 @@ class PreferencesDialog(QDialog):
         if path:
             self.set_label_set_path(path)
 
+    def _choose_annotation_folder(self) -> None:
+        start = self.annotation_folder.text() or str(Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Annotation folder", start)
+        if path:
+            self.annotation_folder.setText(path)
+
     def set_label_set_path(self, path: str) -> bool:
         """Use the label-set file ``path`` if it is valid; else say why and keep the old."""
         try:
@@ -271,6 +295,7 @@ class PreferencesDialog(QDialog):
             autosave_interval_s=self.autosave.value(),
             caption_point_size=self.caption_size.value(),
             handle_size_px=self.handle_size.value(),
+            annotation_folder=self.annotation_folder.text().strip(),
         )
         super().accept()
 

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -34,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from usannotate.team.worklist import LoopStatus, count_line, loop_status, sidecar_of
+from usannotate.team.worklist import LoopStatus, count_line, loop_status, sidecar_files
 from usannotate.ui.docks.folder_scan import FolderScanner, LoopEntry
 from usannotate.ui.docks.worklist_view import (
     SORT_ROLE,
@@ -42,6 +41,8 @@ from usannotate.ui.docks.worklist_view import (
     WORK_ROLE,
     SidecarWatcher,
     WorklistFilterModel,
+    lay_out_columns,
+    modified_text,
     status_icon,
     status_sort_key,
     work_texts,
@@ -61,13 +62,18 @@ def _key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _stamp(path: os.PathLike[str] | str) -> tuple[int, int] | None:
-    """A sidecar's (size, modification time in ns); None when there is none."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_size, info.st_mtime_ns)
+def _stamp(dicom_path: str) -> tuple[tuple[int, int] | None, ...]:
+    """The (size, modification time in ns) of each file a loop's row is read from (its
+    sidecar, or each rater's); None for a file that is not there."""
+    stamps: list[tuple[int, int] | None] = []
+    for path in sidecar_files(dicom_path):
+        try:
+            info = os.stat(path)
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((info.st_size, info.st_mtime_ns))
+    return tuple(stamps)
 
 
 def _duration_text(duration_ms: float | None) -> str:
@@ -162,6 +168,10 @@ class _LoopTableModel(QStandardItemModel):
                 item.setData(keys[column], SORT_ROLE)
         if work is not None and work.error is not None:
             status_item.setToolTip(f"{work.error}\nThe sidecar cannot be read.")
+        if summary is not None:  # the cells are narrow: the whole of them on hovering
+            if summary.raters:
+                self.item(row, 5).setToolTip("Raters: " + ", ".join(summary.raters))
+            self.item(row, 6).setToolTip(f"Last saved {modified_text(summary.modified)}")
 
     def set_current(self, path: str | None) -> None:
         if self._current_row is not None:
@@ -276,30 +286,7 @@ class LoopListPanel(QWidget):
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self._proxy.sort(-1)
         self.view.activated.connect(self._on_activated)
-        header = self.view.header()
-        header.setStretchLastSection(False)
-        header.setSectionsMovable(False)
-        header.setSortIndicatorShown(True)
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        # The name stretches, but never below a typical archive name: past that the
-        # list scrolls sideways to the raters and the last save.
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(40)
-        metrics = self.view.fontMetrics()
-        samples = (
-            (1, "in progress", 24),
-            (2, "00000", 0),
-            (3, "000.0 s", 0),
-            (4, "000", 0),
-            (5, "A. Sonographer", 0),
-            (6, "2025-03-14 09:40", 0),
-        )
-        for column, sample, icon in samples:
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            width = max(
-                metrics.horizontalAdvance(sample), metrics.horizontalAdvance(_COLUMNS[column])
-            )
-            header.resizeSection(column, width + 16 + icon)
+        lay_out_columns(self.view, _COLUMNS)
 
         self.status_filter = QComboBox(self)
         for text, value in STATUS_FILTERS:
@@ -318,7 +305,7 @@ class LoopListPanel(QWidget):
 
         self.watcher = SidecarWatcher(self)
         self.watcher.changed.connect(self.refresh_work)
-        self._stamps: dict[str, tuple[int, int] | None] = {}
+        self._stamps: dict[str, tuple[tuple[int, int] | None, ...]] = {}
 
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setFormat("Scanning %v / %m…")
@@ -413,7 +400,7 @@ class LoopListPanel(QWidget):
         for row, entry in enumerate(self._model.entries()):
             if not entry.openable:
                 continue
-            stamp = _stamp(sidecar_of(entry.path))
+            stamp = _stamp(entry.path)
             key = _key(entry.path)
             if key in self._stamps and self._stamps[key] == stamp:
                 continue
@@ -543,7 +530,7 @@ class LoopListPanel(QWidget):
         self._model.extend(entries, self._current)
         for entry in entries:
             if entry.openable:
-                self._stamps[_key(entry.path)] = _stamp(sidecar_of(entry.path))
+                self._stamps[_key(entry.path)] = _stamp(entry.path)
         self._update_raters()
         self._update_status()
         if self._current is not None:

@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import (
     QFileSystemWatcher,
     QModelIndex,
     QObject,
+    QPoint,
     QPointF,
     QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QMenu,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeView,
+)
 
 from usannotate.sidecar.document import WorkStatus
+from usannotate.sidecar.placement import ProjectError, default_layout
 from usannotate.team.worklist import STATUS_ORDER, STATUS_TEXT, LoopStatus
 
 #: Item data role holding a sortable value of the cell (numbers sort as numbers).
@@ -125,8 +135,69 @@ def work_texts(work: LoopStatus | None) -> tuple[str, str, str, str]:
         STATUS_TEXT[summary.status],
         str(summary.n_tracks),
         ", ".join(summary.raters),
-        modified_text(summary.modified),
+        modified_text(summary.modified)[:10],  # the date; the time in the cell's tooltip
     )
+
+
+class _ElideRight(QStyledItemDelegate):
+    """Names cut at their end (``A. Sonogr…``), not in their middle as file names are."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
+
+
+#: Columns hidden until the user shows them (the header's context menu): the duration is
+#: in the Details dock, and without it the raters fit a 480 px dock.
+HIDDEN_COLUMNS = ("Duration",)
+
+
+def lay_out_columns(view: QTreeView, columns: tuple[str, ...]) -> None:
+    """Widths of the Loops list's columns, fitting a 480 px dock: the file name at a
+    typical archive name's width (elided in the middle, whole in its tooltip), numbers and
+    dates at their widest, the raters last, taking what is left (elided, whole in the
+    tooltip); a right click on the header shows or hides any column but the name."""
+    header = view.header()
+    header.setStretchLastSection(False)
+    header.setSectionsMovable(False)
+    header.setSortIndicatorShown(True)
+    header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    header.setMinimumSectionSize(40)
+    bold = view.font()
+    bold.setBold(True)  # the open loop's row is bold: its cells must fit too
+    metrics = QFontMetrics(bold)
+    samples = {
+        "File": ("loop_001.dcm", 0),  # longer names elided in the middle, whole in tooltips
+        "Status": ("in progress", 24),
+        "Frames": ("00000", 0),
+        "Duration": ("000.0 s", 0),
+        "Tracks": ("000", 0),
+        "Modified": ("2025-03-14", 0),
+    }
+    for column, name in enumerate(columns):
+        if name not in samples:
+            continue
+        sample, icon = samples[name]
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(name))
+        header.resizeSection(column, width + 8 + icon)
+        header.setSectionHidden(column, name in HIDDEN_COLUMNS)
+    raters = columns.index("Raters")
+    header.setSectionResizeMode(raters, QHeaderView.ResizeMode.Stretch)
+    view.setItemDelegateForColumn(raters, _ElideRight(view))
+    header.moveSection(header.visualIndex(raters), len(columns) - 1)  # the one that stretches
+    header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def choose_columns(at: QPoint) -> None:
+        menu = QMenu(header)
+        for column, name in enumerate(columns[1:], start=1):
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(column))
+            action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
+        menu.exec(header.mapToGlobal(at))
+
+    header.customContextMenuRequested.connect(choose_columns)
 
 
 class WorklistFilterModel(QSortFilterProxyModel):
@@ -200,13 +271,21 @@ class SidecarWatcher(QObject):
         self._watcher.directoryChanged.connect(lambda _path: self._timer.start())
 
     def watch(self, folder: str | None) -> None:
-        """Watch ``folder`` instead of the previous one (None: nothing)."""
+        """Watch ``folder`` instead of the previous one (None: nothing), and the folder
+        its sidecars go to when that is an annotation folder (a read-only archive)."""
         watched = self._watcher.directories()
         if watched:
             self._watcher.removePaths(watched)
-        if folder is not None and os.path.isdir(folder):
-            self._watcher.addPath(folder)
+        if folder is None:
+            return
+        try:
+            sidecars = os.fspath(default_layout().sidecar_folder(Path(os.path.abspath(folder))))
+        except ProjectError:  # the rows say why
+            sidecars = folder
+        for path in dict.fromkeys((folder, sidecars)):
+            if os.path.isdir(path):
+                self._watcher.addPath(path)
 
     def folders(self) -> list[str]:
-        """The folder watched (a list of at most one)."""
+        """The folders watched (the loops' and, if elsewhere, their sidecars')."""
         return self._watcher.directories()
