@@ -126,6 +126,9 @@ def test_opening_a_sidecar_opens_its_loop(window, tmp_path):
     sidecar.write_text("{}", encoding="utf-8")  # opened by name; its content is the loop's
     assert help_menu.loop_for_sidecar(sidecar) == loop
     assert help_menu.loop_for_sidecar(tmp_path / "other.usannotate.json") is None
+    # A rater's own file, and the adjudicated one, of a multi-rater project.
+    assert help_menu.loop_for_sidecar(tmp_path / "case 7.AS.usannotate.json") == loop
+    assert help_menu.loop_for_sidecar(tmp_path / "case 7.adjudicated.usannotate.json") == loop
     assert window.open_path(str(sidecar))
     assert window.loop is not None
     assert window.loop.path == str(loop)

@@ -37,10 +37,14 @@ def loop_for_sidecar(path: str | Path) -> Path | None:
     if not path.name.endswith(SIDECAR_SUFFIX):
         return None
     stem = path.name[: -len(SIDECAR_SUFFIX)]
-    for pattern in _DICOM_NAMES:
-        candidate = path.with_name(pattern.format(stem))
-        if candidate.is_file():
-            return candidate
+    # A rater's file of a multi-rater project, or the adjudicated one:
+    # <loop>.<rater>.usannotate.json (rater names hold no dots).
+    stems = [stem, stem.rsplit(".", 1)[0]] if "." in stem else [stem]
+    for candidate_stem in stems:
+        for pattern in _DICOM_NAMES:
+            candidate = path.with_name(pattern.format(candidate_stem))
+            if candidate.is_file():
+                return candidate
     return None
 
 
