@@ -17,6 +17,7 @@ from usannotate.tracking._trackers import (
     PointTracker,
     StepOutcome,
 )
+from usannotate.tracking.fluid import FluidTracker
 
 __all__ = ["TrackingParams", "TrackingResult", "propagate"]
 
@@ -158,6 +159,7 @@ def propagate(
     params: TrackingParams = TrackingParams(),  # frozen: a shared default is safe
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    follow: str = "flow",
 ) -> TrackingResult:
     """Follow a mark from frame ``start`` to frame ``stop`` (inclusive), frame by frame.
 
@@ -192,6 +194,12 @@ def propagate(
         done so far are returned with ``stopped`` saying so.
     progress
         Called after each frame with (frames done, frames to do).
+    follow
+        ``"flow"`` (optical flow, as above) or, for a region only, ``"image"``: the
+        region is segmented again on every frame near its previous outline
+        (:class:`usannotate.tracking.fluid.FluidTracker`), for injected fluid, which
+        grows over tissue that does not move. Its outline then has a point every
+        ``FluidSettings.point_spacing_px`` (never fewer than it had), so N may change.
 
     Returns
     -------
@@ -203,10 +211,14 @@ def propagate(
     ValueError
         Bad input: ``start == stop``, a negative or non-integer frame index, an unknown
         kind, points of the wrong shape or count for the kind, non-finite points, points
-        outside the start frame, a needle shorter than 3 px, or frames that are not
-        uint8 images of one size.
+        outside the start frame, a needle shorter than 3 px, frames that are not
+        uint8 images of one size, or ``follow="image"`` for a mark that is not a region.
     """
     shape_kind = _check_kind(kind)
+    if follow not in ("flow", "image"):
+        raise ValueError(f"follow must be 'flow' or 'image', got {follow!r}")
+    if follow == "image" and shape_kind is not ShapeKind.REGION:
+        raise ValueError(f"only a region can be followed by its image, not a {shape_kind.value}")
     start = _check_index("start", start)
     stop = _check_index("stop", stop)
     if start == stop:
@@ -222,7 +234,10 @@ def propagate(
         result.stopped = f"stopped at frame {start + 1}: this loop has no such frame"
         return result
     _check_inside(marks, prev, start)
-    tracker = _make_tracker(shape_kind, marks - 0.5, prev, params._settings())
+    if follow == "image":
+        tracker = _ImageFollowed(FluidTracker(marks - 0.5, params._settings().flow))
+    else:
+        tracker = _make_tracker(shape_kind, marks - 0.5, prev, params._settings())
 
     noun = _NOUN[shape_kind]
     for done, index in enumerate(range(start + step, stop + step, step), start=1):
@@ -313,6 +328,17 @@ def _grey(frame: np.ndarray, index: int, shape: tuple[int, ...] | None) -> np.nd
             f"are {shape[1]} x {shape[0]} px"
         )
     return frame
+
+
+class _ImageFollowed:
+    """A :class:`FluidTracker` behind the trackers' ``step`` (its outcome's shape)."""
+
+    def __init__(self, tracker: FluidTracker) -> None:
+        self.tracker = tracker
+
+    def step(self, prev: np.ndarray, next_: np.ndarray) -> StepOutcome:
+        step = self.tracker.step(prev, next_)
+        return StepOutcome(step.points, 0.0, step.lost_because)
 
 
 def _make_tracker(kind: ShapeKind, points: np.ndarray, grey: np.ndarray, settings: FlowSettings):
