@@ -18,6 +18,7 @@ from usannotate.tracking._trackers import (
     StepOutcome,
 )
 from usannotate.tracking.fluid import FluidTracker
+from usannotate.tracking.needle_finder import find_needle
 
 __all__ = ["TrackingParams", "TrackingResult", "propagate"]
 
@@ -167,7 +168,9 @@ def propagate(
     lines and regions are sampled densely along their contour and each vertex moves with
     the features near it; a needle's shaft is tracked as a line and its tip found where
     the bright shaft ends; a point moves with a small cluster around it. Tracking stops
-    when too few features can be followed, rather than return a drifting mark.
+    when too few features can be followed, rather than return a drifting mark; a needle
+    the flow lost is first looked for near where it was
+    (:func:`usannotate.tracking.needle_finder.find_needle`) and followed on from there.
 
     Safe to call from a worker thread (no shared state; OpenCV releases the GIL), as long
     as ``frame_at`` is (``CineLoop.frame`` is).
@@ -250,6 +253,14 @@ def propagate(
             result.stopped = f"stopped at frame {index + 1}: this loop has no such frame"
             break
         outcome: StepOutcome = tracker.step(prev, grey)
+        if outcome.points is None and shape_kind is ShapeKind.NEEDLE:
+            # The flow lost the needle: look for its shaft near where it was, and go on
+            # from what is found there.
+            last = result.frames.get(index - step, marks)
+            found = find_needle(grey, near=last)
+            if found is not None:
+                tracker = _make_tracker(shape_kind, found.points - 0.5, grey, params._settings())
+                outcome = StepOutcome(found.points - 0.5, float("nan"))
         if outcome.points is None:
             result.stopped = f"lost the {noun} at frame {index + 1}: {outcome.lost_because}"
             break
