@@ -34,6 +34,8 @@ from usannotate.tracking._trackers import _sample_along, _shaft_ridge
 __all__ = ["NeedleFinderSettings", "NeedleSuggestion", "find_needle"]
 
 _DEFAULT_MM_PER_PX = 0.1
+# Least contrast of a shaft against the tissue beside it (grey levels).
+_MIN_CONTRAST_GREY = 25.0
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,8 @@ def find_needle(
     far = _enter(a, axis, box)
     span = float(np.dot(far - entry, axis))
     tip_at, contrast = _tip(grey, entry, axis, span, scale, settings)
-    if tip_at is None:
-        return None
+    if tip_at is None or tip_at < max(8.0, settings.min_length_mm / scale):
+        return None  # no shaft, or too short a stretch of one to be sure of
     tip = entry + tip_at * axis
     angle = math.degrees(math.atan2(axis[1], abs(axis[0])))
     if not settings.min_angle_deg <= abs(angle) <= settings.max_angle_deg:
@@ -336,6 +338,11 @@ def _tip(
         if stop - start >= long_run:
             end = stop
     last = end - 1
+    # A needle stands out of the tissue beside it by far more than the tissue varies;
+    # a line picked out of speckle or noise does not.
+    shaft = contrast[first[0] : end]
+    if float(np.median(shaft)) < max(_MIN_CONTRAST_GREY, 1.5 * float(np.std(samples[5:]))):
+        return None, strong
     if last + 1 < len(contrast):
         v0, v1 = contrast[last], contrast[last + 1]
         fraction = (v0 - level) / (v0 - v1) if v0 != v1 else 0.5
