@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "usannotate"
 CORE = ["cine", "annotations", "sidecar", "tracking", "export", "samples", "render", "deid", "team"]
 #: Modules at the package's top level that belong to the core too.
-CORE_MODULES = ["__init__.py", "_atomic.py"]
+CORE_MODULES = ["__init__.py", "_atomic.py", "cli_track.py"]
 FORBIDDEN = ("PySide6", "shiboken6", "usannotate.ui", "pyqtgraph")
 
 

@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__, cli_export, cli_team
+from usannotate import __version__, cli_export, cli_team, cli_track
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -34,6 +34,7 @@ _COMMAND_HELP = {
     "import": cli_export.IMPORT_HELP,
 }
 _COMMAND_HELP.update(cli_team.COMMAND_HELP)  # status, agreement (usannotate/cli_team.py)
+_COMMAND_HELP.update(cli_track.COMMAND_HELP)  # track (usannotate/cli_track.py)
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
 
@@ -82,6 +83,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         help="for a FOLDER: write the table there, atomically (default: standard output)",
     )
     cli_team.add_parsers(commands)
+    cli_track.add_parsers(commands)
     deidentify = commands.add_parser("deidentify", help=_COMMAND_HELP["deidentify"])
     deidentify.add_argument("input", metavar="IN", help="DICOM file, or a folder of them")
     deidentify.add_argument(
@@ -158,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "export": cli_export.cmd_export,
             "import": cli_export.cmd_import,
             **cli_team.HANDLERS,
+            **cli_track.HANDLERS,
         }[options.command]
         try:
             return handler(options)
