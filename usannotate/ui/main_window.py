@@ -48,6 +48,7 @@ from usannotate.ui.session import AnnotationSession
 from usannotate.ui.session_controller import SessionController
 from usannotate.ui.state import ViewerState
 from usannotate.ui.status_bar import StatusBar
+from usannotate.ui.suggest import SuggestionController
 from usannotate.ui.tracking import TrackController
 from usannotate.ui.transport import TransportBar
 from usannotate.ui.viewer.marking_tools import ToolController
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
 
         self._build_display_toolbar()
         self.worklist = WorklistController(self)
+        self.suggestions = SuggestionController(self)
         build_menus(self)
         self.measuring.remove_action = self.remove_calibration_action
         self._connect()
