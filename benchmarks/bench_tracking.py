@@ -356,6 +356,87 @@ def fluid_interpolation(loop: Loop) -> dict[str, object]:
 
 
 # ----------------------------------------------------------------- run and report
+# ----------------------------------------------------------------- assisted marking
+SNAP_CLICKS = 3
+SNAP_ROUGH_PX = 2.0
+TARGET_SNAP_PX = 1.0
+TARGET_FOUND_FRACTION = 0.95
+
+
+def region_bounds(loop: Loop) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = loop.truth["region_bounds"]
+    return (float(x0), float(y0), float(x1 + 1), float(y1 + 1))
+
+
+def needle_finding(loop: Loop) -> dict[str, object]:
+    """find_needle on every frame: tip error where the needle is visible, and how often
+    something is suggested where there is none."""
+    from usannotate.tracking.needle_finder import find_needle
+
+    errors, suggested_without, without, times = [], 0, 0, []
+    for index, item in enumerate(loop.truth["frames"]):
+        begin = time.perf_counter()
+        found = find_needle(loop.frames[index], region_bounds(loop), loop.mm_per_px)
+        times.append((time.perf_counter() - begin) * 1000.0)
+        if item["needle"] is None:
+            without += 1
+            suggested_without += found is not None
+            continue
+        tip = np.asarray(item["needle"]["tip"])
+        errors.append(np.inf if found is None else float(np.linalg.norm(found.points[1] - tip)))
+    mm = np.asarray(errors) * loop.mm_per_px
+    finite = mm[np.isfinite(mm)]
+    return {
+        "visible_frames": len(mm),
+        "within_1mm": int((mm < 1.0).sum()),
+        "within_1mm_fraction": round(float((mm < 1.0).mean()), 3),
+        "none_found": int((~np.isfinite(mm)).sum()),
+        "median_tip_mm": round(float(np.median(finite)), 3) if finite.size else None,
+        "frames_without_needle": without,
+        "suggested_without_needle": int(suggested_without),
+        "ms_per_frame": round(statistics.median(times), 1),
+    }
+
+
+def plane_snapping(loop: Loop) -> dict[str, object]:
+    """Each plane from 3 rough clicks (evenly along it, alternately 2 px above and below)
+    snapped to its ridge on frames 0, 15, 30, 45: mean distance to the true plane, and
+    that of the straight line through the clicks."""
+    from usannotate.annotations.interpolation import resample
+    from usannotate.tracking.ridge import snap_to_ridge
+
+    out: dict[str, object] = {}
+    for number, name in enumerate(("superficial", "deep", "interfascial")):
+        snapped, clicked, times = [], [], []
+        for frame in (0, 15, 30, 45):
+            if frame >= len(loop.frames):
+                continue
+            truth = loop.plane(frame, number)
+            clicks = resample(truth, SNAP_CLICKS, closed=False)
+            clicks[:, 1] += SNAP_ROUGH_PX * np.array([1.0, -1.0, 1.0])
+            begin = time.perf_counter()
+            line = snap_to_ridge(loop.frames[frame], clicks, loop.mm_per_px)
+            times.append((time.perf_counter() - begin) * 1000.0)
+            snapped.append(float(distance_to_polyline(dense_open(line), truth, False).mean()))
+            clicked.append(float(distance_to_polyline(dense_open(clicks), truth, False).mean()))
+        out[name] = {
+            "snapped_mean_px": round(float(np.mean(snapped)), 3),
+            "snapped_max_px": round(float(np.max(snapped)), 3),
+            "clicks_line_mean_px": round(float(np.mean(clicked)), 3),
+            "ms": round(statistics.median(times), 1),
+        }
+    return out
+
+
+def dense_open(points: np.ndarray, step_px: float = 1.0) -> np.ndarray:
+    pieces = []
+    for a, b in itertools.pairwise(points):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step_px)))
+        pieces.append(a + (np.arange(n) / n)[:, None] * (b - a))
+    pieces.append(points[-1:])
+    return np.vstack(pieces)
+
+
 def hard_loops(folder: Path) -> list[Loop]:
     """The hard variants of the bundled loops, generated into ``folder`` with their truth."""
     from usannotate.samples import HARD_SAMPLES, make_hard_loop
@@ -382,6 +463,8 @@ def run(runs: int) -> dict[str, object]:
             "planes": plane_accuracy(loop),
             "fluid_region_tracked": fluid_tracking(loop),
             "fluid_flow_vs_image": fluid_comparison(loop),
+            "needle_found": needle_finding(loop),
+            "planes_snapped": plane_snapping(loop),
         }
     results["fluid_interpolation"] = {
         loop.name: fluid_interpolation(loop) for loop in loops if loop.name in LOOPS
@@ -490,6 +573,40 @@ def report(r: dict[str, object]) -> str:
                 f"{f['frames_within_target']} of {f['frames_wanted']} | {f['stopped'] or ''} |"
             )
     lines += [
+        "",
+        "## Needle found (`find_needle`, every frame, no previous needle)",
+        "",
+        "| loop | visible frames | tip within 1 mm | none found | median tip error | "
+        "frames without needle: something suggested | ms per frame |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {name} | {n['visible_frames']} | {n['within_1mm']} "
+            f"({n['within_1mm_fraction']:.1%}) | {n['none_found']} | {n['median_tip_mm']} mm | "
+            f"{n['suggested_without_needle']} of {n['frames_without_needle']} | "
+            f"{n['ms_per_frame']} |"
+            for name, loop in r["loops"].items()  # type: ignore[union-attr]
+            for n in [loop["needle_found"]]
+        ),
+        "",
+        f"Target: tip within 1 mm on at least {TARGET_FOUND_FRACTION:.0%} of the frames "
+        "where the needle is visible.",
+        "",
+        f"## Planes snapped to their ridge from {SNAP_CLICKS} rough clicks",
+        "",
+        f"Clicks evenly along the true plane, alternately {SNAP_ROUGH_PX:g} px above and "
+        "below it, on frames 0, 15, 30 and 45; mean distance of the snapped line (every px "
+        "along it) to the true plane, and of the straight line through the clicks. The "
+        "interfascial plane is a double line whose truth is the gap between its two "
+        f"bright lines. Target: < {TARGET_SNAP_PX:g} px.",
+        "",
+        "| loop | plane | snapped mean / max (px) | clicks' line mean (px) | ms |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {plane} | {v['snapped_mean_px']} / {v['snapped_max_px']} | "
+            f"{v['clicks_line_mean_px']} | {v['ms']} |"
+            for name, loop in r["loops"].items()  # type: ignore[union-attr]
+            for plane, v in loop["planes_snapped"].items()
+        ),
         "",
         f"## Fluid outline interpolated between keyframes {FLUID_KEYFRAME_SPACING} frames apart",
         "",
