@@ -2,9 +2,10 @@
 
 Each fascial plane: its label key, 3 rough clicks (2 px off the true line, alternately
 above and below), Enter, Y (the snap to the ridge accepted), Ctrl+T (tracked to the
-end). The needle: on its first frame, N (found), Y (accepted), Ctrl+T. The fluid: 12
-clicks on its first frame and 5 frames later, Ctrl+T from there (followed by its image
-to the end; the frames between the two keyframes interpolated). Then the same review
+end). The needle: on its first frame, N (found), Y (accepted; marked by hand, entry
+and tip, when nothing is found), Ctrl+T. The fluid: 12 clicks on its first frame and 5
+frames later, Ctrl+T from there (followed by its image to the end; the frames between
+the two keyframes interpolated). Then the same review
 and corrections as workflow B, Ctrl+Return (every tracked frame confirmed), Ctrl+S.
 """
 
@@ -55,8 +56,11 @@ def workflow_assisted(ba, truth, loop_path: Path, settings: Path) -> dict:
     rec.go_to(truth.present("needle")[0])
     rec.key(Qt.Key.Key_N, "find the needle (N)")
     if window.suggestions.suggestion is None:
-        raise RuntimeError("N suggested no needle")
-    rec.key(Qt.Key.Key_Y, "accept the suggestion (Y) (needle)")
+        # Nothing found: the user marks it by hand (label key, entry, tip).
+        rec.notes.append("N found no needle on its first frame: marked by hand")
+        ba.draw(rec, truth, "needle")
+    else:
+        rec.key(Qt.Key.Key_Y, "accept the suggestion (Y) (needle)")
     track_selected("needle")
 
     # The fluid: keyframes on its first frame and 5 frames later, tracked from there.
@@ -104,4 +108,56 @@ def workflow_assisted(ba, truth, loop_path: Path, settings: Path) -> dict:
         rec.notes.append(f"Ctrl+Return left tracked frames unconfirmed: {left}")
     result = ba._finish(rec, truth, started, dialogs, corrections, sources)
     result["errors_before_review"] = ba._summary(first_errors)
+    return result
+
+
+def run_on_hard(ba, results_dir: Path) -> dict:
+    """Workflow C on the hard variant of loop a (generated with its truth), written to
+    ``results_dir/actions_hard.{json,md}``: where assisted marking needs corrections."""
+    import json
+    import shutil
+    import tempfile
+
+    from usannotate.samples import make_hard_loop
+
+    with tempfile.TemporaryDirectory(prefix="usannotate-actions-hard-") as tmp:
+        folder = Path(tmp)
+        path = make_hard_loop(folder / "source", "hydrodissection_hard_a.dcm")
+        truth = ba.Truth(path.with_name(f"{path.stem}.truth.json"))
+        loop_path = folder / path.name
+        shutil.copyfile(path, loop_path)
+        result = workflow_assisted(ba, truth, loop_path, folder / "settings")
+    result["loop"] = "hydrodissection_hard_a.dcm"
+    (results_dir / "actions_hard.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [
+        "# Workflow C (assisted) on the hard variant of loop a",
+        "",
+        "`.venv/bin/python benchmarks/bench_actions.py --hard`",
+        "",
+        f"{result['clicks']} clicks + {result['keys']} keys = **{result['actions']} actions**, "
+        f"{len(result['corrections'])} correction(s) "
+        f"({sum(c['actions'] for c in result['corrections'])} actions), {result['wall_s']} s.",
+        "",
+        "| structure | mean error before review | after review | frames over tolerance "
+        "before review |",
+        "|---|---|---|---|",
+    ]
+    for structure, after in result["errors"].items():
+        before = result["errors_before_review"][structure]
+        lines.append(
+            f"| {structure} | {before['mean']} {before['unit']} (max {before['max']}) | "
+            f"{after['mean']} {after['unit']} (max {after['max']}) | "
+            f"{before['frames_over_tolerance']} |"
+        )
+    corrections = result["corrections"]
+    if corrections:
+        lines += [
+            "",
+            "Corrections (frame, structure, actions): "
+            + ", ".join(f"{c['frame']} {c['structure']} ({c['actions']})" for c in corrections)
+            + ".",
+        ]
+    notes = result["notes"] + result["dialogs"]
+    lines += ["", "Notes: " + ("; ".join(notes) if notes else "none") + "."]
+    (results_dir / "actions_hard.md").write_text("\n".join(lines) + "\n")
     return result

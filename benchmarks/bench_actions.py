@@ -2,6 +2,7 @@
 every 10 frames plus tracking, in the real main window (offscreen Qt).
 
     .venv/bin/python benchmarks/bench_actions.py
+    .venv/bin/python benchmarks/bench_actions.py --hard   # workflow C on a hard loop
 
 The loop is sample_dicoms/hydrodissection_linear_a.dcm (60 frames, 640x480), copied to a
 temporary folder so its sidecar lands there; settings are isolated in a temporary folder.
@@ -28,7 +29,12 @@ true point and tracks forward again (Ctrl+T), or drags the worst vertices of a p
 the fluid onto the true boundary; repeated until every frame is within tolerance. The
 tracked frames are then confirmed (Ctrl+Return) and the marks saved (Ctrl+S).
 
-Both workflows must leave each of the 4 objects on every frame where the truth has its
+Workflow C, assisted marking (issue 15; benchmarks/_assisted.py): each plane from 3
+rough clicks snapped to its ridge (Y accepts) and tracked (Ctrl+T), the needle found (N,
+Y) and tracked, the fluid keyframed on its first frame and 5 frames later and followed by
+its image from there (Ctrl+T); then the same review and corrections as B.
+
+All workflows must leave each of the 4 objects on every frame where the truth has its
 structure (and nowhere else), and a sidecar on disk. Results go to
 benchmarks/results/actions.json and actions.md.
 """
@@ -809,6 +815,17 @@ def report(results: dict) -> str:
 
 def main() -> int:
     import PySide6
+
+    if "--hard" in sys.argv[1:]:  # workflow C on the hard variant of loop a only
+        from _assisted import run_on_hard
+
+        RESULTS.mkdir(exist_ok=True)
+        hard = run_on_hard(sys.modules[__name__], RESULTS)
+        print(
+            f"C on the hard loop: {hard['actions']} actions, {len(hard['corrections'])} "
+            f"corrections; results in {RESULTS / 'actions_hard.md'}"
+        )
+        return 0
 
     truth = Truth(TRUTH)
     results: dict = {
