@@ -127,9 +127,10 @@ class TrackingResult:
     ----------
     frames
         Frame index (0-based) -> ``(N, 2)`` float64 ``(x, y)`` points (px, ``(0, 0)`` at
-        the top-left corner of the top-left pixel), same N and order as the input points,
-        for every frame tracked, in the order they were tracked. The start frame is not
-        included (its points are the input).
+        the top-left corner of the top-left pixel), same N and order as the input points
+        (a region followed by its image: a point every few px, from the point nearest
+        the first input point, same winding), for every frame tracked, in the order
+        they were tracked. The start frame is not included (its points are the input).
     fb_error_px
         Frame index -> median forward-backward error of the features followed into that
         frame (px): a quality figure, small (< 0.2 px) when the motion is well defined.
