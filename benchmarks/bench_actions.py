@@ -2,6 +2,7 @@
 every 10 frames plus tracking, in the real main window (offscreen Qt).
 
     .venv/bin/python benchmarks/bench_actions.py
+    .venv/bin/python benchmarks/bench_actions.py --hard   # workflow C on a hard loop
 
 The loop is sample_dicoms/hydrodissection_linear_a.dcm (60 frames, 640x480), copied to a
 temporary folder so its sidecar lands there; settings are isolated in a temporary folder.
@@ -28,7 +29,12 @@ true point and tracks forward again (Ctrl+T), or drags the worst vertices of a p
 the fluid onto the true boundary; repeated until every frame is within tolerance. The
 tracked frames are then confirmed (Ctrl+Return) and the marks saved (Ctrl+S).
 
-Both workflows must leave each of the 4 objects on every frame where the truth has its
+Workflow C, assisted marking (issue 15; benchmarks/_assisted.py): each plane from 3
+rough clicks snapped to its ridge (Y accepts) and tracked (Ctrl+T), the needle found (N,
+Y) and tracked, the fluid keyframed on its first frame and 5 frames later and followed by
+its image from there (Ctrl+T); then the same review and corrections as B.
+
+All workflows must leave each of the 4 objects on every frame where the truth has its
 structure (and nowhere else), and a sidecar on disk. Results go to
 benchmarks/results/actions.json and actions.md.
 """
@@ -724,6 +730,7 @@ def _by_structure_rows(result: dict) -> list[str]:
 
 def report(results: dict) -> str:
     a, b = results["by_hand"], results["keyframes_tracking"]
+    c = results["assisted"]
     lines = [
         "# User actions to annotate a loop: by hand vs keyframes + tracking",
         "",
@@ -744,7 +751,13 @@ def report(results: dict) -> str:
         f"{a['wall_s']} |",
         f"| B: keyframes every {KEYFRAME_STEP} frames + needle tracking + review | "
         f"{b['clicks']} | {b['keys']} | **{b['actions']}** | {b['wall_s']} |",
+        f"| C: assisted (planes of 3 clicks snapped + tracked, needle found + tracked, "
+        f"fluid followed by its image) + review | {c['clicks']} | {c['keys']} | "
+        f"**{c['actions']}** | {c['wall_s']} |",
         "",
+        f"- C needs **{results['assisted_percent_of_by_hand']}%** of A's actions "
+        f"(target: under 5%); its review: {len(c['corrections'])} correction(s) "
+        f"({sum(x['actions'] for x in c['corrections'])} actions).",
         f"- B needs **{results['ratio']}x fewer** actions than A "
         f"({b['actions']} vs {a['actions']}, {results['saved_percent']}% saved).",
         f"- Review tolerances: needle tip and entry {NEEDLE_TOLERANCE_MM} mm, planes "
@@ -760,24 +773,26 @@ def report(results: dict) -> str:
         "| max error |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, result in (("A", a), ("B", b)):
+    for name, result in (("A", a), ("B", b), ("C", c)):
         lines += [f"| {name} " + row for row in _by_structure_rows(result)]
     lines += [
         "",
         f"Needle tip error (mm): A mean {a['needle_tip_error_mm']['mean']}, max "
         f"{a['needle_tip_error_mm']['max']}; B mean {b['needle_tip_error_mm']['mean']}, max "
-        f"{b['needle_tip_error_mm']['max']}. Needle errors above are the worse of tip and "
+        f"{b['needle_tip_error_mm']['max']}; C mean {c['needle_tip_error_mm']['mean']}, max "
+        f"{c['needle_tip_error_mm']['max']}. Needle errors above are the worse of tip and "
         "entry. The plane floor (~1.06 px superficial, ~0.33 px deep) is what 8 clicks on "
         "the wavy true line can reach; it is the same by hand.",
         "",
         "Breakdown:",
         "",
-        "| action | A | B |",
-        "|---|---|---|",
+        "| action | A | B | C |",
+        "|---|---|---|---|",
     ]
-    for purpose in sorted(set(a["breakdown"]) | set(b["breakdown"])):
+    for purpose in sorted(set(a["breakdown"]) | set(b["breakdown"]) | set(c["breakdown"])):
         lines.append(
-            f"| {purpose} | {a['breakdown'].get(purpose, 0)} | {b['breakdown'].get(purpose, 0)} |"
+            f"| {purpose} | {a['breakdown'].get(purpose, 0)} | {b['breakdown'].get(purpose, 0)} "
+            f"| {c['breakdown'].get(purpose, 0)} |"
         )
     if b["corrections"]:
         lines += [
@@ -786,13 +801,31 @@ def report(results: dict) -> str:
             + ", ".join(f"{c['frame']} {c['structure']} ({c['actions']})" for c in b["corrections"])
             + ".",
         ]
-    notes = [*a["notes"], *a["dialogs"], *b["notes"], *b["dialogs"]]
+    if c["corrections"]:
+        lines += [
+            "",
+            "C's corrections (frame, structure, actions): "
+            + ", ".join(f"{x['frame']} {x['structure']} ({x['actions']})" for x in c["corrections"])
+            + ".",
+        ]
+    notes = [*a["notes"], *a["dialogs"], *b["notes"], *b["dialogs"], *c["notes"], *c["dialogs"]]
     lines += ["", "Notes from driving the UI: " + ("; ".join(notes) if notes else "none") + "."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     import PySide6
+
+    if "--hard" in sys.argv[1:]:  # workflow C on the hard variant of loop a only
+        from _assisted import run_on_hard
+
+        RESULTS.mkdir(exist_ok=True)
+        hard = run_on_hard(sys.modules[__name__], RESULTS)
+        print(
+            f"C on the hard loop: {hard['actions']} actions, {len(hard['corrections'])} "
+            f"corrections; results in {RESULTS / 'actions_hard.md'}"
+        )
+        return 0
 
     truth = Truth(TRUTH)
     results: dict = {
@@ -824,9 +857,21 @@ def main() -> int:
             loop_path = folder / SAMPLE.name
             shutil.copyfile(SAMPLE, loop_path)
             results[name] = workflow(truth, loop_path, folder / "settings")
+        # C: assisted marking (issue 15), in benchmarks/_assisted.py.
+        from _assisted import workflow_assisted
+
+        folder = Path(tmp) / "assisted"
+        folder.mkdir()
+        loop_path = folder / SAMPLE.name
+        shutil.copyfile(SAMPLE, loop_path)
+        results["assisted"] = workflow_assisted(
+            sys.modules[__name__], truth, loop_path, folder / "settings"
+        )
     a, b = results["by_hand"], results["keyframes_tracking"]
     results["ratio"] = round(a["actions"] / b["actions"], 1)
     results["saved_percent"] = round(100.0 * (1 - b["actions"] / a["actions"]), 1)
+    c = results["assisted"]
+    results["assisted_percent_of_by_hand"] = round(100.0 * c["actions"] / a["actions"], 2)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "actions.json").write_text(json.dumps(results, indent=2) + "\n")
     text = report(results)
@@ -839,7 +884,12 @@ def main() -> int:
         f"{b['wall_s']} s\n"
         f"ratio {results['ratio']}x; results in {RESULTS / 'actions.md'}"
     )
-    for name, result in (("A", a), ("B", b)):
+    print(
+        f"C assisted: {c['actions']} actions ({c['clicks']} clicks, {c['keys']} keys), "
+        f"{len(c['corrections'])} corrections, {c['wall_s']} s: "
+        f"{results['assisted_percent_of_by_hand']}% of A"
+    )
+    for name, result in (("A", a), ("B", b), ("C", c)):
         errors = ", ".join(
             f"{s} {e['mean']}/{e['max']} {e['unit']}" for s, e in result["errors"].items()
         )

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "usannotate"
 CORE = ["cine", "annotations", "sidecar", "tracking", "export", "samples", "render", "deid", "team"]
 CORE += ["pacs"]  # DICOMweb and DIMSE clients, the PACS cache (issue 16)
 #: Modules at the package's top level that belong to the core too.
-CORE_MODULES = ["__init__.py", "_atomic.py", "batch.py", "desktop.py"]
+CORE_MODULES = ["__init__.py", "_atomic.py", "batch.py", "desktop.py", "cli_track.py"]
 FORBIDDEN = ("PySide6", "shiboken6", "usannotate.ui", "pyqtgraph")
 
 

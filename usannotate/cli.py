@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__, cli_desktop, cli_export, cli_pacs, cli_team
+from usannotate import __version__, cli_desktop, cli_export, cli_pacs, cli_team, cli_track
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -36,6 +36,7 @@ _COMMAND_HELP = {
 _COMMAND_HELP.update(cli_team.COMMAND_HELP)  # status, agreement (usannotate/cli_team.py)
 _COMMAND_HELP.update(cli_desktop.COMMAND_HELP)  # desktop install (usannotate/cli_desktop.py)
 _COMMAND_HELP.update(cli_pacs.COMMAND_HELP)  # pacs echo|find|pull|push (usannotate/cli_pacs.py)
+_COMMAND_HELP.update(cli_track.COMMAND_HELP)  # track (usannotate/cli_track.py)
 _SUBCOMMANDS = tuple(_COMMAND_HELP)
 
 
@@ -84,6 +85,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         help="for a FOLDER: write the table there, atomically (default: standard output)",
     )
     cli_team.add_parsers(commands)
+    cli_track.add_parsers(commands)
     deidentify = commands.add_parser("deidentify", help=_COMMAND_HELP["deidentify"])
     deidentify.add_argument("input", metavar="IN", help="DICOM file, or a folder of them")
     deidentify.add_argument(
@@ -167,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **cli_team.HANDLERS,
             **cli_desktop.HANDLERS,
             **cli_pacs.HANDLERS,
+            **cli_track.HANDLERS,
         }[options.command]
         try:
             return cli_team.run_with_annotations(handler, options)

@@ -10,11 +10,18 @@ from usannotate.samples.truth import (
     dumps_truth,
     truth_path_for,
 )
-from usannotate.samples.writer import BUNDLED_SAMPLES, make_sample_loop, write_bundled_samples
+from usannotate.samples.writer import (
+    BUNDLED_SAMPLES,
+    HARD_SAMPLES,
+    make_hard_loop,
+    make_sample_loop,
+    write_bundled_samples,
+)
 
 __all__ = [
     "BUNDLED_SAMPLES",
     "COORDINATE_SYSTEM",
+    "HARD_SAMPLES",
     "PLANE_NAMES",
     "TRUTH_FORMAT",
     "TRUTH_VERSION",
@@ -22,6 +29,7 @@ __all__ = [
     "PhantomParams",
     "UltrasoundRegion",
     "dumps_truth",
+    "make_hard_loop",
     "make_sample_loop",
     "truth_path_for",
     "write_bundled_samples",

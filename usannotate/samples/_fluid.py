@@ -21,6 +21,8 @@ __all__ = ["FluidLens", "add_fluid", "plan_fluid"]
 _LENS_POINTS_PER_SIDE = 40
 # Echo amplitude of the fluid relative to muscle (1.0).
 _FLUID_AMPLITUDE = 0.05
+# Random stream of an irregular bolus's lobes (the tissue uses 1-3, the noise 4).
+_LOBES_STREAM = 5
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class FluidLens:
         region: the ultrasound region (the lens stays 3 px inside it).
         plane: the plane the fluid spreads along (its middle line follows it).
         needle_target_x: x of the needle's target; the lens is centred a little past it.
+        irregularity: how far the outline departs from the smooth lens (0 = not at all).
+        seed: the phantom's seed (the irregular outline's lobes).
     """
 
     start_frame: int
@@ -43,6 +47,8 @@ class FluidLens:
     region: UltrasoundRegion
     plane: Plane
     needle_target_x: float
+    irregularity: float = 0.0
+    seed: int = 0
 
     def outline(self, index: int, dy: float) -> np.ndarray | None:
         """The closed lens outline of frame ``index``, or None before the injection.
@@ -69,9 +75,31 @@ class FluidLens:
         x = centre + half * u
         mid = r.y0 + dy + self.plane.y(x)
         profile = 0.5 * thickness * (1.0 - u**2) ** 0.8
-        upper = np.stack([x, mid - profile], axis=1)
-        lower = np.stack([x, mid + profile], axis=1)[-2:0:-1]
+        upper_profile = lower_profile = profile
+        if self.irregularity > 0.0:
+            upper_profile, lower_profile = self._lobed(profile, u, progress)
+        upper = np.stack([x, mid - upper_profile], axis=1)
+        lower = np.stack([x, mid + lower_profile], axis=1)[-2:0:-1]
         return np.concatenate([upper, lower])
+
+    def _lobed(
+        self, profile: np.ndarray, u: np.ndarray, progress: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The lens's upper and lower half-thickness made uneven: a few seeded lobes
+        along its length on each side, drifting as the bolus grows, and one side
+        thicker (fluid finds the looser tissue first)."""
+        rng = np.random.default_rng([self.seed, _LOBES_STREAM])
+        sides = []
+        for side in range(2):
+            lobes = np.zeros_like(u)
+            for k in range(2, 6):
+                amplitude = rng.uniform(0.3, 1.0) / k**0.5
+                phase = rng.uniform(0.0, 2.0 * np.pi) + side * 1.3 + 1.5 * progress
+                lobes += amplitude * np.sin(k * np.pi * (u + 1.0) / 2.0 + phase)
+            bias = 1.0 + (0.35 if side == 0 else -0.2) * self.irregularity
+            factor = np.clip(bias + 0.6 * self.irregularity * lobes, 0.25, None)
+            sides.append(profile * factor)
+        return sides[0], sides[1]
 
 
 def plan_fluid(
@@ -86,6 +114,8 @@ def plan_fluid(
     needle_target_x: float,
     mm_per_px_x: float,
     mm_per_px_y: float,
+    irregularity: float = 0.0,
+    seed: int = 0,
 ) -> FluidLens:
     """Fix the fluid's timing (shortly after the needle arrives) and its final size.
 
@@ -101,6 +131,8 @@ def plan_fluid(
         region=region,
         plane=plane,
         needle_target_x=needle_target_x,
+        irregularity=irregularity,
+        seed=seed,
     )
 
 

@@ -132,6 +132,9 @@ def draw_needle(
     origin: tuple[float, float],
     speckle: np.ndarray,
     mm_per_px_y: float,
+    *,
+    brightness: float = 1.0,
+    dropout: float = 0.0,
 ) -> None:
     """Blend the needle, its reverberations and its tip into the region image, in place.
 
@@ -141,6 +144,9 @@ def draw_needle(
         origin: the region's top-left corner (image px).
         speckle: the frame's speckle envelope (region-sized), to grain the reverberations.
         mm_per_px_y: the region's vertical calibration (mm per px).
+        brightness: the needle's reflection (1 = as bright as ever; a steep needle
+            sends less of the beam back).
+        dropout: how much of the shaft's middle fades (0 = none), the tip still shown.
     """
     entry = np.asarray(needle["entry"], dtype=np.float64)
     tip = np.asarray(needle["tip"], dtype=np.float64)
@@ -168,6 +174,30 @@ def draw_needle(
     radius = round(0.8 * thickness * (1 << SUB_PIXEL_SHIFT))
     cv2.circle(shaft, tuple(b), radius, _NEEDLE_TIP_GREY, -1, cv2.LINE_AA, SUB_PIXEL_SHIFT)
     layer = np.maximum(layer, shaft.astype(np.float32)).clip(0.0, 255.0)
+    if brightness != 1.0 or dropout != 0.0:
+        layer = layer * _visibility(layer.shape, entry, tip, origin, brightness, dropout)
     # Screen blend: bright over anything, the fainter copies still show over tissue.
     blended = 255.0 - (255.0 - image.astype(np.float32)) * (255.0 - layer) / 255.0
     np.copyto(image, np.clip(np.round(blended), 0, 255).astype(np.uint8))
+
+
+def _visibility(
+    shape: tuple[int, ...],
+    entry: np.ndarray,
+    tip: np.ndarray,
+    origin: tuple[float, float],
+    brightness: float,
+    dropout: float,
+) -> np.ndarray:
+    """How much of the needle's reflection shows at each pixel: ``brightness`` times a
+    fade over the middle of the shaft (by ``dropout``), never over its last fifth."""
+    height, width = shape
+    axis = tip - entry
+    length = max(float(np.hypot(*axis)), 1e-9)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    along = ((xs + origin[0] + 0.5 - entry[0]) * axis[0]) + (
+        (ys + origin[1] + 0.5 - entry[1]) * axis[1]
+    )
+    s = along / (length * length)
+    fade = np.exp(-(((s - 0.45) / 0.18) ** 2)) * (s < 0.8)
+    return (brightness * (1.0 - dropout * fade)).astype(np.float32)

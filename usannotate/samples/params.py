@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from usannotate.samples.dicom_writer import format_ds
 
-__all__ = ["PLANE_NAMES", "PhantomParams"]
+__all__ = ["HARD_FIELDS", "PLANE_NAMES", "PhantomParams"]
 
 #: Fascial planes from superficial to deep.
 PLANE_NAMES = ("superficial_fascia", "deep_fascia", "interfascial_plane")
+
+#: The fields that make a loop harder, with their allowed ranges (the default first).
+_HARD_RANGES = (
+    ("needle_brightness", 0.1, 1.0),
+    ("needle_dropout", 0.0, 1.0),
+    ("speckle_power", 1.0, 3.0),
+    ("noise_grey", 0.0, 60.0),
+    ("probe_motion_px", 0.0, 10.0),
+    ("needle_shadow", 0.0, 0.9),
+    ("fluid_irregularity", 0.0, 1.0),
+)
+HARD_FIELDS = tuple(name for name, _, _ in _HARD_RANGES)
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,24 @@ class PhantomParams:
         motion_period_s: period of that motion (s).
         probe: probe name for the banner and TransducerData.
         patient_name, patient_id, study_date: made-up banner and DICOM identifiers.
+
+    The last fields make a loop harder to mark (issue 15); their defaults leave it as
+    it always was, and a loop whose hard fields are all at their defaults has the same
+    pixels, UIDs and truth file as before they existed (``identity``):
+
+        needle_brightness: the needle's reflection (0.1-1; 1 = bright shaft and tip); a
+            steep needle reflects little of the beam back.
+        needle_dropout: how much of the shaft's middle fades out (0-1; 1 = a stretch of
+            the shaft invisible): a partly visible needle, its tip still showing.
+        speckle_power: speckle contrast as a power of the envelope (1-3; 1 = as before).
+        noise_grey: standard deviation of grey noise added to every pixel of the image
+            (display grey levels, 0-60), new on every frame.
+        probe_motion_px: amplitude of the whole image moving (probe sliding and tilting:
+            lateral, and half of it axial, px, 0-10); planes, fluid and needle move with
+            it in the truth.
+        needle_shadow: how much the tissue under the shaft is darkened (0-0.9).
+        fluid_irregularity: how far the bolus departs from a smooth lens (0-1): lobes and
+            an uneven thickness along its length, changing as it grows.
     """
 
     rows: int = 480
@@ -57,6 +89,13 @@ class PhantomParams:
     patient_name: str = "SYNTHETIC^DEMO"
     patient_id: str = "000000"
     study_date: str = "20260101"
+    needle_brightness: float = 1.0
+    needle_dropout: float = 0.0
+    speckle_power: float = 1.0
+    noise_grey: float = 0.0
+    probe_motion_px: float = 0.0
+    needle_shadow: float = 0.0
+    fluid_irregularity: float = 0.0
 
     def __post_init__(self) -> None:
         # The truth must carry the frame time the DICOM file will state.
@@ -79,6 +118,10 @@ class PhantomParams:
             )
         if self.frame_time_ms <= 0 or self.depth_mm <= 0 or self.footprint_mm <= 0:
             raise ValueError("frame_time_ms, depth_mm and footprint_mm must be positive")
+        for name, low, high in _HARD_RANGES:
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be within {low:g}-{high:g}, got {value!r}")
         if self.plane_depths_mm is not None and not (
             len(self.plane_depths_mm) == len(PLANE_NAMES)
             and 0 < self.plane_depths_mm[0] < self.plane_depths_mm[1] < self.plane_depths_mm[2]
@@ -88,3 +131,21 @@ class PhantomParams:
                 f"plane_depths_mm must be 3 increasing depths within (0, depth_mm), "
                 f"got {self.plane_depths_mm}"
             )
+
+    @property
+    def is_hard(self) -> bool:
+        """True when any of the hard fields departs from its default."""
+        return any(getattr(self, name) != _DEFAULTS[name] for name in HARD_FIELDS)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that identify the loop (its UIDs, the truth's ``parameters``): every
+        field, less the hard ones while they are all at their defaults, so the loops made
+        before they existed keep their files byte for byte."""
+        fields = dataclasses.asdict(self)
+        if not self.is_hard:
+            for name in HARD_FIELDS:
+                del fields[name]
+        return fields
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(PhantomParams)}

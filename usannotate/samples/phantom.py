@@ -7,7 +7,6 @@ needle (``_needle``), the fluid (``_fluid``) and the screen around the image
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +15,12 @@ import cv2
 import numpy as np
 
 from usannotate.samples._fluid import add_fluid, plan_fluid
+from usannotate.samples._hard import (
+    add_grey_noise,
+    probe_shift_px,
+    shadow_under_needle,
+    sharpen_speckle,
+)
 from usannotate.samples._needle import draw_needle, plan_needle
 from usannotate.samples._points import round_points, shoelace_area
 from usannotate.samples._screen import make_static_frame, to_grey
@@ -109,6 +114,8 @@ class HydrodissectionPhantom:
             needle_target_x=float(self._needle.target[0]),
             mm_per_px_x=self.mm_per_px_x,
             mm_per_px_y=self.mm_per_px_y,
+            irregularity=p.fluid_irregularity,
+            seed=p.seed,
         )
         self._echo = make_echo(
             seed=p.seed,
@@ -196,13 +203,14 @@ class HydrodissectionPhantom:
             corner convention, rounded to 0.01 px.
         """
         self._check_index(index)
-        dy = self.motion_px(index)
+        dx, probe_dy = probe_shift_px(self.params, index)
+        dy = self.motion_px(index) + probe_dy
         r = self.region
         planes = [
             {
                 "name": plane.name,
                 "points": round_points(
-                    np.stack([self._plane_x, r.y0 + dy + plane.y(self._plane_x)], axis=1)
+                    np.stack([self._plane_x, r.y0 + dy + plane.y(self._plane_x - dx)], axis=1)
                 ),
             }
             for plane in self._planes
@@ -210,9 +218,19 @@ class HydrodissectionPhantom:
         tip = self._needle.tip(index, self.mm_per_px_x)
         needle = None
         if tip is not None:
-            entry_xy, tip_xy = round_points(np.stack([self._needle.entry, tip]))
+            entry = self._needle.entry
+            if dx != 0.0 or probe_dy != 0.0:
+                # The probe moves over a still needle: the needle moves on the image, and
+                # it still enters where its line crosses the region's left edge.
+                shift = np.array([dx, probe_dy])
+                direction = self._needle.direction
+                tip = tip + shift
+                entry = entry + shift - (dx / direction[0]) * direction
+            entry_xy, tip_xy = round_points(np.stack([entry, tip]))
             needle = {"entry": entry_xy, "tip": tip_xy}
         outline = self._fluid.outline(index, dy)
+        if outline is not None and dx != 0.0:
+            outline = outline + np.array([dx, 0.0])
         fluid = None
         if outline is not None:
             rounded = round_points(outline)
@@ -243,12 +261,14 @@ class HydrodissectionPhantom:
         r = self.region
         origin = (float(r.x0), float(r.y0))
 
-        speckle = speckle_envelope(self._speckle, index)
+        p = self.params
+        speckle = sharpen_speckle(speckle_envelope(self._speckle, index), p.speckle_power)
         amplitude = self._echo * speckle
 
-        dy = self.motion_px(index)
-        if dy != 0.0:
-            shift = np.float32([[1, 0, 0], [0, 1, dy]])
+        dx, probe_dy = probe_shift_px(p, index)
+        dy = self.motion_px(index) + probe_dy
+        if dy != 0.0 or dx != 0.0:
+            shift = np.float32([[1, 0, dx], [0, 1, dy]])
             amplitude = cv2.warpAffine(
                 amplitude,
                 shift,
@@ -268,12 +288,23 @@ class HydrodissectionPhantom:
                 self.mm_per_px_y,
             )
 
-        amplitude *= self._depth_gain
-        image = to_grey(amplitude)
-
         needle = truth["needle"]
+        amplitude = shadow_under_needle(
+            amplitude, needle, origin, p.needle_shadow, self.mm_per_px_x
+        )
+        amplitude *= self._depth_gain
+        image = add_grey_noise(to_grey(amplitude), p.noise_grey, p.seed, index)
+
         if needle is not None:
-            draw_needle(image, needle, origin, speckle, self.mm_per_px_y)
+            draw_needle(
+                image,
+                needle,
+                origin,
+                speckle,
+                self.mm_per_px_y,
+                brightness=p.needle_brightness,
+                dropout=p.needle_dropout,
+            )
 
         frame = self._static_frame.copy()
         frame[r.y0 : r.y1 + 1, r.x0 : r.x1 + 1] = image
@@ -294,7 +325,7 @@ class HydrodissectionPhantom:
             A JSON-ready dict in a fixed key order.
         """
         p = self.params
-        parameters = dataclasses.asdict(p)
+        parameters = p.identity()
         if parameters["plane_depths_mm"] is not None:
             parameters["plane_depths_mm"] = list(parameters["plane_depths_mm"])
         return {

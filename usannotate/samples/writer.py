@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,13 @@ from usannotate.samples.params import PhantomParams
 from usannotate.samples.phantom import HydrodissectionPhantom
 from usannotate.samples.truth import dumps_truth, truth_path_for
 
-__all__ = ["BUNDLED_SAMPLES", "make_sample_loop", "write_bundled_samples"]
+__all__ = [
+    "BUNDLED_SAMPLES",
+    "HARD_SAMPLES",
+    "make_hard_loop",
+    "make_sample_loop",
+    "write_bundled_samples",
+]
 
 
 def make_sample_loop(
@@ -61,7 +66,7 @@ def make_sample_loop(
         frame_time_ms=p.frame_time_ms,
         regions=[phantom.region],
         quality=quality,
-        uid_entropy=["usannotate.samples", repr(dataclasses.astuple(p)), str(quality)],
+        uid_entropy=["usannotate.samples", repr(tuple(p.identity().values())), str(quality)],
         patient_name=p.patient_name,
         patient_id=p.patient_id,
         study_date=p.study_date,
@@ -103,6 +108,52 @@ BUNDLED_SAMPLES: dict[str, dict[str, Any]] = {
         "fluid_thickness_mm": 2.2,
     },
 }
+
+#: What makes the hard variants hard (issue 15): a dim, partly visible needle at a
+#: steeper angle, more speckle and noise, the probe moving, the needle's shadow, an
+#: irregular bolus.
+_HARDER: dict[str, Any] = {
+    "needle_brightness": 0.45,
+    "needle_dropout": 0.7,
+    "speckle_power": 1.6,
+    "noise_grey": 14.0,
+    "probe_motion_px": 3.0,
+    "needle_shadow": 0.5,
+    "fluid_irregularity": 0.8,
+}
+
+#: Harder variants of the bundled loops, made at test or benchmark time (never
+#: committed): file name -> ``make_sample_loop`` arguments.
+HARD_SAMPLES: dict[str, dict[str, Any]] = {
+    "hydrodissection_hard_a.dcm": {
+        **BUNDLED_SAMPLES["hydrodissection_linear_a.dcm"],
+        "needle_angle_deg": 42.0,
+        **_HARDER,
+    },
+    "hydrodissection_hard_b.dcm": {
+        **BUNDLED_SAMPLES["hydrodissection_linear_b.dcm"],
+        "needle_angle_deg": 36.0,
+        **_HARDER,
+    },
+}
+
+
+def make_hard_loop(out_dir: str | Path, name: str) -> Path:
+    """Write the hard variant ``name`` (a key of ``HARD_SAMPLES``) and its truth into
+    ``out_dir`` (created if missing).
+
+    Returns:
+        The DICOM path.
+
+    Raises:
+        KeyError: ``name`` is not a hard variant.
+    """
+    arguments = HARD_SAMPLES[name]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / name
+    make_sample_loop(path, **arguments)
+    return path
 
 
 def write_bundled_samples(out_dir: str | Path) -> list[Path]:

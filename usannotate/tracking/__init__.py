@@ -1,4 +1,4 @@
-"""Tracking: propagate a mark between frames with OpenCV optical flow (no Qt)."""
+"""Tracking: marks propagated between frames (flow; fluid by its image) and assists (no Qt)."""
 
 from usannotate.tracking.propagate import TrackingParams, TrackingResult, propagate
 

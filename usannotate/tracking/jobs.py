@@ -21,12 +21,27 @@ from usannotate.annotations.model import AnnotatedObject, Annotations
 from usannotate.cine.calibration import Region
 
 __all__ = [
+    "FLUID_GROUP",
     "TrackingJob",
     "TrackingOutcome",
+    "follows_image",
     "plan_jobs",
     "tracked_edit",
     "tracking_range",
 ]
+
+#: The label group whose regions are followed by their image (injected fluid).
+FLUID_GROUP = "fluid"
+
+
+def follows_image(annotations: Annotations, obj: AnnotatedObject) -> bool:
+    """Whether ``obj`` is tracked by segmenting its image rather than by optical flow:
+    a region whose label is in the fluid group (injected fluid grows over tissue that
+    does not move, so flow under-follows it)."""
+    if obj.kind.value != "region":
+        return False
+    label = annotations.label_set.get(obj.label_id)
+    return label is not None and label.group == FLUID_GROUP
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,8 @@ class TrackingJob:
     #: calibrated region the mark starts in (nothing beyond it is tissue to follow, and
     #: a point drifting out of it would turn its measurements from mm into px).
     bounds: tuple[float, float, float, float] | None = None
+    #: ``"flow"`` (optical flow) or ``"image"`` (a fluid region segmented frame by frame).
+    follow: str = "flow"
 
     @property
     def frames(self) -> int:
@@ -82,11 +99,14 @@ def plan_jobs(
     titles: dict[str, str],
     region_of: Callable[[np.ndarray], Region | None],
     count: int | None = None,
+    follow_image: Callable[[AnnotatedObject], bool] | None = None,
 ) -> list[TrackingJob]:
     """The jobs of tracking ``tracks`` from ``frame``: each mark on that frame, up to its
     next keyframe or gap (and at most ``count`` frames); none for a mark not on the frame
     or with nowhere to go. ``region_of(points)`` is the calibrated region the mark lies
-    in, whose bounds the tracked points are kept within (None: the image)."""
+    in, whose bounds the tracked points are kept within (None: the image);
+    ``follow_image(obj)`` says which marks are followed by their image (see
+    :func:`follows_image`; None: none)."""
     jobs = []
     for obj in tracks:
         points = obj.points(frame)
@@ -103,7 +123,8 @@ def plan_jobs(
             x0, y0, x1, y1 = region.bounds
             bounds = (float(x0), float(y0), float(x1 + 1), float(y1 + 1))
         name = titles.get(obj.id, obj.label_id)
-        jobs.append(TrackingJob(obj.id, name, obj.kind.value, points, frame, stop, bounds))
+        follow = "image" if follow_image is not None and follow_image(obj) else "flow"
+        jobs.append(TrackingJob(obj.id, name, obj.kind.value, points, frame, stop, bounds, follow))
     return jobs
 
 

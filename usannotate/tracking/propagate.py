@@ -17,6 +17,8 @@ from usannotate.tracking._trackers import (
     PointTracker,
     StepOutcome,
 )
+from usannotate.tracking.fluid import FluidTracker
+from usannotate.tracking.needle_finder import find_needle
 
 __all__ = ["TrackingParams", "TrackingResult", "propagate"]
 
@@ -125,9 +127,10 @@ class TrackingResult:
     ----------
     frames
         Frame index (0-based) -> ``(N, 2)`` float64 ``(x, y)`` points (px, ``(0, 0)`` at
-        the top-left corner of the top-left pixel), same N and order as the input points,
-        for every frame tracked, in the order they were tracked. The start frame is not
-        included (its points are the input).
+        the top-left corner of the top-left pixel), same N and order as the input points
+        (a region followed by its image: a point every few px, from the point nearest
+        the first input point, same winding), for every frame tracked, in the order
+        they were tracked. The start frame is not included (its points are the input).
     fb_error_px
         Frame index -> median forward-backward error of the features followed into that
         frame (px): a quality figure, small (< 0.2 px) when the motion is well defined.
@@ -158,6 +161,7 @@ def propagate(
     params: TrackingParams = TrackingParams(),  # frozen: a shared default is safe
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    follow: str = "flow",
 ) -> TrackingResult:
     """Follow a mark from frame ``start`` to frame ``stop`` (inclusive), frame by frame.
 
@@ -165,7 +169,9 @@ def propagate(
     lines and regions are sampled densely along their contour and each vertex moves with
     the features near it; a needle's shaft is tracked as a line and its tip found where
     the bright shaft ends; a point moves with a small cluster around it. Tracking stops
-    when too few features can be followed, rather than return a drifting mark.
+    when too few features can be followed, rather than return a drifting mark; a needle
+    the flow lost is first looked for near where it was
+    (:func:`usannotate.tracking.needle_finder.find_needle`) and followed on from there.
 
     Safe to call from a worker thread (no shared state; OpenCV releases the GIL), as long
     as ``frame_at`` is (``CineLoop.frame`` is).
@@ -192,6 +198,12 @@ def propagate(
         done so far are returned with ``stopped`` saying so.
     progress
         Called after each frame with (frames done, frames to do).
+    follow
+        ``"flow"`` (optical flow, as above) or, for a region only, ``"image"``: the
+        region is segmented again on every frame near its previous outline
+        (:class:`usannotate.tracking.fluid.FluidTracker`), for injected fluid, which
+        grows over tissue that does not move. Its outline then has a point every
+        ``FluidSettings.point_spacing_px`` (never fewer than it had), so N may change.
 
     Returns
     -------
@@ -203,10 +215,14 @@ def propagate(
     ValueError
         Bad input: ``start == stop``, a negative or non-integer frame index, an unknown
         kind, points of the wrong shape or count for the kind, non-finite points, points
-        outside the start frame, a needle shorter than 3 px, or frames that are not
-        uint8 images of one size.
+        outside the start frame, a needle shorter than 3 px, frames that are not
+        uint8 images of one size, or ``follow="image"`` for a mark that is not a region.
     """
     shape_kind = _check_kind(kind)
+    if follow not in ("flow", "image"):
+        raise ValueError(f"follow must be 'flow' or 'image', got {follow!r}")
+    if follow == "image" and shape_kind is not ShapeKind.REGION:
+        raise ValueError(f"only a region can be followed by its image, not a {shape_kind.value}")
     start = _check_index("start", start)
     stop = _check_index("stop", stop)
     if start == stop:
@@ -222,7 +238,10 @@ def propagate(
         result.stopped = f"stopped at frame {start + 1}: this loop has no such frame"
         return result
     _check_inside(marks, prev, start)
-    tracker = _make_tracker(shape_kind, marks - 0.5, prev, params._settings())
+    if follow == "image":
+        tracker = _ImageFollowed(FluidTracker(marks - 0.5, params._settings().flow))
+    else:
+        tracker = _make_tracker(shape_kind, marks - 0.5, prev, params._settings())
 
     noun = _NOUN[shape_kind]
     for done, index in enumerate(range(start + step, stop + step, step), start=1):
@@ -235,6 +254,14 @@ def propagate(
             result.stopped = f"stopped at frame {index + 1}: this loop has no such frame"
             break
         outcome: StepOutcome = tracker.step(prev, grey)
+        if outcome.points is None and shape_kind is ShapeKind.NEEDLE:
+            # The flow lost the needle: look for its shaft near where it was, and go on
+            # from what is found there.
+            last = result.frames.get(index - step, marks)
+            found = find_needle(grey, near=last)
+            if found is not None:
+                tracker = _make_tracker(shape_kind, found.points - 0.5, grey, params._settings())
+                outcome = StepOutcome(found.points - 0.5, float("nan"))
         if outcome.points is None:
             result.stopped = f"lost the {noun} at frame {index + 1}: {outcome.lost_because}"
             break
@@ -313,6 +340,17 @@ def _grey(frame: np.ndarray, index: int, shape: tuple[int, ...] | None) -> np.nd
             f"are {shape[1]} x {shape[0]} px"
         )
     return frame
+
+
+class _ImageFollowed:
+    """A :class:`FluidTracker` behind the trackers' ``step`` (its outcome's shape)."""
+
+    def __init__(self, tracker: FluidTracker) -> None:
+        self.tracker = tracker
+
+    def step(self, prev: np.ndarray, next_: np.ndarray) -> StepOutcome:
+        step = self.tracker.step(prev, next_)
+        return StepOutcome(step.points, 0.0, step.lost_because)
 
 
 def _make_tracker(kind: ShapeKind, points: np.ndarray, grey: np.ndarray, settings: FlowSettings):

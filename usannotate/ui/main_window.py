@@ -51,6 +51,7 @@ from usannotate.ui.session import AnnotationSession
 from usannotate.ui.session_controller import SessionController
 from usannotate.ui.state import ViewerState
 from usannotate.ui.status_bar import StatusBar
+from usannotate.ui.suggest import SuggestionController
 from usannotate.ui.team_views import TeamViews
 from usannotate.ui.tracking import TrackController
 from usannotate.ui.transport import TransportBar
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.worklist = WorklistController(self)
         self.team = TeamViews(self)
         self.adjudication = AdjudicationController(self)
+        self.suggestions = SuggestionController(self)
         build_menus(self)
         self.measuring.remove_action = self.remove_calibration_action
         self._connect()

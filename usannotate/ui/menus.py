@@ -382,6 +382,9 @@ def _build_track_menu(window: MainWindow) -> None:
     )
     menu.addAction(window.cancel_tracking_action)
     menu.addSeparator()
+    for action in window.suggestions.menu_actions():  # Find Needle, Accept, Dismiss
+        menu.addAction(action)
+    menu.addSeparator()
     menu.addAction(
         _action(
             window,

@@ -33,7 +33,7 @@ from usannotate.annotations.edits import (
 )
 from usannotate.annotations.marking import track_titles
 from usannotate.annotations.series import SeriesSource
-from usannotate.tracking.jobs import TrackingJob, plan_jobs, tracked_edit
+from usannotate.tracking.jobs import TrackingJob, follows_image, plan_jobs, tracked_edit
 from usannotate.ui.docks.curves_pane import CurvesPane
 from usannotate.ui.docks.palette import chart_colour
 from usannotate.ui.docks.timeline import AnnotatedFrameList, TimelineWidget, TrackLane
@@ -299,6 +299,7 @@ class TrackController(QObject):
             track_titles(annotations),
             lambda points: loop.calibration_for_points(points).region,
             count,
+            lambda obj: follows_image(annotations, obj),
         )
 
     def track(self, direction: int, count: int | None = None) -> None:
@@ -400,6 +401,7 @@ def _track_jobs(
                 job.stop,
                 cancelled=context.cancelled.is_set,
                 progress=progress,
+                follow=job.follow,
             )
         except Exception as exc:  # a bad frame or mark: say so, keep the rest
             results.append((job, None, f"{job.name}: could not be tracked ({exc})"))

@@ -88,6 +88,7 @@ class ToolController(QObject):
     selectionChanged = Signal(object)
     statusMessage = Signal(str)
     modeChanged = Signal(str)
+    markCommitted = Signal(str, int, object)  # object id, frame, label: a mark just drawn
 
     def __init__(self, view: CineView, layer: AnnotationLayer) -> None:
         super().__init__(view)
@@ -105,6 +106,7 @@ class ToolController(QObject):
         self._cursor: np.ndarray | None = None  # last pointer position, image px
         self.press_kept_selection = False  # the last press hit the mark already selected
         self._panning = False
+        self.snap_off = False  # the mark was finished with Alt held: no snap suggested
         #: Whether :meth:`push` redraws the layer itself; False where the history's
         #: listeners redraw it (the window's state: one redraw per edit).
         self.redraws_after_edits = True
@@ -345,6 +347,7 @@ class ToolController(QObject):
                 return False
             if not self._view.hasFocus():
                 self._view.setFocus(Qt.FocusReason.MouseFocusReason)
+            self.snap_off = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
             pointer = "press" if kind == QEvent.Type.MouseButtonPress else "double"
             self.handle(self._pointer(event, pointer, "left"))
             return True
@@ -376,8 +379,10 @@ class ToolController(QObject):
     def _key_event(self, event: QKeyEvent, *, override: bool) -> bool:
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         name = KEY_NAMES.get(event.key())
-        if name is None or modifiers != Qt.KeyboardModifier.NoModifier:
+        alt_enter = name == "enter" and modifiers == Qt.KeyboardModifier.AltModifier
+        if name is None or (modifiers != Qt.KeyboardModifier.NoModifier and not alt_enter):
             return False
+        self.snap_off = alt_enter  # Alt+Enter finishes a plane with no snap suggested
         if override:
             # Claim the key before a window shortcut (e.g. an Edit > Delete action) does.
             if self.wants_key(name):
@@ -443,6 +448,7 @@ class ToolController(QObject):
         self.statusMessage.emit(
             f"{label.name} marked on frame {frame + 1}: draw the next one, or Esc to select"
         )
+        self.markCommitted.emit(object_id, frame, label)
 
     def selected_points(self) -> np.ndarray | None:
         """The selected mark's points on this frame (None: none selected or not here)."""
