@@ -10,12 +10,19 @@ from pathlib import Path
 
 import highdicom as hd
 import pytest
+from highdicom.sr.utils import find_content_items
 
 from tests.export.conftest import mark_sample, uncalibrated_loop
 from tests.test_cli import run_cli
 from usannotate.annotations import ShapeKind
 from usannotate.export.sr import tracking_uid
-from usannotate.export.sr_codes import FRAME_SOURCE, MEASUREMENT_CODES, UNIT_CODES
+from usannotate.export.sr_codes import (
+    FRAME_LISTS,
+    MEASUREMENT_CODES,
+    TRACK_ID,
+    UNIT_CODES,
+    parse_frame_ranges,
+)
 from usannotate.sidecar import load_sidecar, sidecar_path_for
 
 DCIODVFY = shutil.which("dciodvfy")
@@ -44,33 +51,47 @@ def _measure(dicom: Path) -> list[dict]:
 
 def _read_back(sr_path: Path, dicom: Path) -> dict[tuple[str, int, str], tuple[float, str]]:
     """``(object id, 0-based frame, measurement) -> (value, UCUM unit)`` from the SR as
-    highdicom reads it, and checks each group's frame source."""
+    highdicom reads it; checks one group per track, its identifiers, that every
+    measurement names its image and frame, and the group's frame lists."""
     doc = load_sidecar(sidecar_path_for(dicom))
     sop = doc.dicom.sop_instance_uid
     objects = {tracking_uid(sop, o.id): o for o in doc.annotations.objects}
     report = hd.sr.srread(sr_path).content
+    assert not report.get_planar_roi_measurement_groups()  # regions are TID 1501 too
+    groups = report.get_image_measurement_groups()
+    assert len(groups) == len(objects)  # one measurement group per track
+    assert {str(g.tracking_uid) for g in groups} == objects.keys()
     values = {}
-    groups = [*report.get_planar_roi_measurement_groups(), *report.get_image_measurement_groups()]
-    assert groups
     for group in groups:
         obj = objects[str(group.tracking_uid)]
         label = doc.annotations.label_set[obj.label_id]
         assert group.tracking_identifier == label.name
-        if hasattr(group, "roi") and group.roi is not None:
-            item = group.roi.ContentSequence[0].ReferencedSOPSequence[0]
-            assert obj.kind is ShapeKind.REGION
-            assert group.roi.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
-        else:
-            item = group.source_images[0].ReferencedSOPSequence[0]
-        assert item.ReferencedSOPInstanceUID == sop
-        frame = int(item.ReferencedFrameNumber) - 1  # DICOM frame numbers are 1-based
-        evaluations = {e.name: e.value for e in group.get_qualitative_evaluations()}
-        source = evaluations[FRAME_SOURCE].value
-        if source == "OUT_OF_VIEW":
-            assert frame in obj.absent
-            continue
-        assert source.lower() == obj.source(frame).value
+        texts = {i.name: i.value for i in find_content_items(group[0], value_type="TEXT")}
+        assert texts[TRACK_ID] == obj.id
+        listed = {
+            source: parse_frame_ranges(texts[code], 10_000)
+            for source, code in FRAME_LISTS.items()
+            if code in texts
+        }
+        assert listed.get("absent", set()) == {f + 1 for f in obj.absent}
+        frames_seen = set()
         for m in group.get_measurements():
+            scoords = m.referenced_coordinates
+            if scoords:  # the frame's geometry: a SCOORD selected from the image's frame
+                image = scoords[0].ContentSequence[0].ReferencedSOPSequence[0]
+                assert scoords[0].graphic_type == hd.sr.GraphicTypeValues(
+                    "POINT" if obj.kind is ShapeKind.POINT else "POLYLINE"
+                )
+            else:
+                image = m.referenced_images[0].ReferencedSOPSequence[0]
+            assert image.ReferencedSOPInstanceUID == sop
+            number = int(image.ReferencedFrameNumber)
+            frame = number - 1  # DICOM frame numbers are 1-based
+            if scoords:
+                assert frame not in frames_seen  # one geometry per frame
+                frames_seen.add(frame)
+            source = next(s for s, numbers in listed.items() if number in numbers)
+            assert source == obj.source(frame).value
             names = [n for n, c in MEASUREMENT_CODES.items() if c == m.name]
             if "depth" in names:
                 names = ["tip_depth" if obj.kind is ShapeKind.NEEDLE else "depth"]
@@ -131,8 +152,10 @@ def test_import_gives_back_the_same_tracks(reports, tmp_path, which):
     original = load_sidecar(sidecar_path_for(dicom)).annotations.objects
     imported = load_sidecar(back).annotations.objects
     assert len(imported) == len(original)
+    assert any(obj.name for obj in original)  # the sample names its needle
     for obj, twin in zip(original, imported, strict=True):
-        assert twin.same_work(obj), obj.label_id  # stored frames, tracked, gaps, points
+        # The same object: its id, name, stored frames, tracked frames, gaps, points.
+        assert twin == obj, obj.label_id
 
 
 def test_px_values_are_refused_unless_allowed(tmp_path):
