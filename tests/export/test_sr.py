@@ -9,8 +9,11 @@ import subprocess
 from pathlib import Path
 
 import highdicom as hd
+import numpy as np
+import pydicom
 import pytest
 from highdicom.sr.utils import find_content_items
+from pydicom.sr.codedict import codes
 
 from tests.export.conftest import mark_sample, uncalibrated_loop
 from tests.test_cli import run_cli
@@ -18,9 +21,14 @@ from usannotate.annotations import ShapeKind
 from usannotate.export.sr import tracking_uid
 from usannotate.export.sr_codes import (
     FRAME_LISTS,
+    FRAME_SOURCE,
     MEASUREMENT_CODES,
+    OUT_OF_VIEW,
+    SOURCE_CODES,
     TRACK_ID,
     UNIT_CODES,
+    frame_ranges,
+    label_code,
     parse_frame_ranges,
 )
 from usannotate.sidecar import load_sidecar, sidecar_path_for
@@ -188,3 +196,125 @@ def test_bad_input_is_one_line(reports, tmp_path):
     result = run_cli("export", "sr", str(tmp_path / "missing.dcm"), "-o", str(tmp_path / "x.dcm"))
     assert result.returncode == 2
     assert "missing.dcm" in result.stderr
+
+
+def _earlier_report(dicom: Path, out: Path) -> None:
+    """A report laid out as usannotate wrote them before one group per track: a TID 1501
+    group per needle frame (frame source as a coded evaluation, the SCOORD under the
+    length), a TID 1410 group for a region frame, and a gap group (no geometry)."""
+    header = pydicom.dcmread(dicom, stop_before_pixels=True)
+    uids = (header.SOPClassUID, header.SOPInstanceUID)
+    needle = hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="Needle")
+    fluid = hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="Injected fluid")
+    mm = UNIT_CODES["mm"]
+
+    def needle_group(number, points, source):
+        scoord = hd.sr.CoordinatesForMeasurement(
+            "POLYLINE",
+            np.array(points, dtype=np.float32),
+            hd.sr.SourceImageForRegion(*uids, referenced_frame_numbers=[number]),
+        )
+        return hd.sr.MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=needle,
+            finding_type=label_code("needle", "Needle"),
+            measurements=[
+                hd.sr.Measurement(
+                    MEASUREMENT_CODES["length"], 10.0, mm, referenced_coordinates=[scoord]
+                ),
+                hd.sr.Measurement(MEASUREMENT_CODES["angle"], 30.0, UNIT_CODES["deg"]),
+            ],
+            qualitative_evaluations=[
+                hd.sr.QualitativeEvaluation(FRAME_SOURCE, SOURCE_CODES[source])
+            ],
+            source_images=[
+                hd.sr.SourceImageForMeasurementGroup(*uids, referenced_frame_numbers=[number])
+            ],
+        )
+
+    region = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=fluid,
+        referenced_region=hd.sr.ImageRegion(
+            "POLYLINE",
+            np.array([[10, 10], [30, 10], [30, 20], [10, 10]], dtype=np.float32),
+            hd.sr.SourceImageForRegion(*uids, referenced_frame_numbers=[4]),
+        ),
+        finding_type=label_code("fluid.injectate", "Injected fluid"),
+        qualitative_evaluations=[
+            hd.sr.QualitativeEvaluation(FRAME_SOURCE, SOURCE_CODES["keyframe"])
+        ],
+    )
+    gap = hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=needle,
+        finding_type=label_code("needle", "Needle"),
+        qualitative_evaluations=[hd.sr.QualitativeEvaluation(FRAME_SOURCE, OUT_OF_VIEW)],
+        source_images=[hd.sr.SourceImageForMeasurementGroup(*uids, referenced_frame_numbers=[6])],
+    )
+    groups = [
+        needle_group(3, [(10, 5), (40, 30)], "keyframe"),
+        needle_group(5, [(10, 5), (42, 32)], "tracked"),
+        gap,
+        needle_group(8, [(10, 5), (44, 34)], "keyframe"),
+        region,
+    ]
+    report = hd.sr.MeasurementReport(
+        observation_context=hd.sr.ObservationContext(
+            observer_person_context=hd.sr.ObserverContext(
+                observer_type=codes.DCM.Person,
+                observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
+                    name="Test^Earlier"
+                ),
+            )
+        ),
+        procedure_reported=codes.SCT.Ultrasonography,
+        imaging_measurements=groups,
+    )
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyDate",
+        "StudyTime",
+        "ReferringPhysicianName",
+        "StudyID",
+        "AccessionNumber",
+    ):
+        if keyword not in header:
+            setattr(header, keyword, "")
+    sr = hd.sr.ComprehensiveSR(
+        evidence=[header],
+        content=report,
+        series_instance_uid=hd.UID(),
+        series_number=1,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+    )
+    sr.save_as(out, enforce_file_format=True)
+
+
+def test_reports_with_a_group_per_frame_still_import(tmp_path):
+    dicom = uncalibrated_loop(tmp_path)
+    earlier = tmp_path / "earlier.sr.dcm"
+    _earlier_report(dicom, earlier)
+    back = tmp_path / "back.usannotate.json"
+    result = run_cli("import", "sr", str(earlier), "--dicom", str(dicom), "-o", str(back))
+    assert result.returncode == 0, result.stderr
+    needle, fluid = load_sidecar(back).annotations.objects
+    assert (needle.label_id, fluid.label_id) == ("needle", "fluid.injectate")
+    # Frame numbers 3, 5, 8 are 0-based frames 2, 4, 7; the gap group at number 6.
+    assert sorted(needle.frames) == [2, 4, 7]
+    assert needle.tracked == {4}
+    assert needle.absent == {5}
+    np.testing.assert_array_equal(needle.frames[7], [[10, 5], [44, 34]])
+    assert sorted(fluid.frames) == [3]
+    np.testing.assert_array_equal(fluid.frames[3], [[10, 10], [30, 10], [30, 20]])
+
+
+def test_frame_ranges_read_back_and_are_bounded():
+    numbers = [1, 2, 3, 7, 9, 10, 600]
+    text = frame_ranges(numbers)
+    assert text == "1-3 7 9-10 600"
+    assert parse_frame_ranges(text, 600) == set(numbers)
+    for bad in ("0-3", "5-2", "1-601", "x"):
+        with pytest.raises(ValueError, match="frame numbers"):
+            parse_frame_ranges(bad, 600)

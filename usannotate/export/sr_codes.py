@@ -108,6 +108,8 @@ def parse_frame_ranges(text: str, highest: int) -> set[int]:
     numbers: set[int] = set()
     for part in text.split():
         first, _, last = part.partition("-")
+        if not first.isdigit() or not (last or first).isdigit():
+            raise ValueError("frame numbers must be whole numbers or ranges like 3-7")
         a, b = int(first), int(last or first)
         if not 1 <= a <= b <= highest:
             raise ValueError(f"frame numbers {part} are outside 1 .. {highest}")

@@ -182,6 +182,8 @@ def _group_shapes(group: object, name: str) -> list[tuple[str, int, ShapeKind, n
     region = any(item.name == MEASUREMENT_CODES["area"] for item in items)
     shapes = []
     for item in items:
+        if "ContentSequence" not in item:
+            continue  # a value inferred from nothing named (another frame's geometry)
         for scoord in find_content_items(item, value_type=_VT.SCOORD):
             uid, number = _reference(scoord.ContentSequence[0], name)
             points = np.asarray(scoord.value, dtype=np.float64).reshape(-1, 2)
