@@ -18,7 +18,7 @@ from pydicom.sr.codedict import codes
 from tests.export.conftest import mark_sample, uncalibrated_loop
 from tests.test_cli import run_cli
 from usannotate.annotations import ShapeKind
-from usannotate.export.sr import tracking_uid
+from usannotate.export.sr import _COPIED_TYPE_2, tracking_uid
 from usannotate.export.sr_codes import (
     FRAME_LISTS,
     FRAME_SOURCE,
@@ -268,17 +268,7 @@ def _earlier_report(dicom: Path, out: Path) -> None:
         procedure_reported=codes.SCT.Ultrasonography,
         imaging_measurements=groups,
     )
-    for keyword in (
-        "PatientName",
-        "PatientID",
-        "PatientBirthDate",
-        "PatientSex",
-        "StudyDate",
-        "StudyTime",
-        "ReferringPhysicianName",
-        "StudyID",
-        "AccessionNumber",
-    ):
+    for keyword in _COPIED_TYPE_2:
         if keyword not in header:
             setattr(header, keyword, "")
     sr = hd.sr.ComprehensiveSR(

@@ -59,14 +59,21 @@ UNIT_CODES: dict[str, CodedConcept] = {
 #: Name of the qualitative evaluation saying where a frame's geometry comes from.
 FRAME_SOURCE = CodedConcept("FRAME_SOURCE", SCHEME, "Geometry source on this frame")
 
-#: Frame source -> its coded value; :data:`OUT_OF_VIEW` marks a gap (no geometry).
-SOURCE_CODES: dict[str, CodedConcept] = {
-    FrameSource.KEYFRAME.value: CodedConcept("KEYFRAME", SCHEME, "Keyframe, placed by a person"),
-    FrameSource.TRACKED.value: CodedConcept("TRACKED", SCHEME, "Tracked by optical flow"),
-    FrameSource.INTERPOLATED.value: CodedConcept(
-        "INTERPOLATED", SCHEME, "Interpolated between stored frames"
-    ),
-}
+
+def _private(table: dict[str, tuple[str, str]]) -> dict[str, CodedConcept]:
+    """``key -> (code value, meaning)`` as concepts of our private scheme."""
+    return {key: CodedConcept(value, SCHEME, meaning) for key, (value, meaning) in table.items()}
+
+
+#: Frame source -> its coded value (reports of earlier versions: one group per frame);
+#: :data:`OUT_OF_VIEW` marks a gap (no geometry).
+SOURCE_CODES = _private(
+    {
+        FrameSource.KEYFRAME.value: ("KEYFRAME", "Keyframe, placed by a person"),
+        FrameSource.TRACKED.value: ("TRACKED", "Tracked by optical flow"),
+        FrameSource.INTERPOLATED.value: ("INTERPOLATED", "Interpolated between stored frames"),
+    }
+)
 OUT_OF_VIEW = CodedConcept("OUT_OF_VIEW", SCHEME, "Out of view on this frame (a gap)")
 
 #: Text evaluations of a track's measurement group: the sidecar's track id and name.
@@ -75,14 +82,14 @@ TRACK_NAME = CodedConcept("TRACK_NAME", SCHEME, "Track name")
 
 #: Frame source -> the name of the text evaluation listing a track's frame numbers with
 #: that source; ``"absent"`` lists the gap markers (the track out of view from there).
-FRAME_LISTS: dict[str, CodedConcept] = {
-    FrameSource.KEYFRAME.value: CodedConcept("KEYFRAMES", SCHEME, "Keyframe numbers"),
-    FrameSource.TRACKED.value: CodedConcept("TRACKED_FRAMES", SCHEME, "Tracked frame numbers"),
-    FrameSource.INTERPOLATED.value: CodedConcept(
-        "INTERPOLATED_FRAMES", SCHEME, "Interpolated frame numbers"
-    ),
-    "absent": CodedConcept("OUT_OF_VIEW_FRAMES", SCHEME, "Out of view from frame numbers"),
-}
+FRAME_LISTS = _private(
+    {
+        FrameSource.KEYFRAME.value: ("KEYFRAMES", "Keyframe numbers"),
+        FrameSource.TRACKED.value: ("TRACKED_FRAMES", "Tracked frame numbers"),
+        FrameSource.INTERPOLATED.value: ("INTERPOLATED_FRAMES", "Interpolated frame numbers"),
+        "absent": ("OUT_OF_VIEW_FRAMES", "Out of view from frame numbers"),
+    }
+)
 
 
 def frame_ranges(numbers: Iterable[int]) -> str:
