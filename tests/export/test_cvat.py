@@ -160,6 +160,8 @@ def test_export_has_cvat_video_structure(marked, tmp_path):
         for frame, shape in visible.items():
             attributes = {a.get("name"): a.text for a in shape.findall("attribute")}
             assert attributes["tracked"] == ("true" if frame in obj.tracked else "false")
+            assert attributes["track_id"] == obj.id  # the sidecar's object, for the import
+            assert (attributes["name"] or "") == obj.name
             assert shape.get("keyframe") == "1"
             points = np.array([p.split(",") for p in shape.get("points").split(";")], float)
             np.testing.assert_allclose(points, obj.frames[frame], atol=5e-4)
