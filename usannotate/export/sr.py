@@ -206,8 +206,8 @@ def _document(
 
     ``ComprehensiveSR(content=report)`` deep-copies the whole content tree, parses the
     copy again and walks it three times (evidence, SCOORD3D): for a 600-frame loop with 4
-    tracks that was 60 % of the export. So highdicom builds the document around a report
-    holding only ``sample`` (the first track on its first frame: the same header,
+    tracks that was about half of the export's time. So highdicom builds the document
+    around a report holding only ``sample`` (the first track on its first frame: the same header,
     evidence and checks, as every group refers to the one image of ``header`` and holds
     2D SCOORDs only), then the document takes the whole report's content (for
     :func:`build_sr`, highdicom's ``from_dataset(copy=False)`` then parses it once, in
