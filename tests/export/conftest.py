@@ -27,7 +27,8 @@ PLANE_LABELS = {
 def mark_sample(folder: Path, sample: str = "b", name: str = "loop_b.dcm") -> Path:
     """Copy sample loop ``sample`` into ``folder`` and mark it from its truth: needle,
     fluid, a target and three planes on every 5th frame with the needle and fluid in
-    view; every other needle frame tracked; a gap in the fluid after its 2nd frame."""
+    view; every other needle frame tracked; a gap in the fluid after its 2nd frame; the
+    needle is named."""
     folder.mkdir(parents=True, exist_ok=True)
     dicom = folder / name
     shutil.copy(SAMPLES / f"hydrodissection_linear_{sample}.dcm", dicom)
@@ -36,7 +37,7 @@ def mark_sample(folder: Path, sample: str = "b", name: str = "loop_b.dcm") -> Pa
     with usannotate.open_cine(dicom) as loop:
         doc = new_document(loop, labels, "Test^Annotator")
     add = doc.annotations.add
-    needle = add(AnnotatedObject("needle", labels["needle"].kind))
+    needle = add(AnnotatedObject("needle", labels["needle"].kind, name="22G spinal needle"))
     fluid = add(AnnotatedObject("fluid.injectate", labels["fluid.injectate"].kind))
     target = add(AnnotatedObject("target", labels["target"].kind))
     planes = {

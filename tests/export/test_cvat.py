@@ -160,6 +160,8 @@ def test_export_has_cvat_video_structure(marked, tmp_path):
         for frame, shape in visible.items():
             attributes = {a.get("name"): a.text for a in shape.findall("attribute")}
             assert attributes["tracked"] == ("true" if frame in obj.tracked else "false")
+            assert attributes["track_id"] == obj.id  # the sidecar's object, for the import
+            assert (attributes["name"] or "") == obj.name
             assert shape.get("keyframe") == "1"
             points = np.array([p.split(",") for p in shape.get("points").split(";")], float)
             np.testing.assert_allclose(points, obj.frames[frame], atol=5e-4)
@@ -183,8 +185,9 @@ def test_round_trip_gives_the_same_tracks(marked, tmp_path):
     original = load_sidecar(sidecar_path_for(marked)).annotations.objects
     imported = load_sidecar(back).annotations.objects
     assert len(imported) == len(original)
+    assert any(obj.name for obj in original)  # the sample names its needle
     for obj, twin in zip(original, imported, strict=True):
-        assert twin.same_work(obj), obj.label_id
+        assert twin == obj, obj.label_id  # the same id and name, frames, gaps, points
 
 
 def test_a_file_written_by_cvat_is_read_with_its_coordinates(tmp_path):
@@ -306,3 +309,21 @@ def test_a_folder_gives_one_file_per_loop(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["loop_a.cvat.xml", "loop_b.cvat.xml"]
     assert "[2/2] loop_b.dcm" in result.stderr
+
+
+def test_a_track_copied_in_cvat_gets_an_id_of_its_own(marked, tmp_path):
+    xml = tmp_path / "loop.xml"
+    root = _export(marked, xml)
+    copied = ET.fromstring(ET.tostring(root.find("track")))  # CVAT copies attributes too
+    copied.set("id", "99")
+    root.append(copied)
+    xml.write_bytes(ET.tostring(root))
+    back = tmp_path / "back.usannotate.json"
+    result = run_cli("import", "cvat", str(xml), "--dicom", str(marked), "-o", str(back))
+    assert result.returncode == 0, result.stderr
+    original = load_sidecar(sidecar_path_for(marked)).annotations.objects
+    imported = load_sidecar(back).annotations.objects
+    assert [o.id for o in imported[:-1]] == [o.id for o in original]
+    twin = imported[-1]
+    assert twin.id not in {o.id for o in original}
+    assert twin.same_work(original[0])  # the copy, with its name, under a new id

@@ -9,13 +9,28 @@ import subprocess
 from pathlib import Path
 
 import highdicom as hd
+import numpy as np
+import pydicom
 import pytest
+from highdicom.sr.utils import find_content_items
+from pydicom.sr.codedict import codes
 
 from tests.export.conftest import mark_sample, uncalibrated_loop
 from tests.test_cli import run_cli
 from usannotate.annotations import ShapeKind
-from usannotate.export.sr import tracking_uid
-from usannotate.export.sr_codes import FRAME_SOURCE, MEASUREMENT_CODES, UNIT_CODES
+from usannotate.export.sr import _COPIED_TYPE_2, tracking_uid
+from usannotate.export.sr_codes import (
+    FRAME_LISTS,
+    FRAME_SOURCE,
+    MEASUREMENT_CODES,
+    OUT_OF_VIEW,
+    SOURCE_CODES,
+    TRACK_ID,
+    UNIT_CODES,
+    frame_ranges,
+    label_code,
+    parse_frame_ranges,
+)
 from usannotate.sidecar import load_sidecar, sidecar_path_for
 
 DCIODVFY = shutil.which("dciodvfy")
@@ -44,33 +59,47 @@ def _measure(dicom: Path) -> list[dict]:
 
 def _read_back(sr_path: Path, dicom: Path) -> dict[tuple[str, int, str], tuple[float, str]]:
     """``(object id, 0-based frame, measurement) -> (value, UCUM unit)`` from the SR as
-    highdicom reads it, and checks each group's frame source."""
+    highdicom reads it; checks one group per track, its identifiers, that every
+    measurement names its image and frame, and the group's frame lists."""
     doc = load_sidecar(sidecar_path_for(dicom))
     sop = doc.dicom.sop_instance_uid
     objects = {tracking_uid(sop, o.id): o for o in doc.annotations.objects}
     report = hd.sr.srread(sr_path).content
+    assert not report.get_planar_roi_measurement_groups()  # regions are TID 1501 too
+    groups = report.get_image_measurement_groups()
+    assert len(groups) == len(objects)  # one measurement group per track
+    assert {str(g.tracking_uid) for g in groups} == objects.keys()
     values = {}
-    groups = [*report.get_planar_roi_measurement_groups(), *report.get_image_measurement_groups()]
-    assert groups
     for group in groups:
         obj = objects[str(group.tracking_uid)]
         label = doc.annotations.label_set[obj.label_id]
         assert group.tracking_identifier == label.name
-        if hasattr(group, "roi") and group.roi is not None:
-            item = group.roi.ContentSequence[0].ReferencedSOPSequence[0]
-            assert obj.kind is ShapeKind.REGION
-            assert group.roi.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
-        else:
-            item = group.source_images[0].ReferencedSOPSequence[0]
-        assert item.ReferencedSOPInstanceUID == sop
-        frame = int(item.ReferencedFrameNumber) - 1  # DICOM frame numbers are 1-based
-        evaluations = {e.name: e.value for e in group.get_qualitative_evaluations()}
-        source = evaluations[FRAME_SOURCE].value
-        if source == "OUT_OF_VIEW":
-            assert frame in obj.absent
-            continue
-        assert source.lower() == obj.source(frame).value
+        texts = {i.name: i.value for i in find_content_items(group[0], value_type="TEXT")}
+        assert texts[TRACK_ID] == obj.id
+        listed = {
+            source: parse_frame_ranges(texts[code], 10_000)
+            for source, code in FRAME_LISTS.items()
+            if code in texts
+        }
+        assert listed.get("absent", set()) == {f + 1 for f in obj.absent}
+        frames_seen = set()
         for m in group.get_measurements():
+            scoords = m.referenced_coordinates
+            if scoords:  # the frame's geometry: a SCOORD selected from the image's frame
+                image = scoords[0].ContentSequence[0].ReferencedSOPSequence[0]
+                assert scoords[0].graphic_type == hd.sr.GraphicTypeValues(
+                    "POINT" if obj.kind is ShapeKind.POINT else "POLYLINE"
+                )
+            else:
+                image = m.referenced_images[0].ReferencedSOPSequence[0]
+            assert image.ReferencedSOPInstanceUID == sop
+            number = int(image.ReferencedFrameNumber)
+            frame = number - 1  # DICOM frame numbers are 1-based
+            if scoords:
+                assert frame not in frames_seen  # one geometry per frame
+                frames_seen.add(frame)
+            source = next(s for s, numbers in listed.items() if number in numbers)
+            assert source == obj.source(frame).value
             names = [n for n, c in MEASUREMENT_CODES.items() if c == m.name]
             if "depth" in names:
                 names = ["tip_depth" if obj.kind is ShapeKind.NEEDLE else "depth"]
@@ -131,8 +160,10 @@ def test_import_gives_back_the_same_tracks(reports, tmp_path, which):
     original = load_sidecar(sidecar_path_for(dicom)).annotations.objects
     imported = load_sidecar(back).annotations.objects
     assert len(imported) == len(original)
+    assert any(obj.name for obj in original)  # the sample names its needle
     for obj, twin in zip(original, imported, strict=True):
-        assert twin.same_work(obj), obj.label_id  # stored frames, tracked, gaps, points
+        # The same object: its id, name, stored frames, tracked frames, gaps, points.
+        assert twin == obj, obj.label_id
 
 
 def test_px_values_are_refused_unless_allowed(tmp_path):
@@ -165,3 +196,115 @@ def test_bad_input_is_one_line(reports, tmp_path):
     result = run_cli("export", "sr", str(tmp_path / "missing.dcm"), "-o", str(tmp_path / "x.dcm"))
     assert result.returncode == 2
     assert "missing.dcm" in result.stderr
+
+
+def _earlier_report(dicom: Path, out: Path) -> None:
+    """A report laid out as usannotate wrote them before one group per track: a TID 1501
+    group per needle frame (frame source as a coded evaluation, the SCOORD under the
+    length), a TID 1410 group for a region frame, and a gap group (no geometry)."""
+    header = pydicom.dcmread(dicom, stop_before_pixels=True)
+    uids = (header.SOPClassUID, header.SOPInstanceUID)
+    needle = hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="Needle")
+    fluid = hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="Injected fluid")
+    mm = UNIT_CODES["mm"]
+
+    def needle_group(number, points, source):
+        scoord = hd.sr.CoordinatesForMeasurement(
+            "POLYLINE",
+            np.array(points, dtype=np.float32),
+            hd.sr.SourceImageForRegion(*uids, referenced_frame_numbers=[number]),
+        )
+        return hd.sr.MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=needle,
+            finding_type=label_code("needle", "Needle"),
+            measurements=[
+                hd.sr.Measurement(
+                    MEASUREMENT_CODES["length"], 10.0, mm, referenced_coordinates=[scoord]
+                ),
+                hd.sr.Measurement(MEASUREMENT_CODES["angle"], 30.0, UNIT_CODES["deg"]),
+            ],
+            qualitative_evaluations=[
+                hd.sr.QualitativeEvaluation(FRAME_SOURCE, SOURCE_CODES[source])
+            ],
+            source_images=[
+                hd.sr.SourceImageForMeasurementGroup(*uids, referenced_frame_numbers=[number])
+            ],
+        )
+
+    region = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=fluid,
+        referenced_region=hd.sr.ImageRegion(
+            "POLYLINE",
+            np.array([[10, 10], [30, 10], [30, 20], [10, 10]], dtype=np.float32),
+            hd.sr.SourceImageForRegion(*uids, referenced_frame_numbers=[4]),
+        ),
+        finding_type=label_code("fluid.injectate", "Injected fluid"),
+        qualitative_evaluations=[
+            hd.sr.QualitativeEvaluation(FRAME_SOURCE, SOURCE_CODES["keyframe"])
+        ],
+    )
+    gap = hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=needle,
+        finding_type=label_code("needle", "Needle"),
+        qualitative_evaluations=[hd.sr.QualitativeEvaluation(FRAME_SOURCE, OUT_OF_VIEW)],
+        source_images=[hd.sr.SourceImageForMeasurementGroup(*uids, referenced_frame_numbers=[6])],
+    )
+    groups = [
+        needle_group(3, [(10, 5), (40, 30)], "keyframe"),
+        needle_group(5, [(10, 5), (42, 32)], "tracked"),
+        gap,
+        needle_group(8, [(10, 5), (44, 34)], "keyframe"),
+        region,
+    ]
+    report = hd.sr.MeasurementReport(
+        observation_context=hd.sr.ObservationContext(
+            observer_person_context=hd.sr.ObserverContext(
+                observer_type=codes.DCM.Person,
+                observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
+                    name="Test^Earlier"
+                ),
+            )
+        ),
+        procedure_reported=codes.SCT.Ultrasonography,
+        imaging_measurements=groups,
+    )
+    for keyword in _COPIED_TYPE_2:
+        if keyword not in header:
+            setattr(header, keyword, "")
+    sr = hd.sr.ComprehensiveSR(
+        evidence=[header],
+        content=report,
+        series_instance_uid=hd.UID(),
+        series_number=1,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+    )
+    sr.save_as(out, enforce_file_format=True)
+
+
+def test_reports_with_a_group_per_frame_still_import(tmp_path):
+    dicom = uncalibrated_loop(tmp_path)
+    earlier = tmp_path / "earlier.sr.dcm"
+    _earlier_report(dicom, earlier)
+    back = tmp_path / "back.usannotate.json"
+    result = run_cli("import", "sr", str(earlier), "--dicom", str(dicom), "-o", str(back))
+    assert result.returncode == 0, result.stderr
+    needle, fluid = load_sidecar(back).annotations.objects
+    assert (needle.label_id, fluid.label_id) == ("needle", "fluid.injectate")
+    # Frame numbers 3, 5, 8 are 0-based frames 2, 4, 7; the gap group at number 6.
+    assert sorted(needle.frames) == [2, 4, 7]
+    assert needle.tracked == {4}
+    assert needle.absent == {5}
+    np.testing.assert_array_equal(needle.frames[7], [[10, 5], [44, 34]])
+    assert sorted(fluid.frames) == [3]
+    np.testing.assert_array_equal(fluid.frames[3], [[10, 10], [30, 10], [30, 20]])
+
+
+def test_frame_ranges_read_back_and_are_bounded():
+    numbers = [1, 2, 3, 7, 9, 10, 600]
+    text = frame_ranges(numbers)
+    assert text == "1-3 7 9-10 600"
+    assert parse_frame_ranges(text, 600) == set(numbers)
+    for bad in ("0-3", "5-2", "1-601", "x"):
+        with pytest.raises(ValueError, match="frame numbers"):
+            parse_frame_ranges(bad, 600)

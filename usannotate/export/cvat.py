@@ -4,8 +4,10 @@ No Qt. CVAT re-interpolates every frame that is not a keyframe when it imports a
 so tracked frames go out as keyframes too, with the attribute ``tracked=true``; frames
 we interpolate are left to CVAT. A shape with ``outside="1"`` starts each gap and follows
 the last stored frame (the track leaves the view). The needle is a 2-point polyline with
-the attribute ``kind=needle`` (entry first, tip second). Coordinates are CVAT's and ours
-alike: ``(x, y)`` in image pixels, ``(0, 0)`` at the top-left corner of the image.
+the attribute ``kind=needle`` (entry first, tip second). The attributes ``track_id`` and
+``name`` keep the sidecar's object id and name, so an import gives them back.
+Coordinates are CVAT's and ours alike: ``(x, y)`` in image pixels, ``(0, 0)`` at the
+top-left corner of the image.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ def _meta(root: ET.Element, work: AnnotatedLoop) -> None:
         _sub(element, "type", CVAT_SHAPES[label.kind])
         specs = _sub(element, "attributes")
         _attribute_spec(specs, "tracked", "checkbox", ["false", "true"])
+        _attribute_spec(specs, "track_id", "text", [""])
+        _attribute_spec(specs, "name", "text", [""])
         if label.kind is ShapeKind.NEEDLE:
             _attribute_spec(specs, "kind", "select", ["needle"])
     size = _sub(task, "original_size")
@@ -114,6 +118,8 @@ def _track(root: ET.Element, number: int, obj: AnnotatedObject, work: AnnotatedL
             z_order="0",
         )
         _sub(element, "attribute", "true" if tracked else "false", name="tracked")
+        _sub(element, "attribute", obj.id, name="track_id")
+        _sub(element, "attribute", obj.name, name="name")
         if obj.kind is ShapeKind.NEEDLE:
             _sub(element, "attribute", "needle", name="kind")
 

@@ -5,20 +5,22 @@ network). Keyframes stay keyframes (``tracked=true`` ones come back as tracked f
 CVAT's interpolated shapes (``keyframe="0"``) are left to our interpolation, and an
 ``outside="1"`` shape before a later keyframe becomes a gap marker (one after the last
 keyframe just ends the track). Tracks CVAT keeps as ``<box>``, ``<ellipse>``, ``<mask>``
-or skeletons are refused with a message naming them.
+or skeletons are refused with a message naming them. The attributes ``track_id`` and
+``name`` (written by :mod:`usannotate.export.cvat`) give the objects back their sidecar
+ids and names.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, ShapeKind
-from usannotate.export._common import ExportError, resolve_labels
+from usannotate.export._common import ExportError
+from usannotate.export._imported import ImportedTrack, add_imported_tracks
 
 __all__ = ["CvatTrack", "cvat_into_annotations", "read_cvat_tracks"]
 
@@ -30,16 +32,8 @@ _UNSUPPORTED = ("box", "ellipse", "mask", "cuboid", "skeleton", "tag")
 MAX_XML_BYTES = 512 * 1024 * 1024
 
 
-@dataclass
-class CvatTrack:
-    """One ``<track>`` as read: its label name, kind and keyframes."""
-
-    number: str
-    label: str
-    kind: ShapeKind
-    colour: str | None = None
-    frames: dict[int, tuple[np.ndarray, FrameSource]] = field(default_factory=dict)
-    gaps: set[int] = field(default_factory=set)
+#: A CVAT track as read (the name the module has exported since its first version).
+CvatTrack = ImportedTrack
 
 
 def _points(text: str, where: str) -> np.ndarray:
@@ -57,7 +51,7 @@ def _attributes(shape: Element) -> dict[str, str]:
     return {a.get("name", ""): (a.text or "").strip() for a in shape.findall("attribute")}
 
 
-def read_cvat_tracks(path: str | os.PathLike[str], *, n_frames: int) -> list[CvatTrack]:
+def read_cvat_tracks(path: str | os.PathLike[str], *, n_frames: int) -> list[ImportedTrack]:
     """The tracks of a CVAT for video 1.1 XML file, frames checked against ``n_frames``.
 
     Raises
@@ -86,7 +80,7 @@ def read_cvat_tracks(path: str | os.PathLike[str], *, n_frames: int) -> list[Cva
     images = root.findall("image")
     if images and not root.findall("track"):
         raise ExportError(f"{name}: CVAT for images, not for video (no <track>)")
-    tracks: list[CvatTrack] = []
+    tracks: list[ImportedTrack] = []
     for track in root.findall("track"):
         tracks.append(_read_track(track, name, n_frames, colours))
     if not tracks:
@@ -94,7 +88,7 @@ def read_cvat_tracks(path: str | os.PathLike[str], *, n_frames: int) -> list[Cva
     return tracks
 
 
-def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str]) -> CvatTrack:
+def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str]) -> ImportedTrack:
     number = track.get("id", "?")
     where = f"{name}: track {number}"
     shapes = list(track)
@@ -114,7 +108,9 @@ def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str
         kind = ShapeKind.NEEDLE
     label = track.get("label", "").strip()
     colour = colours.get(label)
-    out = CvatTrack(number, label, kind, colour if colour and len(colour) == 7 else None)
+    out = ImportedTrack(
+        f"track {number} ({label})", label, kind, colour if colour and len(colour) == 7 else None
+    )
     visible: dict[int, tuple[np.ndarray, FrameSource]] = {}
     outside: list[int] = []
     for shape in shapes:
@@ -130,8 +126,13 @@ def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str
         if shape.get("keyframe", "1") != "1":
             continue  # CVAT interpolated it: so do we
         points = _points(shape.get("points", ""), f"{where}, frame {frame}")
-        tracked = _attributes(shape).get("tracked", "false").lower() == "true"
+        attributes = _attributes(shape)
+        tracked = attributes.get("tracked", "false").lower() == "true"
         visible[frame] = (points, FrameSource.TRACKED if tracked else FrameSource.KEYFRAME)
+        # usannotate's own exports keep the sidecar's track id and name (CVAT keeps
+        # attributes through its own edits); tracks made in CVAT have neither.
+        out.object_id = out.object_id or attributes.get("track_id", "")
+        out.name = out.name or attributes.get("name", "")
     out.frames = visible
     last = max(visible, default=-1)
     out.gaps = {f for f in outside if f < last and f not in visible}
@@ -139,7 +140,7 @@ def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str
 
 
 def cvat_into_annotations(
-    tracks: list[CvatTrack], annotations: Annotations, name: str, *, add_labels: bool = False
+    tracks: list[ImportedTrack], annotations: Annotations, name: str, *, add_labels: bool = False
 ) -> list[AnnotatedObject]:
     """Add the CVAT tracks to ``annotations`` as new objects; returns them.
 
@@ -148,19 +149,4 @@ def cvat_into_annotations(
     ExportError
         Unknown labels (unless ``add_labels``), shapes that do not suit their label.
     """
-    kept = [t for t in tracks if t.frames]
-    wanted = [(t.label, t.kind, t.colour) for t in kept]
-    labels = resolve_labels(annotations.label_set, wanted, name, add_labels=add_labels)
-    added = []
-    for track in kept:
-        label = labels[track.label]
-        obj = AnnotatedObject(label.id, label.kind)
-        try:
-            for frame, (points, source) in sorted(track.frames.items()):
-                obj.set_points(frame, points, source)
-        except ValueError as exc:
-            raise ExportError(f"{name}: track {track.number} ({track.label}): {exc}") from None
-        for frame in sorted(track.gaps):
-            obj.mark_absent(frame)
-        added.append(annotations.add(obj))
-    return added
+    return add_imported_tracks(tracks, annotations, name, add_labels=add_labels)

@@ -1,15 +1,22 @@
 """DICOM SR export: a TID 1500 Measurement Report of a loop's tracks, built with highdicom.
 
-No Qt. One measurement group per track and frame, all groups of a track sharing its
-Tracking Identifier (the label's name) and Tracking Unique Identifier (a UID per track):
-DICOM's TID 1410 holds exactly one region per group, so a track through the loop is the
-set of groups with its tracking UID. Regions (fluid, structures to avoid) are TID 1410
-planar ROI groups with a closed POLYLINE; planes and the needle (POLYLINE) and points
-(POINT) are TID 1501 groups whose measurements are inferred from their SCOORD. Each group
-names its frame with ReferencedFrameNumber, which is 1-based (our frames are 0-based: the
-conversion is here and in :mod:`usannotate.export.sr_import` only), and says with a
-qualitative evaluation whether the frame is a keyframe, tracked or interpolated. A gap
-(the track out of view) is a TID 1501 group with no geometry saying so.
+No Qt. **One measurement group per track** (TID 1501 "Measurement and Qualitative
+Evaluation Group"): Tracking Identifier = the label's name, Tracking Unique Identifier = a
+UID per track, Finding = the label. Its measurements (TID 300) are per frame, each with
+its UCUM unit and code; the first measurement of each frame is INFERRED FROM the track's
+geometry on that frame as an SCOORD (POLYLINE for planes and the needle, a closed POLYLINE
+for regions, POINT for points) SELECTED FROM the source image and frame; the frame's other
+measurements are INFERRED FROM the same image and frame. The group's text evaluations
+list the track's keyframes, tracked and interpolated frames and gap markers, and keep the
+sidecar's track id and name.
+
+Why TID 1501 for regions too: TID 1410 (planar ROI) holds exactly one Image Region per
+group, so a region followed through a loop cannot be one TID 1410 group; TID 1501 holds
+any number of TID 300 measurements, each INFERRED FROM its own SCOORD, which is where a
+region's outline on each frame goes (as its Area's geometry).
+
+Frame numbers (ReferencedFrameNumber) are 1-based in DICOM; our frames are 0-based: the
+conversion is here and in :mod:`usannotate.export.sr_import` only.
 """
 
 from __future__ import annotations
@@ -30,12 +37,13 @@ from usannotate._atomic import write_atomically
 from usannotate.annotations import AnnotatedObject, Row, ShapeKind, measure_frame
 from usannotate.export._common import AnnotatedLoop, ExportError, check_units, frames_of_track
 from usannotate.export.sr_codes import (
-    FRAME_SOURCE,
+    FRAME_LISTS,
     MEASUREMENT_CODES,
-    OUT_OF_VIEW,
     SCHEME,
-    SOURCE_CODES,
+    TRACK_ID,
+    TRACK_NAME,
     UNIT_CODES,
+    frame_ranges,
     label_code,
 )
 
@@ -70,7 +78,8 @@ def build_sr(
     allow_px: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> hd.sr.ComprehensiveSR:
-    """The Measurement Report of ``work``'s tracks as a Comprehensive SR instance.
+    """The Measurement Report of ``work``'s tracks as a Comprehensive SR instance (its
+    ``content`` parsed by highdicom, as :func:`highdicom.sr.srread` gives it).
 
     Parameters
     ----------
@@ -90,6 +99,19 @@ def build_sr(
     ExportError
         Nothing is marked, or some values are in px and ``allow_px`` is not set.
     """
+    sr = _sr_dataset(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
+    return hd.sr.ComprehensiveSR.from_dataset(sr, copy=False)
+
+
+def _sr_dataset(
+    work: AnnotatedLoop,
+    *,
+    all_frames: bool,
+    allow_px: bool,
+    progress: Callable[[int, int], None] | None,
+) -> hd.sr.ComprehensiveSR:
+    """:func:`build_sr`'s document before highdicom parses its content (what is saved:
+    parsing 2,000 frames' content again only to write it would take a third longer)."""
     objects = [o for o in work.annotations.objects if o.frames]
     if not objects:
         raise ExportError(f"{work.name}: nothing is marked on this loop")
@@ -101,41 +123,20 @@ def build_sr(
 
     header = _evidence(work)
     try:
-        groups = []
+        groups: list[tuple[AnnotatedObject, object]] = []
         for done, obj in enumerate(objects):
-            groups += _track_groups(work, obj, header, by_key, all_frames)
+            group = _track_group(work, obj, header, by_key, all_frames)
+            if group is not None:
+                groups.append((obj, group))
             if progress is not None:
                 progress(done + 1, len(objects))
-
-        observer = hd.sr.ObservationContext(
-            observer_device_context=hd.sr.ObserverContext(
-                observer_type=codes.DCM.Device,
-                observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-                    uid=generate_uid(entropy_srcs=["usannotate", __version__]),
-                    name="usannotate",
-                    manufacturer_name="usannotate",
-                    model_name=__version__,
-                ),
-            ),
-            **_person_observer(work.doc.annotator),
-        )
-        report = hd.sr.MeasurementReport(
-            observation_context=observer,
-            procedure_reported=codes.SCT.Ultrasonography,
-            imaging_measurements=groups,
-            title=codes.DCM.ImagingMeasurementReport,
-        )
-        sr = hd.sr.ComprehensiveSR(
-            evidence=[header],
-            content=report,
-            series_instance_uid=hd.UID(),
-            series_number=9001,
-            sop_instance_uid=hd.UID(),  # a new instance each time: its content differs
-            instance_number=1,
-            manufacturer="usannotate",
-            series_description="usannotate measurements",
-            is_complete=True,
-        )
+        if not groups:
+            raise ExportError(f"{work.name}: nothing is marked on the loop's frames")
+        first = groups[0][0]
+        sample = _track_group(work, first, header, by_key, all_frames, first_only=True)
+        sr = _document(work, header, [g for _, g in groups], sample)
+    except ExportError:
+        raise
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # highdicom validates eagerly; its messages may quote header values, so only the
         # kind of complaint is told.
@@ -198,113 +199,158 @@ def _person_observer(annotator: str) -> dict[str, object]:
     }
 
 
-def _track_groups(
+def _document(
+    work: AnnotatedLoop, header: pydicom.Dataset, groups: list[object], sample: object
+) -> hd.sr.ComprehensiveSR:
+    """The Comprehensive SR document holding the report of ``groups``.
+
+    ``ComprehensiveSR(content=report)`` deep-copies the whole content tree, parses the
+    copy again and walks it three times (evidence, SCOORD3D): for a 600-frame loop with 4
+    tracks that was about half of the export's time. So highdicom builds the document
+    around a report holding only ``sample`` (the first track on its first frame: the same header,
+    evidence and checks, as every group refers to the one image of ``header`` and holds
+    2D SCOORDs only), then the document takes the whole report's content (for
+    :func:`build_sr`, highdicom's ``from_dataset(copy=False)`` then parses it once, in
+    place; :func:`write_sr` saves it as it is).
+    """
+    observer = hd.sr.ObservationContext(
+        observer_device_context=hd.sr.ObserverContext(
+            observer_type=codes.DCM.Device,
+            observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+                uid=generate_uid(entropy_srcs=["usannotate", __version__]),
+                name="usannotate",
+                manufacturer_name="usannotate",
+                model_name=__version__,
+            ),
+        ),
+        **_person_observer(work.doc.annotator),
+    )
+
+    def report(measurement_groups: list[object]) -> hd.sr.MeasurementReport:
+        return hd.sr.MeasurementReport(
+            observation_context=observer,
+            procedure_reported=codes.SCT.Ultrasonography,
+            imaging_measurements=measurement_groups,
+            title=codes.DCM.ImagingMeasurementReport,
+        )
+
+    whole = report(groups)
+    sr = hd.sr.ComprehensiveSR(
+        evidence=[header],
+        content=report([sample]),
+        series_instance_uid=hd.UID(),
+        series_number=9001,
+        sop_instance_uid=hd.UID(),  # a new instance each time: its content differs
+        instance_number=1,
+        manufacturer="usannotate",
+        series_description="usannotate measurements",
+        is_complete=True,
+    )
+    sr.ContentSequence = whole[0].ContentSequence
+    return sr
+
+
+def _track_group(
     work: AnnotatedLoop,
     obj: AnnotatedObject,
     header: pydicom.Dataset,
     by_key: dict[tuple[str, int], list[Row]],
     all_frames: bool,
-) -> list[object]:
+    *,
+    first_only: bool = False,
+) -> hd.sr.MeasurementsAndQualitativeEvaluations | None:
+    """The track's one measurement group (None when none of its frames is in the loop);
+    with ``first_only``, the group of its first frame only."""
     label = work.annotations.label_set.get(obj.label_id)
     label_name = label.name if label is not None else obj.label_id
-    tracking = hd.sr.TrackingIdentifier(
-        uid=tracking_uid(work.loop.identity.sop_instance_uid, obj.id), identifier=label_name[:64]
-    )
-    finding = label_code(obj.label_id, label_name[:64])
-    geometry = obj.all_geometry(work.loop.n_frames)
-    frames = set(frames_of_track(obj, work.loop.n_frames, all_frames))
-    gaps = {f for f in obj.absent if f < work.loop.n_frames}
-    groups: list[object] = []
-    for frame in sorted(frames | gaps):
-        # DICOM frame numbers are 1-based; ours are 0-based.
-        number = frame + 1
-        if frame in gaps:
-            groups.append(_gap_group(header, number, tracking, finding))
-            continue
+    n = work.loop.n_frames
+    frames = frames_of_track(obj, n, all_frames)[: 1 if first_only else None]
+    if not frames:
+        return None
+    geometry = obj.all_geometry(n)
+    images = _ImageReferences(header)
+    measurements: list[hd.sr.Measurement] = []
+    by_source: dict[str, list[int]] = {}
+    for frame in frames:
         points, source = geometry[frame]
-        evaluation = hd.sr.QualitativeEvaluation(FRAME_SOURCE, SOURCE_CODES[source.value])
+        number = frame + 1  # DICOM frame numbers are 1-based; ours are 0-based
+        by_source.setdefault(source.value, []).append(number)
         rows = by_key.get((obj.id, frame), [])
-        groups.append(
-            _frame_group(header, number, obj.kind, points, tracking, finding, rows, evaluation)
-        )
-    return groups
-
-
-def _source_image(header: pydicom.Dataset, number: int) -> hd.sr.SourceImageForRegion:
-    return hd.sr.SourceImageForRegion(
-        referenced_sop_class_uid=header.SOPClassUID,
-        referenced_sop_instance_uid=header.SOPInstanceUID,
-        referenced_frame_numbers=[number],
+        # Every kind has a value on every frame (length, area or depth): the first one
+        # carries the frame's geometry, the others name the same image and frame.
+        for k, row in enumerate(rows):
+            if k == 0:
+                measurements.append(
+                    _measurement(row, coordinates=_scoord(obj.kind, points, images, number))
+                )
+            else:
+                measurements.append(_measurement(row, image=images.measurement(number)))
+    group = hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(
+            uid=tracking_uid(work.loop.identity.sop_instance_uid, obj.id),
+            identifier=label_name[:64],
+        ),
+        finding_type=label_code(obj.label_id, label_name[:64]),
+        measurements=measurements,
+        source_images=[images.group([f + 1 for f in frames])],
     )
+    # highdicom's QualitativeEvaluation is a CODE; TID 1501 also allows TEXT evaluations
+    # of the group (its row 12): the track's id and name, and which frames are which.
+    texts = [(TRACK_ID, obj.id)]
+    if obj.name:
+        texts.append((TRACK_NAME, obj.name))
+    texts += [(FRAME_LISTS[s], frame_ranges(by_source[s])) for s in by_source]
+    gaps = [f + 1 for f in obj.absent if f < n]
+    if gaps:
+        texts.append((FRAME_LISTS["absent"], frame_ranges(gaps)))
+    group[0].ContentSequence.extend(
+        hd.sr.TextContentItem(
+            name=name, value=value, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS
+        )
+        for name, value in texts
+    )
+    return group
 
 
-def _frame_group(
-    header: pydicom.Dataset,
-    number: int,
-    kind: ShapeKind,
-    points: np.ndarray,
-    tracking: hd.sr.TrackingIdentifier,
-    finding: hd.sr.CodedConcept,
-    rows: list[Row],
-    evaluation: hd.sr.QualitativeEvaluation,
-) -> object:
-    """One track on one frame: its geometry as SCOORD and its measurements."""
+class _ImageReferences:
+    """References to frames of the one source image (its UIDs read once)."""
+
+    def __init__(self, header: pydicom.Dataset) -> None:
+        self.uids = (str(header.SOPClassUID), str(header.SOPInstanceUID))
+
+    def region(self, number: int) -> hd.sr.SourceImageForRegion:
+        return hd.sr.SourceImageForRegion(*self.uids, referenced_frame_numbers=[number])
+
+    def measurement(self, number: int) -> hd.sr.SourceImageForMeasurement:
+        return hd.sr.SourceImageForMeasurement(*self.uids, referenced_frame_numbers=[number])
+
+    def group(self, numbers: list[int]) -> hd.sr.SourceImageForMeasurementGroup:
+        return hd.sr.SourceImageForMeasurementGroup(*self.uids, referenced_frame_numbers=numbers)
+
+
+def _scoord(
+    kind: ShapeKind, points: np.ndarray, images: _ImageReferences, number: int
+) -> list[hd.sr.CoordinatesForMeasurement]:
+    """The track's geometry on frame ``number`` (1-based) as an SCOORD on that frame."""
     data = np.asarray(points, dtype=np.float32)
     if kind is ShapeKind.REGION:
-        closed = np.vstack([data, data[:1]])  # SCOORD closes a polygon by repeating point 1
-        region = hd.sr.ImageRegion("POLYLINE", closed, _source_image(header, number))
-        return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
-            tracking_identifier=tracking,
-            referenced_region=region,
-            finding_type=finding,
-            measurements=[_measurement(row) for row in rows],
-            qualitative_evaluations=[evaluation],
-        )
+        data = np.vstack([data, data[:1]])  # SCOORD closes a polygon by repeating point 1
     graphic = "POINT" if kind is ShapeKind.POINT else "POLYLINE"
-    coordinates = [hd.sr.CoordinatesForMeasurement(graphic, data, _source_image(header, number))]
-    return hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=tracking,
-        finding_type=finding,
-        # The geometry once, under the first measurement (the others are of the same
-        # geometry on the same frame: the group names the frame): a third fewer items.
-        measurements=[
-            _measurement(row, coordinates if k == 0 else None) for k, row in enumerate(rows)
-        ],
-        qualitative_evaluations=[evaluation],
-        source_images=[_group_image(header, number)],
-    )
-
-
-def _gap_group(
-    header: pydicom.Dataset,
-    number: int,
-    tracking: hd.sr.TrackingIdentifier,
-    finding: hd.sr.CodedConcept,
-) -> object:
-    return hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=tracking,
-        finding_type=finding,
-        qualitative_evaluations=[hd.sr.QualitativeEvaluation(FRAME_SOURCE, OUT_OF_VIEW)],
-        source_images=[_group_image(header, number)],
-    )
-
-
-def _group_image(header: pydicom.Dataset, number: int) -> hd.sr.SourceImageForMeasurementGroup:
-    return hd.sr.SourceImageForMeasurementGroup(
-        referenced_sop_class_uid=header.SOPClassUID,
-        referenced_sop_instance_uid=header.SOPInstanceUID,
-        referenced_frame_numbers=[number],
-    )
+    return [hd.sr.CoordinatesForMeasurement(graphic, data, images.region(number))]
 
 
 def _measurement(
-    row: Row, coordinates: list[hd.sr.CoordinatesForMeasurement] | None = None
+    row: Row,
+    *,
+    coordinates: list[hd.sr.CoordinatesForMeasurement] | None = None,
+    image: hd.sr.SourceImageForMeasurement | None = None,
 ) -> hd.sr.Measurement:
     return hd.sr.Measurement(
         name=MEASUREMENT_CODES[row.measurement],
         value=round(float(row.value), 6),
         unit=UNIT_CODES[row.unit],
         referenced_coordinates=coordinates,
+        referenced_images=[image] if image is not None else None,
     )
 
 
@@ -326,7 +372,7 @@ def write_sr(
     OSError
         The file could not be written (any file already there is left as it was).
     """
-    sr = build_sr(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
+    sr = _sr_dataset(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
     buffer = io.BytesIO()
     sr.save_as(buffer, enforce_file_format=True)
     path = Path(output)
