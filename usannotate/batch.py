@@ -14,11 +14,10 @@ the end and exits 2. No Qt.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Generic, TextIO, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,13 +33,28 @@ def default_jobs() -> int:
 
 def jobs_argument(value: str) -> int:
     """``--jobs N`` for argparse: a whole number of processes, at least 1."""
+    import argparse
+
     try:
         jobs = int(value)
     except ValueError:
-        raise ValueError(f"--jobs takes a whole number of processes, not {value!r}") from None
+        message = f"--jobs takes a whole number of processes, not {value!r}"
+        raise argparse.ArgumentTypeError(message) from None
     if jobs < 1:
-        raise ValueError("--jobs takes at least 1 process")
+        raise argparse.ArgumentTypeError("--jobs takes at least 1 process")
     return jobs
+
+
+def add_jobs_option(parser: object) -> None:
+    """``--jobs N`` on a folder-wide subcommand's parser (default: the cores)."""
+    parser.add_argument(  # type: ignore[attr-defined]
+        "--jobs",
+        type=jobs_argument,
+        default=None,
+        metavar="N",
+        help=f"loops worked on at once, each in its own process (default: the cores, "
+        f"{default_jobs()} here)",
+    )
 
 
 @dataclass
@@ -65,33 +79,26 @@ class BatchResult(Generic[T, R]):
         ]
 
 
-class ProgressLine:
-    """One line on a terminal (rewritten in place), or one line per tenth when ``stream``
-    is not a terminal (a log file), saying how many of how many are done and failed."""
-
-    def __init__(self, total: int, what: str = "loops", stream: TextIO | None = None) -> None:
-        self.total, self.what = total, what
-        self.stream = stream if stream is not None else sys.stderr
-        self._live = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._last_tenth = -1
-
-    def update(self, done: int, failed: int) -> None:
-        text = f"{done}/{self.total} {self.what}" + (f", {failed} failed" if failed else "")
-        if self._live:
-            end = "\n" if done == self.total else ""
-            self.stream.write(f"\r{text}{end}")
-            self.stream.flush()
-            return
-        tenth = done * 10 // max(self.total, 1)
-        if tenth != self._last_tenth or done == self.total:
-            self._last_tenth = tenth
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
 def _reason(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
+
+
+class BatchError(RuntimeError):
+    """An item failed with an exception the batch did not expect (named, with its line)."""
+
+
+def _call(
+    function: Callable[[T], R], expected: tuple[type[BaseException], ...], item: T
+) -> tuple[str, object]:
+    """``function(item)`` in a worker, its outcome as plain data: our errors carry their
+    own arguments and do not all survive pickling back, so only their line comes back."""
+    try:
+        return "ok", function(item)
+    except expected as error:
+        return "failed", _reason(error)
+    except Exception as error:
+        return "error", f"{type(error).__name__}: {_reason(error)}"
 
 
 def run_batch(
@@ -113,7 +120,7 @@ def run_batch(
         Called with (done, failed) after each item.
     expected
         The exceptions that fail one item (recorded with their first line); anything else
-        stops the batch and is raised.
+        stops the batch and is raised (from another process: as :class:`BatchError`).
     """
     items = list(items)
     batch: BatchResult[T, R] = BatchResult(items, [None] * len(items))
@@ -140,7 +147,7 @@ def run_batch(
             entry = next(queue, None)
             if entry is None:
                 return False
-            pending[pool.submit(function, entry[1])] = entry[0]
+            pending[pool.submit(_call, function, expected, entry[1])] = entry[0]
             return True
 
         for _ in range(2 * jobs):
@@ -151,13 +158,13 @@ def run_batch(
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     index = pending.pop(future)
-                    error = future.exception()
-                    if error is None:
-                        batch.results[index] = future.result()
-                    elif isinstance(error, expected):
-                        batch.errors[index] = _reason(error)
+                    outcome, value = future.result()
+                    if outcome == "ok":
+                        batch.results[index] = value  # type: ignore[assignment]
+                    elif outcome == "failed":
+                        batch.errors[index] = str(value)
                     else:
-                        raise error
+                        raise BatchError(str(value))
                     done += 1
                     if progress is not None:
                         progress(done, len(batch.errors))
@@ -167,13 +174,3 @@ def run_batch(
                 future.cancel()
             raise
     return batch
-
-
-def report_failures(failed: Sequence[tuple[object, str]], stream: TextIO | None = None) -> None:
-    """The failures, one line each, after the batch (names only, never folders)."""
-    stream = stream if stream is not None else sys.stderr
-    for item, reason in failed:
-        name = os.path.basename(str(item)) or str(item)
-        stream.write(
-            f"usannotate: {name}: {reason}\n" if name not in reason else f"usannotate: {reason}\n"
-        )

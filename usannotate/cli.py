@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from usannotate import __version__, cli_desktop, cli_export, cli_pacs, cli_team, cli_track
+from usannotate.batch import add_jobs_option, default_jobs
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -84,6 +85,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="for a FOLDER: write the table there, atomically (default: standard output)",
     )
+    add_jobs_option(measure)  # for a FOLDER
     cli_team.add_parsers(commands)
     cli_track.add_parsers(commands)
     deidentify = commands.add_parser("deidentify", help=_COMMAND_HELP["deidentify"])
@@ -112,6 +114,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     deidentify.add_argument(
         "--keep-annotator", action="store_true", help="keep the annotator's name in the sidecar"
     )
+    add_jobs_option(deidentify)  # for a folder IN
     cli_export.add_parsers(commands)
     cli_desktop.add_parsers(commands)
     cli_pacs.add_parsers(commands)
@@ -445,7 +448,11 @@ def _cmd_deidentify(options: argparse.Namespace) -> int:
     try:
         if os.path.isdir(options.input):
             report = deidentify_folder(
-                options.input, options.output, settings, progress=_Progress("files")
+                options.input,
+                options.output,
+                settings,
+                progress=_Progress("files"),
+                jobs=options.jobs or default_jobs(),
             )
             for problem in report.failed:
                 print(f"usannotate: {problem}", file=sys.stderr)

@@ -8,11 +8,14 @@ files by their name only, never their folders (which may be named after the pati
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from usannotate.batch import add_jobs_option, default_jobs, run_batch
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -45,6 +48,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="only this rater's sidecars count (a loop with someone else's reads as none)",
     )
+    add_jobs_option(status)
     agreement = commands.add_parser(
         "agreement",
         help=COMMAND_HELP["agreement"],
@@ -87,26 +91,24 @@ _STATUS_COLUMNS = (
 def cmd_status(options: argparse.Namespace) -> int:
     """One row per loop of the folder; exit 2 when a sidecar cannot be read (listed with
     the reason on stderr, the other loops still listed)."""
-    from usannotate.cine import CineError, open_cine
-    from usannotate.team.worklist import count_line, folder_status
+    from usannotate.cine import list_loop_files
+    from usannotate.sidecar.placement import default_layout
+    from usannotate.team.worklist import count_line
 
     folder = options.folder
     if not os.path.isdir(folder):
         what = "is not a folder" if os.path.exists(folder) else "no such folder"
         return _fail(f"{_name(folder)}: {what}")
     try:
-        rows = folder_status(folder, rater=options.rater)
+        paths = list_loop_files(folder)
     except OSError as exc:
         return _fail(f"{_name(folder)}: cannot be read ({exc.strerror or type(exc).__name__})")
-    # Frames come from the sidecar's record; only loops without one open their header.
+    work = functools.partial(_status_row, options.rater, default_layout().annotation_folder)
+    batch = run_batch(work, paths, jobs=options.jobs or default_jobs())
     filled = []
-    for row in rows:
-        if row.n_frames is None and row.error is None:
-            try:
-                with open_cine(row.path, prefetch_frames=0) as loop:
-                    row = type(row)(row.path, loop.n_frames, row.sidecar, row.summary)
-            except CineError as exc:
-                print(f"usannotate: warning: {str(exc).splitlines()[0]}", file=sys.stderr)
+    for row, warning in batch.results:  # _status_row keeps its failures in the row
+        if warning:
+            print(f"usannotate: warning: {warning}", file=sys.stderr)
         filled.append(row)
     records = [row.to_json() for row in filled]
     if options.json:
@@ -130,6 +132,25 @@ def cmd_status(options: argparse.Namespace) -> int:
         print(f"usannotate: {error}", file=sys.stderr)
     print(f"usannotate: status: {count_line(filled)}", file=sys.stderr)
     return EXIT_BAD_INPUT if errors else EXIT_OK
+
+
+def _status_row(rater: str | None, annotation_folder: Path | None, path: str) -> tuple:
+    """One loop's worklist row and a warning (a header that could not be read), for
+    ``status`` on several processes. Frames come from the sidecar's record; only loops
+    without one open their header."""
+    from usannotate.cine import CineError, open_cine
+    from usannotate.sidecar.placement import set_annotation_folder
+    from usannotate.team.worklist import loop_status
+
+    set_annotation_folder(annotation_folder)
+    row = loop_status(path, rater=rater)
+    if row.n_frames is None and row.error is None:
+        try:
+            with open_cine(row.path, prefetch_frames=0) as loop:
+                row = type(row)(row.path, loop.n_frames, row.sidecar, row.summary)
+        except CineError as exc:
+            return row, str(exc).splitlines()[0]
+    return row, None
 
 
 # ------------------------------------------------------------------ measure FOLDER
@@ -158,7 +179,9 @@ def cmd_measure_folder(options: argparse.Namespace) -> int:
 
     folder = options.dicom
     try:
-        result = measure_folder(folder, progress=_LoopProgress())
+        result = measure_folder(
+            folder, progress=_LoopProgress(), jobs=options.jobs or default_jobs()
+        )
     except OSError as exc:
         return _fail(f"{_name(folder)}: cannot be read ({exc.strerror or type(exc).__name__})")
     fmt = options.format

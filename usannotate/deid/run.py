@@ -8,6 +8,7 @@ it. ``deidentify_folder`` keeps the folder structure and goes on past a bad file
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -255,25 +256,50 @@ def deidentify_folder(
     options: DeidentifyOptions = DeidentifyOptions(),
     *,
     progress: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
 ) -> FolderReport:
     """De-identify every loop under ``source`` into ``output``, the same relative paths.
 
     Files that are not DICOM are skipped; a file that fails is reported in
     :attr:`FolderReport.failed` and the others go on. ``progress(done, total)`` per file.
+    ``jobs``: loops de-identified at once, each in its own process (:mod:`usannotate.batch`).
     """
+    from usannotate.batch import run_batch
+    from usannotate.sidecar.placement import default_layout
+
     source, output = Path(source).resolve(), Path(output).resolve()
     if output == source or source in output.parents:
         raise DeidentifyError(output.name, "the output folder must not be inside the input folder")
     key = load_key(options.key_file)
     files = loop_files(source)
+    work = functools.partial(_deidentify_one, options, key, default_layout().annotation_folder)
+    tasks = [(path, output / path.relative_to(source)) for path in files]
+    batch = run_batch(
+        work,
+        tasks,
+        jobs=jobs,
+        progress=None if progress is None else lambda done, _failed: progress(done, len(files)),
+        expected=(DeidentifyError, CineError),
+    )
     report = FolderReport()
-    for done, path in enumerate(files, 1):
-        target = output / path.relative_to(source)
-        try:
-            report.written.append(deidentify_file(path, target, options, key=key))
-        except (DeidentifyError, CineError) as exc:
-            if not isinstance(exc, NotDicomError):  # other files are simply not loops
-                report.failed.append(str(exc).splitlines()[0])
-        if progress is not None:
-            progress(done, len(files))
+    report.written = [result for _, result in batch.succeeded() if result is not None]
+    report.failed = [reason for _, reason in batch.failed]
     return report
+
+
+def _deidentify_one(
+    options: DeidentifyOptions,
+    key: bytes,
+    annotation_folder: Path | None,
+    task: tuple[Path, Path],
+) -> DeidentifyResult | None:
+    """One loop of :func:`deidentify_folder` (in a worker process: the annotation folder
+    of ``--annotations`` is set there too); None for a file that is not DICOM."""
+    from usannotate.sidecar.placement import set_annotation_folder
+
+    set_annotation_folder(annotation_folder)
+    source, target = task
+    try:
+        return deidentify_file(source, target, options, key=key)
+    except NotDicomError:  # other files are simply not loops
+        return None

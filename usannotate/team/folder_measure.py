@@ -8,11 +8,13 @@ read is reported (one line each) and the other loops are still measured.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from usannotate.annotations import calibration_lookup
 from usannotate.annotations.measurements import Row
@@ -65,28 +67,48 @@ def measure_loop(dicom: str) -> list[Row]:
 def measure_folder(
     folder: str | os.PathLike[str],
     progress: Callable[[int, int], None] | None = None,
+    *,
+    jobs: int = 1,
 ) -> FolderMeasurements:
     """Measure every loop of ``folder`` that has a sidecar; ``progress(done, total)``
-    after each loop.
+    after each loop; ``jobs`` loops at once, each in its own process
+    (:mod:`usannotate.batch`; the rows stay in the folder's order).
 
     Raises
     ------
     OSError
         The folder cannot be listed.
     """
+    from usannotate.batch import run_batch
+    from usannotate.sidecar.placement import default_layout
+
     paths = list_loop_files(folder)
     result = FolderMeasurements(n_loops=len(paths))
-    for done, path in enumerate(paths, 1):
-        if not sidecar_path_for(path).exists():
+    batch = run_batch(
+        functools.partial(_measure_one, default_layout().annotation_folder),
+        paths,
+        jobs=jobs,
+        progress=None if progress is None else lambda done, _failed: progress(done, len(paths)),
+        expected=(CineError, SidecarError),
+    )
+    for path, rows in batch.succeeded():
+        if rows is None:
             result.skipped += 1
         else:
-            try:
-                result.rows.append((os.path.basename(path), measure_loop(path)))
-            except (CineError, SidecarError) as exc:
-                result.failed.append(str(exc).splitlines()[0])
-        if progress is not None:
-            progress(done, len(paths))
+            result.rows.append((os.path.basename(path), rows))
+    result.failed = [reason for _, reason in batch.failed]
     return result
+
+
+def _measure_one(annotation_folder: Path | None, path: str) -> list | None:
+    """One loop's rows (in a worker process the ``--annotations`` folder is set there
+    too); None when it has no sidecar."""
+    from usannotate.sidecar.placement import set_annotation_folder
+
+    set_annotation_folder(annotation_folder)
+    if not sidecar_path_for(path).exists():
+        return None
+    return measure_loop(path)
 
 
 def folder_measurements_csv(result: FolderMeasurements) -> str:
