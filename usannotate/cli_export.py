@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from usannotate.batch import add_jobs_option, default_jobs
+
 __all__ = ["EXPORT_HELP", "IMPORT_HELP", "add_parsers", "cmd_export", "cmd_import"]
 
 EXPORT_HELP = (
@@ -39,6 +41,7 @@ def _per_loop(parser: argparse.ArgumentParser, suffix: str) -> None:
         required=True,
         help=f"the file to write for one loop; for several, a folder (one NAME{suffix} each)",
     )
+    add_jobs_option(parser)  # for several loops
 
 
 def _image_sets(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +134,7 @@ def cmd_export(options: argparse.Namespace) -> int:
         options.export_kind = options.format
         return run_media(options)
     from usannotate.export import ExportError, FrameChoice, loops_with_sidecars
-    from usannotate.export.run import ExportFormat, ExportRequest, run_export
+    from usannotate.export.run import ExportFormat, ExportRequest, PartialExport, run_export
 
     kind = ExportFormat(options.format)
     try:
@@ -149,8 +152,13 @@ def cmd_export(options: argparse.Namespace) -> int:
             line_width_px=getattr(options, "line_width_px", 3),
             val_fraction=getattr(options, "val_fraction", 0.0),
             seed=getattr(options, "seed", 0),
+            jobs=(getattr(options, "jobs", None) or default_jobs()) if kind.per_loop else 1,
         )
         run_export(request, loop_done=_progress)
+    except PartialExport as exc:  # the other loops are written
+        for reason in exc.failed:
+            print(f"usannotate: {reason}", file=sys.stderr)
+        return _fail(str(exc))
     except ExportError as exc:
         return _fail(str(exc))
     except OSError as exc:

@@ -8,6 +8,7 @@ is written atomically, and the index files of COCO, YOLO and masks come last).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,6 +61,11 @@ class ExportRequest:
         The sidecar of the one loop, when not the one beside it.
     frames, all_frames, allow_px, line_width_px, val_fraction, seed
         The formats' options (see the CLI's help).
+    jobs
+        For several loops of a per-loop format: loops exported at once, each in its own
+        process (:mod:`usannotate.batch`); a loop that fails is listed at the end
+        (:class:`PartialExport`) and the others are written. 1: in this process, in order,
+        the first failure stops the export (the app's dialog, with cancel).
     """
 
     format: ExportFormat
@@ -73,6 +79,16 @@ class ExportRequest:
     line_width_px: int = 3
     val_fraction: float = 0.0
     seed: int = 0
+    jobs: int = 1
+
+
+class PartialExport(ExportError):
+    """Some loops of a per-loop export on several processes failed: ``failed`` their
+    one-line reasons, ``written`` the files of the others."""
+
+    def __init__(self, written: list[Path], failed: list[str], n_loops: int) -> None:
+        super().__init__(f"{len(failed)} of {n_loops} loops not exported")
+        self.written, self.failed = written, failed
 
 
 #: Progress of a run: ``(fraction done 0..1, file name being written)``.
@@ -163,6 +179,8 @@ def _per_loop(
         raise ExportError("one output file holds one loop: give a folder for several")
     if not request.single:
         request.output.mkdir(parents=True, exist_ok=True)
+    if request.jobs > 1 and not request.single:
+        return _per_loop_processes(request, loops, loop_done)
     written = []
     for done, dicom in enumerate(loops):
         target = (
@@ -193,3 +211,42 @@ def _per_loop(
         if loop_done is not None:
             loop_done(done + 1, len(loops), dicom.name)
     return written
+
+
+def _per_loop_processes(
+    request: ExportRequest, loops: list[Path], loop_done: Progress | None
+) -> list[Path]:
+    """:func:`_per_loop` with the loops shared out to ``request.jobs`` processes."""
+    import functools
+
+    from usannotate.batch import run_batch
+    from usannotate.sidecar.placement import default_layout
+
+    names = {index: dicom.name for index, dicom in enumerate(loops)}
+    batch = run_batch(
+        functools.partial(_export_one, request, default_layout().annotation_folder),
+        loops,
+        jobs=request.jobs,
+        progress=None
+        if loop_done is None
+        else lambda done, _failed: loop_done(done, len(loops), names[done - 1]),
+        expected=(ExportError, OSError),
+    )
+    written = [path for _, path in batch.succeeded()]
+    if batch.failed:
+        raise PartialExport(written, [reason for _, reason in batch.failed], len(loops))
+    return written
+
+
+def _export_one(request: ExportRequest, annotation_folder: Path | None, dicom: Path) -> Path:
+    """One loop of a per-loop export in a worker process (``--annotations`` set there)."""
+    from usannotate.sidecar.placement import set_annotation_folder
+
+    set_annotation_folder(annotation_folder)
+    one = dataclasses.replace(request, loops=(dicom,), jobs=1)
+    try:
+        [path] = _per_loop(one, [dicom], lambda _fraction, _name: None, None)
+    except OSError as exc:  # named here: the parent lists it with the others
+        reason = exc.strerror or "I/O error"
+        raise ExportError(f"{dicom.name}: could not be written ({reason})") from exc
+    return path
