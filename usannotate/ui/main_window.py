@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from usannotate.cine import CineError, CineLoop, list_loop_files, open_cine
 from usannotate.cine.calibration import position_text
 from usannotate.ui import export_dialogs
+from usannotate.ui.details import DetailsController
 from usannotate.ui.dialogs.lock import LockBanner
 from usannotate.ui.dialogs.preferences import Preferences, PreferencesDialog
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
@@ -110,6 +111,11 @@ class MainWindow(QMainWindow):
         # tabs (measurements in front), the curves below them.
         self.tabifyDockWidget(self.measurement_dock, self.metadata_dock)
         self.tabifyDockWidget(self.measurement_dock, self.tracks.frame_list_dock)
+        self.details = DetailsController(self.state, self.tracks, self)  # case, events, comments
+        for dock in (self.details.case_dock, self.details.comments_dock):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.tabifyDockWidget(self.measurement_dock, dock)
+        self.measurement_panel.layout().addWidget(self.details.attribute_form)
         self.measurement_dock.raise_()
         self.metadata_dock.setMinimumWidth(300)
         self.loop_dock.setMinimumWidth(260)
