@@ -58,7 +58,7 @@ __all__ = [
 
 #: Titles of the new measures (for tables, curves and columns).
 HYDRO_TITLES = {
-    "fluid_thickness": "Fluid thickness",
+    "fluid_thickness": "Thickness",
     "plane_separation": "Plane separation",
     "plane_separation_at_tip": "Plane separation at tip",
     "insertion_depth": "Insertion depth",

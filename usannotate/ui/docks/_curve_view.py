@@ -133,7 +133,7 @@ class CurveView(pg.GraphicsLayoutWidget):
             plot.removeItem(line)
         self._event_lines: list[tuple[object, object]] = []
         for k, panel in enumerate(self._panels):
-            for frame, title in getattr(self, "_events", []):
+            for j, (frame, title) in enumerate(getattr(self, "_events", [])):
                 if not 0 <= frame < max(1, self.n_frames):
                     continue
                 line = pg.InfiniteLine(
@@ -142,7 +142,8 @@ class CurveView(pg.GraphicsLayoutWidget):
                     movable=False,
                     pen=pg.mkPen("#e67e22", width=1.0, style=Qt.PenStyle.DashLine),
                     label=title if k == 0 else None,
-                    labelOpts={"position": 0.92, "color": "#e67e22"},
+                    # Staggered: the titles of events close together do not run together.
+                    labelOpts={"position": 0.92 - 0.14 * (j % 3), "color": "#e67e22"},
                 )
                 line.setZValue(10)
                 panel.plot.addItem(line)

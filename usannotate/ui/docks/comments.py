@@ -68,7 +68,8 @@ class CommentsPanel(QWidget):
         self.list.clear()
         for comment in comments:
             author = f" — {comment.author}" if comment.author else ""
-            item = QListWidgetItem(f"{where(comment)}: {comment.text}{author}, {comment.time}")
+            when = comment.time.replace("T", " ").replace("Z", " UTC")
+            item = QListWidgetItem(f"{where(comment)}: {comment.text}{author}, {when}")
             item.setData(Qt.ItemDataRole.UserRole, comment.id)
             item.setData(Qt.ItemDataRole.UserRole + 1, (comment.frame, comment.object_id))
             item.setToolTip("Click to go there")
