@@ -324,7 +324,11 @@ class CurveView(pg.GraphicsLayoutWidget):
         footer.layout.setContentsMargins(0, 2, 0, 0)
         footer.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         footer.addItem(key, 0, 0)
-        axis_title = "Time (s)" if self.times else "Frame"
+        # From the injection start when the curves are timed from it (see ui/details.py).
+        relative = bool(self.times) and self.times[0] < 0
+        axis_title = (
+            ("Time from injection (s)" if relative else "Time (s)") if self.times else "Frame"
+        )
         footer.addItem(
             pg.LabelItem(axis_title, justify="right", color=ink.text, size=self.fonts.pt), 0, 1
         )
