@@ -70,7 +70,9 @@ def _csv(*args: str) -> list[dict[str, str]]:
 
 def test_the_new_measures_are_rows_of_the_same_table(annotated):
     dicom, info = annotated
-    rows = _csv(str(dicom))
+    plain = _csv(str(dicom))
+    assert "plane_separation" not in {r["measurement"] for r in plain}  # as before
+    rows = _csv(str(dicom), "--hydro")
     assert list(rows[0]) == [
         "frame",
         "object_id",
@@ -110,7 +112,7 @@ def test_the_new_measures_are_rows_of_the_same_table(annotated):
 
 def test_time_columns_are_relative_to_the_injection_start(annotated):
     dicom, info = annotated
-    rows = _csv(str(dicom), "--time")
+    rows = _csv(str(dicom), "--time", "--hydro")
     assert list(rows[0])[:3] == ["frame", "time_s", "time_from_injection_s"]
     times = info["times"]
     for row in rows[:5]:

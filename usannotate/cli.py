@@ -403,9 +403,10 @@ def _cmd_measure(options: argparse.Namespace) -> int:
             )
             rows = loop_measurements(doc.annotations, loop.n_frames, calibration_for)
             times_s = [float(t) / 1000.0 for t in loop.frame_start_times_ms()]
-            rows = cli_details.with_hydro_rows(
-                doc.annotations, loop.n_frames, calibration_for, times_s, rows
-            )
+            if options.hydro:
+                rows = cli_details.with_hydro_rows(
+                    doc.annotations, loop.n_frames, calibration_for, times_s, rows
+                )
     except CineError as exc:
         return _fail(str(exc))
     text = cli_details.measure_text(options, doc.annotations, rows, times_s)

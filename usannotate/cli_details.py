@@ -2,8 +2,9 @@
 events, case details and time from the injection start (no Qt).
 
 ``cli.py`` adds the options with :func:`add_measure_options` and hands the loop's rows
-to :func:`measure_text`. The default table keeps its columns (a contract): the new
-measures are more rows of it. ``--time`` adds ``time_s`` and ``time_from_injection_s``
+to :func:`measure_text`. The default table is as before (a contract: the SR holds
+exactly its values); ``--hydro`` adds the new measures as more rows of it, same
+columns. ``--time`` adds ``time_s`` and ``time_from_injection_s``
 after ``frame``; ``--case-columns`` adds one ``case.<field>`` column per case field;
 ``--case`` prints the case details as JSON instead; ``--events`` prints the events.
 """
@@ -41,7 +42,7 @@ EVENT_COLUMNS = ("frame", "time_s", "time_from_injection_s", "type", "title", "i
 
 def detail_options_used(options: argparse.Namespace) -> str:
     """The first of the one-loop options given (for a folder's message), or ""."""
-    for flag in ("case", "case_columns", "events", "time"):
+    for flag in ("hydro", "case", "case_columns", "events", "time"):
         if getattr(options, flag, False):
             return "--" + flag.replace("_", "-")
     return ""
@@ -49,6 +50,12 @@ def detail_options_used(options: argparse.Namespace) -> str:
 
 def add_measure_options(measure: argparse.ArgumentParser) -> None:
     """The options of ``measure`` that come from the loop's details."""
+    measure.add_argument(
+        "--hydro",
+        action="store_true",
+        help="add the hydrodissection measures as rows: fluid_thickness, plane_separation, "
+        "plane_separation_at_tip, insertion_depth, spread_rate, area_rate, advance_rate",
+    )
     measure.add_argument(
         "--case",
         action="store_true",
