@@ -38,7 +38,7 @@ def test_every_package_folder_is_in_the_package_list() -> None:
         ".".join(init.parent.relative_to(REPO).parts)
         for init in (REPO / "usannotate").rglob("__init__.py")
     }
-    data = {"usannotate.resources", "usannotate.resources.labels"}
+    data = {"usannotate.resources", "usannotate.resources.labels", "usannotate.resources.desktop"}
     assert folders | data == listed, (
         "add the missing packages to [tool.setuptools] packages in pyproject.toml "
         f"(or remove the stale ones): {sorted(folders ^ (listed - data))}"

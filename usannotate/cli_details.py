@@ -1,5 +1,6 @@
-"""What ``usannotate measure`` adds from a loop's details: the hydrodissection measures,
-events, case details and time from the injection start (no Qt).
+"""What ``usannotate measure`` adds from a loop's details (no Qt).
+
+The hydrodissection measures, events, case details and time from the injection start.
 
 ``cli.py`` adds the options with :func:`add_measure_options` and hands the loop's rows
 to :func:`measure_text`. The default table is as before (a contract: the SR holds

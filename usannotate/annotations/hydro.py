@@ -1,5 +1,6 @@
-"""The measures hydrodissection is about: plane separation, fluid thickness, spread and
-needle advance, per frame and as rates over time (no Qt).
+"""The measures hydrodissection is about, per frame and as rates over time (no Qt).
+
+Plane separation, fluid thickness, spread and needle advance.
 
 Conventions are those of :mod:`~usannotate.annotations.measurements`: points ``(x, y)``
 in image px; with a calibration in mm the x and y offsets are scaled (``mm_per_px_x``,

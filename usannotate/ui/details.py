@@ -1,5 +1,7 @@
-"""The loop's details in the window: the Case and Comments docks, the selected mark's
-attributes, events at the playhead (on the timeline and the curves) and their keys.
+"""The loop's details in the window: case, comments, attributes, events and their keys.
+
+The Case and Comments docks, the selected mark's attributes, events at the playhead (on
+the timeline and the curves).
 
 Thin: every change is one edit of :mod:`usannotate.annotations.detail_edits` pushed on
 the session's one history (so one undo step each); the views are rebuilt from the model

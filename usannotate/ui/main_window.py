@@ -112,9 +112,11 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.measurement_dock, self.metadata_dock)
         self.tabifyDockWidget(self.measurement_dock, self.tracks.frame_list_dock)
         self.details = DetailsController(self.state, self.tracks, self)  # case, events, comments
+        # Beside the labels (left): one more tab on the right would widen its column.
         for dock in (self.details.case_dock, self.details.comments_dock):
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            self.tabifyDockWidget(self.measurement_dock, dock)
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+            self.tabifyDockWidget(self.label_dock, dock)
+        self.label_dock.raise_()
         self.measurement_panel.layout().addWidget(self.details.attribute_form)
         self.measurement_dock.raise_()
         self.metadata_dock.setMinimumWidth(300)

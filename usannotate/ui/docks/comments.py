@@ -46,6 +46,10 @@ class CommentsPanel(QWidget):
         self.text.setPlaceholderText("Add a comment (Enter)")
         self.text.returnPressed.connect(self._add)
         self.target = QComboBox()
+        self.target.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.target.setMinimumContentsLength(6)
         for data, title in TARGETS:
             self.target.addItem(title, data)
         self.remove = QPushButton("Remove")

@@ -78,6 +78,11 @@ class FieldForm(QWidget):
     def _editor(self, f: FieldDef) -> QWidget:
         if f.type in (FieldType.CHOICE, FieldType.YES_NO):
             combo = QComboBox()
+            # Not as wide as its longest choice: the dock must not narrow the image.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(6)
             combo.addItem("", None)
             choices = ("yes", "no") if f.type is FieldType.YES_NO else f.choices
             for choice in choices:
