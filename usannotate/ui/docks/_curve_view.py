@@ -326,9 +326,7 @@ class CurveView(pg.GraphicsLayoutWidget):
         footer.addItem(key, 0, 0)
         # From the injection start when the curves are timed from it (see ui/details.py).
         relative = bool(self.times) and self.times[0] < 0
-        axis_title = (
-            ("Time from injection (s)" if relative else "Time (s)") if self.times else "Frame"
-        )
+        axis_title = ("From injection (s)" if relative else "Time (s)") if self.times else "Frame"
         footer.addItem(
             pg.LabelItem(axis_title, justify="right", color=ink.text, size=self.fonts.pt), 0, 1
         )

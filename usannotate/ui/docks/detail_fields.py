@@ -43,6 +43,9 @@ class FieldForm(QWidget):
         self._editors: dict[str, QWidget] = {}
         self._form = QFormLayout()
         self._form.setContentsMargins(0, 0, 0, 0)
+        # Fields as wide as the dock allows (a narrow dock: each under its title).
+        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c0392b")
