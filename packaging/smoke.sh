@@ -39,6 +39,12 @@ for loop in "$scratch/sample.dcm" "$scratch/sonosite.dcm"; do
     [[ -s "${loop%.dcm}.usannotate.json" ]] || { echo "no sidecar for $loop" >&2; exit 1; }
 done
 "$app" desktop install --data-dir "$scratch/share" >/dev/null
+# What the CLI loads lazily works in the bundle too: tracking (OpenCV, scikit-image) from
+# the needle the window saved, measuring, de-identification (imagecodecs' encoders).
+"$app" track "$scratch/sample.dcm" --frames 0:5 --output "$scratch/tracked.json"
+"$app" measure "$scratch/sample.dcm" --sidecar "$scratch/tracked.json" | head -2
+"$app" deidentify "$scratch/sample.dcm" --output "$scratch/deid/sample.dcm" --encoding rle
+"$app" info "$scratch/deid/sample.dcm" | head -2
 # The PACS clients load in the bundle: a server that is not there is one clear line, exit 2.
 for server in http://127.0.0.1:9/dicom-web dicom://NOBODY@127.0.0.1:9; do
     set +e; answer=$("$app" pacs echo "$server" 2>&1); status=$?; set -e

@@ -11,7 +11,15 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from usannotate import __version__, cli_desktop, cli_export, cli_pacs, cli_team, cli_track
+from usannotate import (
+    __version__,
+    cli_desktop,
+    cli_details,
+    cli_export,
+    cli_pacs,
+    cli_team,
+    cli_track,
+)
 from usannotate.batch import add_jobs_option, default_jobs
 
 if TYPE_CHECKING:
@@ -86,6 +94,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         help="for a FOLDER: write the table there, atomically (default: standard output)",
     )
     add_jobs_option(measure)  # for a FOLDER
+    cli_details.add_measure_options(measure)
     cli_team.add_parsers(commands)
     cli_track.add_parsers(commands)
     deidentify = commands.add_parser("deidentify", help=_COMMAND_HELP["deidentify"])
@@ -386,6 +395,10 @@ def _cmd_measure(options: argparse.Namespace) -> int:
     if os.path.isdir(options.dicom):
         if options.sidecar:
             return _fail("--sidecar is for one loop, not a folder")
+        if cli_details.detail_options_used(options):
+            return _fail(
+                f"{cli_details.detail_options_used(options)} is for one loop, not a folder"
+            )
         return cli_team.cmd_measure_folder(options)
     if options.output:
         return _fail("--output is for a folder of loops; for one loop, redirect the output")
@@ -407,9 +420,16 @@ def _cmd_measure(options: argparse.Namespace) -> int:
                 doc.annotations, loop.regions, (loop.columns, loop.rows)
             )
             rows = loop_measurements(doc.annotations, loop.n_frames, calibration_for)
+            times_s = [float(t) / 1000.0 for t in loop.frame_start_times_ms()]
+            if options.hydro:
+                rows = cli_details.with_hydro_rows(
+                    doc.annotations, loop.n_frames, calibration_for, times_s, rows
+                )
     except CineError as exc:
         return _fail(str(exc))
-    text = measurements_json(rows) if options.format == "json" else measurements_csv(rows)
+    text = cli_details.measure_text(options, doc.annotations, rows, times_s)
+    if text is None:
+        text = measurements_json(rows) if options.format == "json" else measurements_csv(rows)
     sys.stdout.write(text)
     return EXIT_OK
 

@@ -20,6 +20,7 @@ from usannotate.annotations import (
     measures_in_mm,
 )
 from usannotate.annotations.edits import EditHistory, SetManualCalibration
+from usannotate.annotations.hydro import frame_hydro_rows
 from usannotate.annotations.series import (
     CurveChoice,
     SeriesKey,
@@ -115,22 +116,29 @@ def test_every_track_offers_every_measurement_its_kind_has(marked):
         "Superficial fascia · Length",
         "Injected fluid · Area",
         "Injected fluid · Extent along plane",
+        "Injected fluid · Thickness",
+        "Injected fluid · Plane separation",
         "Needle · Length",
         "Needle · Insertion angle",
         "Needle · Tip depth",
         "Needle · Tip to nearest plane",
+        "Needle · Insertion depth",
+        "Needle · Plane separation at tip",
         "Vessel 1 · Area",
         "Vessel 2 · Area",
         "Target / trigger point · Depth",
     ]
-    # Exactly the measurements the Measurements dock lists for each kind of track.
+    # The measurements the Measurements dock lists for each kind of track; those of
+    # plane separation only where two planes bound the fluid or the tip (none here).
     measured = {
         (row.object_id, row.measurement)
         for frame in range(TRUTH["n_frames"])
-        for row in measure_frame(annotations, frame, lambda p: _px())
+        for measure in (measure_frame, frame_hydro_rows)
+        for row in measure(annotations, frame, lambda p: _px())
     }
     offered = {(o.key.object_id, o.key.measurement) for o in series_options(annotations)}
-    assert offered == measured
+    assert offered >= measured
+    assert {m for _, m in offered - measured} <= {"plane_separation", "plane_separation_at_tip"}
     # A region that is not fluid has no extent along the plane.
     assert track_measurements(objs["vessel_1"]) == ("area",)
 
@@ -205,6 +213,10 @@ def test_every_option_panel_in_order_with_titles(marked, loop):
         ("Length", "mm", False),
         ("Fluid extent along plane", "mm", False),
         ("Target depth", "mm", True),
+        ("Fluid plane separation", "mm", False),
+        ("Fluid thickness", "mm", False),
+        ("Needle plane separation at tip", "mm", False),
+        ("Needle insertion depth", "mm", False),
     ]
     # One series per option, none lost.
     assert sum(len(p.curves) for p in panels) == len(options)
@@ -216,7 +228,8 @@ def test_series_agree_with_the_measurements_dock_on_every_frame(marked, loop):
     rows = {
         (row.object_id, row.measurement, row.frame): row
         for frame in range(loop.n_frames)
-        for row in measure_frame(annotations, frame, calibration_for)
+        for measure in (measure_frame, frame_hydro_rows)
+        for row in measure(annotations, frame, calibration_for)
     }
     for option in series_options(annotations):
         values = series_values(annotations, option.key, calibration_for, loop.n_frames)
@@ -230,7 +243,9 @@ def test_series_agree_with_the_measurements_dock_on_every_frame(marked, loop):
         for g, e in zip(got, expected, strict=True):
             assert g[1] == pytest.approx(e[1], abs=1e-9), option.title
             assert g[2:] == e[2:], option.title
-        assert values, option.title  # every series has values on this loop
+        # Every series has values on this loop but plane separation: no two planes bound
+        # the fluid or the tip here.
+        assert values or "separation" in option.key.measurement, option.title
 
 
 def test_a_panel_never_mixes_mm_and_px(loop):

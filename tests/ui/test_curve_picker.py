@@ -88,10 +88,14 @@ def test_the_picker_lists_every_measurement_of_every_track(marked, qtbot):
     assert entries == [
         "Injected fluid · Area",
         "Injected fluid · Extent along plane",
+        "Injected fluid · Thickness",
+        "Injected fluid · Plane separation",
         "Needle · Length",
         "Needle · Insertion angle",
         "Needle · Tip depth",
         "Needle · Tip to nearest plane",
+        "Needle · Insertion depth",
+        "Needle · Plane separation at tip",
         "Vessel · Area",
         "Deep fascia · Length",
     ]

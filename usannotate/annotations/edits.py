@@ -231,6 +231,7 @@ class ReplaceContent(Edit):
                 LabelSet(annotations.label_set.name, list(annotations.label_set.labels)),
                 list(annotations.objects),
                 manual_calibration=annotations.manual_calibration,
+                details=annotations.details,
             )
         _set_content(annotations, self.content)
 
@@ -243,6 +244,7 @@ def _set_content(annotations: Annotations, content: Annotations) -> None:
     annotations.label_set.labels = list(content.label_set.labels)
     annotations.objects = list(content.objects)
     annotations.manual_calibration = content.manual_calibration
+    annotations.details = content.details
 
 
 @dataclass

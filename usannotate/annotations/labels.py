@@ -32,6 +32,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from usannotate.annotations.details import Definitions, DetailError, definitions_from_json
 from usannotate.annotations.kinds import ShapeKind
 from usannotate.annotations.model import _COLOUR, _LABEL_ID, Label, LabelSet
 
@@ -59,7 +60,9 @@ DEFAULT_LABEL_SET_PATH: Traversable = (
 _KINDS = ", ".join(kind.value for kind in ShapeKind)
 _LABEL_KEYS = ("id", "name", "kind", "colour", "shortcut", "group", "description")
 _REQUIRED_LABEL_KEYS = ("id", "name", "kind", "colour")
-_TOP_KEYS = ("format", "version", "name", "labels")
+# case_fields, attributes, event_types: the label set's detail definitions (read by
+# annotations.details.definitions_from_json; see load_definitions).
+_TOP_KEYS = ("format", "version", "name", "labels", "case_fields", "attributes", "event_types")
 
 #: Colours handed to user-made labels, in order, after the ones the set already uses:
 #: Paul Tol's "light" scheme, colour-blind friendly and bright enough for grey B-mode.
@@ -375,3 +378,27 @@ def user_label(
     if group is None:
         group = "fascial plane" if shape_kind is ShapeKind.POLYLINE else ""
     return Label(label_id, name, shape_kind, colour, shortcut, group)
+
+
+def load_definitions(path: str | Path) -> Definitions:
+    """The case-detail, attribute and event-type definitions of a label-set file (the
+    hydrodissection defaults for whatever it leaves out).
+
+    Raises
+    ------
+    LabelSetError
+        The file cannot be read or a definition is malformed (named by its JSON path).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LabelSetError(
+            f"{path.name}: cannot read the label set ({type(exc).__name__})"
+        ) from exc
+    if not isinstance(data, dict):
+        raise LabelSetError(f"{path.name}: not a label set file")
+    try:
+        return definitions_from_json(data)
+    except DetailError as exc:
+        raise LabelSetError(f"{path.name}: {exc}") from exc

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from usannotate.annotations.details import LoopDetails
 from usannotate.annotations.interpolation import Correspondence, corresponding_points
 from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.cine.calibration import ManualCalibration
@@ -384,6 +385,8 @@ class Annotations:
     label_set: LabelSet
     objects: list[AnnotatedObject] = field(default_factory=list)
     manual_calibration: ManualCalibration | None = None
+    #: Case details, attributes, events and comments (see annotations.details).
+    details: LoopDetails = field(default_factory=LoopDetails)
 
     def get(self, object_id: str) -> AnnotatedObject | None:
         return next((o for o in self.objects if o.id == object_id), None)
@@ -409,7 +412,7 @@ class Annotations:
                 twin.set_points(frame, points)
                 obj = twin
             objects.append(obj)
-        return Annotations(self.label_set, objects, self.manual_calibration)
+        return Annotations(self.label_set, objects, self.manual_calibration, self.details)
 
     def on_frame(self, frame: int) -> list[AnnotatedObject]:
         """Objects that exist on ``frame`` (stored or interpolated), in drawing order."""

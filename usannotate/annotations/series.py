@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from usannotate.annotations.calibration import CalibrationFor, calibration_lookup, measures_in_mm
+from usannotate.annotations.hydro import HYDRO_TITLES, frame_hydro_rows
 from usannotate.annotations.marking import track_titles
 from usannotate.annotations.measurements import (
     MEASUREMENT_TITLES,
@@ -83,7 +84,13 @@ PANEL_ORDER = (
     "length",
     "extent_along_plane",
     "depth",
+    "plane_separation",
+    "fluid_thickness",
+    "plane_separation_at_tip",
+    "insertion_depth",
 )
+#: Titles of every series (the hydrodissection measures' with the others').
+_TITLES = {**MEASUREMENT_TITLES, **HYDRO_TITLES}
 
 #: The default panels, shown (empty, with this text) until such a track is marked.
 _DEFAULT_EMPTY_TEXT = {"area": "No injected fluid marked", "tip_depth": "No needle marked"}
@@ -93,6 +100,11 @@ _DEPTHS = frozenset({"tip_depth", "depth"})
 
 #: Measured against the nearest fascial plane on each frame.
 _AGAINST_PLANES = frozenset({"tip_to_plane", "extent_along_plane"})
+
+#: Measured by annotations.hydro (frame_hydro_rows), against the planes on each frame.
+_HYDRO = frozenset(
+    {"plane_separation", "fluid_thickness", "plane_separation_at_tip", "insertion_depth"}
+)
 
 
 @dataclass(frozen=True)
@@ -260,14 +272,24 @@ def _is_fluid(obj: AnnotatedObject, label: Label | None) -> bool:
 
 def track_measurements(obj: AnnotatedObject, label: Label | None = None) -> tuple[str, ...]:
     """The measurements :func:`measure_frame` gives a track of ``obj``'s kind, in its
-    order: a needle's length, angle, tip depth and tip to nearest plane; a plane's length;
-    a region's area (and extent along the plane, for injected fluid); a point's depth."""
+    order: a needle's length, angle, tip depth, tip to nearest plane, insertion depth and
+    plane separation at the tip; a plane's length; a region's area (and, for injected
+    fluid, extent along the plane, thickness and plane separation); a point's depth."""
     if obj.kind is ShapeKind.NEEDLE:
-        return ("length", "angle", "tip_depth", "tip_to_plane")
+        return (
+            "length",
+            "angle",
+            "tip_depth",
+            "tip_to_plane",
+            "insertion_depth",
+            "plane_separation_at_tip",
+        )
     if obj.kind is ShapeKind.POLYLINE:
         return ("length",)
     if obj.kind is ShapeKind.REGION:
-        return ("area", "extent_along_plane") if _is_fluid(obj, label) else ("area",)
+        if _is_fluid(obj, label):
+            return ("area", "extent_along_plane", "fluid_thickness", "plane_separation")
+        return ("area",)
     return ("depth",)
 
 
@@ -290,7 +312,7 @@ def series_options(annotations: Annotations) -> list[SeriesOption]:
                 SeriesOption(
                     SeriesKey(obj.id, measurement),
                     titles[obj.id],
-                    MEASUREMENT_TITLES[measurement],
+                    _TITLES[measurement],
                     colour,
                     _is_default(obj, label, measurement),
                 )
@@ -390,12 +412,13 @@ def series_values(
     # Measured against the planes on each frame: exactly what measure_frame does, asked
     # about this track and the planes only.
     planes = [o for o in annotations.objects if o.kind is ShapeKind.POLYLINE]
-    if not planes:
+    if not planes and key.measurement != "insertion_depth":
         return []
     alone = Annotations(annotations.label_set, [obj, *planes], annotations.manual_calibration)
     values = []
+    measure = frame_hydro_rows if key.measurement in _HYDRO else measure_frame
     for frame in obj.frame_sources(n_frames):
-        for row in measure_frame(alone, frame, calibration_for):
+        for row in measure(alone, frame, calibration_for):
             if row.object_id == obj.id and row.measurement == key.measurement:
                 values.append(SeriesValue(frame, row.value, row.unit, FrameSource(row.source)))
     return values
@@ -438,7 +461,7 @@ def _subject(annotations: Annotations, keys: Sequence[SeriesKey], measurement: s
 
 
 def _panel_title(subject: str, measurement: str) -> str:
-    title = MEASUREMENT_TITLES[measurement]
+    title = _TITLES[measurement]
     return f"{subject} {title[0].lower()}{title[1:]}" if subject else title
 
 

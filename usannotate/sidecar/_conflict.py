@@ -35,6 +35,7 @@ def snapshot(annotations: Annotations) -> Annotations:
         LabelSet(annotations.label_set.name, list(annotations.label_set.labels)),
         [obj.copy() for obj in annotations.objects],
         manual_calibration=annotations.manual_calibration,
+        details=annotations.details.copy(),
     )
 
 

@@ -18,6 +18,9 @@ TOP_KEYS = (
     "modified",
     "app_version",
     "status",
+    "case",
+    "events",
+    "comments",
     "objects",
 )
 DICOM_KEYS = ("sop_instance_uid", "file_name", "rows", "columns", "n_frames", "frame_time_ms")
@@ -34,9 +37,9 @@ REGION_KEYS = (
     "mm_per_px_y",
     "reference_pixel",
 )
-LABEL_SET_KEYS = ("name", "labels")
+LABEL_SET_KEYS = ("name", "labels", "case_fields", "attributes", "event_types")
 LABEL_KEYS = ("id", "name", "kind", "colour", "shortcut", "group", "description")
-OBJECT_KEYS = ("id", "label", "name", "kind", "frames")
+OBJECT_KEYS = ("id", "label", "name", "kind", "attributes", "frames")
 FRAME_KEYS = ("frame", "source", "points")
 FRAME_KEY_SET = frozenset(FRAME_KEYS)
 #: The ``source`` of a frame entry that marks a gap (no points).

@@ -23,6 +23,7 @@ import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
 from usannotate.cine.calibration import ManualCalibration
+from usannotate.sidecar._details_json import details_from_json
 from usannotate.sidecar._keys import (
     ABSENT,
     CALIBRATION_KEYS,
@@ -180,6 +181,10 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         objects.append(obj)
         problems += object_problems
 
+    raw_attributes = [item.get("attributes") for item in data["objects"]]
+    details, detail_problems = details_from_json(data, objects, raw_attributes)
+    problems += detail_problems
+
     created = modified = utc_now()
     for key in ("created", "modified"):
         try:
@@ -193,7 +198,7 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         else:
             modified = moment
     doc = SidecarDocument(
-        annotations=Annotations(label_set, objects, manual_calibration=manual),
+        annotations=Annotations(label_set, objects, manual_calibration=manual, details=details),
         dicom=dicom,
         calibration=calibration,
         annotator=data["annotator"],

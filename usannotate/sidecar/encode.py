@@ -16,6 +16,11 @@ import numpy as np
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.annotations.labels import label_to_json
 from usannotate.cine.calibration import ManualCalibration
+from usannotate.sidecar._details_json import (
+    attributes_json,
+    label_set_details_json,
+    top_details_json,
+)
 from usannotate.sidecar._jsonfmt import RawJSON
 from usannotate.sidecar._keys import ABSENT, REGION_KEYS
 from usannotate.sidecar._streamed import StreamedFrames
@@ -66,6 +71,7 @@ def writable_json(doc: SidecarDocument) -> dict[str, Any]:
 def _json(doc: SidecarDocument, *, raw_points: bool) -> dict[str, Any]:
     extra = doc.extra
     label_set = doc.annotations.label_set
+    details = doc.annotations.details
     source, manual = written_calibration(doc)
     data = {
         "format": FORMAT,
@@ -97,6 +103,7 @@ def _json(doc: SidecarDocument, *, raw_points: bool) -> dict[str, Any]:
                     _with_extra(label_to_json(label), extra.labels.get(label.id, {}))
                     for label in label_set.labels
                 ],
+                **label_set_details_json(details),
             },
             extra.label_set,
         ),
@@ -105,7 +112,11 @@ def _json(doc: SidecarDocument, *, raw_points: bool) -> dict[str, Any]:
         "modified": format_timestamp(doc.modified),
         "app_version": doc.app_version,
         "status": str(doc.status),
-        "objects": [_object_json(obj, extra.frames, raw_points) for obj in doc.annotations.objects],
+        **top_details_json(doc.annotations.details),
+        "objects": [
+            _object_json(obj, extra.frames, raw_points, attributes_json(details, obj))
+            for obj in doc.annotations.objects
+        ],
     }
     return _with_extra(data, extra.top)
 
@@ -183,7 +194,10 @@ def _manual_json(manual: ManualCalibration | None, unknown: dict[str, Any]) -> d
 
 
 def _object_json(
-    obj: AnnotatedObject, frame_extra: dict[tuple[str, int], dict[str, Any]], raw_points: bool
+    obj: AnnotatedObject,
+    frame_extra: dict[tuple[str, int], dict[str, Any]],
+    raw_points: bool,
+    attributes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     # For saving, interpolated entries are made while the file is written.
     frames: list[dict[str, Any]] | StreamedFrames = (
@@ -195,6 +209,7 @@ def _object_json(
             "label": obj.label_id,
             "name": obj.name,
             "kind": ShapeKind(obj.kind).value,
+            **({"attributes": attributes} if attributes else {}),
             "frames": frames,
         },
         obj.extra,

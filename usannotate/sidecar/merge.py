@@ -213,7 +213,10 @@ def merge_annotations(
             manual = theirs.manual_calibration
         elif base is None or theirs.manual_calibration != base_manual:
             result.notes.append("the manual calibration differs: yours was kept")
-    result.annotations = Annotations(label_set, objects, manual_calibration=manual)
+    # Details (case, events, comments, attributes) are not merged yet: this side's stay.
+    result.annotations = Annotations(
+        label_set, objects, manual_calibration=manual, details=mine.details.copy()
+    )
     return result
 
 

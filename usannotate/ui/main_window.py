@@ -32,6 +32,7 @@ from usannotate.cine import CineError, CineLoop, list_loop_files, open_cine
 from usannotate.cine.calibration import position_text
 from usannotate.ui import export_dialogs
 from usannotate.ui.adjudication import AdjudicationController
+from usannotate.ui.details import DetailsController
 from usannotate.ui.dialogs.lock import LockBanner
 from usannotate.ui.dialogs.preferences import Preferences, PreferencesDialog
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
@@ -113,6 +114,13 @@ class MainWindow(QMainWindow):
         # tabs (measurements in front), the curves below them.
         self.tabifyDockWidget(self.measurement_dock, self.metadata_dock)
         self.tabifyDockWidget(self.measurement_dock, self.tracks.frame_list_dock)
+        self.details = DetailsController(self.state, self.tracks, self)  # case, events, comments
+        # Beside the labels (left): one more tab on the right would widen its column.
+        for dock in (self.details.case_dock, self.details.comments_dock):
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+            self.tabifyDockWidget(self.label_dock, dock)
+        self.label_dock.raise_()
+        self.measurement_panel.layout().addWidget(self.details.attribute_form)
         self.measurement_dock.raise_()
         self.metadata_dock.setMinimumWidth(300)
         self.loop_dock.setMinimumWidth(260)

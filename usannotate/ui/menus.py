@@ -184,6 +184,8 @@ def build_menus(window: MainWindow) -> None:
 
     _build_track_menu(window)
 
+    _build_details_menu(window)
+
     menu = window.menuBar().addMenu("&Playback")
     menu.addAction(_action(window, "&Play / Pause", "Space", window.playback.toggle))
     menu.addAction(_action(window, "Next Frame", ["Right", "F"], lambda: window.step(1)))
@@ -260,6 +262,8 @@ def build_menus(window: MainWindow) -> None:
     menu.addAction(window.tracks.curves_dock.toggleViewAction())
     menu.addAction(window.team.dock.toggleViewAction())
     menu.addAction(window.adjudication.dock.toggleViewAction())
+    menu.addAction(window.details.case_dock.toggleViewAction())
+    menu.addAction(window.details.comments_dock.toggleViewAction())
     menu.addAction(window.display_toolbar.toggleViewAction())
 
     menu = window.menuBar().addMenu("&Help")
@@ -285,6 +289,72 @@ def build_menus(window: MainWindow) -> None:
     menu.addAction(_action(window, "&Welcome…", None, lambda: help_menu.show_welcome(window)))
     menu.addSeparator()
     menu.addAction(_action(window, "&About usannotate", None, lambda: show_about(window)))
+
+
+def _build_details_menu(window: MainWindow) -> None:
+    """Details: events at the playhead and stepping between them, the case details,
+    comments, the selected mark's attribute (see usannotate.ui.details)."""
+    from usannotate.ui.details import EVENT_KEYS
+
+    details = window.details
+    menu = window.menuBar().addMenu("&Details")
+    for type_id, text, keys in EVENT_KEYS:
+        menu.addAction(
+            _action(
+                window,
+                text,
+                keys,
+                lambda _checked=False, t=type_id: details.add_event(t),
+                f"{text} at the playhead",
+            )
+        )
+    menu.addAction(
+        _action(
+            window,
+            "Mark &Other Event…",
+            "Ctrl+K",
+            details.add_other_event,
+            "An event of a type you name, at the playhead",
+        )
+    )
+    menu.addAction(
+        _action(window, "&Remove Events Here", "Shift+K", details.remove_events_here, "Undoable")
+    )
+    menu.addAction(
+        _action(window, "Next E&vent", "Alt+Right", lambda: details.step_event(1), "Go to it")
+    )
+    menu.addAction(
+        _action(window, "Previous Ev&ent", "Alt+Left", lambda: details.step_event(-1), "Go to it")
+    )
+    menu.addSeparator()
+    menu.addAction(
+        _action(
+            window,
+            "Toggle &Tip Visible",
+            "V",
+            details.toggle_attribute,
+            "Flip the selected mark's yes/no attribute (the needle's tip visible) from this "
+            "frame on",
+        )
+    )
+    menu.addAction(
+        _action(
+            window,
+            "&Case Details…",
+            "Ctrl+I",
+            details.focus_case,
+            "Fill in the loop's case details (Tab to the next field)",
+        )
+    )
+    menu.addAction(
+        _action(
+            window,
+            "Co&mment…",
+            "Ctrl+Alt+C",
+            details.focus_comment,
+            "Write a comment on this frame, the selected mark or the loop",
+        )
+    )
 
 
 def _build_worklist_menu(window: MainWindow) -> None:

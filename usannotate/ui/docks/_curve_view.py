@@ -122,6 +122,33 @@ class CurveView(pg.GraphicsLayoutWidget):
         self._invalidate()
         self._resized()
 
+    def set_events(self, events: list[tuple[int, str]]) -> None:
+        """Events ``(frame, title)``: a dashed line down each panel, titled on the top one."""
+        self._events = list(events)
+        self._draw_events()
+        self._invalidate()
+
+    def _draw_events(self) -> None:
+        for plot, line in getattr(self, "_event_lines", []):
+            plot.removeItem(line)
+        self._event_lines: list[tuple[object, object]] = []
+        for k, panel in enumerate(self._panels):
+            for j, (frame, title) in enumerate(getattr(self, "_events", [])):
+                if not 0 <= frame < max(1, self.n_frames):
+                    continue
+                line = pg.InfiniteLine(
+                    pos=self.x_of_frame_value(frame),
+                    angle=90,
+                    movable=False,
+                    pen=pg.mkPen("#e67e22", width=1.0, style=Qt.PenStyle.DashLine),
+                    label=title if k == 0 else None,
+                    # Staggered: the titles of events close together do not run together.
+                    labelOpts={"position": 0.92 - 0.14 * (j % 3), "color": "#e67e22"},
+                )
+                line.setZValue(10)
+                panel.plot.addItem(line)
+                self._event_lines.append((panel.plot, line))
+
     def _count_frames(self) -> int:
         if self.times:
             return len(self.times)
@@ -182,6 +209,8 @@ class CurveView(pg.GraphicsLayoutWidget):
             self._playheads.append(line)
         for item in self._live_items():
             self.scene().addItem(item)
+        self._event_lines = []  # the old plots were cleared with their lines
+        self._draw_events()
         last.vb.sigResized.connect(self._resized)
         self._share_heights()
         self._settle()
@@ -295,7 +324,9 @@ class CurveView(pg.GraphicsLayoutWidget):
         footer.layout.setContentsMargins(0, 2, 0, 0)
         footer.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         footer.addItem(key, 0, 0)
-        axis_title = "Time (s)" if self.times else "Frame"
+        # From the injection start when the curves are timed from it (see ui/details.py).
+        relative = bool(self.times) and self.times[0] < 0
+        axis_title = ("From injection (s)" if relative else "Time (s)") if self.times else "Frame"
         footer.addItem(
             pg.LabelItem(axis_title, justify="right", color=ink.text, size=self.fonts.pt), 0, 1
         )

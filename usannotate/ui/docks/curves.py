@@ -60,6 +60,15 @@ class CurvePlot(QWidget):
         if self._view is not None:
             self._view.set_data(self._times, self._panels)
 
+    def set_events(self, events: Sequence[tuple[int, str]]) -> None:
+        """The loop's events as ``(frame, title)``: a dashed line down every panel."""
+        self._events = sorted(events)
+        if self._view is not None:
+            self._view.set_events(self._events)
+
+    def events(self) -> list[tuple[int, str]]:
+        return list(getattr(self, "_events", []))
+
     def set_panels(self, panels: Sequence[CurvePanel]) -> None:
         """Replace the panels, drawn top to bottom, sharing the time axis."""
         self._panels = list(panels)
@@ -154,6 +163,7 @@ class CurvePlot(QWidget):
             self.layout().activate()
             self._view = view
             view.set_data(self._times, self._panels)
+            view.set_events(self.events())
             if self._current >= 0:
                 view.set_current_frame(self._current)
         return self._view

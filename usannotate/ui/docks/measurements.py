@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import Row, measure_frame
+from usannotate.annotations.hydro import HYDRO_TITLES, frame_hydro_rows
 from usannotate.annotations.measurements import MEASUREMENT_TITLES
 from usannotate.ui.state import ViewerState
 from usannotate.ui.viewer.marking_tools import ToolController
@@ -82,7 +83,8 @@ class MeasurementPanel(QWidget):
                 why_px.setdefault(name, row.unit_reason)
             cells = (
                 mark,
-                MEASUREMENT_TITLES.get(row.measurement, row.measurement),
+                MEASUREMENT_TITLES.get(row.measurement)
+                or HYDRO_TITLES.get(row.measurement, row.measurement),
                 _format_value(row.value, row.unit),
                 row.unit,
             )
@@ -169,6 +171,8 @@ class MeasurementsView(QObject):
             annotations = annotations.with_points(*preview)
         calibration_for = state.calibration_for()
         rows = measure_frame(annotations, state.frame, calibration_for) if annotations else []
+        if annotations:  # plane separation, fluid thickness, insertion depth
+            rows += frame_hydro_rows(annotations, state.frame, calibration_for)
         names = {obj.id: obj.name for obj in annotations.objects if obj.name} if annotations else {}
         caliper = self._measure.caliper_row(state.frame, calibration_for)
         manual = annotations.manual_calibration if annotations is not None else None

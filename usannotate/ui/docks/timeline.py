@@ -15,13 +15,16 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
+    QColor,
     QFont,
     QFontMetrics,
     QHelpEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPen,
     QPixmap,
+    QPolygonF,
     QResizeEvent,
     QWheelEvent,
 )
@@ -88,6 +91,7 @@ class TimelineWidget(QWidget):
         self._scrollbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._scrollbar.hide()
         self._scrollbar.valueChanged.connect(self._invalidate)
+        self._events: list[tuple[int, str]] = []
 
     # ----------------------------------------------------------------- what it is told
 
@@ -118,6 +122,18 @@ class TimelineWidget(QWidget):
         if object_id != self._selected:
             self._selected = object_id
             self._invalidate()
+
+    def set_events(self, events: Sequence[tuple[int, str]]) -> None:
+        """The loop's events as ``(frame, title)``: a marker on the ruler and a line down
+        the lanes at each (drawn over the lanes, like the current-frame line)."""
+        events = sorted(events)
+        if events != self._events:
+            self._events = events
+            self.update()
+
+    def events(self) -> list[tuple[int, str]]:
+        """The events shown, ``(frame, title)`` in frame order."""
+        return list(self._events)
 
     def current_frame(self) -> int:
         """The frame of the current-frame line (0-based)."""
@@ -232,6 +248,8 @@ class TimelineWidget(QWidget):
             self._static = self._painter.render_static(scene, ratio)
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self._static)
+        if self._n_frames and self._events:
+            self._paint_events(painter, layout)
         if self._n_frames:
             paint_current(
                 painter,
@@ -242,6 +260,23 @@ class TimelineWidget(QWidget):
                 self._frame_time_ms,
             )
         painter.end()
+
+    def _paint_events(self, painter: QPainter, layout: TimelineLayout) -> None:
+        """Each event: an orange triangle on the ruler pointing down, a dashed line below."""
+        colour = QColor("#e67e22")
+        line = QPen(colour, 1.0, Qt.PenStyle.DashLine)
+        top = layout.ruler_height
+        for frame, _title in self._events:
+            if not 0 <= frame < self._n_frames:
+                continue
+            x = layout.x_of_frame(frame)
+            painter.setPen(line)
+            painter.drawLine(QPointF(x, top), QPointF(x, self.height()))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawPolygon(
+                QPolygonF([QPointF(x - 5, 1), QPointF(x + 5, 1), QPointF(x, top - 2)])
+            )
 
     # ----------------------------------------------------------------- the mouse
 
@@ -315,7 +350,10 @@ class TimelineWidget(QWidget):
         frame = layout.frame_at(x)
         where = frame_and_time(frame, self._frame_time_ms)
         if lane_index is None:
-            return where[0].upper() + where[1:] if y < layout.ruler_height else ""
+            if y >= layout.ruler_height:
+                return ""
+            marked = [title for f, title in self._events if f == frame]
+            return where[0].upper() + where[1:] + "".join(f"; {t}" for t in marked)
         lane = self._lanes[lane_index].lane
         source = lane.frame_sources.get(frame)
         return f"{lane.title} — {where}: {source if source is not None else 'not marked'}"
