@@ -34,3 +34,18 @@ def test_every_menu_shortcut_is_in_the_readme(window):
         and not any(key in documented for key in row.keys.split(", "))
     ]
     assert not missing, "add these to the README's keyboard table: " + "; ".join(missing)
+
+
+def test_no_two_actions_share_a_key(window):
+    # Qt gives neither action a key both claim ("Ambiguous shortcut overload"): the key
+    # would silently do nothing.
+    from PySide6.QtGui import QAction, QKeySequence
+
+    owners: dict[str, list[str]] = {}
+    for action in window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            key = sequence.toString(QKeySequence.SequenceFormat.PortableText)
+            if key:
+                owners.setdefault(key, []).append(action.text())
+    shared = {key: names for key, names in owners.items() if len(set(names)) > 1}
+    assert not shared, f"keys claimed by several actions: {shared}"

@@ -44,8 +44,8 @@ __all__ = ["EVENT_KEYS", "DetailsController"]
 EVENT_KEYS = (
     ("injection_start", "Mark &Injection Start", "I"),
     ("injection_end", "Mark Injection &End", "Shift+I"),
-    ("needle_in_view", "Mark &Needle in View", "N"),
-    ("needle_lost", "Mark Needle &Lost", "Shift+N"),
+    ("needle_in_view", "Mark &Needle in View", "O"),  # O: on screen (N finds the needle)
+    ("needle_lost", "Mark Needle &Lost", "Shift+O"),  # off screen
     ("key_image", "Mark &Key Image", "K"),
 )
 
