@@ -151,10 +151,10 @@ def test_cursor_position_in_px_and_mm(window, qtbot):
 def test_brightness_contrast_reset(window, qtbot):
     window.open_path(str(SAMPLE_A))
     before = shown_pixels(window)
-    window.brightness_slider.setValue(50)
+    window.display_toolbar.brightness.setValue(50)
     assert not np.array_equal(shown_pixels(window), before)
     qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    assert window.brightness_slider.value() == 0
+    assert window.display_toolbar.brightness.value() == 0
     assert np.array_equal(shown_pixels(window), before)
 
 

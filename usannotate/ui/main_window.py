@@ -21,9 +21,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QSlider,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +33,7 @@ from usannotate.ui.details import DetailsController
 from usannotate.ui.dialogs.lock import LockBanner
 from usannotate.ui.dialogs.preferences import Preferences, PreferencesDialog
 from usannotate.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from usannotate.ui.display_toolbar import DisplayToolbar
 from usannotate.ui.docks.details import MetadataPanel
 from usannotate.ui.docks.labels import LabelPanel
 from usannotate.ui.docks.loops import LoopListPanel
@@ -60,7 +58,7 @@ from usannotate.ui.viewer.marking_tools import ToolController
 from usannotate.ui.viewer.marks import AnnotationLayer
 from usannotate.ui.viewer.marks_view import MarksView
 from usannotate.ui.viewer.measure_tools import MeasureController, MeasureTools
-from usannotate.ui.viewer.view import CineView, DisplayAdjustment
+from usannotate.ui.viewer.view import CineView
 from usannotate.ui.worklist import WorklistController
 
 DICOM_FILTER = "DICOM files (*.dcm *.DCM *.dicom *.DICOM);;All files (*)"
@@ -150,7 +148,9 @@ class MainWindow(QMainWindow):
         self.layer.handle_size_px = prefs.handle_size_px
         self.sessions = SessionController(self.state, self.lock_banner, prefs, self)
 
-        self._build_display_toolbar()
+        self.display_toolbar = DisplayToolbar(self.view, self.layer, self.state, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.display_toolbar)
+        self.opacity_slider = self.display_toolbar.opacity
         self.worklist = WorklistController(self)
         self.team = TeamViews(self)
         self.adjudication = AdjudicationController(self)
@@ -228,42 +228,6 @@ class MainWindow(QMainWindow):
         for label in (self.pixel_label, self.playback_label, self.frame_label):
             label.setContentsMargins(10, 0, 2, 0)  # apart, so they read as three texts
             bar.addPermanentWidget(label)
-
-    def _build_display_toolbar(self) -> None:
-        toolbar = QToolBar("Display", self)
-        toolbar.setObjectName("display_toolbar")
-        toolbar.addWidget(QLabel(" Brightness "))
-        self.brightness_slider = self._display_slider(-100, 100, 0, "Display brightness")
-        toolbar.addWidget(self.brightness_slider)
-        toolbar.addWidget(QLabel("  Contrast "))
-        self.contrast_slider = self._display_slider(-100, 100, 0, "Display contrast (gain)")
-        toolbar.addWidget(self.contrast_slider)
-        toolbar.addWidget(QLabel("  Marks "))
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(10, 100)
-        self.opacity_slider.setValue(100)
-        self.opacity_slider.setFixedWidth(100)
-        self.opacity_slider.setToolTip("Opacity of the marks (display only)")
-        self.opacity_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.opacity_slider.valueChanged.connect(self._on_opacity_changed)
-        toolbar.addWidget(self.opacity_slider)
-        reset = QToolButton()
-        reset.setText("Reset")
-        reset.setToolTip("Reset brightness and contrast (Ctrl+R); the loop's pixels never change")
-        reset.clicked.connect(self.reset_display)
-        toolbar.addWidget(reset)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        self.display_toolbar = toolbar
-
-    def _display_slider(self, low: int, high: int, value: int, tip: str) -> QSlider:
-        slider = QSlider(Qt.Orientation.Horizontal)
-        slider.setRange(low, high)
-        slider.setValue(value)
-        slider.setFixedWidth(140)
-        slider.setToolTip(tip + " (display only)")
-        slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        slider.valueChanged.connect(self._on_display_changed)
-        return slider
 
     def _connect(self) -> None:
         state = self.state
@@ -451,14 +415,6 @@ class MainWindow(QMainWindow):
         self.loop_action.setChecked(looping)
 
     # --------------------------------------------------------------- display
-    def _on_display_changed(self) -> None:
-        contrast = 2.0 ** (self.contrast_slider.value() / 50.0)  # 0.25x .. 4x
-        self.view.set_adjustment(DisplayAdjustment(self.brightness_slider.value() * 1.28, contrast))
-
-    def _on_opacity_changed(self, value: int) -> None:
-        self.layer.opacity = value / 100.0
-        self.state.displayChanged.emit()
-
     def set_trajectory_visible(self, shown: bool) -> None:
         self.layer.show_trajectory = shown
         self.state.displayChanged.emit()
@@ -471,11 +427,7 @@ class MainWindow(QMainWindow):
         self.measure.set_calibration_visible(visible)
 
     def reset_display(self) -> None:
-        for slider in (self.brightness_slider, self.contrast_slider):
-            slider.blockSignals(True)
-            slider.setValue(0)
-            slider.blockSignals(False)
-        self.view.set_adjustment(DisplayAdjustment())
+        self.display_toolbar.reset()
 
     def _on_cursor(self, point: QPointF | None) -> None:
         if point is None or self.state.loop is None:

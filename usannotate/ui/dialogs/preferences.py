@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import LabelSet, LabelSetError, default_label_set, load_label_set
+from usannotate.ui.dialogs.label_set_field import LabelSetField
 
 __all__ = [
     "AUTOSAVE_RANGE_S",
@@ -187,22 +187,9 @@ class PreferencesDialog(QDialog):
         self.annotator.setPlaceholderText("e.g. A. Sonographer or AS")
         self.annotator.setToolTip("Written into every sidecar you save, as its annotator")
 
-        self.label_set_path = QLineEdit(prefs.label_set_path)
-        self.label_set_path.setReadOnly(True)
-        self.label_set_path.setPlaceholderText("Built-in: hydrodissection and trigger points")
-        self.label_set_path.setToolTip(
-            "The labels new sidecars start with. A labels.usannotate.json in the loop's "
-            "folder (or one of its two parents) still wins for that project."
-        )
-        choose = QPushButton("Choose…")
-        choose.clicked.connect(self._choose_label_set)
-        built_in = QPushButton("Built-in")
-        built_in.setToolTip("Use the bundled hydrodissection label set")
-        built_in.clicked.connect(lambda: self.label_set_path.setText(""))
-        label_row = QHBoxLayout()
-        label_row.addWidget(self.label_set_path, 1)
-        label_row.addWidget(choose)
-        label_row.addWidget(built_in)
+        self.label_set_field = LabelSetField(prefs.label_set_path)
+        self.label_set_path = self.label_set_field.line
+        self.set_label_set_path = self.label_set_field.set_path
 
         self.autosave = QSpinBox()
         self.autosave.setRange(*AUTOSAVE_RANGE_S)
@@ -241,15 +228,12 @@ class PreferencesDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Annotator", self.annotator)
-        form.addRow("Default label set", label_row)
+        form.addRow("Default label set", self.label_set_field)
         form.addRow("Autosave every", self.autosave)
         form.addRow("Caption size", self.caption_size)
         form.addRow("Handle size", self.handle_size)
         form.addRow("Annotation folder", folder_row)
-        self.problem = QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020")
-        self.problem.hide()
+        self.problem = self.label_set_field.problem
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -261,31 +245,11 @@ class PreferencesDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(560, self.sizeHint().height())
 
-    def _choose_label_set(self) -> None:
-        start = self.label_set_path.text() or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a label set", start, "Label sets (*.json);;All files (*)"
-        )
-        if path:
-            self.set_label_set_path(path)
-
     def _choose_annotation_folder(self) -> None:
         start = self.annotation_folder.text() or str(Path.home())
         path = QFileDialog.getExistingDirectory(self, "Annotation folder", start)
         if path:
             self.annotation_folder.setText(path)
-
-    def set_label_set_path(self, path: str) -> bool:
-        """Use the label-set file ``path`` if it is valid; else say why and keep the old."""
-        try:
-            load_label_set(path)
-        except LabelSetError as exc:
-            self.problem.setText(f"Not a usable label set: {exc}")
-            self.problem.show()
-            return False
-        self.problem.hide()
-        self.label_set_path.setText(path)
-        return True
 
     def accept(self) -> None:
         self.preferences = Preferences(

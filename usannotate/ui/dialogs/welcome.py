@@ -14,18 +14,15 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from usannotate.annotations import LabelSetError, load_label_set
 from usannotate.ui.dialogs.about import NOT_FOR_DIAGNOSIS
+from usannotate.ui.dialogs.label_set_field import LabelSetField
 from usannotate.ui.dialogs.preferences import MAX_ANNOTATOR_LENGTH, Preferences
 
 #: The settings key that says the welcome was shown (it is not shown again unasked).
@@ -85,31 +82,14 @@ class WelcomeDialog(QDialog):
             "Written into every sidecar you save as its annotator (the rater); change it "
             "any time in Edit > Preferences"
         )
-        self.label_set = QLineEdit(prefs.label_set_path)
-        self.label_set.setReadOnly(True)
-        self.label_set.setPlaceholderText("Built-in: hydrodissection and trigger points")
-        self.label_set.setToolTip(
-            "The labels new sidecars start with (a labels.usannotate.json in a loop's "
-            "folder still wins for that project)"
-        )
-        choose = QPushButton("Choose…")
-        choose.setToolTip("Use a label-set file of your own")
-        choose.clicked.connect(self._choose_label_set)
-        built_in = QPushButton("Built-in")
-        built_in.setToolTip("Use the bundled hydrodissection label set")
-        built_in.clicked.connect(lambda: self.label_set.setText(""))
-        label_row = QHBoxLayout()
-        label_row.addWidget(self.label_set, 1)
-        label_row.addWidget(choose)
-        label_row.addWidget(built_in)
+        self.label_set_field = LabelSetField(prefs.label_set_path)
+        self.label_set = self.label_set_field.line
+        self.set_label_set_path = self.label_set_field.set_path
         form = QFormLayout()
         form.addRow("Your name or initials", self.annotator)
-        form.addRow("Label set", label_row)
+        form.addRow("Label set", self.label_set_field)
 
-        self.problem = QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020")
-        self.problem.hide()
+        self.problem = self.label_set_field.problem
 
         buttons = QDialogButtonBox()
         self.sample_button = buttons.addButton(
@@ -133,25 +113,6 @@ class WelcomeDialog(QDialog):
         layout.addWidget(hint)
         layout.addWidget(buttons)
         self.resize(620, self.sizeHint().height())
-
-    def _choose_label_set(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a label set", "", "Label sets (*.json);;All files (*)"
-        )
-        if path:
-            self.set_label_set_path(path)
-
-    def set_label_set_path(self, path: str) -> bool:
-        """Use the label-set file ``path`` if it is valid; else say why and keep the old."""
-        try:
-            load_label_set(path)
-        except LabelSetError as exc:
-            self.problem.setText(f"Not a usable label set: {exc}")
-            self.problem.show()
-            return False
-        self.problem.hide()
-        self.label_set.setText(path)
-        return True
 
     def _finish(self, choice: WelcomeChoice) -> None:
         self.choice = choice
