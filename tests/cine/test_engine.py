@@ -13,6 +13,7 @@ from pydicom.data import get_testdata_file
 from pydicom.pixels import pixel_array
 
 import usannotate
+from tests.cine import dicom_factory
 from tests.cine.loops import write_jpeg_loop
 from usannotate.cine import CineError, CorruptDicomError, _fileio, _frames, _jpeg
 
@@ -51,6 +52,29 @@ def test_jpeg_frames_equal_pydicom_exactly(name):
         frames = np.stack([loop.frame(i) for i in range(loop.n_frames)])
     reference = reference.reshape(frames.shape)
     assert np.array_equal(frames, reference)
+
+
+@pytest.mark.parametrize("decoder", ["simplejpeg", "opencv"])
+@pytest.mark.parametrize(
+    "name", ["examples_ybr_color.dcm", "SC_jpeg_no_color_transform.dcm", "grey (factory)"]
+)
+def test_both_fast_decoders_give_pydicoms_pixels(
+    monkeypatch, tmp_path, no_pydicom_fallback, name, decoder
+):
+    """simplejpeg decodes the fast path; OpenCV where it has no wheel: the same pixels."""
+    assert _jpeg.simplejpeg is not None  # a dependency: the fast path uses it
+    if decoder == "opencv":
+        monkeypatch.setattr(_jpeg, "simplejpeg", None)
+    if name.startswith("grey"):
+        path = dicom_factory.make_jpeg_baseline_mono2(tmp_path).path
+    else:
+        path = get_testdata_file(name)
+    reference = pixel_array(path, decoding_plugin="pillow")
+    with usannotate.open_cine(path, prefetch_frames=0) as loop:
+        frames = np.stack([loop.frame(i) for i in range(loop.n_frames)])
+    if reference.shape[-1] != 3:  # grey samples: shown as R = G = B
+        reference = np.repeat(reference[..., None], 3, axis=-1)
+    assert np.array_equal(frames, reference.reshape(frames.shape))
 
 
 def test_ultrasound_cine_takes_the_fast_path(no_pydicom_fallback):

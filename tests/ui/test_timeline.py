@@ -424,3 +424,33 @@ def test_frame_list_keeps_the_highlight_when_rebuilt(frame_list):
     )
     assert frame_list.frames() == [5, 30]
     assert frame_list.currentRow() == 1
+
+
+def on_screen(qtbot, widget) -> QImage:
+    """What the window system holds for ``widget`` once its updates are painted (not a
+    fresh render, as ``grab()`` would be)."""
+    qtbot.wait(20)
+    QApplication.processEvents()
+    screen = widget.screen().grabWindow(widget.winId())
+    return screen.toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+@pytest.mark.parametrize("lanes", [LANES, [*LANES] * 12], ids=["few lanes", "scrolling"])
+def test_moving_the_current_frame_repaints_what_a_whole_repaint_would(qtbot, lanes):
+    """The playhead moves with a partial repaint (old and new column, corner readout):
+    the screen then holds exactly the picture of a repaint from scratch, no trail of the
+    old playhead, the corner readout up to date."""
+    widget = TimelineWidget()
+    widget.set_frame_count(60, FRAME_TIME_MS)
+    widget.set_lanes(lanes)
+    widget.set_events([(20, "Injection start")])
+    widget.resize(900, 160)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    before = on_screen(qtbot, widget)
+    for frame in (5, 19, 20, 21, 59, 0, 33):
+        widget.set_current_frame(frame)
+        shown = on_screen(qtbot, widget)
+        assert shown == widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    assert shown != before  # the playhead did move on screen

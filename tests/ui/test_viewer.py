@@ -222,3 +222,35 @@ def test_region_beyond_the_image_is_drawn_as_unusable(qtbot):
     assert not widget.calibrated
     assert widget.has_regions
     assert not [i for i in widget.scene().items() if isinstance(i, DepthRuler)]
+
+
+def _pixels(widget) -> np.ndarray:
+    from PySide6.QtGui import QImage
+
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    array = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    return array.reshape(image.height(), image.bytesPerLine())[:, : 3 * image.width()].reshape(
+        image.height(), image.width(), 3
+    )
+
+
+def test_a_playing_frame_scaled_down_looks_as_the_still_frame(view):
+    """While playing, a zoomed-out frame is scaled by OpenCV and drawn pixel for pixel:
+    the same picture in the same place as Qt's smooth scaling of the still frame (within
+    the two filters' rounding), and the still frame exactly as before once it stops."""
+    view.resize(520, 400)
+    view.fit()
+    QApplication.processEvents()
+    assert view.transform().m11() < 0.9  # zoomed out: the case scaled ahead
+    still = _pixels(view.viewport()).astype(int)
+    view.set_playing(True)
+    view.frame_item.update()
+    playing = _pixels(view.viewport()).astype(int)
+    assert view.frame_item._scaled is not None  # drawn from the scaled copy
+    difference = np.abs(playing - still)
+    assert difference.mean() < 1.0
+    assert np.percentile(difference, 99) < 8  # no shift, no other zoom
+    shifted = np.abs(playing[:, 2:] - still[:, :-2]).mean()
+    assert shifted > 2 * difference.mean()  # two pixels off would show
+    view.set_playing(False)
+    assert np.array_equal(_pixels(view.viewport()), still)

@@ -46,6 +46,7 @@ from usannotate.ui.marking import MarkingController
 from usannotate.ui.menus import build_menus
 from usannotate.ui.navigation import FrameNavigator
 from usannotate.ui.playback import PlaybackController
+from usannotate.ui.readout import ReadoutLabel
 from usannotate.ui.session import AnnotationSession
 from usannotate.ui.session_controller import SessionController
 from usannotate.ui.state import ViewerState
@@ -213,12 +214,9 @@ class MainWindow(QMainWindow):
         )
         self.pixel_label = QLabel()
         self.pixel_label.setToolTip("Display value of the pixel under the cursor (before gain)")
-        self.frame_label = QLabel()
-        # Wide enough for any position: a text that changes width every frame would lay
-        # out (and repaint) the whole status bar 60 times a second during playback.
-        self.frame_label.setMinimumWidth(
-            self.frame_label.fontMetrics().horizontalAdvance("Frame 0000/0000 · 00000.0 ms") + 14
-        )
+        # A fixed size: a text that changes every frame played must not lay out the
+        # status bar and the window again (see ReadoutLabel).
+        self.frame_label = ReadoutLabel("Frame 0000/0000 · 00000.0 ms")
         self.playback_label = QLabel()
         self.playback_label.setToolTip("Frames shown and frames skipped to keep to the clock")
         bar = self.statusBar()

@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QSlider,
     QStyle,
     QToolButton,
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.ui.playback import SPEEDS
+from usannotate.ui.readout import ReadoutLabel
 
 
 class TransportBar(QWidget):
@@ -56,11 +56,11 @@ class TransportBar(QWidget):
         self.slider.setToolTip("Frame: drag to scrub")
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrow keys belong to the window
         self.slider.valueChanged.connect(self.frameRequested)
-        self.position_label = QLabel("–")
+        # Opaque: moved every frame played, it need not have the bar painted under it.
+        self.slider.setAutoFillBackground(True)
+        # A fixed size: its text changes on every frame played (see ReadoutLabel).
+        self.position_label = ReadoutLabel("Frame 0000 / 0000   00000.0 ms", "–")
         self.position_label.setToolTip("Frame number (1-based on screen) and its time in the loop")
-        self.position_label.setMinimumWidth(
-            self.fontMetrics().horizontalAdvance("Frame 0000 / 0000   00000.0 ms") + 8
-        )
         self.speed_box = QComboBox()
         for speed in SPEEDS:
             self.speed_box.addItem(f"{speed:g}x", speed)

@@ -11,6 +11,7 @@ they are importable from here too, where the window takes them from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QSize, Qt, Signal
@@ -25,6 +26,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QPolygonF,
+    QRegion,
     QResizeEvent,
     QWheelEvent,
 )
@@ -113,9 +115,28 @@ class TimelineWidget(QWidget):
 
     def set_current_frame(self, frame: int) -> None:
         """Move the current-frame line (0-based); emits nothing."""
-        if frame != self._current:
-            self._current = frame
+        if frame == self._current:
+            return
+        previous, self._current = self._current, frame
+        if self._static is None or not self._n_frames:
             self.update()
+            return
+        # Only what the current frame covers, before and after: during playback this
+        # runs every frame, and a whole repaint also repaints the lanes' scroll bar.
+        layout = self._layout()
+        area = QRegion(0, 0, self.TITLE_WIDTH, layout.ruler_height)  # the corner readout
+        for shown in (previous, frame):
+            area += self._current_frame_rect(layout, shown)
+        self.update(area)
+
+    def _current_frame_rect(self, layout: TimelineLayout, frame: int) -> QRect:
+        """What :func:`paint_current` draws for ``frame`` outside the corner: its
+        column, the playhead line and the ruler marker (with a pixel to spare)."""
+        frame = min(max(frame, 0), layout.n_frames - 1)
+        x = layout.x_of_frame(frame)
+        half = max(layout.column_width / 2, 6.0) + 2
+        top = layout.ruler_height - 12
+        return QRect(math.floor(x - half), top, math.ceil(2 * half) + 1, layout.height - top)
 
     def set_selected_track(self, object_id: str | None) -> None:
         """Highlight the lane of ``object_id`` (None: no lane); emits nothing."""

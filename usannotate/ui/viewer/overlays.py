@@ -47,6 +47,14 @@ def overlay_font() -> QFont:
     return font
 
 
+def _cache_while_still(*items: QGraphicsItem) -> None:
+    """Have ``items`` painted once into a picture of the screen's pixels and shown from
+    it until they or the zoom change: the overlays stay put while the loop plays, and the
+    ruler alone is a hundred lines drawn from Python on every frame otherwise."""
+    for item in items:
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 class OverlayLabel(QGraphicsRectItem):
     """Text on a dark plate, a constant size on screen whatever the zoom.
 
@@ -60,6 +68,7 @@ class OverlayLabel(QGraphicsRectItem):
         self.setBrush(QColor(0, 0, 0, 130))
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.text_item = QGraphicsSimpleTextItem(self)
+        _cache_while_still(self, self.text_item)
         self.text_item.setFont(overlay_font())
         self.text_item.setBrush(QBrush(colour))
         self.set_text(text)
@@ -109,6 +118,7 @@ class RegionOutline(QGraphicsItem):
 
     def __init__(self, region: Region, number: int, image_size: tuple[int, int]) -> None:
         super().__init__()
+        _cache_while_still(self)
         self.region = region
         self.number = number
         self.usable = region.fits_image(*image_size)
@@ -188,6 +198,7 @@ class DepthRuler(QGraphicsItem):
         others: Sequence[Region] = (),
     ) -> None:
         super().__init__()
+        _cache_while_still(self)
         self.region = region
         x0, y0, x1, y1 = region.bounds
         rows = image_size[1] if image_size else y1 + 1

@@ -44,6 +44,12 @@ __all__ = [
 ]
 
 _MIN_ZOOM, _MAX_ZOOM = 0.05, 40.0
+#: A view transform that only scales and moves (no rotation, no shear).
+_SCALE_ONLY = (
+    QTransform.TransformationType.TxNone,
+    QTransform.TransformationType.TxTranslate,
+    QTransform.TransformationType.TxScale,
+)
 _WHEEL_STEP = 1.2
 
 
@@ -99,6 +105,10 @@ class FrameItem(QGraphicsItem):
         self.paint_count = 0
         self.frames_painted = 0
         self.painted_index = -1
+        #: Scale a zoomed-out frame down with OpenCV before it is painted (while the loop
+        #: plays; see :meth:`paint`).
+        self.prescale = False
+        self._scaled: tuple[tuple[float, float, float], np.ndarray, QImage] | None = None
 
     def set_frame(self, rgb: np.ndarray, index: int) -> None:
         size_changed = self._pixels is None or self._pixels.shape != rgb.shape
@@ -106,6 +116,7 @@ class FrameItem(QGraphicsItem):
             self.prepareGeometryChange()
         self._pixels = rgb
         self._buffer, self._image = to_display_image(rgb)
+        self._scaled = None
         self.index = index
         self.update()
 
@@ -114,11 +125,28 @@ class FrameItem(QGraphicsItem):
         self._pixels = None
         self._buffer = None
         self._image = QImage()
+        self._scaled = None
         self.index = -1
 
     @property
     def pixels(self) -> np.ndarray | None:
         return self._pixels
+
+    def _scaled_to(self, scale_x: float, scale_y: float, dpr: float) -> QImage:
+        """The frame scaled by ``scale_x`` x ``scale_y`` (< 1) to device pixels of ratio
+        ``dpr``, made once per frame and zoom."""
+        key = (scale_x, scale_y, dpr)
+        if self._scaled is None or self._scaled[0] != key:
+            assert self._buffer is not None
+            rows, columns = self._buffer.shape[:2]
+            size = (max(1, round(columns * scale_x)), max(1, round(rows * scale_y)))
+            pixels = cv2.resize(self._buffer, size, interpolation=cv2.INTER_LINEAR)
+            image = QImage(
+                pixels.data, size[0], size[1], pixels.strides[0], QImage.Format.Format_RGB32
+            )
+            image.setDevicePixelRatio(dpr)
+            self._scaled = (key, pixels, image)
+        return self._scaled[2]
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._image.width(), self._image.height())
@@ -126,11 +154,26 @@ class FrameItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         if self._image.isNull():
             return
+        transform = painter.worldTransform()
         # Smooth when zoomed out; crisp pixels when zoomed in, for precise marking.
-        zoomed_out = painter.worldTransform().m11() < 1.0
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoomed_out)
-        exposed = option.exposedRect.toAlignedRect().intersected(self._image.rect())
-        painter.drawImage(QRectF(exposed), self._image, QRectF(exposed))
+        zoomed_out = transform.m11() < 1.0
+        plain_scale = transform.type() in _SCALE_ONLY
+        dpr = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        if self.prescale and plain_scale and transform.m11() * dpr < 1.0:
+            # While playing: the frame scaled by OpenCV (bilinear, SIMD, on its threads)
+            # and drawn pixel for pixel, a third of what Qt's smooth scaling of the whole
+            # frame costs the GUI thread (measured with callgrind); a still frame is
+            # drawn by Qt from its full pixels, as marking needs.
+            image = self._scaled_to(transform.m11() * dpr, transform.m22() * dpr, dpr)
+            painter.save()
+            painter.resetTransform()
+            origin = QPointF(round(transform.dx() * dpr) / dpr, round(transform.dy() * dpr) / dpr)
+            painter.drawImage(origin, image)
+            painter.restore()
+        else:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoomed_out)
+            exposed = option.exposedRect.toAlignedRect().intersected(self._image.rect())
+            painter.drawImage(QRectF(exposed), self._image, QRectF(exposed))
         self.paint_count += 1
         if self.painted_index != self.index:
             self.frames_painted += 1  # distinct frames that reached the screen
@@ -203,6 +246,9 @@ class CineView(QGraphicsView):
             if playing
             else QGraphicsView.ViewportUpdateMode.SmartViewportUpdate
         )
+        self.frame_item.prescale = playing
+        if not playing:
+            self.frame_item.update()  # the frame on screen again from its full pixels
 
     # ----------------------------------------------------------------- frames
     def show_frame(self, rgb: np.ndarray, index: int) -> None:
