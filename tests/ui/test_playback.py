@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from usannotate.ui.playback import PlaybackController
+from usannotate.ui.playback import PLAYING_SWITCH_INTERVAL_S, PlaybackController
 
 
 class FakeClock:
@@ -138,3 +138,18 @@ def test_is_playing_holds_while_a_frame_is_delivered(player, clock, qtbot):
     clock.advance_ms(20)
     qtbot.waitUntil(lambda: bool(seen), timeout=2000)
     assert seen[0] is True
+
+
+def test_playing_hands_the_gil_back_to_the_window_sooner(player):
+    """While playing, a thread waiting for the GIL waits at most 1 ms (the window's
+    thread, for the decoding and worker threads' Python); Python's own interval after."""
+    import sys
+
+    before = sys.getswitchinterval()
+    assert before > PLAYING_SWITCH_INTERVAL_S
+    player.play()
+    assert sys.getswitchinterval() == pytest.approx(PLAYING_SWITCH_INTERVAL_S)
+    player.stop()
+    assert sys.getswitchinterval() == pytest.approx(before)
+    player.stop()  # stopping twice restores nothing twice
+    assert sys.getswitchinterval() == pytest.approx(before)

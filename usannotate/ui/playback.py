@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,13 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 #: Playback speeds offered to the user (multiples of the recorded frame rate).
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+#: How long the GUI thread may wait for the GIL while playing (Python's default: 5 ms).
+#: The frames' decoding threads and the worker pool's result thread run Python between
+#: their calls; each time the GUI thread gave the GIL up (a pipe write, a lock, a paint)
+#: it could wait up to the whole interval to get it back, a third of a frame at 60 fps.
+PLAYING_SWITCH_INTERVAL_S = 0.001
 
 
 class PlaybackController(QObject):
@@ -42,6 +50,7 @@ class PlaybackController(QObject):
         self.frames_missed = 0
         self._anchor_time = 0.0
         self._anchor_ms = 0.0
+        self._switch_interval_s = sys.getswitchinterval()  # restored when playback stops
         self._current = 0
         # Playing is a state of its own, not "the timer is running": between a tick's
         # timeout and its next start the timer is idle, and a stop() asked by a frameDue
@@ -97,6 +106,8 @@ class PlaybackController(QObject):
         self._anchor_time = self._clock()
         self._anchor_ms = float(self._starts_ms[self._current])
         self._playing = True
+        self._switch_interval_s = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval_s, PLAYING_SWITCH_INTERVAL_S))
         self._schedule()
         self.playingChanged.emit(True)
 
@@ -105,6 +116,7 @@ class PlaybackController(QObject):
         self._timer.stop()
         if self._playing:
             self._playing = False
+            sys.setswitchinterval(self._switch_interval_s)
             self.playingChanged.emit(False)
 
     def toggle(self) -> None:
