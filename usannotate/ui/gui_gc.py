@@ -16,9 +16,11 @@ import gc
 
 from PySide6.QtCore import QCoreApplication, QTimer
 
-__all__ = ["collect_on_gui_thread"]
+__all__ = ["collect_on_gui_thread", "defer_older_generations"]
 
 _timer: QTimer | None = None
+#: While True, only the youngest generation is collected (see defer_older_generations).
+_deferred = False
 
 
 def collect_on_gui_thread(app: QCoreApplication, interval_ms: int = 1000) -> None:
@@ -33,10 +35,21 @@ def collect_on_gui_thread(app: QCoreApplication, interval_ms: int = 1000) -> Non
     _timer.start()
 
 
+def defer_older_generations(deferred: bool) -> None:
+    """While ``deferred`` (a loop plays), collect only the youngest generation (about a
+    millisecond); the older ones wait until it is False again. With a loop and its marks
+    open a collection of generation 1 took ~50 ms and of generation 2 ~200 ms of the GUI
+    thread (measured): at 60 frames a second, 3 and 12 frames never shown."""
+    global _deferred
+    _deferred = deferred
+
+
 def _collect() -> None:
     counts, thresholds = gc.get_count(), gc.get_threshold()
     if counts[0] > thresholds[0]:
         gc.collect(0)
+        if _deferred:
+            return
         if counts[1] > thresholds[1]:
             gc.collect(1)
             if counts[2] > thresholds[2]:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from usannotate.ui import gui_gc
+
 #: Playback speeds offered to the user (multiples of the recorded frame rate).
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -108,6 +110,7 @@ class PlaybackController(QObject):
         self._playing = True
         self._switch_interval_s = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval_s, PLAYING_SWITCH_INTERVAL_S))
+        gui_gc.defer_older_generations(True)
         self._schedule()
         self.playingChanged.emit(True)
 
@@ -117,6 +120,7 @@ class PlaybackController(QObject):
         if self._playing:
             self._playing = False
             sys.setswitchinterval(self._switch_interval_s)
+            gui_gc.defer_older_generations(False)
             self.playingChanged.emit(False)
 
     def toggle(self) -> None:
