@@ -170,15 +170,14 @@ class _LoopProgress:
 def cmd_measure_folder(options: argparse.Namespace) -> int:
     """Every loop's rows of a folder in one table with a ``file`` column; loops without
     sidecar skipped and counted; exit 2 when a loop could not be measured."""
+    from usannotate import cli_details
     from usannotate._atomic import write_atomically
+    from usannotate.folder_details import DETAIL_FLAGS, folder_records
     from usannotate.team.folder_measure import (
         folder_measurements_csv,
         folder_measurements_json,
         measure_folder,
     )
-
-    from usannotate import cli_details
-    from usannotate.folder_details import DETAIL_FLAGS, folder_records
 
     folder = options.dicom
     fmt = options.format
