@@ -23,7 +23,7 @@ CASE = {
     "image_quality": 4,
     "teaching_case": True,
     "teaching_title": "Fluid along the fascial plane",
-    "learning_points": "Keep the tip in view; watch the fluid split the layers.",
+    "learning_points": "Keep the tip in view\nWatch the fluid split the layers",
 }
 
 
