@@ -45,7 +45,9 @@ def central_rates(
             out.append(None)
             continue
         dt = float(times_s[frames[b]]) - float(times_s[frames[a]])
-        out.append((values[b] - values[a]) / dt if dt > 0 else None)
+        # Rounded: a mark that does not move gives 0, not 1e-14 of float noise (which
+        # the curves would scale up to fill a panel).
+        out.append(round((values[b] - values[a]) / dt, 9) + 0.0 if dt > 0 else None)
     return out
 
 

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from usannotate.sidecar.document import WorkStatus
 from usannotate.sidecar.placement import ProjectError, default_layout
 from usannotate.team.worklist import STATUS_ORDER, STATUS_TEXT, LoopStatus
-from usannotate.ui.docks.loop_case_columns import HIDDEN_CASE_COLUMNS, case_matches
+from usannotate.ui.docks.loop_case_columns import CASE_COLUMNS, HIDDEN_CASE_COLUMNS, case_matches
 
 #: Item data role holding a sortable value of the cell (numbers sort as numbers).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -190,6 +190,9 @@ def lay_out_columns(view: QTreeView, columns: tuple[str, ...]) -> None:
     raters = columns.index("Raters")
     header.setSectionResizeMode(raters, QHeaderView.ResizeMode.Stretch)
     view.setItemDelegateForColumn(raters, _ElideRight(view))
+    for column, name in enumerate(columns):
+        if name in CASE_COLUMNS:  # "erector spi…", not "erec…inae"
+            view.setItemDelegateForColumn(column, _ElideRight(view))
     header.moveSection(header.visualIndex(raters), len(columns) - 1)  # the one that stretches
     header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
