@@ -200,8 +200,12 @@ def with_hydro_rows(work: AnnotatedLoop, rows: list[Row]) -> list[Row]:
     loop = work.loop
     times_s = [float(t) / 1000.0 for t in loop.frame_start_times_ms()]
     extra: dict[tuple[str, int], list[Row]] = {}
-    # The rates need every frame's values (central differences), not only those exported.
-    for row in loop_hydro_rows(work.annotations, loop.n_frames, work.calibration_for, times_s):
+    # The rates need every frame's values (central differences), not only those exported:
+    # the rows already are those when every frame of every track is exported (--all-frames).
+    every = {(o.id, f) for o in work.annotations.objects for f in o.frame_sources(loop.n_frames)}
+    base = rows if wanted >= every else None
+    hydro = loop_hydro_rows(work.annotations, loop.n_frames, work.calibration_for, times_s, base)
+    for row in hydro:
         if (row.object_id, row.frame) in wanted:
             extra.setdefault((row.object_id, row.frame), []).append(row)
     out: list[Row] = []
