@@ -148,8 +148,51 @@ def test_case_details_as_json_or_columns(annotated):
     assert rows[0]["case.procedure"] == ""
 
 
-def test_one_loop_options_on_a_folder_exit_2(annotated):
+@pytest.mark.parametrize(
+    ("options", "jobs"),
+    [
+        (["--hydro"], "2"),
+        (["--hydro", "--time", "--case-columns"], "1"),
+        (["--events"], "1"),
+        (["--case"], "2"),
+    ],
+    ids=["hydro", "time-case-columns", "events", "case"],
+)
+def test_a_folder_gives_each_loops_table_with_a_file_column(annotated, tmp_path, options, jobs):
+    """measure FOLDER with the one-loop options: the table each loop gives alone (the
+    same columns, the same rows), a file column first; a loop without sidecar skipped."""
     dicom, _ = annotated
-    result = run_cli("measure", str(dicom.parent), "--case")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in ("one.dcm", "two.dcm"):
+        shutil.copy(dicom, folder / name)
+        shutil.copy(sidecar_path_for(dicom), sidecar_path_for(folder / name))
+    shutil.copy(dicom, folder / "three_unmarked.dcm")
+    result = run_cli("measure", str(folder), "--jobs", jobs, *options)
+    assert result.returncode == 0, result.stderr
+    assert "2 loops measured, 1 without sidecar skipped, 0 failed" in result.stderr
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    alone = run_cli("measure", str(folder / "one.dcm"), *options)
+    assert alone.returncode == 0, alone.stderr
+    if options == ["--case"]:  # one loop: JSON; a folder: one row of case.<field> per loop
+        case = json.loads(alone.stdout)["case"]
+        assert [r["file"] for r in table] == ["one.dcm", "two.dcm"]
+        assert table[0]["case.side"] == case["side"] == "right"
+        assert float(table[0]["case.injectate_volume_ml"]) == case["injectate_volume_ml"]
+        assert table[0]["case.procedure"] == ""
+        return
+    rows = list(csv.DictReader(io.StringIO(alone.stdout)))
+    assert rows
+    assert list(table[0]) == ["file", *rows[0]]  # the same columns, file first
+    assert [r["file"] for r in table] == ["one.dcm"] * len(rows) + ["two.dcm"] * len(rows)
+    assert [{k: v for k, v in r.items() if k != "file"} for r in table[: len(rows)]] == rows
+    json_out = run_cli("measure", str(folder), "--format", "json", *options)
+    assert json_out.returncode == 0, json_out.stderr
+    assert json.loads(json_out.stdout)["columns"] == ["file", *rows[0]]
+
+
+def test_sidecar_is_still_for_one_loop(annotated):
+    dicom, _ = annotated
+    result = run_cli("measure", str(dicom.parent), "--sidecar", "x.json", "--hydro")
     assert result.returncode == 2
-    assert "--case is for one loop" in result.stderr
+    assert "--sidecar is for one loop" in result.stderr

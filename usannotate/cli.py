@@ -395,10 +395,6 @@ def _cmd_measure(options: argparse.Namespace) -> int:
     if os.path.isdir(options.dicom):
         if options.sidecar:
             return _fail("--sidecar is for one loop, not a folder")
-        if cli_details.detail_options_used(options):
-            return _fail(
-                f"{cli_details.detail_options_used(options)} is for one loop, not a folder"
-            )
         return cli_team.cmd_measure_folder(options)
     if options.output:
         return _fail("--output is for a folder of loops; for one loop, redirect the output")

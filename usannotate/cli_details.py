@@ -33,7 +33,9 @@ __all__ = [
     "case_json",
     "detail_options_used",
     "events_text",
+    "measure_records",
     "measure_text",
+    "records_text",
     "with_hydro_rows",
 ]
 
@@ -129,8 +131,7 @@ def case_json(annotations: Annotations) -> str:
     return json.dumps({"fields": fields, "case": details.case}, indent=1) + "\n"
 
 
-def events_text(annotations: Annotations, times_s: Sequence[float], fmt: str) -> str:
-    """The events in frame order as CSV or JSON (:data:`EVENT_COLUMNS`)."""
+def _event_records(annotations: Annotations, times_s: Sequence[float]) -> list[dict[str, Any]]:
     details = annotations.details
     at = _times(annotations, times_s)
     records = []
@@ -140,13 +141,72 @@ def events_text(annotations: Annotations, times_s: Sequence[float], fmt: str) ->
         records.append(
             dict(zip(EVENT_COLUMNS, (e.frame, t, rel, e.type, title, e.id), strict=True))
         )
+    return records
+
+
+def events_text(annotations: Annotations, times_s: Sequence[float], fmt: str) -> str:
+    """The events in frame order as CSV or JSON (:data:`EVENT_COLUMNS`)."""
+    return records_text(EVENT_COLUMNS, _event_records(annotations, times_s), fmt)
+
+
+def measure_records(
+    options: argparse.Namespace,
+    annotations: Annotations,
+    rows: Sequence[Row],
+    times_s: Sequence[float],
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and records ``measure`` prints for these options: the measurement
+    rows (with ``time_s`` / ``time_from_injection_s`` for ``--time`` and ``case.<field>``
+    columns for ``--case-columns``), the events for ``--events``, or one record of
+    ``case.<field>`` values for ``--case`` (the folder table's form)."""
+    fields = [f.id for f in annotations.details.definitions.case_fields]
+    if getattr(options, "case", False):
+        columns = [f"case.{f}" for f in fields]
+        return columns, [{f"case.{f}": annotations.details.case.get(f) for f in fields}]
+    if getattr(options, "events", False):
+        return list(EVENT_COLUMNS), _event_records(annotations, times_s)
+    from usannotate.export.measurements import MEASURE_COLUMNS
+
+    at = _times(annotations, times_s)
+    columns: list[str] = list(MEASURE_COLUMNS)
+    if getattr(options, "time", False):
+        columns[1:1] = ["time_s", "time_from_injection_s"]
+    if getattr(options, "case_columns", False):
+        columns += [f"case.{f}" for f in fields]
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        record = dataclasses.asdict(row)
+        record["kind"] = str(record["kind"])
+        record["value"] = float(row.value)  # rounded as it is printed (records_text)
+        if "time_s" in columns:
+            record["time_s"], record["time_from_injection_s"] = at(row.frame)
+        if getattr(options, "case_columns", False):
+            for f in fields:
+                record[f"case.{f}"] = annotations.details.case.get(f)
+        records.append(record)
+    return columns, records
+
+
+def records_text(columns: Sequence[str], records: Sequence[dict[str, Any]], fmt: str) -> str:
+    """Records as ``measure`` prints them: JSON ``{"columns", "rows"}``, or CSV with a
+    header, ``value`` to 6 significant digits and empty cells for missing values."""
     if fmt == "json":
-        return json.dumps({"columns": list(EVENT_COLUMNS), "rows": records}, indent=1) + "\n"
+        rounded = [
+            {**r, "value": round(float(r["value"]), 6)} if r.get("value") is not None else r
+            for r in records
+        ]
+        return json.dumps({"columns": list(columns), "rows": rounded}, indent=1) + "\n"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EVENT_COLUMNS)
-    for r in records:
-        writer.writerow(["" if r[c] is None else r[c] for c in EVENT_COLUMNS])
+    writer.writerow(columns)
+    for record in records:
+        cells = []
+        for c in columns:
+            value = record.get(c)
+            if c == "value" and value is not None:
+                value = f"{float(value):.6g}"
+            cells.append("" if value is None else value)
+        writer.writerow(cells)
     return out.getvalue()
 
 
@@ -165,37 +225,4 @@ def measure_text(
         return events_text(annotations, times_s, fmt)
     if not (options.time or options.case_columns):
         return None
-    from usannotate.export.measurements import MEASURE_COLUMNS
-
-    at = _times(annotations, times_s)
-    fields = [f.id for f in annotations.details.definitions.case_fields]
-    columns: list[str] = list(MEASURE_COLUMNS)
-    if options.time:
-        columns[1:1] = ["time_s", "time_from_injection_s"]
-    if options.case_columns:
-        columns += [f"case.{f}" for f in fields]
-    records: list[dict[str, Any]] = []
-    for row in rows:
-        record = dataclasses.asdict(row)
-        record["kind"] = str(record["kind"])
-        record["value"] = round(float(row.value), 6)
-        if options.time:
-            record["time_s"], record["time_from_injection_s"] = at(row.frame)
-        if options.case_columns:
-            for f in fields:
-                record[f"case.{f}"] = annotations.details.case.get(f)
-        records.append(record)
-    if fmt == "json":
-        return json.dumps({"columns": columns, "rows": records}, indent=1) + "\n"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for record in records:
-        cells = []
-        for c in columns:
-            value = record[c]
-            if c == "value":
-                value = f"{float(value):.6g}"
-            cells.append("" if value is None else value)
-        writer.writerow(cells)
-    return out.getvalue()
+    return records_text(*measure_records(options, annotations, rows, times_s), fmt)

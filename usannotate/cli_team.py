@@ -170,7 +170,9 @@ class _LoopProgress:
 def cmd_measure_folder(options: argparse.Namespace) -> int:
     """Every loop's rows of a folder in one table with a ``file`` column; loops without
     sidecar skipped and counted; exit 2 when a loop could not be measured."""
+    from usannotate import cli_details
     from usannotate._atomic import write_atomically
+    from usannotate.folder_details import DETAIL_FLAGS, folder_records
     from usannotate.team.folder_measure import (
         folder_measurements_csv,
         folder_measurements_json,
@@ -178,17 +180,24 @@ def cmd_measure_folder(options: argparse.Namespace) -> int:
     )
 
     folder = options.dicom
-    try:
-        result = measure_folder(
-            folder, progress=_LoopProgress(), jobs=options.jobs or default_jobs()
-        )
-    except OSError as exc:
-        return _fail(f"{_name(folder)}: cannot be read ({exc.strerror or type(exc).__name__})")
     fmt = options.format
     if options.output and fmt is None:
         fmt = "json" if options.output.lower().endswith(".json") else "csv"
     json_out = fmt == "json"
-    text = folder_measurements_json(result) if json_out else folder_measurements_csv(result)
+    jobs = options.jobs or default_jobs()
+    try:
+        if cli_details.detail_options_used(options):
+            # The one-loop options: each loop's own table, a file column first.
+            flags = {k: bool(getattr(options, k, False)) for k in DETAIL_FLAGS}
+            result = folder_records(folder, flags, jobs=jobs, progress=_LoopProgress())
+            text = cli_details.records_text(
+                result.columns, result.records, "json" if json_out else "csv"
+            )
+        else:
+            result = measure_folder(folder, progress=_LoopProgress(), jobs=jobs)
+            text = folder_measurements_json(result) if json_out else folder_measurements_csv(result)
+    except OSError as exc:
+        return _fail(f"{_name(folder)}: cannot be read ({exc.strerror or type(exc).__name__})")
     for problem in result.failed:
         print(f"usannotate: {problem}", file=sys.stderr)
     if options.output:

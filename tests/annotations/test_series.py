@@ -21,6 +21,7 @@ from usannotate.annotations import (
 )
 from usannotate.annotations.edits import EditHistory, SetManualCalibration
 from usannotate.annotations.hydro import frame_hydro_rows
+from usannotate.annotations.rates import frame_rate_rows
 from usannotate.annotations.series import (
     CurveChoice,
     SeriesKey,
@@ -118,29 +119,42 @@ def test_every_track_offers_every_measurement_its_kind_has(marked):
         "Injected fluid · Extent along plane",
         "Injected fluid · Thickness",
         "Injected fluid · Plane separation",
+        "Injected fluid · Spread rate",
+        "Injected fluid · Area rate",
         "Needle · Length",
         "Needle · Insertion angle",
         "Needle · Tip depth",
         "Needle · Tip to nearest plane",
         "Needle · Insertion depth",
         "Needle · Plane separation at tip",
+        "Needle · Advance per second",
         "Vessel 1 · Area",
+        "Vessel 1 · Area rate",
         "Vessel 2 · Area",
+        "Vessel 2 · Area rate",
         "Target / trigger point · Depth",
     ]
     # The measurements the Measurements dock lists for each kind of track; those of
     # plane separation only where two planes bound the fluid or the tip (none here).
+    times_s = [f / 25.0 for f in range(TRUTH["n_frames"])]
     measured = {
         (row.object_id, row.measurement)
         for frame in range(TRUTH["n_frames"])
         for measure in (measure_frame, frame_hydro_rows)
         for row in measure(annotations, frame, lambda p: _px())
+    } | {
+        (row.object_id, row.measurement)
+        for frame in range(TRUTH["n_frames"])
+        for row in frame_rate_rows(annotations, frame, lambda p: _px(), times_s)
     }
     offered = {(o.key.object_id, o.key.measurement) for o in series_options(annotations)}
     assert offered >= measured
-    assert {m for _, m in offered - measured} <= {"plane_separation", "plane_separation_at_tip"}
+    # ... and a rate only where a track is on consecutive frames (vessel 2 is on one).
+    single = {o.id for o in annotations.objects if len(o.frame_sources(TRUTH["n_frames"])) == 1}
+    unmeasured = {(i, m) for i, m in offered - measured if not (i in single and m == "area_rate")}
+    assert {m for _, m in unmeasured} <= {"plane_separation", "plane_separation_at_tip"}
     # A region that is not fluid has no extent along the plane.
-    assert track_measurements(objs["vessel_1"]) == ("area",)
+    assert track_measurements(objs["vessel_1"]) == ("area", "area_rate")
 
 
 def test_the_defaults_are_fluid_area_and_needle_tip_depth(marked):
@@ -217,6 +231,9 @@ def test_every_option_panel_in_order_with_titles(marked, loop):
         ("Fluid thickness", "mm", False),
         ("Needle plane separation at tip", "mm", False),
         ("Needle insertion depth", "mm", False),
+        ("Fluid spread rate", "mm/s", False),
+        ("Area rate", "mm2/s", False),
+        ("Needle advance per second", "mm/s", False),
     ]
     # One series per option, none lost.
     assert sum(len(p.curves) for p in panels) == len(options)
@@ -225,14 +242,20 @@ def test_every_option_panel_in_order_with_titles(marked, loop):
 def test_series_agree_with_the_measurements_dock_on_every_frame(marked, loop):
     annotations, _ = marked
     calibration_for = calibration_lookup(annotations, loop.regions, (loop.columns, loop.rows))
+    times_s = [t / 1000.0 for t in loop.frame_start_times_ms()]
     rows = {
         (row.object_id, row.measurement, row.frame): row
         for frame in range(loop.n_frames)
         for measure in (measure_frame, frame_hydro_rows)
         for row in measure(annotations, frame, calibration_for)
     }
+    rows |= {  # the rates, as the dock has them (from the frames either side)
+        (row.object_id, row.measurement, row.frame): row
+        for frame in range(loop.n_frames)
+        for row in frame_rate_rows(annotations, frame, calibration_for, times_s)
+    }
     for option in series_options(annotations):
-        values = series_values(annotations, option.key, calibration_for, loop.n_frames)
+        values = series_values(annotations, option.key, calibration_for, loop.n_frames, times_s)
         expected = [
             (f, r.value, r.unit, r.source)
             for (oid, m, f), r in sorted(rows.items(), key=lambda item: item[0][2])
@@ -245,7 +268,9 @@ def test_series_agree_with_the_measurements_dock_on_every_frame(marked, loop):
             assert g[2:] == e[2:], option.title
         # Every series has values on this loop but plane separation: no two planes bound
         # the fluid or the tip here.
-        assert values or "separation" in option.key.measurement, option.title
+        alone = len(annotations.get(option.key.object_id).frame_sources(loop.n_frames)) == 1
+        rate_of_one_frame = option.key.measurement.endswith("_rate") and alone
+        assert values or "separation" in option.key.measurement or rate_of_one_frame, option.title
 
 
 def test_a_panel_never_mixes_mm_and_px(loop):

@@ -52,7 +52,8 @@ def reports(tmp_path_factory) -> dict[str, Path]:
 
 
 def _measure(dicom: Path) -> list[dict]:
-    result = run_cli("measure", str(dicom), "--format", "json")
+    # The SR holds measure --hydro's values (the hydrodissection measures as well).
+    result = run_cli("measure", str(dicom), "--hydro", "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["rows"]
 
@@ -127,7 +128,7 @@ def test_sr_holds_the_values_of_measure(reports, which):
     for key, (value, unit) in expected.items():
         assert got[key][1] == unit, key
         assert got[key][0] == pytest.approx(value, abs=0.01), key
-    assert {unit for _, unit in got.values()} == {"mm", "mm2", "deg"}
+    assert {unit for _, unit in got.values()} == {"mm", "mm2", "deg", "mm/s", "mm2/s"}
     if which == "all":
         assert {k[1] for k in got} == {r["frame"] for r in _measure(dicom)}
 
@@ -181,7 +182,7 @@ def test_px_values_are_refused_unless_allowed(tmp_path):
     units = {
         m.unit.value for g in report.get_image_measurement_groups() for m in g.get_measurements()
     }
-    assert units == {"{pixels}", "deg"}
+    assert units == {"{pixels}", "deg", "{pixels}/s"}  # the needle's advance per second
 
 
 def test_bad_input_is_one_line(reports, tmp_path):

@@ -90,13 +90,17 @@ def test_the_picker_lists_every_measurement_of_every_track(marked, qtbot):
         "Injected fluid · Extent along plane",
         "Injected fluid · Thickness",
         "Injected fluid · Plane separation",
+        "Injected fluid · Spread rate",
+        "Injected fluid · Area rate",
         "Needle · Length",
         "Needle · Insertion angle",
         "Needle · Tip depth",
         "Needle · Tip to nearest plane",
         "Needle · Insertion depth",
         "Needle · Plane separation at tip",
+        "Needle · Advance per second",
         "Vessel · Area",
+        "Vessel · Area rate",
         "Deep fascia · Length",
     ]
     # The defaults are ticked, and plotted as before.
@@ -175,3 +179,20 @@ def test_the_picker_never_takes_the_keyboard(marked, qtbot):
     index = marked.index
     qtbot.keyClick(marked, Qt.Key.Key_Right)
     assert marked.index == index + 1
+
+
+def test_the_rates_are_plotted_per_second(marked, qtbot):
+    """Advance per second and the fluid's spread rate: curves in mm/s, the needle's
+    values those of its insertion depth's change over time."""
+    click_entry(qtbot, open_menu(qtbot, marked), "Needle · Advance per second")
+    click_entry(qtbot, open_menu(qtbot, marked), "Injected fluid · Spread rate")
+    panels = {p.title: p for p in marked.tracks.curves.panels()}
+    advance = panels["Needle advance per second"]
+    assert advance.unit == "mm/s"
+    [needle] = advance.curves
+    assert [s.frame for s in needle.samples] == list(range(10, 21))
+    # The needle goes in between frames 10 and 20 (interpolated): a steady rate > 0.
+    values = [s.value for s in needle.samples]
+    assert min(values) > 0
+    assert max(values) - min(values) < 1e-6 * max(values) + 1e-9
+    assert panels["Fluid spread rate"].unit == "mm/s"

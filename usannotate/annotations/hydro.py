@@ -423,5 +423,6 @@ def _rates(rows: list[Row], times_s: Sequence[float]) -> list[float | None]:
         right = right if right is not None and right.unit == row.unit else None
         a, b = left or row, right or row
         dt = times_s[b.frame] - times_s[a.frame]
-        out.append((b.value - a.value) / dt if a is not b and dt > 0 else None)
+        # Rounded as annotations.rates rounds: a still mark gives 0, not float noise.
+        out.append(round((b.value - a.value) / dt, 9) + 0.0 if a is not b and dt > 0 else None)
     return out

@@ -43,6 +43,7 @@ from usannotate.annotations.model import (
     Label,
     ShapeKind,
 )
+from usannotate.annotations.rates import RATE_OF, central_rates, rate_unit
 
 if TYPE_CHECKING:
     from usannotate.cine import CineLoop
@@ -88,6 +89,9 @@ PANEL_ORDER = (
     "fluid_thickness",
     "plane_separation_at_tip",
     "insertion_depth",
+    "spread_rate",
+    "area_rate",
+    "advance_rate",
 )
 #: Titles of every series (the hydrodissection measures' with the others').
 _TITLES = {**MEASUREMENT_TITLES, **HYDRO_TITLES}
@@ -214,6 +218,8 @@ class SeriesSource:
     calibration_for: CalibrationFor
     calibrated_mm: bool
     loop_key: str = ""
+    #: Each frame's time from the loop's start (s), for the rates; empty: no rates.
+    times_s: tuple[float, ...] = ()
 
     @classmethod
     def of_loop(cls, annotations: Annotations, loop: CineLoop) -> SeriesSource:
@@ -222,7 +228,8 @@ class SeriesSource:
         size = (loop.columns, loop.rows)
         calibration_for = calibration_lookup(annotations, loop.regions, size)
         in_mm = measures_in_mm(loop.regions, size, calibration_for)
-        return cls(annotations, loop.n_frames, calibration_for, in_mm, str(loop.path))
+        times = tuple(float(t) / 1000.0 for t in loop.frame_start_times_ms())
+        return cls(annotations, loop.n_frames, calibration_for, in_mm, str(loop.path), times)
 
 
 @dataclass(frozen=True)
@@ -283,13 +290,21 @@ def track_measurements(obj: AnnotatedObject, label: Label | None = None) -> tupl
             "tip_to_plane",
             "insertion_depth",
             "plane_separation_at_tip",
+            "advance_rate",
         )
     if obj.kind is ShapeKind.POLYLINE:
         return ("length",)
     if obj.kind is ShapeKind.REGION:
         if _is_fluid(obj, label):
-            return ("area", "extent_along_plane", "fluid_thickness", "plane_separation")
-        return ("area",)
+            return (
+                "area",
+                "extent_along_plane",
+                "fluid_thickness",
+                "plane_separation",
+                "spread_rate",
+                "area_rate",
+            )
+        return ("area", "area_rate")
     return ("depth",)
 
 
@@ -375,6 +390,7 @@ def series_values(
     key: SeriesKey,
     calibration_for: CalibrationFor,
     n_frames: int | None = None,
+    times_s: Sequence[float] = (),
 ) -> list[SeriesValue]:
     """The values of one series, frame by frame, as the Measurements dock shows them.
 
@@ -387,6 +403,10 @@ def series_values(
         The track and the measurement (one of :func:`track_measurements`).
     calibration_for, n_frames
         As for :func:`measurement_series`.
+    times_s
+        Each frame's time (s): a rate (``spread_rate``, ``area_rate``,
+        ``advance_rate``) is the time derivative of its measure
+        (:mod:`~usannotate.annotations.rates`); without times it has no values.
 
     Returns
     -------
@@ -407,6 +427,18 @@ def series_values(
             f"no {key.measurement!r} series for a {obj.kind.value}: "
             f"choose from {track_measurements(obj, label)}"
         )
+    if key.measurement in RATE_OF:
+        base = series_values(
+            annotations, SeriesKey(obj.id, RATE_OF[key.measurement]), calibration_for, n_frames
+        )
+        rates = central_rates(
+            [v.frame for v in base], [v.value for v in base], [v.unit for v in base], times_s
+        )
+        return [
+            SeriesValue(v.frame, rate, rate_unit(v.unit), v.source)
+            for v, rate in zip(base, rates, strict=True)
+            if rate is not None
+        ]
     if key.measurement in SERIES_MEASUREMENTS.get(obj.kind, ()):
         return measurement_series(obj, key.measurement, calibration_for, n_frames)
     # Measured against the planes on each frame: exactly what measure_frame does, asked
@@ -435,7 +467,8 @@ def panel_unit(measurement: str, units: Iterable[str], calibrated_mm: bool) -> s
         return "deg"
     seen = set(units)
     in_mm = any(u.startswith("mm") for u in seen) if seen else calibrated_mm
-    return ("mm" if in_mm else "px") + ("2" if measurement == "area" else "")
+    square = "2" if measurement in ("area", "area_rate") else ""
+    return ("mm" if in_mm else "px") + square + ("/s" if measurement in RATE_OF else "")
 
 
 def _subject(annotations: Annotations, keys: Sequence[SeriesKey], measurement: str) -> str:
@@ -497,7 +530,9 @@ def curve_panels(source: SeriesSource, choice: CurveChoice | None = None) -> lis
         ):
             continue
         values = [
-            series_values(annotations, o.key, source.calibration_for, source.n_frames)
+            series_values(
+                annotations, o.key, source.calibration_for, source.n_frames, source.times_s
+            )
             for o in chosen
         ]
         unit = panel_unit(measurement, (v.unit for vs in values for v in vs), source.calibrated_mm)

@@ -50,7 +50,10 @@ def carried(
     objects = [obj.copy() for obj in doc.annotations.objects]
     for obj in objects:
         obj.extra = {}
-    annotations = dataclasses.replace(doc.annotations, objects=objects)
+    details = doc.annotations.details.copy()
+    if not keep_annotator:  # a comment's author is a person's name, as the annotator's is
+        details.comments = [dataclasses.replace(c, author="") for c in details.comments]
+    annotations = dataclasses.replace(doc.annotations, objects=objects, details=details)
     return dataclasses.replace(
         doc,
         annotations=annotations,

@@ -172,7 +172,7 @@ def check_units(rows: Iterable[Row], name: str, *, allow_px: bool) -> None:
     ExportError
         Naming how many values are in px and why the first one is.
     """
-    in_px = [r for r in rows if r.unit in ("px", "px2")]
+    in_px = [r for r in rows if r.unit.startswith("px")]  # px, px2, px/s, px2/s
     if in_px and not allow_px:
         reason = in_px[0].unit_reason or "the loop has no usable calibration"
         raise ExportError(

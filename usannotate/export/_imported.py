@@ -35,6 +35,8 @@ class ImportedTrack:
     name: str = ""
     frames: dict[int, tuple[np.ndarray, FrameSource]] = field(default_factory=dict)
     gaps: set[int] = field(default_factory=set)
+    #: ``(frame, {attribute name: text})`` of each visible shape, in frame order (CVAT).
+    attribute_texts: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
 
 def add_imported_tracks(

@@ -6,7 +6,9 @@ and ``images/<split>/*.png``. Regions (fluid, structures to avoid) are polygon
 a fascial plane :data:`PLANE_KEYPOINTS` keypoints spaced evenly along it (COCO needs a
 fixed count per category), a target 1 keypoint, each with its category's ``skeleton``.
 Every annotation's ``attributes`` say its ``track_id``, ``source`` (keyframe, tracked
-or interpolated) and ``keyframe``; every image its loop and 0-based frame. Coordinates
+or interpolated) and ``keyframe``, and the mark's attributes on that frame; every image
+its loop and 0-based frame, the loop's case details and the frame's events
+(:mod:`usannotate.export.coco_details`). Coordinates
 are px only (no mm values are written, so none can be mixed with px).
 """
 
@@ -35,6 +37,7 @@ from usannotate.export._imageset import (
     polygon_area,
     split_loops,
 )
+from usannotate.export.coco_details import case_fields_info, image_details, mark_attributes
 from usannotate.sidecar import format_timestamp, utc_now
 
 __all__ = ["PLANE_KEYPOINTS", "resample_polyline", "write_coco"]
@@ -151,6 +154,7 @@ def write_coco(
         split: {"images": [], "annotations": []} for split in sorted(set(splits.values()))
     }
     next_annotation = 1
+    case_fields: dict[str, dict[str, object]] = {}
     with PngWriter() as pngs:
         for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
             split = splits[dicom]
@@ -165,12 +169,17 @@ def write_coco(
                     "height": work.loop.rows,
                     "loop": dicom.name,
                     "frame": frame,
+                    **image_details(work.annotations.details, frame),  # case, events
                 }
             )
+            case_fields_info(case_fields, work.annotations.details)
             for mark in marks:
                 if mark.label.id not in categories:
                     continue
                 entry = _annotation(next_annotation, image_id, categories[mark.label.id], mark)
+                entry["attributes"].update(  # type: ignore[union-attr]
+                    mark_attributes(work.annotations.details, mark.track_id, mark.label.id, frame)
+                )
                 sets[split]["annotations"].append(entry)
                 next_annotation += 1
     written = []
@@ -181,6 +190,7 @@ def write_coco(
                 "version": __version__,
                 "date_created": now,
                 "frames": frames.value,
+                "case_fields": list(case_fields.values()),
             },
             "licenses": [],
             "images": content["images"],

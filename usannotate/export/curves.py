@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -95,12 +96,36 @@ def _text(canvas, text, x, y, colour=(230, 230, 230), size=14, anchor="left") ->
     _paste(canvas, rgba, x, y - rgba.shape[0] // 2)
 
 
+#: The events' colour on the curves (coral: far from every label colour of the default set).
+EVENT_COLOUR = (255, 96, 96)
+
+
+def _draw_events(canvas, events, duration_s, xs, ys, panel: int) -> None:
+    """Each event as a dashed line over the panel (titles in the first panel only,
+    staggered so neighbours do not overlap)."""
+    (x0, x1), (y0, y1) = xs, ys
+    t_high = max(duration_s, 1e-3)
+    for j, (t, title) in enumerate(sorted(events)):
+        x = round(x0 + (x1 - x0) * min(max(t / t_high, 0.0), 1.0))
+        for y in range(y0, y1, 8):
+            cv2.line(canvas, (x, y), (x, min(y + 4, y1)), EVENT_COLOUR, 1)
+        if panel == 0:  # on a dark plate at the top, where the lines rarely are
+            rgba = text_rgba([title], EVENT_COLOUR, 12, plate_alpha=210, bold=False)
+            right_side = x > (x0 + x1) / 2
+            left = x - 3 - rgba.shape[1] if right_side else x + 3
+            _paste(canvas, rgba, left, y0 + 3 + 17 * (j % 3))
+
+
 def draw_curves(
-    panels: dict[str, list[CurveSeries]], duration_s: float, width: int = 900
+    panels: dict[str, list[CurveSeries]],
+    duration_s: float,
+    width: int = 900,
+    events: Sequence[tuple[float, str]] = (),
 ) -> np.ndarray:
     """The panels stacked, ``(h, width, 3)`` uint8 RGB on the app's dark grey (label
     colours are made to read on the image, some nearly white); a panel with no series
-    says so."""
+    says so. ``events``: ``(time s, title)``, each a dashed coral line across every panel,
+    its title at the top of the first one."""
     panel_h, left, right, top = 260, 80, 24, 34
     canvas = np.full((panel_h * len(PANELS) + 30, width, 3), 24, np.uint8)
     for k, (measurement, title) in enumerate(PANELS):
@@ -110,6 +135,7 @@ def draw_curves(
         unit = series[0].unit if series else ""
         _text(canvas, f"{title}" + (f" ({unit})" if unit else ""), left, y_top - 18, size=16)
         cv2.rectangle(canvas, (left, y_top), (width - right, y_bottom), (120, 120, 120), 1)
+        _draw_events(canvas, events, duration_s, (left, width - right), (y_top, y_bottom), k)
         if not series:
             _text(
                 canvas,

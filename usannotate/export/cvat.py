@@ -5,7 +5,9 @@ so tracked frames go out as keyframes too, with the attribute ``tracked=true``; 
 we interpolate are left to CVAT. A shape with ``outside="1"`` starts each gap and follows
 the last stored frame (the track leaves the view). The needle is a 2-point polyline with
 the attribute ``kind=needle`` (entry first, tip second). The attributes ``track_id`` and
-``name`` keep the sidecar's object id and name, so an import gives them back.
+``name`` keep the sidecar's object id and name, so an import gives them back; the label
+set's attributes (``tip_visible``, ``spread``, ``confidence``) are declared in the meta's
+labels and carried by every shape (:mod:`usannotate.export.cvat_attributes`).
 Coordinates are CVAT's and ours alike: ``(x, y)`` in image pixels, ``(0, 0)`` at the
 top-left corner of the image.
 """
@@ -21,6 +23,11 @@ import numpy as np
 from usannotate._atomic import write_atomically
 from usannotate.annotations import AnnotatedObject, ShapeKind
 from usannotate.export._common import AnnotatedLoop, ExportError
+from usannotate.export.cvat_attributes import (
+    attribute_change_frames,
+    declare_attributes,
+    shape_attributes,
+)
 from usannotate.sidecar import format_timestamp, utc_now
 
 __all__ = ["CVAT_SHAPES", "cvat_xml", "write_cvat"]
@@ -90,6 +97,7 @@ def _meta(root: ET.Element, work: AnnotatedLoop) -> None:
         _attribute_spec(specs, "name", "text", [""])
         if label.kind is ShapeKind.NEEDLE:
             _attribute_spec(specs, "kind", "select", ["needle"])
+        declare_attributes(specs, work.annotations.details, label.id)  # the label set's
     size = _sub(task, "original_size")
     _sub(size, "width", loop.columns)
     _sub(size, "height", loop.rows)
@@ -106,12 +114,14 @@ def _track(root: ET.Element, number: int, obj: AnnotatedObject, work: AnnotatedL
     )
     shape_tag = CVAT_SHAPES[obj.kind]
 
-    def shape(frame: int, points: np.ndarray, outside: bool, tracked: bool) -> None:
+    def shape(
+        frame: int, points: np.ndarray, outside: bool, tracked: bool, keyframe: bool = True
+    ) -> None:
         element = _sub(
             track,
             shape_tag,
             frame=str(frame),
-            keyframe="1",
+            keyframe="1" if keyframe else "0",
             outside="1" if outside else "0",
             occluded="0",
             points=_points_text(points),
@@ -122,6 +132,7 @@ def _track(root: ET.Element, number: int, obj: AnnotatedObject, work: AnnotatedL
         _sub(element, "attribute", obj.name, name="name")
         if obj.kind is ShapeKind.NEEDLE:
             _sub(element, "attribute", "needle", name="kind")
+        shape_attributes(element, work.annotations.details, obj, frame)
 
     sources = obj.frame_sources(n)
     for index, frame in enumerate(stored):
@@ -131,6 +142,14 @@ def _track(root: ET.Element, number: int, obj: AnnotatedObject, work: AnnotatedL
         after = frame + 1
         if after < n and after not in sources and (following is None or following > after):
             shape(after, obj.frames[frame], True, frame in obj.tracked)
+    # A per-frame attribute changed where the track has no stored shape: an interpolated
+    # shape there carries it (cvat_attributes.py), then the shapes in frame order.
+    changes = attribute_change_frames(work.annotations.details, obj) - set(stored)
+    if changes:
+        geometry = obj.all_geometry(n)
+        for frame in sorted(f for f in changes if f < n and f in geometry):
+            shape(frame, geometry[frame][0], False, False, keyframe=False)
+        track[:] = sorted(track, key=lambda element: int(element.get("frame", "0")))
 
 
 def cvat_xml(work: AnnotatedLoop) -> bytes:

@@ -7,7 +7,8 @@ CVAT's interpolated shapes (``keyframe="0"``) are left to our interpolation, and
 keyframe just ends the track). Tracks CVAT keeps as ``<box>``, ``<ellipse>``, ``<mask>``
 or skeletons are refused with a message naming them. The attributes ``track_id`` and
 ``name`` (written by :mod:`usannotate.export.cvat`) give the objects back their sidecar
-ids and names.
+ids and names; the label set's attributes come back as the marks' attributes
+(:mod:`usannotate.export.cvat_attributes`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from usannotate.annotations import AnnotatedObject, Annotations, FrameSource, ShapeKind
 from usannotate.export._common import ExportError
 from usannotate.export._imported import ImportedTrack, add_imported_tracks
+from usannotate.export.cvat_attributes import apply_read_attributes
 
 __all__ = ["CvatTrack", "cvat_into_annotations", "read_cvat_tracks"]
 
@@ -113,6 +115,7 @@ def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str
     )
     visible: dict[int, tuple[np.ndarray, FrameSource]] = {}
     outside: list[int] = []
+    texts: list[tuple[int, dict[str, str]]] = []
     for shape in shapes:
         try:
             frame = int(shape.get("frame", ""))
@@ -123,10 +126,11 @@ def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str
         if shape.get("outside") == "1":
             outside.append(frame)
             continue
+        attributes = _attributes(shape)
+        texts.append((frame, attributes))  # its attributes count, interpolated or not
         if shape.get("keyframe", "1") != "1":
             continue  # CVAT interpolated it: so do we
         points = _points(shape.get("points", ""), f"{where}, frame {frame}")
-        attributes = _attributes(shape)
         tracked = attributes.get("tracked", "false").lower() == "true"
         visible[frame] = (points, FrameSource.TRACKED if tracked else FrameSource.KEYFRAME)
         # usannotate's own exports keep the sidecar's track id and name (CVAT keeps
@@ -134,6 +138,7 @@ def _read_track(track: Element, name: str, n_frames: int, colours: dict[str, str
         out.object_id = out.object_id or attributes.get("track_id", "")
         out.name = out.name or attributes.get("name", "")
     out.frames = visible
+    out.attribute_texts = sorted(texts, key=lambda pair: pair[0])
     last = max(visible, default=-1)
     out.gaps = {f for f in outside if f < last and f not in visible}
     return out
@@ -149,4 +154,13 @@ def cvat_into_annotations(
     ExportError
         Unknown labels (unless ``add_labels``), shapes that do not suit their label.
     """
-    return add_imported_tracks(tracks, annotations, name, add_labels=add_labels)
+    added = add_imported_tracks(tracks, annotations, name, add_labels=add_labels)
+    kept = [t for t in tracks if t.frames]  # the tracks add_imported_tracks added, in order
+    apply_read_attributes(
+        annotations,
+        [
+            (obj, t.attribute_texts, f"{name}: {t.where}")
+            for obj, t in zip(added, kept, strict=True)
+        ],
+    )
+    return added

@@ -15,6 +15,10 @@ group, so a region followed through a loop cannot be one TID 1410 group; TID 150
 any number of TID 300 measurements, each INFERRED FROM its own SCOORD, which is where a
 region's outline on each frame goes (as its Area's geometry).
 
+The groups also hold the hydrodissection measures (``measure --hydro``'s rows of the same
+frames); the case details, events and comments follow the measurements in containers of
+their own (:mod:`usannotate.export.sr_details`).
+
 Frame numbers (ReferencedFrameNumber) are 1-based in DICOM; our frames are 0-based: the
 conversion is here and in :mod:`usannotate.export.sr_import` only.
 """
@@ -35,6 +39,7 @@ from pydicom.uid import generate_uid
 from usannotate import __version__
 from usannotate._atomic import write_atomically
 from usannotate.annotations import AnnotatedObject, Row, ShapeKind, measure_frame
+from usannotate.export import sr_details
 from usannotate.export._common import AnnotatedLoop, ExportError, check_units, frames_of_track
 from usannotate.export.sr_codes import (
     FRAME_LISTS,
@@ -115,7 +120,7 @@ def _sr_dataset(
     objects = [o for o in work.annotations.objects if o.frames]
     if not objects:
         raise ExportError(f"{work.name}: nothing is marked on this loop")
-    rows = sr_rows(work, all_frames=all_frames)
+    rows = sr_details.with_hydro_rows(work, sr_rows(work, all_frames=all_frames))
     check_units(rows, work.name, allow_px=allow_px)
     by_key: dict[tuple[str, int], list[Row]] = {}
     for row in rows:
@@ -247,6 +252,8 @@ def _document(
         is_complete=True,
     )
     sr.ContentSequence = whole[0].ContentSequence
+    # Case details, events and comments follow the measurements (sr_details.py).
+    sr.ContentSequence.extend(sr_details.detail_containers(work, header))
     return sr
 
 

@@ -44,6 +44,16 @@ MEASUREMENT_CODES: dict[str, CodedConcept] = {
     "tip_to_plane": CodedConcept.from_code(codes.DCM.Distance),
     "area": CodedConcept.from_code(codes.SCT.Area),
     "extent_along_plane": CodedConcept("EXTENT_PLANE", SCHEME, "Extent along fascial plane"),
+    # The hydrodissection measures (measure --hydro): no standard code says what they are.
+    "fluid_thickness": CodedConcept("FLUID_THICKNESS", SCHEME, "Fluid thickness across plane"),
+    "plane_separation": CodedConcept("PLANE_SEPARATION", SCHEME, "Fascial plane separation"),
+    "plane_separation_at_tip": CodedConcept(
+        "PLANE_SEP_TIP", SCHEME, "Fascial plane separation at needle tip"
+    ),
+    "insertion_depth": CodedConcept("INSERTION_DEPTH", SCHEME, "Needle insertion depth"),
+    "spread_rate": CodedConcept("SPREAD_RATE", SCHEME, "Spread rate along plane"),
+    "area_rate": CodedConcept("AREA_RATE", SCHEME, "Fluid area rate"),
+    "advance_rate": CodedConcept("ADVANCE_RATE", SCHEME, "Needle advance per second"),
 }
 
 #: Unit of a measurement (as ``usannotate measure`` prints it) -> its UCUM code. Pixels
@@ -54,6 +64,10 @@ UNIT_CODES: dict[str, CodedConcept] = {
     "deg": CodedConcept.from_code(codes.UCUM.Degree),
     "px": CodedConcept("{pixels}", "UCUM", "pixels"),
     "px2": CodedConcept("{square pixels}", "UCUM", "square pixels"),
+    "mm/s": CodedConcept.from_code(codes.UCUM.MillimeterPerSecond),
+    "mm2/s": CodedConcept.from_code(codes.UCUM.SquareMillimeterPerSecond),
+    "px/s": CodedConcept("{pixels}/s", "UCUM", "pixels per second"),
+    "px2/s": CodedConcept("{square pixels}/s", "UCUM", "square pixels per second"),
 }
 
 #: Name of the qualitative evaluation saying where a frame's geometry comes from.

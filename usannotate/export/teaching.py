@@ -1,7 +1,9 @@
 """A teaching case in one folder: de-identified loop, video, key frames, curves, page (no Qt).
 
 The folder holds the de-identified loop and its sidecar, the annotated video, the key
-frames, the curves and an ``index.html`` that shows them together.
+frames, the curves and an ``index.html`` that shows them together, with the case
+details, learning points, teaching notes and events (:mod:`.teaching_details`) and the
+hydrodissection measures in its table.
 
 Everything after the de-identification is made from the de-identified copy, never from
 the source, so nothing of the patient can reach the folder by another path: the header
@@ -31,6 +33,12 @@ from usannotate.export.curves import PANELS, curve_series, draw_curves
 from usannotate.export.errors import ExportCancelled, ExportError
 from usannotate.export.frames import frame_file_name, write_frames
 from usannotate.export.measurements import loop_measurements, measurements_csv
+from usannotate.export.teaching_details import (
+    curve_events,
+    details_html,
+    merge_hydro_rows,
+    page_title,
+)
 from usannotate.export.video import write_video
 from usannotate.sidecar import SidecarDocument
 
@@ -151,8 +159,12 @@ def _build(dicom, work, options, speed, mask, progress, cancelled, document) -> 
         poster = _poster(media, work, keyframes)
         annotations = media.annotations
         rows = []
+        times_s = [float(t) / 1000.0 for t in media.loop.frame_start_times_ms()]
         if annotations is not None:
             rows = loop_measurements(annotations, media.n_frames, media._calibration_for)
+            rows = merge_hydro_rows(  # the hydrodissection measures too (measure --hydro)
+                annotations, media.n_frames, media._calibration_for, times_s, rows
+            )
         write_atomically(work / TEACHING_FILES["table"], measurements_csv(rows).encode())
         labels = annotations.label_set if annotations is not None else None
         colours = {}
@@ -165,7 +177,8 @@ def _build(dicom, work, options, speed, mask, progress, cancelled, document) -> 
 
         panels = curve_series(rows, media.frame_time_ms, colours, group_of)
         duration_s = media.n_frames * media.frame_time_ms / 1000.0
-        curves = draw_curves(panels, duration_s)
+        details = annotations.details if annotations is not None else None
+        curves = draw_curves(panels, duration_s, events=curve_events(details, times_s))
         _, png = cv2.imencode(".png", cv2.cvtColor(curves, cv2.COLOR_RGB2BGR))
         write_atomically(work / TEACHING_FILES["curves"], png.tobytes())
         page = teaching_page(media, video.output.name, keyframes, rows, panels, poster)
@@ -206,9 +219,11 @@ th{color:#bbb;font-weight:600}td.num{text-align:right;font-variant-numeric:tabul
 .swatch{display:inline-block;width:14px;height:14px;border-radius:3px;
 vertical-align:-2px;margin-right:6px;border:1px solid #000}
 .note{color:#aaa;font-size:.9em}
+table.case,table.events{width:auto}table.case th{padding-right:24px}
+ul{margin:4px 0 0;padding-left:22px}
 """
 
-_UNIT = {"mm2": "mm²", "px2": "px²", "deg": "°"}
+_UNIT = {"mm2": "mm²", "px2": "px²", "deg": "°", "mm2/s": "mm²/s", "px2/s": "px²/s"}
 
 
 def teaching_page(
@@ -231,13 +246,16 @@ def teaching_page(
     )
     poster_attribute = f' poster="{e(poster)}"' if poster else ""
     width, height = media.size
+    details = media.annotations.details if media.annotations is not None else None
+    title = e(page_title(details))
+    times_s = [float(t) / 1000.0 for t in loop.frame_start_times_ms()]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        "<title>Teaching case</title>",
+        f"<title>{title}</title>",
         f"<style>{_CSS}</style></head><body><main>",
-        "<h1>Teaching case</h1>",
+        f"<h1>{title}</h1>",
         f'<p class="facts">{loop.n_frames} frames at {1000.0 / t_ms:.1f} fps '
         f"({loop.n_frames * t_ms / 1000.0:.1f} s), {loop.columns} × {loop.rows} px, {cal_text}. "
         "De-identified (DICOM PS3.15 Basic Profile, clean pixel data). Not for diagnostic use.</p>",
@@ -246,6 +264,7 @@ def teaching_page(
         '<p class="note">Solid lines: keyframes (placed by the annotator); dashed: interpolated '
         "between keyframes; dash-dot: tracked by optical flow.</p>",
     ]
+    parts += details_html(details, times_s)  # case, learning points, notes, events
     parts += _legend(media)
     if keyframes:
         parts.append('<h2>Key frames</h2><div class="frames">')
@@ -298,15 +317,24 @@ def _table(rows, keyframes: set[int], t_ms: float) -> list[str]:
         "<h2>Measurements on the key frames</h2><table><tr><th>frame</th><th>time</th>"
         "<th>mark</th><th>measurement</th><th>value</th><th>source</th></tr>"
     ]
+    from usannotate.annotations.hydro import HYDRO_TITLES
     from usannotate.annotations.measurements import MEASUREMENT_TITLES
 
     for r in shown:
         unit = _UNIT.get(r.unit, r.unit)
-        title = MEASUREMENT_TITLES.get(r.measurement, r.measurement)
+        title = MEASUREMENT_TITLES.get(r.measurement) or HYDRO_TITLES.get(
+            r.measurement, r.measurement
+        )
         out.append(
             f'<tr><td class="num">{r.frame}</td><td class="num">{r.frame * t_ms / 1000:.2f} s</td>'
             f"<td>{html.escape(r.label_name)}</td><td>{html.escape(title)}</td>"
-            f'<td class="num">{r.value:.1f} {html.escape(unit)}</td><td>{r.source}</td></tr>'
+            f'<td class="num">{_one_decimal(r.value)} {html.escape(unit)}</td>'
+            f"<td>{r.source}</td></tr>"
         )
     out.append("</table>")
     return out
+
+
+def _one_decimal(value: float) -> str:
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text  # a rate of -0.04 mm/s is no motion

@@ -74,6 +74,10 @@ class SidecarSummary:
     n_frames
         The loop's frames as the sidecar recorded them (``dicom.n_frames``; usannotate
         refuses to open a sidecar whose count differs from its loop's), None if absent.
+    case
+        The case details as ``(field id, value)`` pairs in the file's order (the Loops
+        list's procedure, target, side and teaching columns); values as stored (text,
+        number or yes/no), those of another type left out.
     """
 
     status: WorkStatus
@@ -82,6 +86,11 @@ class SidecarSummary:
     annotated_frames: int
     modified: str
     n_frames: int | None = None
+    case: tuple[tuple[str, str | float | bool], ...] = ()
+
+    def case_value(self, field_id: str) -> str | float | bool | None:
+        """The case detail ``field_id``, or None when not filled in."""
+        return next((v for k, v in self.case if k == field_id), None)
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,7 @@ def summarise_sidecar(path: str | os.PathLike[str]) -> SidecarSummary:
     modified = data.get("modified")
     dicom = data.get("dicom")
     n_frames = dicom.get("n_frames") if isinstance(dicom, dict) else None
+    case = data.get("case")  # top level: parsed by the fast path too
     return SidecarSummary(
         status=status,
         raters=tuple(raters),
@@ -176,6 +186,11 @@ def summarise_sidecar(path: str | os.PathLike[str]) -> SidecarSummary:
         annotated_frames=frames if isinstance(frames, int) else len(frames),
         modified=modified if isinstance(modified, str) else "",
         n_frames=n_frames if type(n_frames) is int else None,
+        case=tuple(
+            (k, v)
+            for k, v in (case.items() if isinstance(case, dict) else ())
+            if isinstance(k, str) and isinstance(v, str | int | float | bool)
+        ),
     )
 
 

@@ -60,5 +60,6 @@ class CurvePanel:
 
 
 def pretty_unit(unit: str) -> str:
-    """``unit`` as shown: "mm2" is "mm²", "px2" is "px²"."""
-    return {"mm2": "mm²", "px2": "px²", "cm2": "cm²"}.get(unit, unit)
+    """``unit`` as shown: "mm2" is "mm²", "px2" is "px²" (and "mm2/s" "mm²/s")."""
+    base, slash, per = unit.partition("/")
+    return {"mm2": "mm²", "px2": "px²", "cm2": "cm²"}.get(base, base) + slash + per

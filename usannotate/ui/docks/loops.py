@@ -1,9 +1,10 @@
 """The Loops list: a folder's loops as a worklist (status, tracks, raters), to pick one.
 
 The loops of a folder (read in the background by :mod:`.folder_scan`) by name, worklist
-status, frames, duration, tracks, raters and last save, sortable, filterable by name,
-status and rater, with a count line ("37 of 120 done"), kept up to date when a sidecar of
-the folder changes on disk (:mod:`.worklist_view`).
+status, frames, duration, tracks, raters, last save and case details (procedure,
+target, side, teaching: :mod:`.loop_case_columns`), sortable, filterable by name,
+status, rater and case detail, with a count line ("37 of 120 done"), kept up to date
+when a sidecar of the folder changes on disk (:mod:`.worklist_view`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ from PySide6.QtWidgets import (
 
 from usannotate.team.worklist import LoopStatus, count_line, loop_status, sidecar_files
 from usannotate.ui.docks.folder_scan import FolderScanner, LoopEntry
+from usannotate.ui.docks.loop_case_columns import (
+    CASE_COLUMNS,
+    CASE_TIPS,
+    case_filter_box,
+    case_texts,
+    refill_case_filter,
+)
 from usannotate.ui.docks.worklist_view import (
     SORT_ROLE,
     STATUS_FILTERS,
@@ -49,8 +57,9 @@ from usannotate.ui.docks.worklist_view import (
 )
 
 # ------------------------------------------------------------------------ model
-_COLUMNS = ("File", "Status", "Frames", "Duration", "Tracks", "Raters", "Modified")
+_COLUMNS = ("File", "Status", "Frames", "Duration", "Tracks", "Raters", "Modified", *CASE_COLUMNS)
 STATUS_COLUMN = 1
+_CASE_START = 7  # the case-detail columns (loop_case_columns.py) follow the worklist's
 _WORK_COLUMNS = (1, 4, 5, 6)
 _NUMBER_COLUMNS = (2, 3, 4)
 #: Item data role holding the row's :class:`LoopEntry`.
@@ -98,6 +107,7 @@ class _LoopTableModel(QStandardItemModel):
             "Tracks (marked objects) in the sidecar",
             "Who worked on it (annotator, last saved by)",
             "When the sidecar was last saved",
+            *CASE_TIPS,
         )
         for column, tip in enumerate(tips):
             item = self.horizontalHeaderItem(column)
@@ -146,6 +156,8 @@ class _LoopTableModel(QStandardItemModel):
         for column, text in zip(_WORK_COLUMNS, texts, strict=True):
             item = self.item(row, column)
             item.setText(text)
+        for column, text in enumerate(case_texts(work), start=_CASE_START):
+            self.item(row, column).setText(text)
         self._set_work_data(row, entry)
 
     def _set_work_data(self, row: int, entry: LoopEntry) -> None:
@@ -160,6 +172,8 @@ class _LoopTableModel(QStandardItemModel):
             5: "" if summary is None else ", ".join(summary.raters).casefold(),
             6: "" if summary is None else summary.modified,
         }
+        for column, text in enumerate(case_texts(work), start=_CASE_START):
+            keys[column] = text.casefold()  # empty (not filled in) first
         for column in range(len(_COLUMNS)):
             item = self.item(row, column)
             item.setData(entry, ENTRY_ROLE)
@@ -199,6 +213,7 @@ class _LoopTableModel(QStandardItemModel):
             tracks,
             raters,
             modified,
+            *case_texts(entry.work if entry.openable else None),
         )
         sort_keys = {0: len(self._entries) - 1, 2: entry.n_frames or -1, 3: entry.duration_ms or -1}
         tooltip = self._tooltip(entry)
@@ -297,6 +312,7 @@ class LoopListPanel(QWidget):
         self.rater_filter.addItem("Any rater", None)
         self.rater_filter.setToolTip("Show only the loops this rater worked on")
         self.rater_filter.currentIndexChanged.connect(self._on_work_filter_changed)
+        self.case_filter = case_filter_box(self, self._on_work_filter_changed)
 
         self.count_label = QLabel(self)
         self.count_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -327,6 +343,7 @@ class LoopListPanel(QWidget):
         filters.setContentsMargins(0, 0, 0, 0)
         filters.addWidget(self.status_filter, 1)
         filters.addWidget(self.rater_filter, 1)
+        filters.addWidget(self.case_filter, 1)
         layout.addLayout(filters)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.progress_bar)
@@ -431,6 +448,7 @@ class LoopListPanel(QWidget):
 
     # ------------------------------------------------------------- internals
     def _update_raters(self) -> None:
+        refill_case_filter(self.case_filter, (e.work for e in self._model.entries()))
         names = sorted(
             {
                 name
@@ -457,6 +475,7 @@ class LoopListPanel(QWidget):
     def _on_work_filter_changed(self, *_args: object) -> None:
         self._proxy.set_status_filter(self.status_filter.currentData())
         self._proxy.set_rater_filter(self.rater_filter.currentData())
+        self._proxy.set_case_filter(self.case_filter.currentData())
         self._select_current()
         self._update_status()
 

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 from usannotate.annotations import Row, measure_frame
 from usannotate.annotations.hydro import HYDRO_TITLES, frame_hydro_rows
 from usannotate.annotations.measurements import MEASUREMENT_TITLES
+from usannotate.annotations.rates import frame_rate_rows
+from usannotate.ui.docks.curve_data import pretty_unit
 from usannotate.ui.state import ViewerState
 from usannotate.ui.viewer.marking_tools import ToolController
 from usannotate.ui.viewer.measure_tools import MeasureTools
@@ -78,7 +80,7 @@ class MeasurementPanel(QWidget):
             name = mark
             if row.source not in ("keyframe", "caliper"):  # a value nobody placed: say so
                 mark += f" ({row.source})"
-            in_px = row.unit in ("px", "px2")
+            in_px = row.unit.startswith("px")  # px, px2, px/s, px2/s
             if in_px and row.unit_reason:
                 why_px.setdefault(name, row.unit_reason)
             cells = (
@@ -86,7 +88,7 @@ class MeasurementPanel(QWidget):
                 MEASUREMENT_TITLES.get(row.measurement)
                 or HYDRO_TITLES.get(row.measurement, row.measurement),
                 _format_value(row.value, row.unit),
-                row.unit,
+                pretty_unit(row.unit),
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -114,7 +116,7 @@ class MeasurementPanel(QWidget):
         elif why_px:
             lines = [f"{name} in px: {reason}" for name, reason in why_px.items()]
             self.note.setText("\n".join(lines))
-        elif units & {"px", "px2"}:
+        elif any(u.startswith("px") for u in units):
             self.note.setText("No calibration: shown in px")
         else:
             self.note.setText(f"From {source}")
@@ -123,7 +125,7 @@ class MeasurementPanel(QWidget):
 def _format_value(value: float, unit: str) -> str:
     if unit == "deg":
         return f"{value:.1f}"
-    if unit in ("mm", "mm2"):
+    if unit in ("mm", "mm2", "mm/s", "mm2/s"):
         return f"{value:.2f}"
     return f"{value:.1f}"
 
@@ -173,6 +175,9 @@ class MeasurementsView(QObject):
         rows = measure_frame(annotations, state.frame, calibration_for) if annotations else []
         if annotations:  # plane separation, fluid thickness, insertion depth
             rows += frame_hydro_rows(annotations, state.frame, calibration_for)
+            # Spread, area and advance per second, from the frames either side.
+            times_s = [float(t) / 1000.0 for t in state.loop.frame_start_times_ms()]
+            rows += frame_rate_rows(annotations, state.frame, calibration_for, times_s, rows)
         names = {obj.id: obj.name for obj in annotations.objects if obj.name} if annotations else {}
         caliper = self._measure.caliper_row(state.frame, calibration_for)
         manual = annotations.manual_calibration if annotations is not None else None

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from usannotate.sidecar.document import WorkStatus
 from usannotate.sidecar.placement import ProjectError, default_layout
 from usannotate.team.worklist import STATUS_ORDER, STATUS_TEXT, LoopStatus
+from usannotate.ui.docks.loop_case_columns import CASE_COLUMNS, HIDDEN_CASE_COLUMNS, case_matches
 
 #: Item data role holding a sortable value of the cell (numbers sort as numbers).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -149,7 +150,7 @@ class _ElideRight(QStyledItemDelegate):
 
 #: Columns hidden until the user shows them (the header's context menu): the duration is
 #: in the Details dock, and without it the raters fit a 480 px dock.
-HIDDEN_COLUMNS = ("Duration",)
+HIDDEN_COLUMNS = ("Duration", *HIDDEN_CASE_COLUMNS)
 
 
 def lay_out_columns(view: QTreeView, columns: tuple[str, ...]) -> None:
@@ -173,6 +174,10 @@ def lay_out_columns(view: QTreeView, columns: tuple[str, ...]) -> None:
         "Duration": ("000.0 s", 0),
         "Tracks": ("000", 0),
         "Modified": ("2025-03-14", 0),
+        "Procedure": ("hydrodissection", 0),
+        "Target": ("trapezius", 0),
+        "Side": ("bilateral", 0),
+        "Teaching": ("yes", 0),
     }
     for column, name in enumerate(columns):
         if name not in samples:
@@ -185,6 +190,9 @@ def lay_out_columns(view: QTreeView, columns: tuple[str, ...]) -> None:
     raters = columns.index("Raters")
     header.setSectionResizeMode(raters, QHeaderView.ResizeMode.Stretch)
     view.setItemDelegateForColumn(raters, _ElideRight(view))
+    for column, name in enumerate(columns):
+        if name in CASE_COLUMNS:  # "erector spi…", not "erec…inae"
+            view.setItemDelegateForColumn(column, _ElideRight(view))
     header.moveSection(header.visualIndex(raters), len(columns) - 1)  # the one that stretches
     header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
@@ -211,6 +219,7 @@ class WorklistFilterModel(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
         self._status = "any"
         self._rater: str | None = None
+        self._case: tuple[str, str] | None = None
 
     def set_status_filter(self, choice: str) -> None:
         """One of the values of :data:`STATUS_FILTERS`."""
@@ -222,15 +231,23 @@ class WorklistFilterModel(QSortFilterProxyModel):
         self._rater = rater
         self.invalidate()
 
+    def set_case_filter(self, choice: tuple[str, str] | None) -> None:
+        """Keep only the loops showing this case detail, ``(field id, shown value)``
+        (:func:`~usannotate.ui.docks.loop_case_columns.case_filter_choices`; None: all)."""
+        self._case = None if choice is None else tuple(choice)  # type: ignore[assignment]
+        self.invalidate()
+
     def accepts_source_row(self, row: int) -> bool:
         return self.filterAcceptsRow(row, QModelIndex())
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
         if not super().filterAcceptsRow(source_row, source_parent):
             return False
-        if self._status == "any" and self._rater is None:
+        if self._status == "any" and self._rater is None and self._case is None:
             return True
         work = self.sourceModel().index(source_row, 0, source_parent).data(WORK_ROLE)
+        if not case_matches(work, self._case):
+            return False
         status = None if work is None else work.status
         if self._status == "none" and work is not None and work.labelled:
             return False
