@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from usannotate.export._imageset import (
     polygon_area,
     split_loops,
 )
+from usannotate.export._imageset_jobs import PartialExport, loop_parts
 from usannotate.sidecar import format_timestamp, utc_now
 
 __all__ = ["PLANE_KEYPOINTS", "resample_polyline", "write_coco"]
@@ -103,6 +105,42 @@ def _annotation(number: int, image_id: int, category_id: int, mark: Mark) -> dic
     return entry
 
 
+def _coco_loop(
+    out: Path,
+    split: str,
+    frames: FrameChoice,
+    categories: dict[str, int],
+    dicom: Path,
+    frame_progress: FrameProgress | None,
+) -> tuple[list[dict], list[dict]]:
+    """One loop's frames written as PNG, and its images and annotations, numbered from 1
+    within the loop (the writer numbers them across the data set)."""
+    images: list[dict] = []
+    entries: list[dict] = []
+    with PngWriter() as pngs:
+        for work, _, frame, marks in loop_frames([dicom], frames, None, frame_progress):
+            name = image_name(dicom, frame)
+            pngs.submit(out / "images" / split / name, frame_image(work, frame))
+            image_id = len(images) + 1
+            images.append(
+                {
+                    "id": image_id,
+                    "file_name": f"{split}/{name}",
+                    "width": work.loop.columns,
+                    "height": work.loop.rows,
+                    "loop": dicom.name,
+                    "frame": frame,
+                }
+            )
+            for mark in marks:
+                if mark.label.id not in categories:
+                    continue
+                number = len(entries) + 1
+                category = categories[mark.label.id]
+                entries.append(_annotation(number, image_id, category, mark))
+    return images, entries
+
+
 def write_coco(
     loops: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
@@ -112,6 +150,7 @@ def write_coco(
     seed: int = 0,
     progress: Progress | None = None,
     frame_progress: FrameProgress | None = None,
+    jobs: int = 1,
 ) -> list[Path]:
     """Write a COCO data set of the loops' frames into the folder ``output``.
 
@@ -126,6 +165,9 @@ def write_coco(
     progress
         Called with ``(loops done, loops, file name)``; ``frame_progress`` with
         ``(frames done, frames)`` of the loop being written (it may raise to stop).
+    jobs
+        Loops written at once, each in its own process (see
+        :func:`~usannotate.export._imageset_jobs.loop_parts`); the data set is the same.
 
     Returns
     -------
@@ -136,6 +178,8 @@ def write_coco(
     ------
     ExportError
         A loop cannot be opened or read, or nothing is marked.
+    PartialExport
+        With ``jobs`` above 1: some loops failed (the data set of the others is written).
     OSError
         A file could not be written.
     """
@@ -150,29 +194,26 @@ def write_coco(
     sets: dict[str, dict[str, list]] = {
         split: {"images": [], "annotations": []} for split in sorted(set(splits.values()))
     }
+    # The split of each loop rides with it: one picklable function for every loop.
+    parts, failed = loop_parts(
+        _SplitPart(out, splits, frames, categories),
+        paths,
+        jobs=jobs,
+        progress=progress,
+        frame_progress=frame_progress,
+    )
     next_annotation = 1
-    with PngWriter() as pngs:
-        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
-            split = splits[dicom]
-            name = image_name(dicom, frame)
-            pngs.submit(out / "images" / split / name, frame_image(work, frame))
-            image_id = len(sets[split]["images"]) + 1
-            sets[split]["images"].append(
-                {
-                    "id": image_id,
-                    "file_name": f"{split}/{name}",
-                    "width": work.loop.columns,
-                    "height": work.loop.rows,
-                    "loop": dicom.name,
-                    "frame": frame,
-                }
-            )
-            for mark in marks:
-                if mark.label.id not in categories:
-                    continue
-                entry = _annotation(next_annotation, image_id, categories[mark.label.id], mark)
-                sets[split]["annotations"].append(entry)
-                next_annotation += 1
+    for dicom, (images, entries) in parts:
+        content = sets[splits[dicom]]
+        first_image = len(content["images"])
+        for image in images:
+            image["id"] += first_image
+        for entry in entries:
+            entry["id"] = next_annotation
+            entry["image_id"] += first_image
+            next_annotation += 1
+        content["images"] += images
+        content["annotations"] += entries
     written = []
     for split, content in sets.items():
         document = {
@@ -191,4 +232,20 @@ def write_coco(
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
         written.append(path)
+    if failed:
+        raise PartialExport(written, failed, len(paths))
     return written
+
+
+@dataclass(frozen=True)
+class _SplitPart:
+    """:func:`_coco_loop` of a loop, in the split chosen for it (picklable)."""
+
+    out: Path
+    splits: dict[Path, str]
+    frames: FrameChoice
+    categories: dict[str, int]
+
+    def __call__(self, dicom: Path, frame_progress: FrameProgress | None) -> tuple:
+        split = self.splits[dicom]
+        return _coco_loop(self.out, split, self.frames, self.categories, dicom, frame_progress)
