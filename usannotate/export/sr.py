@@ -429,6 +429,7 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
 
     correct_ambiguous_vr(sr, True)
     encoded: dict[tuple, RawDataElement] = {}
+    ours: set[int] = set()  # ids of the elements in ``encoded``
 
     def shared(element: pydicom.DataElement, charset: str | list[str]) -> RawDataElement | None:
         """The element as pydicom's bytes, when it is a one-item sequence of text values."""
@@ -449,16 +450,25 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
             write_sequence(buffer, element, pydicom.charset.convert_encodings(charset))
             value = buffer.getvalue()
             encoded[key] = RawDataElement(element.tag, "SQ", len(value), value, 0, False, True)
+            ours.add(id(encoded[key]))
         return encoded[key]
 
     stack = [sr]
+    seen: set[int] = set()  # items put in several places (a frame's image reference)
     while stack:
         item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
         # The writer compares the item's original character set with the one it
         # inherits (pydicom's private ``_character_set``): they must agree.
         charset = item._character_set
         for tag in list(item.keys()):
-            element = item[tag]  # a raw element (copied from the image) is converted
+            element = item.get_item(tag)
+            if element.is_raw:
+                if id(element) in ours:
+                    continue  # ours, put here through another parent
+                element = item[tag]  # one copied from the image: converted
             if element.VR != "SQ":
                 continue
             raw = shared(element, charset)
