@@ -80,7 +80,10 @@ def draw_line(mask: np.ndarray, points: np.ndarray, width_px: float, value: int)
     if len(points) == 1:
         points = np.vstack([points, points])
     half = width_px / 2.0
-    starts, ends = points[:-1], points[1:]
+    # Long segments in pieces of at most _BATCH_PX / 2: a band is the union of its
+    # pieces' bands, and small pieces are measured in one batch over small windows (a
+    # needle across the image was one window of 250 x 150 px, mostly empty).
+    starts, ends = _pieces(points[:-1], points[1:], _BATCH_PX / 2)
     low = np.floor(np.minimum(starts, ends) - half).astype(np.int64)
     high = np.ceil(np.maximum(starts, ends) + half).astype(np.int64) + 1
     low = np.maximum(low, 0)
@@ -106,6 +109,19 @@ def draw_line(mask: np.ndarray, points: np.ndarray, width_px: float, value: int)
         near &= (xs < columns)[:, None, :] & (ys < rows)[:, :, None]
         which, row, column = np.nonzero(near)
         mask[ys[which, row], xs[which, column]] = value
+
+
+def _pieces(starts: np.ndarray, ends: np.ndarray, longest: float) -> tuple[np.ndarray, np.ndarray]:
+    """The segments ``starts[i] -> ends[i]`` cut into equal pieces at most ``longest``
+    long, in order (each segment's last piece ends exactly at its end)."""
+    lengths = np.hypot(*(ends - starts).T)
+    counts = np.maximum(np.ceil(lengths / longest).astype(np.int64), 1)
+    which = np.repeat(np.arange(len(starts)), counts)
+    k = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    step = (ends - starts)[which] / counts[which, None]
+    piece_starts = starts[which] + step * k[:, None]
+    last = (k == counts[which] - 1)[:, None]
+    return piece_starts, np.where(last, ends[which], piece_starts + step)
 
 
 def mask_of(
