@@ -6,8 +6,8 @@
 A folder of copies of the two sample loops, each marked from its truth as the export tests
 mark them (needle, fluid, target, three planes; ``tests/export/conftest.py``), then
 ``usannotate measure FOLDER``, ``deidentify FOLDER`` and ``export sr|coco|yolo|masks
-FOLDER`` run as a user runs them (a new process each), with ``--jobs 1`` and ``--jobs N`` (N = the cores),
-best of ``--runs``. Results go to benchmarks/results/batch.json and .md.
+FOLDER`` run as a user runs them (a new process each), with ``--jobs 1`` and ``--jobs N``
+(N = the cores), best of ``--runs``. Results go to benchmarks/results/batch.json and .md.
 """
 
 from __future__ import annotations
