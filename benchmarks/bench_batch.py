@@ -5,9 +5,9 @@
 
 A folder of copies of the two sample loops, each marked from its truth as the export tests
 mark them (needle, fluid, target, three planes; ``tests/export/conftest.py``), then
-``usannotate measure FOLDER``, ``deidentify FOLDER`` and ``export sr FOLDER`` run as a
-user runs them (a new process each), with ``--jobs 1`` and ``--jobs N`` (N = the cores),
-best of ``--runs``. Results go to benchmarks/results/batch.json and .md.
+``usannotate measure FOLDER``, ``deidentify FOLDER`` and ``export sr|coco|yolo|masks
+FOLDER`` run as a user runs them (a new process each), with ``--jobs 1`` and ``--jobs N``
+(N = the cores), best of ``--runs``. Results go to benchmarks/results/batch.json and .md.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def _commands(folder: Path, out: Path) -> dict[str, list[str]]:
         "measure FOLDER": ["measure", str(folder), "--output", str(out / "all.csv")],
         "deidentify FOLDER": ["deidentify", str(folder), "--output", str(out / "deid")],
         "export sr FOLDER": ["export", "sr", str(folder), "--output", str(out / "sr")],
+        "export coco FOLDER": ["export", "coco", str(folder), "--output", str(out / "coco")],
+        "export yolo FOLDER": ["export", "yolo", str(folder), "--output", str(out / "yolo")],
+        "export masks FOLDER": ["export", "masks", str(folder), "--output", str(out / "masks")],
     }
 
 

@@ -56,6 +56,7 @@ def _image_sets(parser: argparse.ArgumentParser) -> None:
         help="frames written: with a keyframe, with stored marks (keyframes and tracked; "
         "the default), or every frame of each loop",
     )
+    add_jobs_option(parser)  # for several loops
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -152,7 +153,7 @@ def cmd_export(options: argparse.Namespace) -> int:
             line_width_px=getattr(options, "line_width_px", 3),
             val_fraction=getattr(options, "val_fraction", 0.0),
             seed=getattr(options, "seed", 0),
-            jobs=(getattr(options, "jobs", None) or default_jobs()) if kind.per_loop else 1,
+            jobs=getattr(options, "jobs", None) or default_jobs(),
         )
         run_export(request, loop_done=_progress)
     except PartialExport as exc:  # the other loops are written

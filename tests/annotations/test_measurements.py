@@ -453,3 +453,28 @@ def test_fluid_spreads_along_the_target_plane(sample):
     tip = rows["needle", "tip_to_plane"]
     assert (tip.unit, tip.reference) == ("mm", target_id)
     assert tip.value < 0.5
+
+
+def test_projection_onto_a_polyline_matches_the_nearest_point_of_each_vertex():
+    """The vectorised projection (all outline vertices against all segments at once)
+    gives, per vertex, the closest segment, foot and arc length that
+    ``nearest_on_outline`` gives for that vertex alone, ties and zero-length segments
+    included."""
+    import numpy as np
+
+    from usannotate.annotations.geometry import nearest_on_outline
+    from usannotate.annotations.measurements import _project_onto_polyline
+
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        polyline = rng.uniform(0, 100, (int(rng.integers(1, 10)), 2))
+        if trial % 3 == 0 and len(polyline) > 2:
+            polyline[2] = polyline[1]  # a zero-length segment
+        points = rng.uniform(-20, 120, (int(rng.integers(1, 40)), 2))
+        if trial % 4 == 0:  # whole numbers: equally near segments
+            polyline, points = np.round(polyline), np.round(points)
+        arcs, feet = _project_onto_polyline(points, polyline)
+        for k, point in enumerate(points):
+            nearest = nearest_on_outline(polyline, False, point)
+            assert arcs[k] == pytest.approx(nearest.arc_length(polyline), abs=1e-9)
+            assert feet[k] == pytest.approx(nearest.foot, abs=1e-9)

@@ -217,3 +217,33 @@ def test_bad_options_are_one_line(two_loops, tmp_path):
     result = run_cli("export", "masks", str(tmp_path / "nowhere"), "-o", str(tmp_path / "m"))
     assert result.returncode == 2
     assert "nowhere: no such file or folder" in result.stderr
+
+
+def test_lines_cover_exactly_the_pixels_within_half_the_width():
+    """Every pixel whose centre is within width / 2 of the polyline, and no other, long
+    segments (drawn in pieces) and short ones alike: checked against every pixel centre
+    of the image measured to every segment."""
+    import itertools
+
+    from usannotate.export.masks import draw_line
+
+    rng = np.random.default_rng(8)
+    rows, columns = 90, 140
+    ys, xs = np.mgrid[0:rows, 0:columns] + 0.5
+    centres = np.column_stack([xs.ravel(), ys.ravel()])
+    for trial in range(40):
+        points = rng.uniform(-10, 150, (int(rng.integers(1, 6)), 2))
+        width = [1, 3, 4, 7][trial % 4]
+        mask = np.zeros((rows, columns), dtype=np.uint8)
+        draw_line(mask, points, width, 1)
+        ends = points if len(points) > 1 else np.vstack([points, points])
+        nearest = np.full(len(centres), np.inf)
+        for start, end in itertools.pairwise(ends):
+            step = end - start
+            along = np.clip((centres - start) @ step / max(step @ step, 1e-12), 0.0, 1.0)
+            foot = start + along[:, None] * step
+            nearest = np.minimum(nearest, np.hypot(*(centres - foot).T))
+        expected = (nearest <= width / 2).reshape(rows, columns)
+        # Centres exactly on the band's edge may fall either way by rounding.
+        edge = np.isclose(nearest, width / 2, atol=1e-9).reshape(rows, columns)
+        assert np.array_equal(mask.astype(bool) | edge, expected | edge), trial

@@ -309,3 +309,24 @@ def test_frame_ranges_read_back_and_are_bounded():
     for bad in ("0-3", "5-2", "1-601", "x"):
         with pytest.raises(ValueError, match="frame numbers"):
             parse_frame_ranges(bad, 600)
+
+
+def test_the_one_pass_write_gives_pydicoms_own_bytes(tmp_path):
+    """write_sr marks the report's items as already encoded so pydicom writes them in one
+    pass; the file is byte for byte what pydicom's own (walk-every-item) path writes."""
+    import copy
+    import io
+
+    from usannotate.export import annotated_loop
+    from usannotate.export.sr import _mark_as_encoded, _sr_dataset
+
+    with annotated_loop(mark_sample(tmp_path)) as work:
+        report = _sr_dataset(work, all_frames=True, allow_px=False, progress=None)
+    plain, fast = io.BytesIO(), io.BytesIO()
+    copy.deepcopy(report).save_as(plain, enforce_file_format=True)
+    _mark_as_encoded(report)
+    report.save_as(fast, enforce_file_format=True)
+    assert len(plain.getvalue()) > 10_000
+    assert fast.getvalue() == plain.getvalue()
+    back = hd.sr.srread(io.BytesIO(fast.getvalue()))
+    assert len(find_content_items(back, name=codes.SCT.Area, recursive=True)) > 0

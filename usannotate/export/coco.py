@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ from usannotate.export._imageset import (
     polygon_area,
     split_loops,
 )
+from usannotate.export._imageset_jobs import PartialExport, loop_parts
 from usannotate.export.coco_details import case_fields_info, image_details, mark_attributes
 from usannotate.sidecar import format_timestamp, utc_now
 
@@ -106,62 +108,26 @@ def _annotation(number: int, image_id: int, category_id: int, mark: Mark) -> dic
     return entry
 
 
-def write_coco(
-    loops: Sequence[str | os.PathLike[str]],
-    output: str | os.PathLike[str],
-    frames: FrameChoice = FrameChoice.ANNOTATED,
-    *,
-    val_fraction: float = 0.0,
-    seed: int = 0,
-    progress: Progress | None = None,
-    frame_progress: FrameProgress | None = None,
-) -> list[Path]:
-    """Write a COCO data set of the loops' frames into the folder ``output``.
-
-    Parameters
-    ----------
-    loops
-        Annotated DICOM loops (each with its sidecar beside it).
-    frames
-        Which frames of each loop (see :class:`FrameChoice`).
-    val_fraction, seed
-        Share of the loops held out as ``val`` (whole loops), and the split's seed.
-    progress
-        Called with ``(loops done, loops, file name)``; ``frame_progress`` with
-        ``(frames done, frames)`` of the loop being written (it may raise to stop).
-
-    Returns
-    -------
-    list of Path
-        The annotation files written (``annotations/train.json`` [, ``val.json``]).
-
-    Raises
-    ------
-    ExportError
-        A loop cannot be opened or read, or nothing is marked.
-    OSError
-        A file could not be written.
-    """
-    paths = [Path(p) for p in loops]
-    splits = split_loops(paths, val_fraction, seed)
-    labels = label_index(paths)
-    if not labels:
-        raise ExportError("nothing is marked on these loops")
-    categories = {label.id: number for number, label in enumerate(labels, 1)}
-    out = Path(output)
-    now = format_timestamp(utc_now())
-    sets: dict[str, dict[str, list]] = {
-        split: {"images": [], "annotations": []} for split in sorted(set(splits.values()))
-    }
-    next_annotation = 1
+def _coco_loop(
+    out: Path,
+    split: str,
+    frames: FrameChoice,
+    categories: dict[str, int],
+    dicom: Path,
+    frame_progress: FrameProgress | None,
+) -> tuple[list[dict], list[dict], dict[str, dict[str, object]]]:
+    """One loop's frames written as PNG, its images and annotations, numbered from 1
+    within the loop (the writer numbers them across the data set), and the definitions of
+    its case fields by id."""
+    images: list[dict] = []
+    entries: list[dict] = []
     case_fields: dict[str, dict[str, object]] = {}
     with PngWriter() as pngs:
-        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
-            split = splits[dicom]
+        for work, _, frame, marks in loop_frames([dicom], frames, None, frame_progress):
             name = image_name(dicom, frame)
             pngs.submit(out / "images" / split / name, frame_image(work, frame))
-            image_id = len(sets[split]["images"]) + 1
-            sets[split]["images"].append(
+            image_id = len(images) + 1
+            images.append(
                 {
                     "id": image_id,
                     "file_name": f"{split}/{name}",
@@ -176,12 +142,92 @@ def write_coco(
             for mark in marks:
                 if mark.label.id not in categories:
                     continue
-                entry = _annotation(next_annotation, image_id, categories[mark.label.id], mark)
+                number = len(entries) + 1
+                category = categories[mark.label.id]
+                entry = _annotation(number, image_id, category, mark)
                 entry["attributes"].update(  # type: ignore[union-attr]
                     mark_attributes(work.annotations.details, mark.track_id, mark.label.id, frame)
                 )
-                sets[split]["annotations"].append(entry)
-                next_annotation += 1
+                entries.append(entry)
+    return images, entries, case_fields
+
+
+def write_coco(
+    loops: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    frames: FrameChoice = FrameChoice.ANNOTATED,
+    *,
+    val_fraction: float = 0.0,
+    seed: int = 0,
+    progress: Progress | None = None,
+    frame_progress: FrameProgress | None = None,
+    jobs: int = 1,
+) -> list[Path]:
+    """Write a COCO data set of the loops' frames into the folder ``output``.
+
+    Parameters
+    ----------
+    loops
+        Annotated DICOM loops (each with its sidecar beside it).
+    frames
+        Which frames of each loop (see :class:`FrameChoice`).
+    val_fraction, seed
+        Share of the loops held out as ``val`` (whole loops), and the split's seed.
+    progress
+        Called with ``(loops done, loops, file name)``; ``frame_progress`` with
+        ``(frames done, frames)`` of the loop being written (it may raise to stop).
+    jobs
+        Loops written at once, each in its own process (see
+        :func:`~usannotate.export._imageset_jobs.loop_parts`); the data set is the same.
+
+    Returns
+    -------
+    list of Path
+        The annotation files written (``annotations/train.json`` [, ``val.json``]).
+
+    Raises
+    ------
+    ExportError
+        A loop cannot be opened or read, or nothing is marked.
+    PartialExport
+        With ``jobs`` above 1: some loops failed (the data set of the others is written).
+    OSError
+        A file could not be written.
+    """
+    paths = [Path(p) for p in loops]
+    splits = split_loops(paths, val_fraction, seed)
+    labels = label_index(paths)
+    if not labels:
+        raise ExportError("nothing is marked on these loops")
+    categories = {label.id: number for number, label in enumerate(labels, 1)}
+    out = Path(output)
+    now = format_timestamp(utc_now())
+    sets: dict[str, dict[str, list]] = {
+        split: {"images": [], "annotations": []} for split in sorted(set(splits.values()))
+    }
+    # The split of each loop rides with it: one picklable function for every loop.
+    parts, failed = loop_parts(
+        _SplitPart(out, splits, frames, categories),
+        paths,
+        jobs=jobs,
+        progress=progress,
+        frame_progress=frame_progress,
+    )
+    next_annotation = 1
+    case_fields: dict[str, dict[str, object]] = {}
+    for dicom, (images, entries, fields) in parts:
+        for field_id, field in fields.items():  # the first loop's definition of an id
+            case_fields.setdefault(field_id, field)
+        content = sets[splits[dicom]]
+        first_image = len(content["images"])
+        for image in images:
+            image["id"] += first_image
+        for entry in entries:
+            entry["id"] = next_annotation
+            entry["image_id"] += first_image
+            next_annotation += 1
+        content["images"] += images
+        content["annotations"] += entries
     written = []
     for split, content in sets.items():
         document = {
@@ -201,4 +247,20 @@ def write_coco(
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
         written.append(path)
+    if failed:
+        raise PartialExport(written, failed, len(paths))
     return written
+
+
+@dataclass(frozen=True)
+class _SplitPart:
+    """:func:`_coco_loop` of a loop, in the split chosen for it (picklable)."""
+
+    out: Path
+    splits: dict[Path, str]
+    frames: FrameChoice
+    categories: dict[str, int]
+
+    def __call__(self, dicom: Path, frame_progress: FrameProgress | None) -> tuple:
+        split = self.splits[dicom]
+        return _coco_loop(self.out, split, self.frames, self.categories, dicom, frame_progress)

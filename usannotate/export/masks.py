@@ -9,6 +9,7 @@ and the tracks on it with their source (keyframe, tracked, interpolated).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from usannotate.export._imageset import (
     label_index,
     loop_frames,
 )
+from usannotate.export._imageset_jobs import PartialExport, loop_parts
 
 __all__ = ["draw_line", "fill_polygon", "mask_of", "write_masks"]
 
@@ -78,7 +80,10 @@ def draw_line(mask: np.ndarray, points: np.ndarray, width_px: float, value: int)
     if len(points) == 1:
         points = np.vstack([points, points])
     half = width_px / 2.0
-    starts, ends = points[:-1], points[1:]
+    # Long segments in pieces of at most _BATCH_PX / 2: a band is the union of its
+    # pieces' bands, and small pieces are measured in one batch over small windows (a
+    # needle across the image was one window of 250 x 150 px, mostly empty).
+    starts, ends = _pieces(points[:-1], points[1:], _BATCH_PX / 2)
     low = np.floor(np.minimum(starts, ends) - half).astype(np.int64)
     high = np.ceil(np.maximum(starts, ends) + half).astype(np.int64) + 1
     low = np.maximum(low, 0)
@@ -104,6 +109,19 @@ def draw_line(mask: np.ndarray, points: np.ndarray, width_px: float, value: int)
         near &= (xs < columns)[:, None, :] & (ys < rows)[:, :, None]
         which, row, column = np.nonzero(near)
         mask[ys[which, row], xs[which, column]] = value
+
+
+def _pieces(starts: np.ndarray, ends: np.ndarray, longest: float) -> tuple[np.ndarray, np.ndarray]:
+    """The segments ``starts[i] -> ends[i]`` cut into equal pieces at most ``longest``
+    long, in order (each segment's last piece ends exactly at its end)."""
+    lengths = np.hypot(*(ends - starts).T)
+    counts = np.maximum(np.ceil(lengths / longest).astype(np.int64), 1)
+    which = np.repeat(np.arange(len(starts)), counts)
+    k = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    step = (ends - starts)[which] / counts[which, None]
+    piece_starts = starts[which] + step * k[:, None]
+    last = (k == counts[which] - 1)[:, None]
+    return piece_starts, np.where(last, ends[which], piece_starts + step)
 
 
 def mask_of(
@@ -133,14 +151,18 @@ def write_masks(
     line_width_px: int = 3,
     progress: Progress | None = None,
     frame_progress: FrameProgress | None = None,
+    jobs: int = 1,
 ) -> Path:
     """Write index masks of the loops' frames into the folder ``output``; returns the
-    path of ``labelmap.json``.
+    path of ``labelmap.json``. ``jobs``: loops written at once, each in its own process
+    (the data set is the same).
 
     Raises
     ------
     ExportError
         ``line_width_px`` below 1, a loop that cannot be read, nothing marked.
+    PartialExport
+        With ``jobs`` above 1: some loops failed (the data set of the others is written).
     OSError
         A file could not be written.
     """
@@ -153,25 +175,14 @@ def write_masks(
     indices = {label.id: number for number, label in enumerate(labels, 1)}
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    listed = []
-    with PngWriter() as pngs:
-        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
-            name = image_name(dicom, frame)
-            shape = (work.loop.rows, work.loop.columns)
-            pngs.submit(out / "masks" / name, mask_of(shape, marks, indices, line_width_px))
-            pngs.submit(out / "images" / name, frame_image(work, frame))
-            listed.append(
-                {
-                    "mask": f"masks/{name}",
-                    "image": f"images/{name}",
-                    "loop": dicom.name,
-                    "frame": frame,
-                    "tracks": [
-                        {"track_id": m.track_id, "label_id": m.label.id, "source": m.source.value}
-                        for m in marks
-                    ],
-                }
-            )
+    parts, failed = loop_parts(
+        functools.partial(_masks_loop, out, frames, indices, line_width_px),
+        paths,
+        jobs=jobs,
+        progress=progress,
+        frame_progress=frame_progress,
+    )
+    listed = [entry for _, entries in parts for entry in entries]
     labelmap = {
         "background": 0,
         "line_width_px": line_width_px,
@@ -189,4 +200,38 @@ def write_masks(
     write_atomically(out / "frames.json", (json.dumps(listed, indent=1) + "\n").encode())
     path = out / "labelmap.json"
     write_atomically(path, (json.dumps(labelmap, indent=1) + "\n").encode())
+    if failed:
+        raise PartialExport([path], failed, len(paths))
     return path
+
+
+def _masks_loop(
+    out: Path,
+    frames: FrameChoice,
+    indices: dict[str, int],
+    line_width_px: int,
+    dicom: Path,
+    frame_progress: FrameProgress | None,
+) -> list[dict]:
+    """One loop's masks and frames written (PNG); returns its entries of
+    ``frames.json``."""
+    listed = []
+    with PngWriter() as pngs:
+        for work, _, frame, marks in loop_frames([dicom], frames, None, frame_progress):
+            name = image_name(dicom, frame)
+            shape = (work.loop.rows, work.loop.columns)
+            pngs.submit(out / "masks" / name, mask_of(shape, marks, indices, line_width_px))
+            pngs.submit(out / "images" / name, frame_image(work, frame))
+            listed.append(
+                {
+                    "mask": f"masks/{name}",
+                    "image": f"images/{name}",
+                    "loop": dicom.name,
+                    "frame": frame,
+                    "tracks": [
+                        {"track_id": m.track_id, "label_id": m.label.id, "source": m.source.value}
+                        for m in marks
+                    ],
+                }
+            )
+    return listed

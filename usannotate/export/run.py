@@ -15,8 +15,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from usannotate.export._common import ExportError, FrameChoice, Progress, annotated_loop
+from usannotate.export._imageset_jobs import PartialExport
 
-__all__ = ["ExportCancelled", "ExportFormat", "ExportRequest", "run_export"]
+__all__ = ["ExportCancelled", "ExportFormat", "ExportRequest", "PartialExport", "run_export"]
 
 
 class ExportFormat(StrEnum):
@@ -62,10 +63,11 @@ class ExportRequest:
     frames, all_frames, allow_px, line_width_px, val_fraction, seed
         The formats' options (see the CLI's help).
     jobs
-        For several loops of a per-loop format: loops exported at once, each in its own
-        process (:mod:`usannotate.batch`); a loop that fails is listed at the end
-        (:class:`PartialExport`) and the others are written. 1: in this process, in order,
-        the first failure stops the export (the app's dialog, with cancel).
+        For several loops: loops exported at once, each in its own process
+        (:mod:`usannotate.batch`); a loop that fails is listed at the end
+        (:class:`PartialExport`) and the others are written (for COCO, YOLO and masks:
+        the data set of the others). 1: in this process, in order, the first failure
+        stops the export (the app's dialog, with cancel).
     """
 
     format: ExportFormat
@@ -80,15 +82,6 @@ class ExportRequest:
     val_fraction: float = 0.0
     seed: int = 0
     jobs: int = 1
-
-
-class PartialExport(ExportError):
-    """Some loops of a per-loop export on several processes failed: ``failed`` their
-    one-line reasons, ``written`` the files of the others."""
-
-    def __init__(self, written: list[Path], failed: list[str], n_loops: int) -> None:
-        super().__init__(f"{len(failed)} of {n_loops} loops not exported")
-        self.written, self.failed = written, failed
 
 
 #: Progress of a run: ``(fraction done 0..1, file name being written)``.
@@ -140,7 +133,7 @@ def run_export(
     def on_frame(done: int, total: int) -> None:
         report((state["loop"] + done / max(total, 1)) / len(loops), "")
 
-    common = {"progress": on_loop, "frame_progress": on_frame}
+    common = {"progress": on_loop, "frame_progress": on_frame, "jobs": request.jobs}
     if request.format is ExportFormat.COCO:
         return write_coco(
             loops,

@@ -129,8 +129,9 @@ def _sr_dataset(
     header = _evidence(work)
     try:
         groups: list[tuple[AnnotatedObject, object]] = []
+        references = _ImageReferences(header)  # shared by the tracks
         for done, obj in enumerate(objects):
-            group = _track_group(work, obj, header, by_key, all_frames)
+            group = _track_group(work, obj, header, by_key, all_frames, references=references)
             if group is not None:
                 groups.append((obj, group))
             if progress is not None:
@@ -265,6 +266,7 @@ def _track_group(
     all_frames: bool,
     *,
     first_only: bool = False,
+    references: _ImageReferences | None = None,
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations | None:
     """The track's one measurement group (None when none of its frames is in the loop);
     with ``first_only``, the group of its first frame only."""
@@ -275,7 +277,7 @@ def _track_group(
     if not frames:
         return None
     geometry = obj.all_geometry(n)
-    images = _ImageReferences(header)
+    images = references if references is not None else _ImageReferences(header)
     measurements: list[hd.sr.Measurement] = []
     by_source: dict[str, list[int]] = {}
     for frame in frames:
@@ -320,16 +322,31 @@ def _track_group(
 
 
 class _ImageReferences:
-    """References to frames of the one source image (its UIDs read once)."""
+    """References to frames of the one source image (its UIDs read once).
+
+    Each frame's reference is built once and the same item is put wherever that frame
+    is referred to (a needle's 3 values on a frame, every track's geometry on it):
+    highdicom spends over a millisecond on each, and the file holds each copy the same.
+    """
 
     def __init__(self, header: pydicom.Dataset) -> None:
         self.uids = (str(header.SOPClassUID), str(header.SOPInstanceUID))
+        self._regions: dict[int, hd.sr.SourceImageForRegion] = {}
+        self._measurements: dict[int, hd.sr.SourceImageForMeasurement] = {}
 
     def region(self, number: int) -> hd.sr.SourceImageForRegion:
-        return hd.sr.SourceImageForRegion(*self.uids, referenced_frame_numbers=[number])
+        if number not in self._regions:
+            self._regions[number] = hd.sr.SourceImageForRegion(
+                *self.uids, referenced_frame_numbers=[number]
+            )
+        return self._regions[number]
 
     def measurement(self, number: int) -> hd.sr.SourceImageForMeasurement:
-        return hd.sr.SourceImageForMeasurement(*self.uids, referenced_frame_numbers=[number])
+        if number not in self._measurements:
+            self._measurements[number] = hd.sr.SourceImageForMeasurement(
+                *self.uids, referenced_frame_numbers=[number]
+            )
+        return self._measurements[number]
 
     def group(self, numbers: list[int]) -> hd.sr.SourceImageForMeasurementGroup:
         return hd.sr.SourceImageForMeasurementGroup(*self.uids, referenced_frame_numbers=numbers)
@@ -380,8 +397,90 @@ def write_sr(
         The file could not be written (any file already there is left as it was).
     """
     sr = _sr_dataset(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
+    _mark_as_encoded(sr)
     buffer = io.BytesIO()
     sr.save_as(buffer, enforce_file_format=True)
     path = Path(output)
     write_atomically(path, buffer.getvalue())
     return path
+
+
+#: Value representations of the leaf items encoded once and reused (their values are
+#: text, so the text is the whole value).
+_TEXT_VRS = frozenset(
+    {"AE", "CS", "DA", "DS", "IS", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
+)
+
+
+def _mark_as_encoded(sr: pydicom.Dataset) -> None:
+    """Ready ``sr`` to be written as Explicit VR Little Endian quickly.
+
+    pydicom writes every item of a dataset made from scratch (no original encoding) by
+    first correcting ambiguous VRs in it *and in all its nested items* again: a report
+    of 2,000 frames nests 30,000 items up to 8 deep, so the tree is walked about depth
+    times, which was over half of an SR export's time. Here the correction runs once
+    over the whole tree (pydicom's own ``correct_ambiguous_vr``, which recurses), every
+    element is made a ``DataElement`` (as the writer would), and each item is then
+    marked as already in the encoding it is written in, so the writer writes it as it
+    is.
+
+    And the small sequences a report repeats thousands of times (a concept's code, a
+    unit, the image and frame referred to: one item of text values) are encoded by
+    pydicom once each and written from those bytes wherever they recur, as pydicom
+    writes the elements of a file it read (``RawDataElement``). The file is byte for
+    byte what pydicom's own path writes (a test compares them).
+    """
+    from pydicom.dataelem import RawDataElement
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import correct_ambiguous_vr, write_sequence
+
+    correct_ambiguous_vr(sr, True)
+    encoded: dict[tuple, RawDataElement] = {}
+    ours: set[int] = set()  # ids of the elements in ``encoded``
+
+    def shared(element: pydicom.DataElement, charset: str | list[str]) -> RawDataElement | None:
+        """The element as pydicom's bytes, when it is a one-item sequence of text values."""
+        if len(element.value) != 1:
+            return None
+        item = element.value[0]
+        if "SpecificCharacterSet" in item or len(item) > 6:
+            return None
+        values = []
+        for leaf in item.elements():
+            if leaf.is_raw or leaf.VR not in _TEXT_VRS:
+                return None
+            values.append((leaf.tag, leaf.VR, str(leaf.value)))
+        key = (element.tag, str(charset), tuple(values))
+        if key not in encoded:
+            buffer = DicomBytesIO()
+            buffer.is_little_endian, buffer.is_implicit_VR = True, False
+            write_sequence(buffer, element, pydicom.charset.convert_encodings(charset))
+            value = buffer.getvalue()
+            encoded[key] = RawDataElement(element.tag, "SQ", len(value), value, 0, False, True)
+            ours.add(id(encoded[key]))
+        return encoded[key]
+
+    stack = [sr]
+    seen: set[int] = set()  # items put in several places (a frame's image reference)
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        # The writer compares the item's original character set with the one it
+        # inherits (pydicom's private ``_character_set``): they must agree.
+        charset = item._character_set
+        for tag in list(item.keys()):
+            element = item.get_item(tag)
+            if element.is_raw:
+                if id(element) in ours:
+                    continue  # ours, put here through another parent
+                element = item[tag]  # one copied from the image: converted
+            if element.VR != "SQ":
+                continue
+            raw = shared(element, charset)
+            if raw is None:
+                stack.extend(element.value)
+            else:
+                item[tag] = raw
+        item.set_original_encoding(False, True, charset)

@@ -14,6 +14,7 @@ import csv
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from usannotate.export._imageset import (
     loop_frames,
     split_loops,
 )
+from usannotate.export._imageset_jobs import PartialExport, loop_parts
 
 __all__ = ["SOURCE_COLUMNS", "write_yolo"]
 
@@ -46,14 +48,18 @@ def write_yolo(
     seed: int = 0,
     progress: Progress | None = None,
     frame_progress: FrameProgress | None = None,
+    jobs: int = 1,
 ) -> Path:
     """Write a YOLO segmentation data set of the loops' regions into ``output``; returns
-    the path of ``data.yaml``.
+    the path of ``data.yaml``. ``jobs``: loops written at once, each in its own process
+    (the data set is the same).
 
     Raises
     ------
     ExportError
         No region is marked on the loops, a loop cannot be read.
+    PartialExport
+        With ``jobs`` above 1: some loops failed (the data set of the others is written).
     OSError
         A file could not be written.
     """
@@ -67,12 +73,47 @@ def write_yolo(
     classes = {label.id: number for number, label in enumerate(labels)}
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
+    parts, failed = loop_parts(
+        _YoloPart(out, splits, frames, classes),
+        paths,
+        jobs=jobs,
+        progress=progress,
+        frame_progress=frame_progress,
+    )
     sources = io.StringIO()
     table = csv.writer(sources, lineterminator="\n")
     table.writerow(SOURCE_COLUMNS)
+    for _, rows in parts:
+        table.writerows(rows)
+    data = {
+        "path": str(out.resolve()),  # Ultralytics resolves relative paths elsewhere
+        "train": "images/train",
+        "val": "images/val" if "val" in splits.values() else "images/train",
+        "names": {
+            number: label.name for label, number in zip(labels, classes.values(), strict=True)
+        },
+    }
+    write_atomically(out / "sources.csv", sources.getvalue().encode())
+    path = out / "data.yaml"
+    write_atomically(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode())
+    if failed:
+        raise PartialExport([path], failed, len(paths))
+    return path
+
+
+def _yolo_loop(
+    out: Path,
+    split: str,
+    frames: FrameChoice,
+    classes: dict[str, int],
+    dicom: Path,
+    frame_progress: FrameProgress | None,
+) -> list[list[object]]:
+    """One loop's frames (PNG) and label files written; returns its rows of
+    ``sources.csv``."""
+    rows: list[list[object]] = []
     with PngWriter() as pngs:
-        for work, dicom, frame, marks in loop_frames(paths, frames, progress, frame_progress):
-            split = splits[dicom]
+        for work, _, frame, marks in loop_frames([dicom], frames, None, frame_progress):
             name = image_name(dicom, frame)
             pngs.submit(out / "images" / split / name, frame_image(work, frame))
             size = np.array([work.loop.columns, work.loop.rows], dtype=np.float64)
@@ -85,7 +126,7 @@ def write_yolo(
                 lines.append(
                     f"{classes[mark.label.id]} " + " ".join(f"{v:.6f}" for v in normalised)
                 )
-                table.writerow(
+                rows.append(
                     [
                         label_file,
                         len(lines),
@@ -99,15 +140,18 @@ def write_yolo(
             target = out / label_file
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(target, "".join(f"{line}\n" for line in lines).encode())
-    data = {
-        "path": str(out.resolve()),  # Ultralytics resolves relative paths elsewhere
-        "train": "images/train",
-        "val": "images/val" if "val" in splits.values() else "images/train",
-        "names": {
-            number: label.name for label, number in zip(labels, classes.values(), strict=True)
-        },
-    }
-    write_atomically(out / "sources.csv", sources.getvalue().encode())
-    path = out / "data.yaml"
-    write_atomically(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode())
-    return path
+    return rows
+
+
+@dataclass(frozen=True)
+class _YoloPart:
+    """:func:`_yolo_loop` of a loop, in the split chosen for it (picklable)."""
+
+    out: Path
+    splits: dict[Path, str]
+    frames: FrameChoice
+    classes: dict[str, int]
+
+    def __call__(self, dicom: Path, frame_progress: FrameProgress | None) -> list:
+        split = self.splits[dicom]
+        return _yolo_loop(self.out, split, self.frames, self.classes, dicom, frame_progress)
