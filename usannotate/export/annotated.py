@@ -407,6 +407,8 @@ def _lay_over(rgb: np.ndarray, bgra: np.ndarray, origin: tuple[int, int]) -> Non
         return
     patch = bgra[:h, :w]
     roi = rgb[y0 : y0 + h, x0 : x0 + w]
-    keep = cv2.cvtColor(cv2.bitwise_not(np.ascontiguousarray(patch[..., 3])), cv2.COLOR_GRAY2RGB)
-    kept = cv2.multiply(roi, keep, scale=1.0 / 255.0)
-    roi[...] = cv2.add(kept, cv2.cvtColor(patch, cv2.COLOR_BGRA2RGB))
+    keep = cv2.bitwise_not(cv2.extractChannel(patch, 3))
+    # In place on the frame's pixels (OpenCV writes into the view): no new frame-sized
+    # arrays, two passes fewer over a picture that may be most of the frame.
+    cv2.multiply(roi, cv2.cvtColor(keep, cv2.COLOR_GRAY2RGB), dst=roi, scale=1.0 / 255.0)
+    cv2.add(roi, cv2.cvtColor(patch, cv2.COLOR_BGRA2RGB), dst=roi)
