@@ -191,7 +191,7 @@ class AnnotatedLoop:
         if self.mask is not None:
             keep = self.mask.keep.astype(np.uint8) * 255
             self._keep_rgb = cv2.merge([keep, keep, keep])
-        self._keep_box = _one_rectangle(self.mask.keep) if self.mask is not None else None
+        self._keep_box = self.mask.rectangle if self.mask is not None else None
         self.scale = options.scale or auto_scale(loop.columns)
         width = round(loop.columns * self.scale)
         height = round(loop.rows * self.scale)
@@ -362,19 +362,6 @@ class AnnotatedLoop:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _one_rectangle(keep: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(y0, y1, x0, x1)`` (ends excluded) when ``keep`` is True on exactly one
-    rectangle (one ultrasound region, the usual mask), else None."""
-    rows = np.flatnonzero(keep.any(axis=1))
-    columns = np.flatnonzero(keep.any(axis=0))
-    if not len(rows):
-        return None
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
-    if np.count_nonzero(keep) != (y1 - y0) * (x1 - x0):
-        return None
-    return y0, y1, x0, x1
 
 
 def _kept_rectangle(
