@@ -139,3 +139,42 @@ def test_is_grey_looks_at_the_kept_pixels_only():
     frame[10, 20, 2] += 1  # one sample off grey where the image is kept
     assert not mask.is_grey(frame)
     assert not mask.is_grey(frame, np.ascontiguousarray(frame[..., 0]))
+
+
+def _masks():
+    from usannotate.deid import PixelMask
+
+    box = np.zeros((20, 30), bool)
+    box[5:15, 5:25] = True  # one rectangle: only it is written
+    ring = box.copy()
+    ring[8:10, 8:10] = False  # not a rectangle: the masked AND over the frame
+    return [PixelMask(box, "regions"), PixelMask(ring, "static overlay")]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_clean_into_a_reused_buffer_gives_what_apply_gives_on_every_frame(which):
+    mask = _masks()[which]
+    assert (mask.rectangle is not None) == (which == 0)
+    rng = np.random.default_rng(3)
+    grey_out = np.zeros((20, 30), np.uint8)
+    colour_out = np.zeros((20, 30, 3), np.uint8)
+    for _ in range(3):  # the same buffers, frame after frame
+        grey = rng.integers(0, 256, (20, 30, 1), np.uint8)
+        frame = np.repeat(grey, 3, axis=2)
+        assert mask.clean_into(frame, grey_out, check_grey=True)
+        np.testing.assert_array_equal(grey_out, mask.apply(np.ascontiguousarray(frame[..., 0])))
+        colour = rng.integers(0, 256, (20, 30, 3), np.uint8)
+        assert mask.clean_into(colour, colour_out, check_grey=False)
+        np.testing.assert_array_equal(colour_out, mask.apply(colour))
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_clean_into_says_when_a_kept_pixel_has_colour(which):
+    mask = _masks()[which]
+    frame = np.repeat(np.arange(600, dtype=np.uint8).reshape(20, 30, 1), 3, axis=2)
+    out = np.zeros((20, 30), np.uint8)
+    frame[0, 0] = (255, 0, 0)  # colour in the banner, blacked out anyway
+    assert mask.clean_into(frame, out, check_grey=True)
+    frame[12, 20, 1] += 1  # one sample off grey where the image is kept
+    assert not mask.clean_into(frame, out, check_grey=True)
+    assert mask.clean_into(frame, out, check_grey=False)  # not asked: the red plane

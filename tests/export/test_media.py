@@ -367,3 +367,42 @@ def test_frames_drawn_on_several_threads_come_in_order_and_the_same(sample):
             np.testing.assert_array_equal(a, b)
             if index % 20 == 0:
                 np.testing.assert_array_equal(a, media.frame(index))
+
+
+def test_every_video_frame_is_its_own_drawn_frame_with_its_own_time(sample, tmp_path):
+    """One picture is refilled for every frame: each frame read back is the frame drawn
+    for it (nearer to it than to its neighbours), at its own time."""
+    from usannotate.export.annotated import AnnotatedLoop
+    from usannotate.export.video import write_video
+
+    dicom, truth = sample
+    out = tmp_path / "loop.mp4"
+    with AnnotatedLoop(dicom) as media:
+        write_video(media, out)
+        drawn = [media.frame(index).astype(np.int32) for index in range(media.n_frames)]
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        decoded = list(container.decode(stream))
+        times = [float(frame.pts * stream.time_base) for frame in decoded]
+        frames = [frame.to_ndarray(format="rgb24").astype(np.int32) for frame in decoded]
+    assert len(frames) == len(drawn) == truth["n_frames"]
+    step = truth["frame_time_ms"] / 1000.0
+    np.testing.assert_allclose(np.diff(times), step, rtol=1e-3)
+    for index, frame in enumerate(frames):
+        error = np.abs(frame - drawn[index]).mean()
+        assert error < 6, index  # H.264 at crf 20: close, not exact
+        for other in (index - 1, index + 1):
+            if 0 <= other < len(drawn) and np.abs(drawn[other] - drawn[index]).mean() > 2:
+                assert error < np.abs(frame - drawn[other]).mean(), (index, other)
+
+
+@pytest.mark.parametrize("size", [(64, 48), (1000, 770), (42, 30)])
+def test_an_i420_frame_fills_the_picture_planes_whatever_their_padding(size):
+    from usannotate.export.video import _fill_planes, _plane_views
+
+    width, height = size
+    rgb = np.random.default_rng(width).integers(0, 256, (height, width, 3), np.uint8)
+    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    picture = av.VideoFrame(width, height, "yuv420p")
+    _fill_planes(_plane_views(picture), yuv)
+    np.testing.assert_array_equal(picture.to_ndarray(), yuv)

@@ -79,6 +79,52 @@ class PixelMask:
         return cv2.norm(frame, grey, cv2.NORM_INF, mask=self._keep_u8) == 0
 
     @functools.cached_property
+    def rectangle(self) -> tuple[int, int, int, int] | None:
+        """``(y0, y1, x0, x1)`` (ends excluded) when :attr:`keep` is True on exactly one
+        rectangle (one ultrasound region, the usual mask), else None."""
+        rows = np.flatnonzero(self.keep.any(axis=1))
+        columns = np.flatnonzero(self.keep.any(axis=0))
+        if not len(rows):
+            return None
+        y0, y1 = int(rows[0]), int(rows[-1]) + 1
+        x0, x1 = int(columns[0]), int(columns[-1]) + 1
+        if np.count_nonzero(self.keep) != (y1 - y0) * (x1 - x0):
+            return None
+        return y0, y1, x0, x1
+
+    def clean_into(self, frame: np.ndarray, out: np.ndarray, *, check_grey: bool) -> bool:
+        """Write ``frame`` (``(rows, columns, 3)`` uint8) black outside :attr:`keep` into
+        ``out``: ``(rows, columns, 3)``, or ``(rows, columns)`` for its first (red) plane.
+
+        Only the kept pixels are written: ``out`` must be black outside :attr:`keep`
+        already (a zeroed buffer reused for every frame of a loop, which spares the
+        zero-fill and the page faults of a new frame each time). ``check_grey`` (a grey
+        ``out``): return False, ``out`` then half written, when R, G and B differ on a
+        kept pixel (see :meth:`is_grey`); True otherwise.
+        """
+        grey_out = out.ndim == 2
+        box = self.rectangle
+        if box is None:
+            source = cv2.extractChannel(frame, 0) if grey_out else frame
+            if check_grey and grey_out and not self.is_grey(frame, source):
+                return False
+            # Masked AND: the pixels outside the mask are left as they are (black).
+            cv2.bitwise_and(source, source, dst=out, mask=self._keep_u8)
+            return True
+        # One rectangle: work on it alone (~2.5x less than the whole-frame masked
+        # passes, the black around it never touched again).
+        y0, y1, x0, x1 = box
+        kept, target = frame[y0:y1, x0:x1], out[y0:y1, x0:x1]
+        if not grey_out:
+            np.copyto(target, kept)
+            return True
+        cv2.extractChannel(kept, 0, dst=target)
+        if check_grey:
+            grey = cv2.cvtColor(target, cv2.COLOR_GRAY2RGB)
+            return cv2.norm(kept, grey, cv2.NORM_INF) == 0
+        return True
+
+    @functools.cached_property
     def _keep_u8(self) -> np.ndarray:
         return self.keep.astype(np.uint8)
 

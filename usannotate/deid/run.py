@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import io
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
@@ -113,15 +113,20 @@ def _cleaned_fragments(
     workers: int,
 ) -> Iterator[bytes]:
     colour_source = loop.samples_per_pixel > 1 or loop.photometric_interpretation.startswith("PAL")
+    shape = (loop.rows, loop.columns) if grey else (loop.rows, loop.columns, 3)
+    mine = threading.local()  # one cleaned-frame buffer per thread, reused frame after frame
 
     def clean_and_encode(frame: np.ndarray) -> bytes:
-        # On a worker thread: OpenCV and imagecodecs release the GIL here.
-        if not grey:
-            return encoder.encode(mask.apply(frame))
-        red = cv2.extractChannel(frame, 0)  # the grey plane (display pixels are RGB)
-        if colour_source and not mask.is_grey(frame, red):
+        # On a worker thread: OpenCV and imagecodecs release the GIL here. The buffer
+        # is black outside the mask from the start and only the kept pixels are
+        # written (the red plane for grey output: display pixels are RGB); the encoder
+        # is done with it before this thread cleans its next frame.
+        buffer = getattr(mine, "buffer", None)
+        if buffer is None:
+            buffer = mine.buffer = np.zeros(shape, np.uint8)
+        if not mask.clean_into(frame, buffer, check_grey=grey and colour_source):
             raise _NotGrey
-        return encoder.encode(mask.apply(red))
+        return encoder.encode(buffer)
 
     if not encoder.releases_gil:
         workers = 1  # threads would only take turns

@@ -191,7 +191,7 @@ class AnnotatedLoop:
         if self.mask is not None:
             keep = self.mask.keep.astype(np.uint8) * 255
             self._keep_rgb = cv2.merge([keep, keep, keep])
-        self._keep_box = _one_rectangle(self.mask.keep) if self.mask is not None else None
+        self._keep_box = self.mask.rectangle if self.mask is not None else None
         self.scale = options.scale or auto_scale(loop.columns)
         width = round(loop.columns * self.scale)
         height = round(loop.rows * self.scale)
@@ -364,19 +364,6 @@ class AnnotatedLoop:
         self.close()
 
 
-def _one_rectangle(keep: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(y0, y1, x0, x1)`` (ends excluded) when ``keep`` is True on exactly one
-    rectangle (one ultrasound region, the usual mask), else None."""
-    rows = np.flatnonzero(keep.any(axis=1))
-    columns = np.flatnonzero(keep.any(axis=0))
-    if not len(rows):
-        return None
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
-    if np.count_nonzero(keep) != (y1 - y0) * (x1 - x0):
-        return None
-    return y0, y1, x0, x1
-
-
 def _kept_rectangle(
     pixels: np.ndarray, box: tuple[int, int, int, int], out: np.ndarray | None
 ) -> np.ndarray:
@@ -407,6 +394,8 @@ def _lay_over(rgb: np.ndarray, bgra: np.ndarray, origin: tuple[int, int]) -> Non
         return
     patch = bgra[:h, :w]
     roi = rgb[y0 : y0 + h, x0 : x0 + w]
-    keep = cv2.cvtColor(cv2.bitwise_not(np.ascontiguousarray(patch[..., 3])), cv2.COLOR_GRAY2RGB)
-    kept = cv2.multiply(roi, keep, scale=1.0 / 255.0)
-    roi[...] = cv2.add(kept, cv2.cvtColor(patch, cv2.COLOR_BGRA2RGB))
+    keep = cv2.bitwise_not(cv2.extractChannel(patch, 3))
+    # In place on the frame's pixels (OpenCV writes into the view): no new frame-sized
+    # arrays, two passes fewer over a picture that may be most of the frame.
+    cv2.multiply(roi, cv2.cvtColor(keep, cv2.COLOR_GRAY2RGB), dst=roi, scale=1.0 / 255.0)
+    cv2.add(roi, cv2.cvtColor(patch, cv2.COLOR_BGRA2RGB), dst=roi)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from usannotate.export._glyphs import line_box, line_coverage
 from usannotate.render.marks import CaptionSprite
 
 __all__ = ["PLATE_ALPHA", "caption_sprite", "font", "text_rgba"]
@@ -37,14 +38,16 @@ def font(size_px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 def _line_mask(line: str, size_px: int, bold: bool) -> np.ndarray:
     """One line's coverage, ``(h, w)`` uint8 (cached: captions repeat their names)."""
     face = font(size_px)
-    box = face.getbbox(line or " ")
+    box = line_box(face, line or " ")
     width = box[2] - box[0] + (2 if bold else 1)
     height = max(int(size_px * 1.25), box[3] - box[1])
-    image = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(image)
     xy = (-box[0], (height - (box[3] - box[1])) // 2 - box[1])
-    draw.text(xy, line, font=face, fill=255)
-    coverage = np.asarray(image, dtype=np.uint16)
+    drawn = line_coverage(face, line, (width, height), xy)  # Pillow's pixels, ~5x faster
+    if drawn is None:
+        image = Image.new("L", (width, height), 0)
+        ImageDraw.Draw(image).text(xy, line, font=face, fill=255)
+        drawn = np.asarray(image)
+    coverage = drawn.astype(np.uint16)
     if bold:
         # The line laid over itself one pixel right (as drawing it twice would, at half
         # Pillow's cost; its stroke draws every glyph's outline as well): a bolder

@@ -152,11 +152,17 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) 
         frames = _drawn_ahead(
             media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), draw_threads
         )
+        # One picture for every frame, its planes filled in place: a new VideoFrame per
+        # frame (from_ndarray) costs ~15x the copy, in page faults. The encoder is done
+        # with the picture when encode() returns (libx264 and OpenH264 copy it in).
+        picture = av.VideoFrame(width, height, "yuv420p")
+        planes = _plane_views(picture)
         try:
             for index, yuv in enumerate(frames):
                 _check(index, total, progress, cancelled)
-                frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-                for packet in stream.encode(frame):
+                _fill_planes(planes, yuv)
+                picture.pts = index  # in the stream's time base, 1 / frame rate
+                for packet in stream.encode(picture):
                     container.mux(packet)
         finally:
             frames.close()
@@ -164,6 +170,26 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) 
             container.mux(packet)
     if progress is not None:
         progress(total, total)
+
+
+def _plane_views(picture) -> list[np.ndarray]:
+    """The Y, U and V planes of a PyAV ``yuv420p`` picture as writable 2-D arrays (rows
+    may be padded: the views are cut to the planes' widths)."""
+    return [
+        np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        for plane in picture.planes
+    ]
+
+
+def _fill_planes(planes: list[np.ndarray], yuv: np.ndarray) -> None:
+    """Copy OpenCV's I420 frame (``(height * 3 / 2, width)``: Y, then U, then V, each
+    plane's rows back to back) into ``planes``."""
+    flat = yuv.reshape(-1)
+    at = 0
+    for plane in planes:
+        size = plane.size
+        np.copyto(plane, flat[at : at + size].reshape(plane.shape))
+        at += size
 
 
 def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> Iterator[np.ndarray]:
