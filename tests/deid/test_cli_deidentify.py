@@ -142,3 +142,26 @@ def test_bad_key_file_is_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "usannotate: empty.key: the key file is empty"
+
+
+def test_the_cli_offers_the_library_encodings_with_its_default(tmp_path):
+    """The CLI names the encodings without importing de-identification; they agree, and a
+    file de-identified without --encoding is RLE (the default, within 2x the decode)."""
+    from pydicom.uid import RLELossless
+
+    from usannotate.cli import _subcommand_parser
+    from usannotate.deid import DEFAULT_ENCODING, ENCODINGS
+
+    parser = _subcommand_parser()
+    deidentify = next(
+        action.choices["deidentify"]
+        for action in parser._subparsers._group_actions  # argparse keeps them here
+        if hasattr(action, "choices") and "deidentify" in (action.choices or {})
+    )
+    encoding = next(a for a in deidentify._actions if a.dest == "encoding")
+    assert set(encoding.choices) == set(ENCODINGS)
+    assert encoding.default == DEFAULT_ENCODING == "rle"
+    case = make_planted_loop(tmp_path)
+    out = tmp_path / "out.dcm"
+    assert run_cli("deidentify", str(case.path), "--output", str(out)).returncode == 0
+    assert pydicom.dcmread(out).file_meta.TransferSyntaxUID == RLELossless

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
 #: The ``--encoding`` names and their transfer syntaxes.
 ENCODINGS = {"jpeg-ls": JPEGLSLossless, "rle": RLELossless, "jpeg2000": JPEG2000Lossless}
-DEFAULT_ENCODING = "jpeg-ls"
+#: RLE by default: read by every DICOM viewer and PACS, and fast enough to de-identify an
+#: archive at under twice the decoding time (benchmarks/bench_deidentify.py); JPEG-LS makes
+#: files about half the size, but its encoder alone costs more than twice a frame's decode.
+DEFAULT_ENCODING = "rle"
 
 #: Transfer syntaxes whose pixels went through lossy compression (JPEG 2000 "lossy or
 #: lossless" counts: the file does not say which).
