@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.tracking.loops import SAMPLE_DIR, TruthLoop, densified, distance_to_polyline
+from usannotate.samples import make_hard_loop
 from usannotate.tracking import propagate
 from usannotate.tracking.needle_finder import find_needle
 from usannotate.tracking.ridge import snap_to_ridge
@@ -64,7 +65,27 @@ def test_find_needle_puts_the_tip_within_a_millimetre_on_most_frames(loop: Truth
         if found is not None:  # the entry on the region's edge, on the shaft
             assert np.linalg.norm(found.points[0] - truth[0]) * loop.mm_per_px < 1.0
     within = np.mean(np.asarray(errors) < 1.0)
-    assert within >= 0.9, sorted(errors)[-6:]
+    assert within >= 0.95, sorted(errors)[-6:]  # the target
+
+
+def test_find_needle_bridges_the_faded_middle_of_a_dim_steep_needle(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # The hard variant's needle fades out over the middle of its shaft: the tip lies
+    # beyond a dim gap of several mm, not where the gap begins.
+    hard = TruthLoop(make_hard_loop(tmp_path_factory.mktemp("hard"), "hydrodissection_hard_b.dcm"))
+    errors, beyond_the_gap = [], 0
+    for index in range(hard.first_needle + 10, len(hard.truth["frames"]), 3):
+        found = find_needle(hard.frame(index), _bounds(hard), hard.mm_per_px)
+        truth = hard.needle(index)
+        error = np.inf if found is None else np.linalg.norm(found.points[1] - truth[1])
+        errors.append(error * hard.mm_per_px)
+        shaft = np.linalg.norm(truth[1] - truth[0])
+        beyond_the_gap += found is not None and (
+            np.linalg.norm(found.points[1] - found.points[0]) > 0.7 * shaft
+        )
+    assert beyond_the_gap >= 0.8 * len(errors), sorted(errors)
+    assert np.mean(np.asarray(errors) < 1.0) >= 0.7, sorted(errors)
 
 
 def test_find_needle_near_a_previous_needle_ignores_lines_elsewhere(loop: TruthLoop) -> None:
