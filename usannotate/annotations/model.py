@@ -39,7 +39,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from usannotate.annotations.details import LoopDetails
 from usannotate.annotations.interpolation import Correspondence, corresponding_points
 from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.cine.calibration import ManualCalibration
+
+if TYPE_CHECKING:
+    from usannotate.annotations.suggestions import SuggestedMark
 
 #: Decimals of a pixel kept for stored points (the sidecar keeps as many).
 STORED_DECIMALS = 3
@@ -387,6 +390,9 @@ class Annotations:
     manual_calibration: ManualCalibration | None = None
     #: Case details, attributes, events and comments (see annotations.details).
     details: LoopDetails = field(default_factory=LoopDetails)
+    #: Marks offered and not accepted yet (see annotations.suggestions): never among
+    #: ``objects``, so nothing measures, exports or tracks them as the user's work.
+    suggestions: list[SuggestedMark] = field(default_factory=list)
 
     def get(self, object_id: str) -> AnnotatedObject | None:
         return next((o for o in self.objects if o.id == object_id), None)
@@ -412,7 +418,9 @@ class Annotations:
                 twin.set_points(frame, points)
                 obj = twin
             objects.append(obj)
-        return Annotations(self.label_set, objects, self.manual_calibration, self.details)
+        return Annotations(
+            self.label_set, objects, self.manual_calibration, self.details, self.suggestions
+        )
 
     def on_frame(self, frame: int) -> list[AnnotatedObject]:
         """Objects that exist on ``frame`` (stored or interpolated), in drawing order."""
