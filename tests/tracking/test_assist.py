@@ -42,6 +42,20 @@ def test_three_rough_clicks_snap_to_the_plane_within_a_pixel(loop: TruthLoop, na
     assert np.mean(errors) < 1.0, errors
 
 
+def test_clicks_in_the_gap_of_a_doubled_plane_snap_to_the_gap_not_one_line() -> None:
+    # Loop b's interfascial plane is two bright lines 0.56 mm apart; the plane is the gap
+    # between them. Three clicks in the gap (2 px off, alternately above and below).
+    loop = TruthLoop(SAMPLE_DIR / "hydrodissection_linear_b.dcm")
+    errors = []
+    for frame in (0, 15):
+        truth = loop.plane(frame, "interfascial_plane")
+        clicks = truth[[1, len(truth) // 2, len(truth) - 2]] + np.array([[0, 2], [0, -2], [0, 2]])
+        snapped = snap_to_ridge(loop.frame(frame), clicks, loop.mm_per_px)
+        errors.append(distance_to_polyline(densified(snapped, False), truth, False).mean())
+    # One of the two lines lies 3.7 px from the gap's middle.
+    assert max(errors) < 1.5, errors
+
+
 def test_snap_refuses_bad_clicks_and_keeps_clicks_on_a_blank_frame() -> None:
     blank = np.zeros((120, 160), dtype=np.uint8)
     clicks = np.array([[10.0, 50.0], [80.0, 52.0], [150.0, 51.0]])
