@@ -39,7 +39,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -47,9 +47,6 @@ from usannotate.annotations.details import LoopDetails
 from usannotate.annotations.interpolation import Correspondence, corresponding_points
 from usannotate.annotations.kinds import FrameSource, ShapeKind
 from usannotate.cine.calibration import ManualCalibration
-
-if TYPE_CHECKING:
-    from usannotate.annotations.suggestions import SuggestedMark
 
 #: Decimals of a pixel kept for stored points (the sidecar keeps as many).
 STORED_DECIMALS = 3
@@ -390,9 +387,11 @@ class Annotations:
     manual_calibration: ManualCalibration | None = None
     #: Case details, attributes, events and comments (see annotations.details).
     details: LoopDetails = field(default_factory=LoopDetails)
-    #: Marks offered and not accepted yet (see annotations.suggestions): never among
-    #: ``objects``, so nothing measures, exports or tracks them as the user's work.
-    suggestions: list[SuggestedMark] = field(default_factory=list)
+    #: Marks offered and not accepted yet (``SuggestedMark`` of annotations.suggestions,
+    #: which builds on this module: not named here, or the two would import each other):
+    #: never among ``objects``, so nothing measures, exports or tracks them as the
+    #: user's work.
+    suggestions: list[Any] = field(default_factory=list)
 
     def get(self, object_id: str) -> AnnotatedObject | None:
         return next((o for o in self.objects if o.id == object_id), None)

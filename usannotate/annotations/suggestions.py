@@ -1,7 +1,7 @@
-"""Suggested marks: geometry the software proposes (a needle found, a plane snapped to its
-ridge) and the user has not accepted yet (no Qt).
+"""Suggested marks, proposed by usannotate and not accepted yet, and their edits (no Qt).
 
-A suggestion is kept beside the marks, never among them: measurements, exports and
+A suggestion is geometry the software proposes (a needle found, a plane snapped to its
+ridge). It is kept beside the marks, never among them: measurements, exports and
 tracking see only :attr:`Annotations.objects`, so a suggestion is never taken for the
 user's work. It is saved in the sidecar as an object of one frame whose ``source`` is
 ``"suggested"`` (resources/SIDECAR.md) and drawn in its own style until accepted (it
