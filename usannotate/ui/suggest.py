@@ -93,6 +93,7 @@ class _CaptionPlate(QGraphicsItem):
         self.font.setBold(True)
         self._text = ""
         self.leftwards = False
+        self.lifted = False  # a plate's height higher (clear of the mark's own caption)
 
     def text(self) -> str:
         return self._text
@@ -106,7 +107,8 @@ class _CaptionPlate(QGraphicsItem):
         metrics = QFontMetricsF(self.font)
         width, height = metrics.horizontalAdvance(self._text) + 12.0, metrics.height() + 6.0
         x = -width - 10.0 if self.leftwards else 10.0
-        return QRectF(x, -height - 10.0, width, height)
+        y = -2.0 * height - 14.0 if self.lifted else -height - 10.0
+        return QRectF(x, y, width, height)
 
     def boundingRect(self) -> QRectF:
         return self._rect().adjusted(-1, -1, 1, 1)
@@ -157,8 +159,13 @@ class SuggestionItem(QGraphicsPathItem):
         # Above the needle's tip or a plane's first point, off the point itself,
         # towards the image's middle so the plate stays on the image (a plane's own
         # caption sits at its other end).
-        anchor = points[-1] if suggestion.label.kind == ShapeKind.NEEDLE else points[0]
+        # A plane's plate stands above its highest point, so it covers none of the line.
+        if suggestion.label.kind == ShapeKind.NEEDLE:
+            anchor = points[-1]
+        else:
+            anchor = np.array([points[0, 0], points[:, 1].min()])
         self.caption.leftwards = bool(self.image_width and anchor[0] > 0.5 * self.image_width)
+        self.caption.lifted = suggestion.label.kind != ShapeKind.NEEDLE
         self.caption.setPos(QPointF(float(anchor[0]), float(anchor[1])))
         self.setVisible(True)
         self.update()
