@@ -69,9 +69,13 @@ class NeedleFinderSettings:
     min_length_mm
         Shortest visible shaft looked for (mm).
     max_gap_mm
-        Longest dim stretch bridged along one shaft (mm).
+        Longest gap bridged between two pieces of one straight line when lines are
+        looked for, and how far from the entry the shaft's first bright stretch may
+        start (mm). Along the axis, a dim gap of any length is bridged when a long
+        stretch as bright as the shaft follows.
     dark_after_mm
-        Stretch of tissue that must follow the tip along the axis (mm).
+        Unused since the tip is found where the brightness falls most steeply (kept so
+        that settings written for earlier versions still construct).
     near_px, near_deg
         With a previous needle: how far (px, from its line) and how differently
         angled (degrees) the shaft found may be.
