@@ -53,6 +53,7 @@ KNOWN = {
 KNOWN |= {
     "bounds", "file_bounds", "spatial_format", "data_type", "units_x", "units_y",
     "mm_per_px_x", "mm_per_px_y", "reference_pixel", "conflict", "saved_by", "autosave",
+    "suggestions",
 }  # fmt: skip
 COUNTS = {
     "polyline": st.integers(2, 7),

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.tracking.loops import SAMPLE_DIR, TruthLoop, densified, distance_to_polyline
+from usannotate.samples import make_hard_loop
 from usannotate.tracking import propagate
 from usannotate.tracking.needle_finder import find_needle
 from usannotate.tracking.ridge import snap_to_ridge
@@ -41,6 +42,20 @@ def test_three_rough_clicks_snap_to_the_plane_within_a_pixel(loop: TruthLoop, na
     assert np.mean(errors) < 1.0, errors
 
 
+def test_clicks_in_the_gap_of_a_doubled_plane_snap_to_the_gap_not_one_line() -> None:
+    # Loop b's interfascial plane is two bright lines 0.56 mm apart; the plane is the gap
+    # between them. Three clicks in the gap (2 px off, alternately above and below).
+    loop = TruthLoop(SAMPLE_DIR / "hydrodissection_linear_b.dcm")
+    errors = []
+    for frame in (0, 15):
+        truth = loop.plane(frame, "interfascial_plane")
+        clicks = truth[[1, len(truth) // 2, len(truth) - 2]] + np.array([[0, 2], [0, -2], [0, 2]])
+        snapped = snap_to_ridge(loop.frame(frame), clicks, loop.mm_per_px)
+        errors.append(distance_to_polyline(densified(snapped, False), truth, False).mean())
+    # One of the two lines lies 3.7 px from the gap's middle.
+    assert max(errors) < 1.5, errors
+
+
 def test_snap_refuses_bad_clicks_and_keeps_clicks_on_a_blank_frame() -> None:
     blank = np.zeros((120, 160), dtype=np.uint8)
     clicks = np.array([[10.0, 50.0], [80.0, 52.0], [150.0, 51.0]])
@@ -64,7 +79,27 @@ def test_find_needle_puts_the_tip_within_a_millimetre_on_most_frames(loop: Truth
         if found is not None:  # the entry on the region's edge, on the shaft
             assert np.linalg.norm(found.points[0] - truth[0]) * loop.mm_per_px < 1.0
     within = np.mean(np.asarray(errors) < 1.0)
-    assert within >= 0.9, sorted(errors)[-6:]
+    assert within >= 0.95, sorted(errors)[-6:]  # the target
+
+
+def test_find_needle_bridges_the_faded_middle_of_a_dim_steep_needle(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # The hard variant's needle fades out over the middle of its shaft: the tip lies
+    # beyond a dim gap of several mm, not where the gap begins.
+    hard = TruthLoop(make_hard_loop(tmp_path_factory.mktemp("hard"), "hydrodissection_hard_b.dcm"))
+    errors, beyond_the_gap = [], 0
+    for index in range(hard.first_needle + 10, len(hard.truth["frames"]), 3):
+        found = find_needle(hard.frame(index), _bounds(hard), hard.mm_per_px)
+        truth = hard.needle(index)
+        error = np.inf if found is None else np.linalg.norm(found.points[1] - truth[1])
+        errors.append(error * hard.mm_per_px)
+        shaft = np.linalg.norm(truth[1] - truth[0])
+        beyond_the_gap += found is not None and (
+            np.linalg.norm(found.points[1] - found.points[0]) > 0.7 * shaft
+        )
+    assert beyond_the_gap >= 0.8 * len(errors), sorted(errors)
+    assert np.mean(np.asarray(errors) < 1.0) >= 0.7, sorted(errors)
 
 
 def test_find_needle_near_a_previous_needle_ignores_lines_elsewhere(loop: TruthLoop) -> None:

@@ -232,6 +232,7 @@ class ReplaceContent(Edit):
                 list(annotations.objects),
                 manual_calibration=annotations.manual_calibration,
                 details=annotations.details,
+                suggestions=list(annotations.suggestions),
             )
         _set_content(annotations, self.content)
 
@@ -245,6 +246,7 @@ def _set_content(annotations: Annotations, content: Annotations) -> None:
     annotations.objects = list(content.objects)
     annotations.manual_calibration = content.manual_calibration
     annotations.details = content.details
+    annotations.suggestions = list(content.suggestions)
 
 
 @dataclass

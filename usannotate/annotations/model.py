@@ -387,6 +387,11 @@ class Annotations:
     manual_calibration: ManualCalibration | None = None
     #: Case details, attributes, events and comments (see annotations.details).
     details: LoopDetails = field(default_factory=LoopDetails)
+    #: Marks offered and not accepted yet (``SuggestedMark`` of annotations.suggestions,
+    #: which builds on this module: not named here, or the two would import each other):
+    #: never among ``objects``, so nothing measures, exports or tracks them as the
+    #: user's work.
+    suggestions: list[Any] = field(default_factory=list)
 
     def get(self, object_id: str) -> AnnotatedObject | None:
         return next((o for o in self.objects if o.id == object_id), None)
@@ -412,7 +417,9 @@ class Annotations:
                 twin.set_points(frame, points)
                 obj = twin
             objects.append(obj)
-        return Annotations(self.label_set, objects, self.manual_calibration, self.details)
+        return Annotations(
+            self.label_set, objects, self.manual_calibration, self.details, self.suggestions
+        )
 
     def on_frame(self, frame: int) -> list[AnnotatedObject]:
         """Objects that exist on ``frame`` (stored or interpolated), in drawing order."""

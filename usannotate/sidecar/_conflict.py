@@ -36,6 +36,7 @@ def snapshot(annotations: Annotations) -> Annotations:
         [obj.copy() for obj in annotations.objects],
         manual_calibration=annotations.manual_calibration,
         details=annotations.details.copy(),
+        suggestions=list(annotations.suggestions),
     )
 
 

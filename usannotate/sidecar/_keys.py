@@ -22,6 +22,7 @@ TOP_KEYS = (
     "events",
     "comments",
     "objects",
+    "suggestions",
 )
 DICOM_KEYS = ("sop_instance_uid", "file_name", "rows", "columns", "n_frames", "frame_time_ms")
 CALIBRATION_KEYS = ("source", "regions", "manual")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, Label, LabelSet, ShapeKind
+from usannotate.annotations.suggestions import SUGGESTED
 from usannotate.cine.calibration import ManualCalibration
 from usannotate.sidecar._details_json import details_from_json
 from usannotate.sidecar._keys import (
@@ -37,6 +38,7 @@ from usannotate.sidecar._keys import (
     TOP_KEYS,
 )
 from usannotate.sidecar._limits import value_problems
+from usannotate.sidecar._suggestions import suggestions_from_json
 from usannotate.sidecar._timestamps import parse_timestamp, utc_now
 from usannotate.sidecar.document import (
     FORMAT,
@@ -181,6 +183,10 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         objects.append(obj)
         problems += object_problems
 
+    suggestions, suggestion_problems = suggestions_from_json(
+        data, label_set, int(data["dicom"]["n_frames"])
+    )
+    problems += suggestion_problems
     raw_attributes = [item.get("attributes") for item in data["objects"]]
     details, detail_problems = details_from_json(data, objects, raw_attributes)
     problems += detail_problems
@@ -198,7 +204,9 @@ def _build(data: dict[str, Any]) -> tuple[SidecarDocument, list[str]]:
         else:
             modified = moment
     doc = SidecarDocument(
-        annotations=Annotations(label_set, objects, manual_calibration=manual, details=details),
+        annotations=Annotations(
+            label_set, objects, manual_calibration=manual, details=details, suggestions=suggestions
+        ),
         dicom=dicom,
         calibration=calibration,
         annotator=data["annotator"],
@@ -225,6 +233,12 @@ def _build_object(
         extra=_unknown(item, OBJECT_KEYS),
     )
     entries = item["frames"]
+    for j, entry in enumerate(entries):
+        if entry.get("source") == SUGGESTED:  # the schema's enum has it, for suggestions
+            problems.append(
+                f'{where}.frames[{j}].source: a mark\'s frame cannot be "{SUGGESTED}": '
+                "suggestions are listed in the top-level suggestions, not in objects"
+            )
     # Interpolated entries are derived (written for readers) and recomputed here.
     stored = [e for e in entries if e.get("source") not in ("interpolated", ABSENT)]
     point_lists = [entry["points"] for entry in stored]

@@ -24,6 +24,7 @@ from usannotate.sidecar._details_json import (
 from usannotate.sidecar._jsonfmt import RawJSON
 from usannotate.sidecar._keys import ABSENT, REGION_KEYS
 from usannotate.sidecar._streamed import StreamedFrames
+from usannotate.sidecar._suggestions import suggestions_json
 from usannotate.sidecar._timestamps import format_timestamp
 from usannotate.sidecar.document import (
     COORDINATE_DECIMALS,
@@ -117,6 +118,7 @@ def _json(doc: SidecarDocument, *, raw_points: bool) -> dict[str, Any]:
             _object_json(obj, extra.frames, raw_points, attributes_json(details, obj))
             for obj in doc.annotations.objects
         ],
+        **suggestions_json(doc.annotations.suggestions),
     }
     return _with_extra(data, extra.top)
 

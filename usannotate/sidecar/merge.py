@@ -215,7 +215,11 @@ def merge_annotations(
             result.notes.append("the manual calibration differs: yours was kept")
     # Details (case, events, comments, attributes) are not merged yet: this side's stay.
     result.annotations = Annotations(
-        label_set, objects, manual_calibration=manual, details=mine.details.copy()
+        label_set,
+        objects,
+        manual_calibration=manual,
+        details=mine.details.copy(),
+        suggestions=list(mine.suggestions),  # suggestions are not merged: this side's stay
     )
     return result
 

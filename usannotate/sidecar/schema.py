@@ -42,7 +42,7 @@ _POINTS = itemgetter("points")
 # missing key is told apart by a marker of its own.
 _NO_SOURCE = object()
 _SOURCE = methodcaller("get", "source", _NO_SOURCE)
-_SOURCES = {_NO_SOURCE, "keyframe", "tracked", "interpolated", "absent"}
+_SOURCES = {_NO_SOURCE, "keyframe", "tracked", "interpolated", "absent", "suggested"}
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POINTS_HINT = (
@@ -59,7 +59,7 @@ _HINTS = {
     "modified": "timestamps are ISO-8601 UTC, e.g. '2025-01-31T14:05:09.250Z'",
     "version": "this usannotate reads sidecar format versions 1, 2 and 3",
     "status": "the status is in_progress, done or reviewed",
-    "source": "a frame's source is keyframe, tracked, interpolated or absent",
+    "source": "a frame's source is keyframe, tracked, interpolated, absent or suggested",
     "format": 'a usannotate sidecar says "format": "usannotate-sidecar"',
     "manual": "the manual calibration is an object when source is 'manual', else null",
     "bounds": "region bounds are [x0, y0, x1, y1], inclusive pixel indices",

@@ -12,16 +12,21 @@ always deeper). :func:`find_needle`:
    a previous needle is given, near it;
 3. the segment with the most ridge along it, or the shallowest of those nearly as
    strong and parallel to it (the shaft, not a reverberation); its centre line refined
-   across it (the tracker's ridge fit);
-4. the entry where that line enters the region on its shallow side; the tip where the
-   brightness along the axis drops for good: the end of the last stretch brighter than
-   the tissue beside the shaft, followed by ``dark_after_mm`` of tissue.
+   across it (the tracker's ridge fit); when that line shows no shaft (a steep stretch
+   of fascia), the next strongest lines not parallel to it, up to three in all;
+4. the entry where that line enters the region on its shallow side; the shaft the
+   stretches along the axis brighter than the tissue beside it, from the entry on, over
+   dim gaps of any length as long as what follows is a long stretch as bright as the
+   shaft near the entry (the faded middle of a steep needle), a short blip (a fascia
+   crossing) skipped; the tip where the brightness along the axis falls most steeply
+   near the end of that (a smoothed derivative, sub-pixel).
 
 Deterministic, CPU only; None when nothing in the frame looks like a needle.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -36,6 +41,18 @@ __all__ = ["NeedleFinderSettings", "NeedleSuggestion", "find_needle"]
 _DEFAULT_MM_PER_PX = 0.1
 # Least contrast of a shaft against the tissue beside it (grey levels).
 _MIN_CONTRAST_GREY = 25.0
+# How bright (against the shaft near the entry) a long stretch beyond a dim gap must be
+# to be taken for the rest of the shaft rather than a fascia along the axis.
+_REST_OF_SHAFT = 0.7
+# Lines tried as the shaft, strongest first.
+_CANDIDATES = 3
+_FALLBACK_STEEPER_DEG = 5.0
+# Dips along the shaft closed before its bright stretches are counted (mm): a speckle
+# grain, or a fascia crossing the tissue beside the shaft.
+_CLOSE_MM = 0.2
+# How far back from the end of the bright stretch the tip's brightness drop is looked
+# for (mm): the bright stretch may go on over the fluid's far wall or a fascia.
+_DROP_BACK_MM = 2.5
 
 
 @dataclass(frozen=True)
@@ -52,9 +69,13 @@ class NeedleFinderSettings:
     min_length_mm
         Shortest visible shaft looked for (mm).
     max_gap_mm
-        Longest dim stretch bridged along one shaft (mm).
+        Longest gap bridged between two pieces of one straight line when lines are
+        looked for, and how far from the entry the shaft's first bright stretch may
+        start (mm). Along the axis, a dim gap of any length is bridged when a long
+        stretch as bright as the shaft follows.
     dark_after_mm
-        Stretch of tissue that must follow the tip along the axis (mm).
+        Unused since the tip is found where the brightness falls most steeply (kept so
+        that settings written for earlier versions still construct).
     near_px, near_deg
         With a previous needle: how far (px, from its line) and how differently
         angled (degrees) the shaft found may be.
@@ -142,11 +163,31 @@ def find_needle(
     segments = _segments(ridge, scale, settings)
     if not segments:
         return None
-    best = _pick(segments, ridge, near, offset, settings)
-    if best is None:
-        return None
-    a, b = best  # window pixel-centre coordinates
-    a, b = a + offset, b + offset
+    # The region in the pixel-centre convention: corner bounds minus half a pixel.
+    box = (bx0 - 0.5, by0 - 0.5, bx1 - 0.5, by1 - 0.5)
+    # The strongest line may be a steep stretch of fascia: the next lines not parallel
+    # to it are tried in turn (a few at most), and the first that passes as a shaft wins.
+    # A line tried after the strongest must be clearly steeper than the fascia's
+    # steepest stretches, or a fascia would stand in for a needle the frame lacks.
+    for rank, (a, b) in enumerate(_pick(segments, ridge, near, offset, settings)[:_CANDIDATES]):
+        found = _propose(grey, a + offset, b + offset, box, scale, settings)
+        if found is not None and (
+            rank == 0 or abs(found.angle_deg) >= settings.min_angle_deg + _FALLBACK_STEEPER_DEG
+        ):
+            return found
+    return None
+
+
+def _propose(
+    grey: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    box: tuple[float, float, float, float],
+    scale: float,
+    settings: NeedleFinderSettings,
+) -> NeedleSuggestion | None:
+    """The needle along the line through ``a`` and ``b`` (pixel-centre coordinates),
+    or None when that line shows no shaft."""
     if a[1] > b[1]:
         a, b = b, a  # from the shallow end (the entry side) to the deep end
     axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
@@ -155,8 +196,6 @@ def find_needle(
     if refined is not None:
         origin, axis = refined
         a = origin + float(np.dot(a - origin, axis)) * axis
-    # The region in the pixel-centre convention: corner bounds minus half a pixel.
-    box = (bx0 - 0.5, by0 - 0.5, bx1 - 0.5, by1 - 0.5)
     entry = _enter(a, -axis, box)
     far = _enter(a, axis, box)
     span = float(np.dot(far - entry, axis))
@@ -234,8 +273,8 @@ def _pick(
     near: np.ndarray | None,
     offset: np.ndarray,
     settings: NeedleFinderSettings,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The shaft among the segments (see the module's docstring, step 3)."""
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Candidate shafts, likeliest first (see the module's docstring, step 3)."""
     if near is not None:
         entry, tip = near - offset
         direction = (tip - entry) / max(float(np.linalg.norm(tip - entry)), 1e-9)
@@ -249,9 +288,21 @@ def _pick(
                 kept.append((a, b))
         segments = kept
         if not segments:
-            return None
+            return []
     scored = [(_along(ridge, a, b), a, b) for a, b in segments]
     scored.sort(key=lambda item: -item[0])
+    candidates: list[tuple[np.ndarray, np.ndarray]] = []
+    while scored:
+        choice, scored = _shaft_among(scored)
+        candidates.append(choice)
+    return candidates
+
+
+def _shaft_among(
+    scored: list[tuple[float, np.ndarray, np.ndarray]],
+) -> tuple[tuple[np.ndarray, np.ndarray], list[tuple[float, np.ndarray, np.ndarray]]]:
+    """The shaft of the strongest segment's family of parallel lines, and the segments
+    not parallel to it (``scored`` sorted strongest first)."""
     best_score, best_a, best_b = scored[0]
     d = (best_b - best_a) / max(float(np.linalg.norm(best_b - best_a)), 1e-9)
     normal = np.array([-d[1], d[0]])
@@ -260,16 +311,18 @@ def _pick(
     # A reverberation is a fainter copy of the shaft, parallel and deeper: prefer the
     # shallowest strong parallel segment.
     choice, choice_depth = (best_a, best_b), 0.0
+    rest = []
     for score, a, b in scored[1:]:
-        if score < 0.5 * best_score:
-            break
         e = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
         if abs(float(np.dot(e, d))) < math.cos(math.radians(3.0)):
+            rest.append((score, a, b))
+            continue
+        if score < 0.5 * best_score:
             continue
         depth = float(np.dot(0.5 * (a + b) - best_a, normal))
         if depth < choice_depth - 2.0:
             choice, choice_depth = (a, b), depth
-    return choice
+    return choice, rest
 
 
 def _enter(point: np.ndarray, direction: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
@@ -314,9 +367,11 @@ def _tip(
         return None, strong
     level = 0.4 * strong
     bright = contrast > level
-    gap = max(2, round(settings.max_gap_mm / scale / step))
     long_run = max(2, round(settings.min_length_mm / scale / step))
     near_entry = round(settings.max_gap_mm / scale / step)
+    # Short dips are closed first: a fascia crossing the tissue lines beside the shaft,
+    # or a speckle grain, breaks a run for a moment.
+    bright = _close_gaps(bright, max(1, round(_CLOSE_MM / scale / step)))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], bright.astype(np.int8), [0]])))
     runs = [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True) if b - a >= 2]
     # The shaft starts at the entry and goes on, over dim stretches,
@@ -327,24 +382,59 @@ def _tip(
         first = next((run for run in runs if run[1] - run[0] >= long_run), None)
     if first is None:
         return None, strong
+    shaft_level = float(np.median(contrast[first[0] : first[1]]))
     end = first[1]
     for start, stop in runs:
-        if start < end:
-            continue
-        # A faded stretch of shaft may be long on a long needle: up to half the shaft
-        # found so far is bridged.
-        if start - end > max(gap, 0.5 * end) * min(1.0, end / (4.0 * long_run)):
+        if start < end or stop - start < long_run:
+            continue  # a blip: a fascia crossing the axis, a grain of speckle
+        # A long stretch as bright as the shaft is the rest of it, however long the
+        # dim gap before it (the middle of a steep needle sends little back); a long
+        # stretch much dimmer is something else along the axis: the shaft ended.
+        if float(np.median(contrast[start:stop])) < _REST_OF_SHAFT * shaft_level:
             break
-        if stop - start >= long_run:
-            end = stop
-    last = end - 1
+        end = stop
+    # A fascia just beyond the tip continues the bright run at its own, lower
+    # contrast: the shaft ends where its own brightness does.
+    strong_enough = np.flatnonzero(contrast[first[0] : end] >= _REST_OF_SHAFT * shaft_level)
+    if strong_enough.size:
+        end = first[0] + int(strong_enough[-1]) + 1
     # A needle stands out of the tissue beside it by far more than the tissue varies;
     # a line picked out of speckle or noise does not.
     shaft = contrast[first[0] : end]
     if float(np.median(shaft)) < max(_MIN_CONTRAST_GREY, 1.5 * float(np.std(samples[5:]))):
         return None, strong
-    if last + 1 < len(contrast):
-        v0, v1 = contrast[last], contrast[last + 1]
-        fraction = (v0 - level) / (v0 - v1) if v0 != v1 else 0.5
-        return float(stations[last] + fraction * step), strong
-    return float(stations[last]), strong
+    # The tip: the steepest fall of the brightness along the axis near the end of the
+    # bright stretch (sub-sample), where the metal ends and the tissue or fluid begins.
+    drop = _drop(band, end - 1, round(_DROP_BACK_MM / scale / step), first[0])
+    if drop is not None:
+        return float(drop * step), strong
+    return float(stations[end - 1]), strong
+
+
+def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
+    """A 1-D boolean mask with its False stretches of at most ``gap`` samples between
+    True ones set (a morphological closing that leaves the ends alone)."""
+    out = mask.copy()
+    true = np.flatnonzero(mask)
+    if true.size < 2:
+        return out
+    for a, b in itertools.pairwise(true):
+        if 1 < b - a <= gap + 1:
+            out[a:b] = True
+    return out
+
+
+def _drop(band: np.ndarray, last: int, window: int, start: int) -> float | None:
+    """Where the brightness along the shaft falls most steeply near sample ``last``
+    (a smoothed derivative, sub-sample by a parabola through its peak), or None."""
+    lo, hi = max(start + 1, last - window), min(len(band) - 2, last + window // 5)
+    if hi - lo < 3:
+        return None
+    slope = np.gradient(cv2.GaussianBlur(band.astype(np.float32)[None, :], (0, 0), 2.0)[0])
+    k = lo + int(np.argmin(slope[lo : hi + 1]))
+    if slope[k] >= 0:
+        return None
+    y0, y1, y2 = slope[k - 1], slope[k], slope[k + 1]
+    denominator = y0 - 2.0 * y1 + y2
+    shift = 0.5 * (y0 - y2) / denominator if abs(denominator) > 1e-9 else 0.0
+    return k + float(np.clip(shift, -0.5, 0.5))

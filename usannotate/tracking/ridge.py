@@ -15,6 +15,13 @@ it, :func:`snap_to_ridge` finds the line itself:
 4. the path's pixels refined to sub-pixel across the line (a parabola through the
    ridge response), smoothed along it and resampled every ``spacing_px``.
 
+A doubled plane (two fascial layers with the plane between them, like the interfascial
+plane's two epimysia 0.5 mm apart) clicked in its gap: when most clicks lie between two
+bright parallel lines of about the same brightness ``double_gap_mm`` apart, the path is
+routed on a gap response instead (both lines bright half a gap away across the plane,
+the gap dark), in a corridor kept close to the clicks, so the snap follows the middle of
+the gap rather than one of the two lines.
+
 Deterministic, CPU only, a few tens of ms for a plane across the image.
 """
 
@@ -32,6 +39,8 @@ __all__ = ["RidgeSettings", "snap_to_ridge"]
 
 # Without a calibration, a fascia's thickness is guessed in px.
 _DEFAULT_MM_PER_PX = 0.1
+# In a doubled plane's gap, the corridor around the clicks (mm, or 1.5 gaps if wider).
+_GAP_CORRIDOR_MM = 0.8
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,14 @@ class RidgeSettings:
         See ``corridor_mm``.
     spacing_px
         Spacing of the snapped line's points (px).
+    double_gap_mm
+        A doubled plane (two fascial layers with the plane between them, e.g. the
+        interfascial plane's two epimysia): the narrowest and widest gap between its
+        two lines (mm).
+    double_strength
+        How bright the fainter of the two lines must be against the brighter (above the
+        tissue's grey). The plane is taken as the gap when most clicks lie between two
+        such lines, with a darker gap between them.
     """
 
     sigmas_mm: tuple[float, ...] = (0.12, 0.2, 0.3)
@@ -58,6 +75,8 @@ class RidgeSettings:
     corridor_mm: float = 1.5
     corridor_fraction: float = 0.06
     spacing_px: float = 6.0
+    double_gap_mm: tuple[float, float] = (0.35, 0.9)
+    double_strength: float = 0.5
 
 
 def snap_to_ridge(
@@ -121,6 +140,13 @@ def snap_to_ridge(
     if peak <= 0:
         return clicks.copy()
     strength = np.clip(ridge / peak, 0.0, 1.0)
+    # A doubled plane (two fascial layers, the plane the gap between them) clicked in its
+    # gap: the path follows the middle of the gap, where both lines lie half a gap away.
+    gap = _double_line_gap(smooth, local, scale, settings)
+    if gap is not None:
+        strength = _gap_strength(smooth, local, gap)
+        # Other gaps lie a line's width away: the path keeps nearer the clicks.
+        corridor = min(corridor, max(1.5 * gap, _GAP_CORRIDOR_MM / scale))
 
     snapped = np.array(
         [_onto_ridge(strength, p, centre_line_normal(local, i), reach) for i, p in enumerate(local)]
@@ -232,6 +258,84 @@ def _sub_pixel(strength: np.ndarray, path: np.ndarray) -> np.ndarray:
     out = path + delta[:, None] * normal
     out[0], out[-1] = path[0], path[-1]
     return out
+
+
+def _clicks_normal(clicks: np.ndarray) -> np.ndarray:
+    """The unit normal of the line from the first click to the last (pointing deeper
+    for a level plane)."""
+    d = clicks[-1] - clicks[0]
+    n = np.array([-d[1], d[0]])
+    norm = float(np.hypot(*n))
+    n = n / norm if norm > 0 else np.array([0.0, 1.0])
+    return -n if n[1] < 0 else n
+
+
+def _double_line_gap(
+    image: np.ndarray, clicks: np.ndarray, scale: float, settings: RidgeSettings
+) -> float | None:
+    """The gap (px) of a doubled plane when most clicks lie between two bright parallel
+    lines of about the same brightness, ``double_gap_mm`` apart; else None."""
+    near, far = (g / scale for g in settings.double_gap_mm)
+    if far < 3.0:
+        return None  # too coarse a calibration to tell two lines apart
+    offsets = np.arange(-far, far + 1e-9, 0.25)
+    gaps = []
+    for i, click in enumerate(clicks):
+        normal = centre_line_normal(clicks, i)
+        xs = (click[0] + offsets * normal[0]).astype(np.float32)
+        ys = (click[1] + offsets * normal[1]).astype(np.float32)
+        profile = cv2.remap(
+            image.astype(np.float32),
+            xs[None, :],
+            ys[None, :],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )[0].astype(np.float64)
+        profile = profile - profile.min()
+        crests = [
+            k
+            for k in range(1, len(profile) - 1)
+            if profile[k] >= profile[k - 1] and profile[k] > profile[k + 1]
+        ]
+        above = [k for k in crests if offsets[k] > 0]
+        below = [k for k in crests if offsets[k] < 0]
+        if not above or not below:
+            continue
+        # The brightest line on each side of the click.
+        up = max(below, key=lambda k: profile[k])
+        down = max(above, key=lambda k: profile[k])
+        low, high = sorted((profile[up], profile[down]))
+        gap = offsets[down] - offsets[up]
+        between = profile[up + 1 : down].min() if down > up + 1 else high
+        if (
+            near <= gap <= far
+            and low >= settings.double_strength * high
+            and between < 0.7 * low  # a dark gap, not one thick line
+        ):
+            gaps.append(gap)
+    if len(gaps) * 2 <= len(clicks):
+        return None
+    return float(np.median(gaps))
+
+
+def _gap_strength(image: np.ndarray, clicks: np.ndarray, gap: float) -> np.ndarray:
+    """How much a pixel looks like the middle of a doubled plane's gap, 0-1: both lines
+    bright half a gap away across the plane, the gap itself dark."""
+    normal = _clicks_normal(clicks)
+    shift = 0.5 * gap * normal
+    image = image.astype(np.float32)
+    rows, columns = image.shape
+
+    def moved(by: np.ndarray) -> np.ndarray:  # the image at (x + by[0], y + by[1])
+        matrix = np.float32([[1, 0, -by[0]], [0, 1, -by[1]]])
+        return cv2.warpAffine(
+            image, matrix, (columns, rows), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+
+    response = np.minimum(moved(-shift), moved(shift)) - image
+    response = cv2.GaussianBlur(np.maximum(response, 0.0), (0, 0), 1.0)
+    peak = float(np.percentile(response, 99.5))
+    return np.clip(response / peak, 0.0, 1.0).astype(np.float64) if peak > 0 else response
 
 
 def _smoothed(points: np.ndarray, half: int = 3) -> np.ndarray:

@@ -560,6 +560,7 @@ class MainWindow(QMainWindow):
         self.marks_view.playback.shutdown()
         self.tracks.cancel()
         self.tracks.wait()
+        self.suggestions.shutdown()
         self.sessions.end()
         if self.state.loop is not None:
             self.state.loop.close()

@@ -1,15 +1,18 @@
 """Suggested marks: the needle found (N), a fascial plane snapped to its ridge, until accepted.
 
 Thin: the core finds them (:func:`usannotate.tracking.needle_finder.find_needle`,
-:func:`usannotate.tracking.ridge.snap_to_ridge`); this module shows one suggestion at a
-time in its own style (chartreuse, dotted, hollow diamonds, a caption saying
-"suggested") and turns it into an ordinary undoable edit when the user accepts it (Y).
-A suggestion is not part of the marks: it is never saved, and it goes away when the
-frame or the marks change, or with Shift+Y.
+:func:`usannotate.tracking.ridge.snap_to_ridge`) and keeps them
+(:mod:`usannotate.annotations.suggestions`: beside the marks, never among them, saved in
+the sidecar with source "suggested"); this module shows the suggestion of the frame on
+screen in its own style (chartreuse, dotted, hollow diamonds, a caption saying
+"suggested") and turns it into an ordinary keyframe when the user accepts it (Y: one
+undo step). Making one, accepting one and dismissing one (Shift+Y) are edits like any
+other (undoable, saved); a suggestion stays until accepted or dismissed.
 
 A fascial plane finished with the drawing tool is kept as clicked (nothing is lost) and
 its snap to the ridge is offered as a suggestion; holding Alt while finishing it offers
-none.
+none. When a loop opens with the needle tool chosen and its first frame has no needle,
+the needle is looked for on a worker thread (the window stays responsive) and suggested.
 """
 
 from __future__ import annotations
@@ -37,9 +40,12 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import AnnotatedObject, Label, ShapeKind
-from usannotate.annotations.edits import AddObject, SetPoints
+from usannotate.annotations.edits import AddObject, Compound, SetPoints
 from usannotate.annotations.marking import continued_track
+from usannotate.annotations.suggestions import AddSuggestion, RemoveSuggestion, SuggestedMark
 from usannotate.cine.calibration import measuring_region
+from usannotate.ui.viewer.pointer import Tool
+from usannotate.ui.workers import BackgroundJob
 
 __all__ = ["SUGGESTION_COLOUR", "Suggestion", "SuggestionController", "SuggestionItem"]
 
@@ -59,15 +65,16 @@ PLANE_GROUP = "fascial plane"
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A mark offered, not made: ``points`` of ``label`` on ``frame``; ``object_id`` is
-    the mark it would replace there (a snap), None for a new mark (a needle found)."""
+    """A mark offered, not made, as shown: ``points`` of ``label`` on ``frame``;
+    ``object_id`` is the mark it would replace there (a snap), None for a new mark (a
+    needle found); ``mark_id`` the stored suggestion's id."""
 
     label: Label
     frame: int
     points: np.ndarray
     object_id: str | None
     what: str  # "found" or "snapped to the ridge"
-    replaces: np.ndarray | None = None  # the mark's points it would replace
+    mark_id: str = ""
 
     @property
     def caption(self) -> str:
@@ -86,6 +93,7 @@ class _CaptionPlate(QGraphicsItem):
         self.font.setBold(True)
         self._text = ""
         self.leftwards = False
+        self.lifted = False  # a plate's height higher (clear of the mark's own caption)
 
     def text(self) -> str:
         return self._text
@@ -99,7 +107,8 @@ class _CaptionPlate(QGraphicsItem):
         metrics = QFontMetricsF(self.font)
         width, height = metrics.horizontalAdvance(self._text) + 12.0, metrics.height() + 6.0
         x = -width - 10.0 if self.leftwards else 10.0
-        return QRectF(x, -height - 10.0, width, height)
+        y = -2.0 * height - 14.0 if self.lifted else -height - 10.0
+        return QRectF(x, y, width, height)
 
     def boundingRect(self) -> QRectF:
         return self._rect().adjusted(-1, -1, 1, 1)
@@ -150,8 +159,13 @@ class SuggestionItem(QGraphicsPathItem):
         # Above the needle's tip or a plane's first point, off the point itself,
         # towards the image's middle so the plate stays on the image (a plane's own
         # caption sits at its other end).
-        anchor = points[-1] if suggestion.label.kind == ShapeKind.NEEDLE else points[0]
+        # A plane's plate stands above its highest point, so it covers none of the line.
+        if suggestion.label.kind == ShapeKind.NEEDLE:
+            anchor = points[-1]
+        else:
+            anchor = np.array([points[0, 0], points[:, 1].min()])
         self.caption.leftwards = bool(self.image_width and anchor[0] > 0.5 * self.image_width)
+        self.caption.lifted = suggestion.label.kind != ShapeKind.NEEDLE
         self.caption.setPos(QPointF(float(anchor[0]), float(anchor[1])))
         self.setVisible(True)
         self.update()
@@ -185,12 +199,12 @@ class SuggestionItem(QGraphicsPathItem):
 
 
 class SuggestionController(QObject):
-    """Owns the suggestion actions, the one suggestion shown, and its item."""
+    """Owns the suggestion actions, the item showing the frame's suggestion, and the
+    automatic needle search when a loop opens."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
-        self.suggestion: Suggestion | None = None
         self.item = SuggestionItem()
         window.view.scene().addItem(self.item)
         self.find_needle_action = self._action(
@@ -203,14 +217,24 @@ class SuggestionController(QObject):
             "&Accept Suggestion", ACCEPT_KEYS, self.accept, "Make the suggested mark a keyframe"
         )
         self.dismiss_action = self._action(
-            "&Dismiss Suggestion", DISMISS_KEYS, self.dismiss, "Hide the suggestion"
+            "&Dismiss Suggestion", DISMISS_KEYS, self.dismiss, "Take the suggestion away"
         )
+        #: The needle looked for off the GUI thread when a loop opens (see module doc).
+        self.auto_job = BackgroundJob("find needle", self)
+        self.auto_job.finished.connect(self._on_auto_found)
+        self._auto_pending = False
+        self._auto_for: tuple[object, int] | None = None  # (loop, frame) searched
         state = window.state
         state.frameChanged.connect(self._on_frame)
-        state.loopChanged.connect(self.dismiss)
-        state.marksChanged.connect(self._on_marks)
+        state.loopChanged.connect(self._on_loop)
+        state.marksChanged.connect(self.refresh)
+        state.sessionChanged.connect(self._on_session)
         window.tools.markCommitted.connect(self._on_committed)
-        self._accepting = False
+
+    def shutdown(self) -> None:
+        """Drop and wait for an automatic needle search (the window is closing)."""
+        self.auto_job.discard()
+        self.auto_job.wait()
 
     def _action(self, text: str, keys: str, slot, tip: str) -> QAction:
         action = QAction(text, self._window)
@@ -226,31 +250,63 @@ class SuggestionController(QObject):
         return [self.find_needle_action, self.accept_action, self.dismiss_action]
 
     # ---------------------------------------------------------------- showing
-    def show(self, suggestion: Suggestion | None) -> None:
-        self.suggestion = suggestion
+    @property
+    def suggestion(self) -> Suggestion | None:
+        """The suggestion on the frame on screen (the latest made), or None."""
+        state = self._window.state
+        annotations = state.annotations
+        if annotations is None or state.frame < 0:
+            return None
+        here = [m for m in annotations.suggestions if m.frame == state.frame]
+        if not here:
+            return None
+        mark = here[-1]
+        label = annotations.label_set.get(mark.label_id)
+        if label is None:
+            return None
+        return Suggestion(label, mark.frame, mark.points, mark.replaces, mark.how, mark.id)
+
+    def refresh(self) -> None:
+        """Show the frame's suggestion (or none)."""
         loop = self._window.state.loop
         self.item.image_width = float(loop.columns) if loop is not None else 0.0
-        self.item.show_suggestion(suggestion)
-
-    def dismiss(self) -> None:
-        """Hide the suggestion (nothing changes in the marks)."""
-        self.show(None)
+        self.item.show_suggestion(self.suggestion)
 
     def _on_frame(self, *_args) -> None:
-        if self.suggestion is not None and self.suggestion.frame != self._window.state.frame:
-            self.dismiss()
+        self.refresh()
+        self._maybe_find_on_open()
 
-    def _on_marks(self) -> None:
+    def _on_session(self, *_args) -> None:
+        self.refresh()
+        self._maybe_find_on_open()
+
+    def _maybe_find_on_open(self) -> None:
+        """Once a loop just opened shows its first frame with its marks: the automatic
+        needle search (see :meth:`_wants_automatic_search`)."""
+        state = self._window.state
+        if self._auto_pending and state.frame >= 0 and state.session is not None:
+            self._auto_pending = False
+            self._find_automatically()
+
+    def _on_loop(self, loop: object) -> None:
+        self.auto_job.discard()  # a search on the loop closed never delivers
+        self._auto_pending = loop is not None
+        self.refresh()
+
+    def _push(self, edit) -> bool:
+        state = self._window.state
+        history = state.history
+        if history is None or state.session is None or state.session.read_only:
+            return False
+        history.push(edit)
+        return True
+
+    def dismiss(self) -> None:
+        """Take the frame's suggestion away (one undoable edit; the marks unchanged)."""
         suggestion = self.suggestion
-        if self._accepting or suggestion is None or suggestion.object_id is None:
+        if suggestion is None:
             return
-        # A snap stays while the plane it would replace is as it was (another mark drawn
-        # meanwhile does not end it); undone or edited, the plane ends it.
-        annotations = self._window.state.annotations
-        obj = annotations.get(suggestion.object_id) if annotations is not None else None
-        shown = obj.points(suggestion.frame) if obj is not None else None
-        if shown is None or not np.array_equal(shown, suggestion.replaces):
-            self.dismiss()
+        self._push(RemoveSuggestion(suggestion.mark_id, text="Dismiss suggestion"))
 
     # ---------------------------------------------------------------- making
     def _frame_and_calibration(self) -> tuple[np.ndarray, tuple, float | None] | None:
@@ -271,18 +327,38 @@ class SuggestionController(QObject):
             mm = manual.mm_per_px
         return loop.frame(state.frame), bounds, mm
 
+    def _needle_label(self) -> Label | None:
+        annotations = self._window.state.annotations
+        if annotations is None:
+            return None
+        return annotations.label_set.get("needle") or next(
+            (lb for lb in annotations.label_set.labels if lb.kind == ShapeKind.NEEDLE), None
+        )
+
+    def _suggest(self, label: Label, frame: int, points: np.ndarray, replaces=None) -> bool:
+        """Store a suggestion on ``frame`` (replacing one of the same label there)."""
+        annotations = self._window.state.annotations
+        if annotations is None:
+            return False
+        how = "found" if replaces is None else "snapped to the ridge"
+        mark = SuggestedMark(label.id, label.kind, frame, points, how, replaces)
+        edits = [
+            RemoveSuggestion(m.id)
+            for m in annotations.suggestions
+            if m.frame == frame and m.label_id == label.id
+        ]
+        text = f"Suggest {label.name}"
+        return self._push(Compound([*edits, AddSuggestion(mark)], text=text))
+
     def find_needle(self) -> None:
         """Look for the needle on this frame and suggest it."""
         from usannotate.tracking.needle_finder import find_needle
 
         state = self._window.state
-        annotations = state.annotations
         got = self._frame_and_calibration()
-        if got is None or annotations is None:
+        if got is None or state.annotations is None:
             return
-        label = annotations.label_set.get("needle") or next(
-            (lb for lb in annotations.label_set.labels if lb.kind == ShapeKind.NEEDLE), None
-        )
+        label = self._needle_label()
         if label is None:
             state.say("This label set has no needle label", 5000)
             return
@@ -291,8 +367,49 @@ class SuggestionController(QObject):
         if found is None:
             state.say("No needle found on this frame: mark it by hand (entry, then tip)", 6000)
             return
-        self.show(Suggestion(label, state.frame, found.points, None, "found"))
-        state.say("Needle found: Y accepts it, Shift+Y dismisses it", 6000)
+        if self._suggest(label, state.frame, found.points):
+            state.say("Needle found: Y accepts it, Shift+Y dismisses it", 6000)
+
+    def _wants_automatic_search(self) -> bool:
+        """The needle tool is the active tool, and the frame has no needle (mark or
+        suggestion) yet."""
+        state = self._window.state
+        annotations = state.annotations
+        if self._window.tools.tool != Tool.NEEDLE or annotations is None or state.frame < 0:
+            return False
+        if state.session is None or state.session.read_only:
+            return False
+        if any(
+            m.frame == state.frame and m.kind == ShapeKind.NEEDLE for m in annotations.suggestions
+        ):
+            return False
+        return not any(
+            o.kind == ShapeKind.NEEDLE and o.exists_on(state.frame) for o in annotations.objects
+        )
+
+    def _find_automatically(self) -> None:
+        if not self._wants_automatic_search():
+            return
+        got = self._frame_and_calibration()
+        if got is None:
+            return
+        from usannotate.tracking.needle_finder import find_needle
+
+        frame, bounds, mm = got
+        state = self._window.state
+        self._auto_for = (state.loop, state.frame)
+        self.auto_job.start(lambda _context: find_needle(frame, bounds, mm))
+
+    def _on_auto_found(self, found: object) -> None:
+        state = self._window.state
+        searched, self._auto_for = self._auto_for, None
+        if found is None or searched != (state.loop, state.frame):
+            return  # nothing found, or the user has moved on
+        if not self._wants_automatic_search():
+            return  # a needle was marked meanwhile, or the tool changed
+        label = self._needle_label()
+        if label is not None and self._suggest(label, state.frame, found.points):  # type: ignore[attr-defined]
+            state.say("Needle found (suggested): Y accepts it, Shift+Y dismisses it", 6000)
 
     def _on_committed(self, object_id: str, frame: int, label: Label) -> None:
         """A mark was just drawn: offer a fascial plane's snap to its ridge."""
@@ -312,17 +429,16 @@ class SuggestionController(QObject):
         snapped = snap_to_ridge(image, obj.points(frame), mm)
         if len(snapped) < 2:
             return
-        self.show(
-            Suggestion(label, frame, snapped, object_id, "snapped to the ridge", obj.points(frame))
-        )
-        self._window.state.say(
-            f"{label.name}: snapped to the ridge, suggested: Y accepts, Shift+Y keeps "
-            "your clicks (hold Alt while finishing for no snap)",
-            8000,
-        )
+        if self._suggest(label, frame, snapped, replaces=object_id):
+            self._window.state.say(
+                f"{label.name}: snapped to the ridge, suggested: Y accepts, Shift+Y keeps "
+                "your clicks (hold Alt while finishing for no snap)",
+                8000,
+            )
 
     def accept(self) -> None:
-        """Make the suggestion a keyframe (one undoable edit)."""
+        """Make the frame's suggestion a keyframe: one undoable edit that also takes the
+        suggestion away."""
         suggestion = self.suggestion
         state = self._window.state
         history = state.history
@@ -332,11 +448,14 @@ class SuggestionController(QObject):
             return
         points = np.asarray(suggestion.points, dtype=np.float64)
         label = suggestion.label
-        if suggestion.object_id is not None:
-            edit = SetPoints(
-                suggestion.object_id, suggestion.frame, points, text=f"Snap {label.name}"
-            )
-            object_id = suggestion.object_id
+        replaced = (
+            history.annotations.get(suggestion.object_id)
+            if suggestion.object_id is not None
+            else None
+        )
+        if replaced is not None:
+            edit = SetPoints(replaced.id, suggestion.frame, points, text=f"Snap {label.name}")
+            object_id = replaced.id
         else:
             target = continued_track(history.annotations, label.id, suggestion.frame)
             if target is not None:
@@ -347,11 +466,6 @@ class SuggestionController(QObject):
                 obj.set_points(suggestion.frame, points)
                 edit = AddObject(obj, text=f"Add {label.name}")
                 object_id = obj.id
-        self._accepting = True
-        try:
-            history.push(edit)
-        finally:
-            self._accepting = False
-        self.dismiss()
+        history.push(Compound([RemoveSuggestion(suggestion.mark_id), edit], text=edit.text))
         state.select(object_id)
         state.say(f"{label.name} accepted on frame {suggestion.frame + 1}", 4000)
