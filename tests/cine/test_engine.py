@@ -205,6 +205,24 @@ def test_prefetch_decodes_ahead_in_direction_of_travel(tmp_path):
         assert all(i in loop.cache for i in (4, 3, 2, 1))
 
 
+def test_prefetch_follows_the_pace_of_a_playback_that_skips_frames(tmp_path):
+    """A playhead moving 3 frames at a time has the frames it lands on decoded ahead, not
+    the ones between (decoding those took the cores the screen needed)."""
+    path = write_jpeg_loop(tmp_path / "loop.dcm", 60)
+    with usannotate.open_cine(path, prefetch_frames=4) as loop:
+        for index in (0, 3, 6, 9, 12):
+            loop.frame(index)
+            for future in list(loop._prefetcher.pending.values()):
+                future.result()
+        assert all(i in loop.cache for i in (15, 18, 21, 24))  # where it will land
+        assert not any(i in loop.cache for i in (22, 23))  # stepped over
+        loop.frame(13)  # then one at a time again, backwards after that
+        loop.frame(12)
+        for future in list(loop._prefetcher.pending.values()):
+            future.result()
+        assert all(i in loop.cache for i in (11, 10, 9, 8))
+
+
 def test_prefetched_frames_equal_direct_decode(tmp_path):
     path = write_jpeg_loop(tmp_path / "loop.dcm", 16)
     with usannotate.open_cine(path, prefetch_frames=8) as loop:

@@ -30,6 +30,7 @@ class Prefetcher:
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self._last_index: int | None = None
+        self._pace = 1.0  # frames the playhead moves per frame asked for, smoothed
 
     def result(self, index: int) -> np.ndarray | None:
         """Frame ``index`` once the worker decoding it is done; None when it is not
@@ -75,16 +76,39 @@ class Prefetcher:
         decode: Callable[[int], np.ndarray],
     ) -> None:
         """Frame ``index`` was asked for: queue the next :attr:`frames_ahead` frames in
-        the direction of travel (wrapping round: loops play looped)."""
+        the direction of travel, at the pace the frames asked for move (wrapping round:
+        loops play looped). A playback that skips frames, because the screen cannot keep
+        up, has the frames it will land on decoded, not those it will skip: decoding
+        those took the cores the screen needed, and more frames were skipped."""
         if self.frames_ahead == 0 or n_frames == 1:
             self._last_index = index
             return
-        step = -1 if self._last_index is not None and index < self._last_index else 1
+        step = self._step(index, n_frames)
         self._last_index = index
         count = min(self.frames_ahead, n_frames - 1)
-        self.queue(
-            [(index + step * k) % n_frames for k in range(1, count + 1)], n_frames, done, decode
-        )
+        ahead = dict.fromkeys((index + round(step * k)) % n_frames for k in range(1, count + 1))
+        self.queue(list(ahead), n_frames, done, decode)
+
+    def _step(self, index: int, n_frames: int) -> float:
+        """Frames the next frame asked for will be from ``index``, signed: the moves of
+        the last frames smoothed; a jump (a seek) or a turn starts over at one frame."""
+        if self._last_index is None:
+            self._pace = 1.0
+            return 1.0
+        delta = (index - self._last_index) % n_frames
+        if delta > n_frames // 2:
+            delta -= n_frames
+        if delta == 0:
+            pass
+        elif abs(delta) > self.frames_ahead:
+            self._pace = 1.0 if delta > 0 else -1.0
+        elif (delta > 0) != (self._pace > 0):
+            self._pace = float(delta)
+        else:
+            self._pace = 0.5 * self._pace + 0.5 * delta
+        if abs(self._pace) < 1.0:
+            return 1.0 if self._pace > 0 else -1.0
+        return self._pace
 
     def _run(self, decode: Callable[[int], np.ndarray], index: int) -> np.ndarray:
         try:
