@@ -11,7 +11,8 @@ interpolated), by kind:
   distances) and ``hausdorff_95`` (the larger of the two directed 95th percentiles), on
   both curves resampled to :data:`CURVE_SAMPLES` points evenly spaced by arc length;
 - region: ``dice`` and ``iou`` of the two outlines rasterised at the image's resolution
-  (a pixel belongs to an outline when its centre lies inside), and ``mean_distance``
+  (a pixel belongs to an outline when its centre lies inside; counted without drawing
+  by :mod:`usannotate.team.region_overlap`), and ``mean_distance``
   (symmetric mean of the boundary-to-boundary distances, outlines resampled as above);
 - point: ``distance``.
 
@@ -34,6 +35,7 @@ import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, ShapeKind, calibration_lookup
 from usannotate.cine.calibration import Region
+from usannotate.team.region_overlap import fill_outline, overlap, overlap_batch
 
 # Reading the two files and writing the report: usannotate.team.agreement_files.
 #: Points each curve (plane, region outline) is resampled to, evenly by arc length.
@@ -226,63 +228,6 @@ def curve_distances_batch(
     return means, h95s
 
 
-def overlap(a: np.ndarray, b: np.ndarray, image_size: tuple[int, int]) -> tuple[float, float]:
-    """``(dice, iou)`` of two outlines (image pixels, pixel-corner convention) rasterised
-    at the image's resolution: a pixel is inside when its centre is (see
-    :func:`fill_outline`); only the box holding both outlines is drawn."""
-    columns, rows = image_size
-    both = np.vstack([a, b])
-    x0 = max(math.floor(both[:, 0].min()) - 1, 0)
-    y0 = max(math.floor(both[:, 1].min()) - 1, 0)
-    x1 = min(math.ceil(both[:, 0].max()) + 1, columns)
-    y1 = min(math.ceil(both[:, 1].max()) + 1, rows)
-    if x1 <= x0 or y1 <= y0:
-        return 0.0, 0.0
-    masks = [fill_outline(outline - (x0, y0), (x1 - x0, y1 - y0)) for outline in (a, b)]
-    inter = int(np.count_nonzero(masks[0] & masks[1]))
-    sizes = int(np.count_nonzero(masks[0])) + int(np.count_nonzero(masks[1]))
-    union = sizes - inter
-    if sizes == 0:
-        return 0.0, 0.0
-    return 2.0 * inter / sizes, inter / union
-
-
-def fill_outline(outline: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A ``(rows, columns)`` bool mask of the pixels whose centre ``(c + 0.5, r + 0.5)``
-    lies inside the closed outline (even-odd rule; a centre exactly on a left or top edge
-    is inside, on a right or bottom edge outside, so outlines that tile the image share
-    no pixel).
-
-    Written here, by scanlines, because neither OpenCV's fillPoly (it also takes pixels
-    an edge merely touches: a 20 px square comes out 21 px wide) nor a library the
-    package already depends on tests pixel centres exactly; scikit-image's ``polygon``
-    would, at the price of a new dependency.
-    """
-    columns, rows = size
-    start = np.asarray(outline, dtype=np.float64)
-    end = np.roll(start, -1, axis=0)
-    centres = np.arange(rows) + 0.5
-    y0, y1 = start[:, 1][None, :], end[:, 1][None, :]
-    yc = centres[:, None]
-    # Half-open in y, so a vertex on a scanline is counted once.
-    crosses = ((y0 <= yc) & (yc < y1)) | ((y1 <= yc) & (yc < y0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = start[:, 0][None, :] + (yc - y0) * (end[:, 0] - start[:, 0])[None, :] / (y1 - y0)
-    x = np.where(crosses, x, np.inf)
-    x.sort(axis=1)
-    counts = crosses.sum(axis=1)
-    # Spans [x_in, x_out): pixel c is inside when x_in <= c + 0.5 < x_out.
-    edges = np.zeros((rows, columns + 1), dtype=np.int32)
-    for k in range(0, int(counts.max(initial=0)), 2):
-        has = counts > k + 1
-        left = np.clip(np.ceil(x[has, k] - 0.5), 0, columns).astype(np.int64)
-        right = np.clip(np.ceil(x[has, k + 1] - 0.5), 0, columns).astype(np.int64)
-        rows_with = np.nonzero(has)[0]
-        np.add.at(edges, (rows_with, left), 1)
-        np.add.at(edges, (rows_with, right), -1)
-    return np.cumsum(edges, axis=1)[:, :columns] > 0
-
-
 def pair_measurements(
     kind: ShapeKind,
     frames_a: list[np.ndarray],
@@ -314,8 +259,8 @@ def pair_measurements(
     )
     if not closed:
         return {"mean_distance": means, "hausdorff_95": h95s}
-    both = np.array([overlap(x, y, image_size) for x, y in zip(frames_a, frames_b, strict=True)])
-    return {"dice": both[:, 0], "iou": both[:, 1], "mean_distance": means}
+    dice, iou = overlap_batch(frames_a, frames_b, image_size)
+    return {"dice": dice, "iou": iou, "mean_distance": means}
 
 
 def frame_measurements(
