@@ -262,6 +262,25 @@ def test_overlap_counts_exactly_the_pixels_of_the_filled_masks():
     assert (dice[-1], iou[-1]) == (0.0, 0.0)
 
 
+def test_point_to_curve_computed_in_place_gives_the_plain_formula_exactly():
+    """The distances, computed in place in small batches, are those of the formula
+    written plainly (projection on each segment, clipped, nearest), to the last bit."""
+    from usannotate.team.agreement import point_to_curve
+
+    rng = np.random.default_rng(8)
+    points = rng.uniform(0, 600, (70, 64, 2))
+    curve = rng.uniform(0, 600, (70, 21, 2))
+    curve[5, 3] = curve[5, 4]  # a segment of no length
+    a, ab = curve[:, None, :-1], np.diff(curve, axis=1)[:, None]
+    length2 = ab[..., 0] * ab[..., 0] + ab[..., 1] * ab[..., 1]
+    inverse = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
+    rel = points[:, :, None] - a
+    t = np.clip((rel[..., 0] * ab[..., 0] + rel[..., 1] * ab[..., 1]) * inverse, 0.0, 1.0)
+    rx, ry = rel[..., 0] - t * ab[..., 0], rel[..., 1] - t * ab[..., 1]
+    plain = np.sqrt(np.min(rx * rx + ry * ry, axis=-1))
+    np.testing.assert_array_equal(point_to_curve(points, curve), plain)
+
+
 def test_batched_resampling_matches_one_curve_at_a_time():
     from usannotate.team.agreement import resample_batch, resample_by_arc_length
 

@@ -27,6 +27,7 @@ at the top-left corner of the top-left pixel.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from usannotate.team.region_overlap import fill_outline, overlap, overlap_batch
 # Reading the two files and writing the report: usannotate.team.agreement_files.
 #: Points each curve (plane, region outline) is resampled to, evenly by arc length.
 CURVE_SAMPLES = 64
+# Frames whose point-to-curve distances are computed in one array operation.
+_CURVE_CHUNK = 32
 #: The columns of the per-frame table (CSV) and the keys of a JSON row, in order.
 ROW_COLUMNS = ("frame", "label_id", "measurement", "value", "unit", "object_a", "object_b")
 #: The keys of a per-track summary entry.
@@ -159,11 +162,21 @@ def point_to_curve(points: np.ndarray, curve: np.ndarray) -> np.ndarray:
     relx = points[..., :, 0, None] - ax[..., None, :]  # (..., N, M-1)
     rely = points[..., :, 1, None] - ay[..., None, :]
     abx, aby, inverse = abx[..., None, :], aby[..., None, :], inverse[..., None, :]
-    t = (relx * abx + rely * aby) * inverse
+    # In place, in the order of ``(relx * abx + rely * aby) * inverse`` and
+    # ``relx * relx + rely * rely`` (the same values), with two temporaries, not seven.
+    t = relx * abx
+    scratch = rely * aby
+    t += scratch
+    t *= inverse
     np.clip(t, 0.0, 1.0, out=t)
-    relx -= t * abx
-    rely -= t * aby
-    return np.sqrt(np.min(relx * relx + rely * rely, axis=-1))
+    np.multiply(t, abx, out=scratch)
+    relx -= scratch
+    np.multiply(t, aby, out=scratch)
+    rely -= scratch
+    relx *= relx
+    rely *= rely
+    relx += rely
+    return np.sqrt(np.min(relx, axis=-1))
 
 
 def resample_batch(curves: np.ndarray, n: int, *, closed: bool = False) -> np.ndarray:
@@ -210,7 +223,10 @@ def curve_distances_batch(
     for index, (a, b) in enumerate(zip(curves_a, curves_b, strict=True)):
         groups.setdefault((len(a), len(b)), []).append(index)
     for members in groups.values():
-        for chunk in range(0, len(members), 128):  # bounded temporary arrays
+        # Bounded temporary arrays. 128 curves are resampled at once (the one search's
+        # offsets depend on the batch, so it stays as it was: the same values to the
+        # last bit), their distances 32 at a time (temporaries that stay in the cache).
+        for chunk in range(0, len(members), 128):
             part = members[chunk : chunk + 128]
             a = np.stack([curves_a[i] for i in part])
             b = np.stack([curves_b[i] for i in part])
@@ -219,8 +235,14 @@ def curve_distances_batch(
             if closed:
                 a = np.concatenate([a, a[:, :1]], axis=1)
                 b = np.concatenate([b, b[:, :1]], axis=1)
-            d_ab = point_to_curve(ra, b)
-            d_ba = point_to_curve(rb, a)
+            d_ab = np.concatenate(
+                [point_to_curve(ra[k : k + _CURVE_CHUNK], b[k : k + _CURVE_CHUNK])
+                 for k in range(0, len(part), _CURVE_CHUNK)]
+            )  # fmt: skip
+            d_ba = np.concatenate(
+                [point_to_curve(rb[k : k + _CURVE_CHUNK], a[k : k + _CURVE_CHUNK])
+                 for k in range(0, len(part), _CURVE_CHUNK)]
+            )  # fmt: skip
             means[part] = (d_ab.mean(axis=1) + d_ba.mean(axis=1)) / 2.0
             h95s[part] = np.maximum(
                 np.percentile(d_ab, 95, axis=1), np.percentile(d_ba, 95, axis=1)
@@ -325,13 +347,23 @@ def compare(
     scale, unit, reason = _common_scale(a, b, geometry_a, geometry_b, regions, image_size)
     report = AgreementReport(length_unit=unit, unit_reason=reason)
 
-    def pair_cost(x: AnnotatedObject, y: AnnotatedObject) -> float:
+    def pair_cost(x: AnnotatedObject, y: AnnotatedObject, *, rank: bool = True) -> float:
         gx, gy = geometry_a[x.id], geometry_b[y.id]
-        common = sorted(gx.keys() & gy.keys())
-        if not common:
+        if gx.keys().isdisjoint(gy.keys()):
             return math.inf
+        if not rank and x.kind == y.kind:
+            return 0.0  # one track each: they pair if they share a frame, whatever the cost
+        common = sorted(gx.keys() & gy.keys())
         step = max(1, len(common) // 20)  # a sample of the frames is enough to pair
         sample = common[::step]
+        if x.kind in (ShapeKind.POLYLINE, ShapeKind.REGION):  # only the mean distance
+            s = np.asarray(scale, dtype=np.float64)
+            means, _ = curve_distances_batch(
+                [gx[f] * s for f in sample],
+                [gy[f] * s for f in sample],
+                closed=x.kind == ShapeKind.REGION,
+            )
+            return float(np.mean(means))
         values = pair_measurements(
             x.kind, [gx[f] for f in sample], [gy[f] for f in sample], scale, image_size
         )
@@ -344,7 +376,9 @@ def compare(
         kinds = {o.kind for o in tracks_a + tracks_b}
         if len(kinds) != 1:  # the label means different shapes to the two raters
             tracks_a = [o for o in tracks_a if o.kind == next(iter(kinds))]
-        for x, y in pair_tracks(tracks_a, tracks_b, pair_cost):
+        rank = len(tracks_a) > 1 or len(tracks_b) > 1
+        cost = pair_cost if rank else functools.partial(pair_cost, rank=False)
+        for x, y in pair_tracks(tracks_a, tracks_b, cost):
             _compare_pair(report, label, x, y, geometry_a, geometry_b, scale, unit, image_size)
     return report
 
