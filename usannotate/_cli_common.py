@@ -1,6 +1,6 @@
-"""What the subcommand modules share: exit statuses, the one-line failure, file names only,
-and progress on stderr at most every 10 % (no Qt).
+"""What the subcommand modules share: exit statuses, failures, file names, progress (no Qt).
 
+The one-line failure, file names only, and progress on stderr at most every 10 %.
 Messages name files by their name only, never their folders (which may be named after
 the patient).
 """
