@@ -198,7 +198,6 @@ def _say(result: TrackResult, prefix: str = "") -> None:
 
 def cmd_track(options: argparse.Namespace) -> int:
     """Run ``usannotate track``; the exit status."""
-    from usannotate.export import ExportError, loops_with_sidecars
     from usannotate.sidecar.placement import default_layout
 
     settings = TrackSettings(
@@ -218,6 +217,8 @@ def cmd_track(options: argparse.Namespace) -> int:
         return EXIT_OK
     if options.sidecar or options.output:
         return fail("track: --sidecar and --output name one loop's sidecar: give one DICOM")
+    from usannotate.export import ExportError, loops_with_sidecars  # one rule for folders
+
     try:
         loops = [str(p) for p in loops_with_sidecars(paths)]
     except ExportError as exc:
