@@ -5,9 +5,10 @@
 
 A folder of copies of the two sample loops, each marked from its truth as the export tests
 mark them (needle, fluid, target, three planes; ``tests/export/conftest.py``), then
-``usannotate measure FOLDER``, ``deidentify FOLDER`` and ``export sr|coco|yolo|masks
-FOLDER`` run as a user runs them (a new process each), with ``--jobs 1`` and ``--jobs N``
-(N = the cores), best of ``--runs``. Results go to benchmarks/results/batch.json and .md.
+``usannotate measure FOLDER``, ``deidentify FOLDER``, ``export sr|coco|yolo|masks FOLDER``
+and ``track FOLDER`` (on a fresh copy of the folder each run: it writes the sidecars) run as
+a user runs them (a new process each), with ``--jobs 1`` and ``--jobs N`` (N = the cores),
+best of ``--runs``. Results go to benchmarks/results/batch.json and .md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,14 +40,25 @@ def _commands(folder: Path, out: Path) -> dict[str, list[str]]:
         "export coco FOLDER": ["export", "coco", str(folder), "--output", str(out / "coco")],
         "export yolo FOLDER": ["export", "yolo", str(folder), "--output", str(out / "yolo")],
         "export masks FOLDER": ["export", "masks", str(folder), "--output", str(out / "masks")],
+        # Writes the folder's sidecars: _time gives it a fresh copy of the folder each run.
+        "track FOLDER": ["track", str(folder)],
     }
+
+
+def _fresh_copy(arguments: list[str], folder: Path, target: Path) -> list[str]:
+    """``track`` changes its input: the arguments on a copy of ``folder`` (not timed)."""
+    if arguments[0] != "track":
+        return arguments
+    shutil.copytree(folder, target)
+    return [str(target) if part == str(folder) else part for part in arguments]
 
 
 def _time(arguments: list[str], jobs: int, runs: int, scratch: Path) -> float:
     best = float("inf")
     for run in range(runs):
         out = Path(tempfile.mkdtemp(prefix=f"out-{jobs}-{run}-", dir=scratch))
-        command = [sys.executable, "-m", "usannotate", *arguments, "--jobs", str(jobs)]
+        given = _fresh_copy(arguments, scratch / "archive", out / "archive")
+        command = [sys.executable, "-m", "usannotate", *given, "--jobs", str(jobs)]
         command = [part.replace(str(scratch / "OUT"), str(out)) for part in command]
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, timeout=3600)

@@ -18,10 +18,12 @@ from usannotate.sidecar import load_sidecar, new_document, save_sidecar, sidecar
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
 
 
-def _keyframed(folder: Path) -> tuple[Path, dict, dict[str, list[int]]]:
-    """Sample loop b copied to ``folder`` with the needle, the deep fascia and the fluid
-    keyframed from the truth on a few frames; (dicom, truth, keyframes per label)."""
-    dicom = folder / "loop_b.dcm"
+def _keyframed(folder: Path, name: str = "loop_b.dcm") -> tuple[Path, dict, dict[str, list[int]]]:
+    """Sample loop b copied to ``folder`` (as ``name``) with the needle, the deep fascia
+    and the fluid keyframed from the truth on a few frames; (dicom, truth, keyframes per
+    label)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dicom = folder / name
     shutil.copy(SAMPLES / "hydrodissection_linear_b.dcm", dicom)
     truth = json.loads((SAMPLES / "hydrodissection_linear_b.truth.json").read_text())
     frames = truth["frames"]

@@ -20,6 +20,7 @@ from usannotate import (
     cli_team,
     cli_track,
 )
+from usannotate._cli_common import StepProgress
 from usannotate.batch import add_jobs_option, default_jobs
 
 if TYPE_CHECKING:
@@ -433,20 +434,6 @@ def _cmd_measure(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _Progress:
-    """Progress on stderr, at most every 10 %: ``usannotate: deidentify: 120/600 frames``."""
-
-    def __init__(self, unit: str) -> None:
-        self._unit = unit
-        self._shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        step = done * 10 // max(total, 1)
-        if step != self._shown:
-            self._shown = step
-            print(f"usannotate: deidentify: {done}/{total} {self._unit}", file=sys.stderr)
-
-
 def _cmd_deidentify(options: argparse.Namespace) -> int:
     """De-identify a loop (or a folder of loops): nothing of the patient in any message."""
     from usannotate.cine import CineError
@@ -470,7 +457,7 @@ def _cmd_deidentify(options: argparse.Namespace) -> int:
                 options.input,
                 options.output,
                 settings,
-                progress=_Progress("files"),
+                progress=StepProgress("deidentify", "files"),
                 jobs=options.jobs or default_jobs(),
             )
             for problem in report.failed:
@@ -483,8 +470,8 @@ def _cmd_deidentify(options: argparse.Namespace) -> int:
             options.input,
             options.output,
             settings,
-            progress=_Progress("frames written"),
-            scan_progress=_Progress("frames scanned for burned-in text"),
+            progress=StepProgress("deidentify", "frames written"),
+            scan_progress=StepProgress("deidentify", "frames scanned for burned-in text"),
         )
     except (DeidentifyError, CineError) as exc:
         return _fail(str(exc).splitlines()[0])

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from usannotate._cli_common import EXIT_BAD_INPUT, EXIT_OK, StepProgress
+from usannotate._cli_common import fail as _fail
+from usannotate._cli_common import file_name as _name
 from usannotate.batch import add_jobs_option, default_jobs, run_batch
-
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
 
 #: The team subcommands and their one-line summaries (both helps show them).
 COMMAND_HELP = {
@@ -27,15 +27,6 @@ COMMAND_HELP = {
     "agreement": "compare two raters' sidecars of one loop: needle tip error and angle, "
     "plane distances, region Dice / IoU, point distance, per frame and per track",
 }
-
-
-def _fail(message: str) -> int:
-    print(f"usannotate: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
-
-
-def _name(path: str) -> str:
-    return os.path.basename(os.path.normpath(path)) or path
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -154,19 +145,6 @@ def _status_row(rater: str | None, annotation_folder: Path | None, path: str) ->
 
 
 # ------------------------------------------------------------------ measure FOLDER
-class _LoopProgress:
-    """``usannotate: measure: 12/120 loops`` on stderr, at most every 10 %."""
-
-    def __init__(self) -> None:
-        self._shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        step = done * 10 // max(total, 1)
-        if step != self._shown:
-            self._shown = step
-            print(f"usannotate: measure: {done}/{total} loops", file=sys.stderr)
-
-
 def cmd_measure_folder(options: argparse.Namespace) -> int:
     """Every loop's rows of a folder in one table with a ``file`` column; loops without
     sidecar skipped and counted; exit 2 when a loop could not be measured."""
@@ -189,12 +167,12 @@ def cmd_measure_folder(options: argparse.Namespace) -> int:
         if cli_details.detail_options_used(options):
             # The one-loop options: each loop's own table, a file column first.
             flags = {k: bool(getattr(options, k, False)) for k in DETAIL_FLAGS}
-            result = folder_records(folder, flags, jobs=jobs, progress=_LoopProgress())
+            result = folder_records(folder, flags, jobs=jobs, progress=StepProgress("measure", "loops"))
             text = cli_details.records_text(
                 result.columns, result.records, "json" if json_out else "csv"
             )
         else:
-            result = measure_folder(folder, progress=_LoopProgress(), jobs=jobs)
+            result = measure_folder(folder, progress=StepProgress("measure", "loops"), jobs=jobs)
             text = folder_measurements_json(result) if json_out else folder_measurements_csv(result)
     except OSError as exc:
         return _fail(f"{_name(folder)}: cannot be read ({exc.strerror or type(exc).__name__})")
@@ -246,7 +224,7 @@ def cmd_agreement(options: argparse.Namespace) -> int:
 HANDLERS = {"status": cmd_status, "agreement": cmd_agreement}
 
 #: The subcommands that read sidecars, so take ``--annotations DIR`` (export's kinds too).
-_READS_SIDECARS = ("validate", "measure", "status", "agreement", "deidentify", "export")
+_READS_SIDECARS = ("validate", "measure", "status", "agreement", "deidentify", "export", "track")
 
 
 def add_annotation_options(commands: argparse._SubParsersAction) -> None:

@@ -1,42 +1,47 @@
-"""The ``usannotate track`` subcommand: a loop's keyframes propagated headless (no Qt).
+"""The ``usannotate track`` subcommand: loops' keyframes propagated headless (no Qt).
 
-``usannotate track DICOM [--sidecar S] [--label ID] [--frames A:B] [--output S2.json]``
-propagates every track (or those of one label) from its keyframes with the app's engine
-(:func:`usannotate.tracking.archive.track_loop`), marks the results tracked, never
-touches a keyframe, shows progress on stderr and writes the sidecar atomically (to
-``--output``, else in place). Messages name files by their name only.
+``usannotate track PATH... [--sidecar S] [--label ID] [--frames A:B] [--output S2.json]
+[--jobs N] [--annotations DIR]`` propagates every track (or those of one label) from its
+keyframes with the app's engine (:func:`usannotate.tracking.archive.track_loop`), marks
+the results tracked, never touches a keyframe and writes each sidecar atomically (to
+``--output``, else in place). A PATH is a loop, or a folder whose loops with a sidecar
+(found by the placement rule, ``--annotations DIR`` included) are tracked; several loops
+are shared out to ``--jobs`` processes (:func:`usannotate.batch.run_batch`) with one
+progress line for them all, and the loops that failed are listed at the end (exit 2).
+One loop shows its frames' progress. Messages name files by their name only.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
+from usannotate._cli_common import EXIT_BAD_INPUT, EXIT_OK, StepProgress, fail, file_name
+from usannotate.batch import add_jobs_option, default_jobs, run_batch
 
 #: The subcommand and its one-line summary (both helps show it).
 COMMAND_HELP = {
-    "track": "propagate a loop's tracks from their keyframes (optical flow, fluid by its "
-    "image), results marked tracked, keyframes untouched; writes the sidecar",
+    "track": "propagate loops' tracks from their keyframes (optical flow, fluid by its "
+    "image), results marked tracked, keyframes untouched; writes the sidecars",
 }
-
-
-def _fail(message: str) -> int:
-    print(f"usannotate: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
-
-
-def _name(path: str) -> str:
-    return os.path.basename(os.path.normpath(path)) or path
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Add ``track`` to the ``usannotate`` parser."""
     track = commands.add_parser("track", help=COMMAND_HELP["track"])
-    track.add_argument("dicom", metavar="DICOM", help="the loop")
-    track.add_argument("--sidecar", metavar="S", help="its sidecar (default: beside the DICOM)")
+    track.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a DICOM loop, or folders (their loops that have a sidecar are tracked)",
+    )
+    track.add_argument(
+        "--sidecar", metavar="S", help="its sidecar (one loop only; default: the loop's own)"
+    )
     track.add_argument("--label", metavar="ID", help="only the tracks of this label id")
     track.add_argument(
         "--frames",
@@ -45,8 +50,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "before the first within the range (default: only between keyframes)",
     )
     track.add_argument(
-        "--output", metavar="S2.json", help="write here (default: the sidecar, in place)"
+        "--output",
+        metavar="S2.json",
+        help="write here (one loop only; default: the sidecar, in place)",
     )
+    add_jobs_option(track)  # for several loops
 
 
 def _frame_range(text: str | None, n_frames: int) -> tuple[int, int] | str | None:
@@ -67,21 +75,44 @@ def _frame_range(text: str | None, n_frames: int) -> tuple[int, int] | str | Non
     return a, b
 
 
-class _Progress:
-    """Progress on stderr, at most every 10 %: ``usannotate: track: 120/600 frames``."""
-
-    def __init__(self) -> None:
-        self._shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        step = done * 10 // max(total, 1)
-        if step != self._shown:
-            self._shown = step
-            print(f"usannotate: track: {done}/{total} frames", file=sys.stderr)
+class TrackFailure(Exception):
+    """A loop that cannot be tracked: one line naming its file (name only)."""
 
 
-def cmd_track(options: argparse.Namespace) -> int:
-    """Run ``usannotate track``; the exit status."""
+@dataclass(frozen=True)
+class TrackSettings:
+    """What ``track`` was asked, the same for every loop (picklable, for the workers)."""
+
+    label: str | None = None
+    frames: str | None = None
+    sidecar: str | None = None
+    output: str | None = None
+    annotation_folder: Path | None = None
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """One loop tracked: its sidecar, frames made tracked, tracks looked at, notes, the
+    file written (None: nothing to track, nothing written)."""
+
+    dicom: str
+    sidecar: str
+    tracked: int
+    tracks: int
+    notes: tuple[str, ...]
+    written: str | None
+
+
+def track_file(
+    dicom: str, settings: TrackSettings, progress: StepProgress | None = None
+) -> TrackResult:
+    """Track one loop and write its sidecar (atomically, by :func:`save_sidecar`).
+
+    Raises
+    ------
+    TrackFailure
+        The loop or its sidecar cannot be read, or the options do not fit it.
+    """
     from usannotate.annotations import calibration_lookup
     from usannotate.annotations.marking import track_titles
     from usannotate.cine import CineError, open_cine
@@ -92,29 +123,37 @@ def cmd_track(options: argparse.Namespace) -> int:
         save_sidecar,
         sidecar_path_for,
     )
+    from usannotate.sidecar.placement import set_annotation_folder
     from usannotate.tracking.archive import track_loop
 
-    if not os.path.isfile(options.dicom):
-        return _fail(f"{_name(options.dicom)}: no such file")
-    sidecar = options.sidecar or str(sidecar_path_for(options.dicom))
-    output = options.output or sidecar
+    set_annotation_folder(settings.annotation_folder)  # in a worker process too
+    if not os.path.isfile(dicom):
+        raise TrackFailure(f"{file_name(dicom)}: no such file")
+    sidecar = settings.sidecar or str(sidecar_path_for(dicom))
+    output = settings.output or sidecar
     try:
-        with open_cine(options.dicom) as loop:
+        with open_cine(dicom) as loop:
             if not os.path.exists(sidecar):
-                return _fail(f"{_name(sidecar)}: no such sidecar (nothing annotated yet?)")
+                raise TrackFailure(
+                    f"{file_name(sidecar)}: no such sidecar (nothing annotated yet?)"
+                )
             try:
                 doc = load_sidecar(sidecar, dicom_uid=loop.identity.sop_instance_uid)
                 check_loop(doc, loop, path=sidecar)
             except SidecarError as exc:
-                return _fail(str(exc).splitlines()[0])
+                raise TrackFailure(str(exc).splitlines()[0]) from None
             if doc.read_only:
-                return _fail(f"{_name(sidecar)}: written by a newer usannotate; not changed")
-            frames = _frame_range(options.frames, loop.n_frames)
+                raise TrackFailure(
+                    f"{file_name(sidecar)}: written by a newer usannotate; not changed"
+                )
+            frames = _frame_range(settings.frames, loop.n_frames)
             if isinstance(frames, str):
-                return _fail(frames)
+                raise TrackFailure(f"{file_name(dicom)}: {frames}")
             annotations = doc.annotations
-            if options.label is not None and annotations.label_set.get(options.label) is None:
-                return _fail(f"{_name(sidecar)}: no label {options.label!r} in its label set")
+            if settings.label is not None and annotations.label_set.get(settings.label) is None:
+                raise TrackFailure(
+                    f"{file_name(sidecar)}: no label {settings.label!r} in its label set"
+                )
             calibration_for = calibration_lookup(
                 annotations, loop.regions, (loop.columns, loop.rows)
             )
@@ -128,27 +167,88 @@ def cmd_track(options: argparse.Namespace) -> int:
                 loop.n_frames,
                 track_titles(annotations),
                 region_of,
-                label_id=options.label,
+                label_id=settings.label,
                 frames=frames,
-                progress=_Progress(),
+                progress=progress,
             )
     except CineError as exc:
-        return _fail(str(exc))
-    for note in outcome.notes:
-        print(f"usannotate: track: {note}", file=sys.stderr)
+        raise TrackFailure(str(exc).splitlines()[0]) from None
+    notes = tuple(outcome.notes)
     if outcome.edit is None and output == sidecar:
-        print(f"usannotate: track: {_name(sidecar)}: nothing to track", file=sys.stderr)
-        return EXIT_OK
+        return TrackResult(dicom, sidecar, 0, outcome.tracks, notes, None)
     try:
         save_sidecar(doc, output)
     except SidecarError as exc:
-        return _fail(str(exc).splitlines()[0])
+        raise TrackFailure(str(exc).splitlines()[0]) from None
+    return TrackResult(dicom, sidecar, outcome.tracked, outcome.tracks, notes, output)
+
+
+def _say(result: TrackResult, prefix: str = "") -> None:
+    for note in result.notes:
+        print(f"usannotate: track: {prefix}{note}", file=sys.stderr)
+    if result.written is None:
+        print(f"usannotate: track: {file_name(result.sidecar)}: nothing to track", file=sys.stderr)
+        return
     print(
-        f"usannotate: track: {outcome.tracked} frame(s) of {outcome.tracks} track(s) "
-        f"marked tracked, written to {_name(output)}",
+        f"usannotate: track: {prefix}{result.tracked} frame(s) of {result.tracks} track(s) "
+        f"marked tracked, written to {file_name(result.written)}",
         file=sys.stderr,
     )
-    return EXIT_OK
+
+
+def cmd_track(options: argparse.Namespace) -> int:
+    """Run ``usannotate track``; the exit status."""
+    from usannotate.sidecar.placement import default_layout
+
+    settings = TrackSettings(
+        label=options.label,
+        frames=options.frames,
+        sidecar=options.sidecar,
+        output=options.output,
+        annotation_folder=default_layout().annotation_folder,
+    )
+    paths = options.paths
+    if len(paths) == 1 and not os.path.isdir(paths[0]):
+        try:
+            result = track_file(paths[0], settings, StepProgress("track", "frames"))
+        except TrackFailure as exc:
+            return fail(str(exc))
+        _say(result)
+        return EXIT_OK
+    if options.sidecar or options.output:
+        return fail("track: --sidecar and --output name one loop's sidecar: give one DICOM")
+    from usannotate.export import ExportError, loops_with_sidecars  # one rule for folders
+
+    try:
+        loops = [str(p) for p in loops_with_sidecars(paths)]
+    except ExportError as exc:
+        return fail(f"track: {exc}")
+    progress = StepProgress("track", "loops")
+    batch = run_batch(
+        functools.partial(_track_in_batch, settings),
+        loops,
+        jobs=options.jobs or default_jobs(),
+        progress=lambda done, _failed: progress(done, len(loops)),
+        expected=(TrackFailure,),
+    )
+    tracked = untouched = 0
+    for _dicom, result in batch.succeeded():
+        _say(result, prefix=f"{file_name(result.dicom)}: ")
+        tracked += result.written is not None
+        untouched += result.written is None
+    for _dicom, reason in batch.failed:
+        print(f"usannotate: {reason}", file=sys.stderr)
+    print(
+        f"usannotate: track: {tracked} loop(s) tracked, {untouched} with nothing to track, "
+        f"{len(batch.failed)} failed",
+        file=sys.stderr,
+    )
+    return EXIT_BAD_INPUT if batch.failed else EXIT_OK
+
+
+def _track_in_batch(settings: TrackSettings, dicom: str) -> TrackResult:
+    """One loop of a batch, in a worker process: no frame progress (one line for all)."""
+    return track_file(dicom, settings)
 
 
 #: Subcommand -> handler, for :mod:`usannotate.cli`.

@@ -90,6 +90,20 @@ def test_same_count_regions_pair_vertex_by_vertex_even_if_renumbered():
     assert boundary_distance(half, circle(10, radius=30, centre=(220.0, 150.0))) < 1e-6
 
 
+def test_shift_costs_are_those_of_each_shift_rolled_one_by_one():
+    """All cyclic shifts of a region are costed at once, to the last bit the sums of
+    rolling the outline shift by shift (so the chosen start vertex cannot change)."""
+    from usannotate.annotations import interpolation
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 7, 40, 129, 512):
+        for _ in range(5):
+            ca = rng.normal(0, rng.uniform(1, 300), (n, 2))
+            cb = np.round(rng.normal(0, 50, (n, 2)) * 2) / 2
+            rolled = [float(np.sum((ca - np.roll(cb, -k, axis=0)) ** 2)) for k in range(n)]
+            np.testing.assert_array_equal(interpolation._shift_costs(ca, cb), rolled)
+
+
 def test_polyline_drawn_the_other_way_is_reversed():
     a = np.array([[0.0, 100.0], [100.0, 100.0], [200.0, 100.0]])
     b = np.array([[200.0, 120.0], [120.0, 125.0], [70.0, 118.0], [0.0, 120.0]])

@@ -220,6 +220,67 @@ def test_fill_outline_takes_the_pixels_whose_centre_is_inside():
     assert (left | right).all()
 
 
+def _random_outline(rng: np.random.Generator, n: int) -> np.ndarray:
+    if rng.random() < 0.5:  # a star-shaped outline, partly outside the image at times
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+        radius = rng.uniform(2, 40)
+        centre = rng.uniform(-10, 70, 2)
+        points = centre + radius * np.c_[np.cos(angles), np.sin(angles)]
+    else:  # vertices anywhere: self-intersecting, several runs per scanline
+        points = rng.uniform(-8, 70, (n, 2))
+    if rng.random() < 0.4:  # vertices on pixel edges and centres
+        points = np.round(points * 2) / 2
+    return points
+
+
+def test_overlap_counts_exactly_the_pixels_of_the_filled_masks():
+    """Dice and IoU are counted from scanline runs without drawing (many frames at once):
+    the same to the last bit as from the two masks :func:`fill_outline` draws over the
+    whole image, on random outlines (self-intersecting, beyond the image's edges,
+    vertices on pixel edges, of different counts)."""
+    from usannotate.team.agreement import fill_outline
+    from usannotate.team.region_overlap import overlap_batch
+
+    rng = np.random.default_rng(21)
+    size = (64, 48)
+    outlines_a, outlines_b = [], []
+    for _ in range(300):
+        a = _random_outline(rng, int(rng.integers(3, 25)))
+        b = _random_outline(rng, int(rng.integers(3, 25))) if rng.random() < 0.7 else a + 0.5
+        outlines_a.append(a)
+        outlines_b.append(b)
+    outlines_a.append(np.array(_square(100, 100, 5)))  # both outside: nothing covered
+    outlines_b.append(np.array(_square(110, 100, 5)))
+    dice, iou = overlap_batch(outlines_a, outlines_b, size)
+    for index, (a, b) in enumerate(zip(outlines_a, outlines_b, strict=True)):
+        mask_a, mask_b = fill_outline(a, size), fill_outline(b, size)
+        inter = int(np.count_nonzero(mask_a & mask_b))
+        sizes = int(np.count_nonzero(mask_a)) + int(np.count_nonzero(mask_b))
+        expected = (2.0 * inter / sizes, inter / (sizes - inter)) if sizes else (0.0, 0.0)
+        assert (dice[index], iou[index]) == expected
+        assert overlap(a, b, size) == expected
+    assert (dice[-1], iou[-1]) == (0.0, 0.0)
+
+
+def test_point_to_curve_computed_in_place_gives_the_plain_formula_exactly():
+    """The distances, computed in place in small batches, are those of the formula
+    written plainly (projection on each segment, clipped, nearest), to the last bit."""
+    from usannotate.team.agreement import point_to_curve
+
+    rng = np.random.default_rng(8)
+    points = rng.uniform(0, 600, (70, 64, 2))
+    curve = rng.uniform(0, 600, (70, 21, 2))
+    curve[5, 3] = curve[5, 4]  # a segment of no length
+    a, ab = curve[:, None, :-1], np.diff(curve, axis=1)[:, None]
+    length2 = ab[..., 0] * ab[..., 0] + ab[..., 1] * ab[..., 1]
+    inverse = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
+    rel = points[:, :, None] - a
+    t = np.clip((rel[..., 0] * ab[..., 0] + rel[..., 1] * ab[..., 1]) * inverse, 0.0, 1.0)
+    rx, ry = rel[..., 0] - t * ab[..., 0], rel[..., 1] - t * ab[..., 1]
+    plain = np.sqrt(np.min(rx * rx + ry * ry, axis=-1))
+    np.testing.assert_array_equal(point_to_curve(points, curve), plain)
+
+
 def test_batched_resampling_matches_one_curve_at_a_time():
     from usannotate.team.agreement import resample_batch, resample_by_arc_length
 

@@ -11,7 +11,8 @@ interpolated), by kind:
   distances) and ``hausdorff_95`` (the larger of the two directed 95th percentiles), on
   both curves resampled to :data:`CURVE_SAMPLES` points evenly spaced by arc length;
 - region: ``dice`` and ``iou`` of the two outlines rasterised at the image's resolution
-  (a pixel belongs to an outline when its centre lies inside), and ``mean_distance``
+  (a pixel belongs to an outline when its centre lies inside; counted without drawing
+  by :mod:`usannotate.team.region_overlap`), and ``mean_distance``
   (symmetric mean of the boundary-to-boundary distances, outlines resampled as above);
 - point: ``distance``.
 
@@ -26,6 +27,7 @@ at the top-left corner of the top-left pixel.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,10 +36,13 @@ import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, ShapeKind, calibration_lookup
 from usannotate.cine.calibration import Region
+from usannotate.team.region_overlap import fill_outline, overlap, overlap_batch
 
 # Reading the two files and writing the report: usannotate.team.agreement_files.
 #: Points each curve (plane, region outline) is resampled to, evenly by arc length.
 CURVE_SAMPLES = 64
+# Frames whose point-to-curve distances are computed in one array operation.
+_CURVE_CHUNK = 32
 #: The columns of the per-frame table (CSV) and the keys of a JSON row, in order.
 ROW_COLUMNS = ("frame", "label_id", "measurement", "value", "unit", "object_a", "object_b")
 #: The keys of a per-track summary entry.
@@ -157,11 +162,21 @@ def point_to_curve(points: np.ndarray, curve: np.ndarray) -> np.ndarray:
     relx = points[..., :, 0, None] - ax[..., None, :]  # (..., N, M-1)
     rely = points[..., :, 1, None] - ay[..., None, :]
     abx, aby, inverse = abx[..., None, :], aby[..., None, :], inverse[..., None, :]
-    t = (relx * abx + rely * aby) * inverse
+    # In place, in the order of ``(relx * abx + rely * aby) * inverse`` and
+    # ``relx * relx + rely * rely`` (the same values), with two temporaries, not seven.
+    t = relx * abx
+    scratch = rely * aby
+    t += scratch
+    t *= inverse
     np.clip(t, 0.0, 1.0, out=t)
-    relx -= t * abx
-    rely -= t * aby
-    return np.sqrt(np.min(relx * relx + rely * rely, axis=-1))
+    np.multiply(t, abx, out=scratch)
+    relx -= scratch
+    np.multiply(t, aby, out=scratch)
+    rely -= scratch
+    relx *= relx
+    rely *= rely
+    relx += rely
+    return np.sqrt(np.min(relx, axis=-1))
 
 
 def resample_batch(curves: np.ndarray, n: int, *, closed: bool = False) -> np.ndarray:
@@ -208,7 +223,10 @@ def curve_distances_batch(
     for index, (a, b) in enumerate(zip(curves_a, curves_b, strict=True)):
         groups.setdefault((len(a), len(b)), []).append(index)
     for members in groups.values():
-        for chunk in range(0, len(members), 128):  # bounded temporary arrays
+        # Bounded temporary arrays. 128 curves are resampled at once (the one search's
+        # offsets depend on the batch, so it stays as it was: the same values to the
+        # last bit), their distances 32 at a time (temporaries that stay in the cache).
+        for chunk in range(0, len(members), 128):
             part = members[chunk : chunk + 128]
             a = np.stack([curves_a[i] for i in part])
             b = np.stack([curves_b[i] for i in part])
@@ -217,70 +235,19 @@ def curve_distances_batch(
             if closed:
                 a = np.concatenate([a, a[:, :1]], axis=1)
                 b = np.concatenate([b, b[:, :1]], axis=1)
-            d_ab = point_to_curve(ra, b)
-            d_ba = point_to_curve(rb, a)
+            d_ab = np.concatenate(
+                [point_to_curve(ra[k : k + _CURVE_CHUNK], b[k : k + _CURVE_CHUNK])
+                 for k in range(0, len(part), _CURVE_CHUNK)]
+            )  # fmt: skip
+            d_ba = np.concatenate(
+                [point_to_curve(rb[k : k + _CURVE_CHUNK], a[k : k + _CURVE_CHUNK])
+                 for k in range(0, len(part), _CURVE_CHUNK)]
+            )  # fmt: skip
             means[part] = (d_ab.mean(axis=1) + d_ba.mean(axis=1)) / 2.0
             h95s[part] = np.maximum(
                 np.percentile(d_ab, 95, axis=1), np.percentile(d_ba, 95, axis=1)
             )
     return means, h95s
-
-
-def overlap(a: np.ndarray, b: np.ndarray, image_size: tuple[int, int]) -> tuple[float, float]:
-    """``(dice, iou)`` of two outlines (image pixels, pixel-corner convention) rasterised
-    at the image's resolution: a pixel is inside when its centre is (see
-    :func:`fill_outline`); only the box holding both outlines is drawn."""
-    columns, rows = image_size
-    both = np.vstack([a, b])
-    x0 = max(math.floor(both[:, 0].min()) - 1, 0)
-    y0 = max(math.floor(both[:, 1].min()) - 1, 0)
-    x1 = min(math.ceil(both[:, 0].max()) + 1, columns)
-    y1 = min(math.ceil(both[:, 1].max()) + 1, rows)
-    if x1 <= x0 or y1 <= y0:
-        return 0.0, 0.0
-    masks = [fill_outline(outline - (x0, y0), (x1 - x0, y1 - y0)) for outline in (a, b)]
-    inter = int(np.count_nonzero(masks[0] & masks[1]))
-    sizes = int(np.count_nonzero(masks[0])) + int(np.count_nonzero(masks[1]))
-    union = sizes - inter
-    if sizes == 0:
-        return 0.0, 0.0
-    return 2.0 * inter / sizes, inter / union
-
-
-def fill_outline(outline: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A ``(rows, columns)`` bool mask of the pixels whose centre ``(c + 0.5, r + 0.5)``
-    lies inside the closed outline (even-odd rule; a centre exactly on a left or top edge
-    is inside, on a right or bottom edge outside, so outlines that tile the image share
-    no pixel).
-
-    Written here, by scanlines, because neither OpenCV's fillPoly (it also takes pixels
-    an edge merely touches: a 20 px square comes out 21 px wide) nor a library the
-    package already depends on tests pixel centres exactly; scikit-image's ``polygon``
-    would, at the price of a new dependency.
-    """
-    columns, rows = size
-    start = np.asarray(outline, dtype=np.float64)
-    end = np.roll(start, -1, axis=0)
-    centres = np.arange(rows) + 0.5
-    y0, y1 = start[:, 1][None, :], end[:, 1][None, :]
-    yc = centres[:, None]
-    # Half-open in y, so a vertex on a scanline is counted once.
-    crosses = ((y0 <= yc) & (yc < y1)) | ((y1 <= yc) & (yc < y0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = start[:, 0][None, :] + (yc - y0) * (end[:, 0] - start[:, 0])[None, :] / (y1 - y0)
-    x = np.where(crosses, x, np.inf)
-    x.sort(axis=1)
-    counts = crosses.sum(axis=1)
-    # Spans [x_in, x_out): pixel c is inside when x_in <= c + 0.5 < x_out.
-    edges = np.zeros((rows, columns + 1), dtype=np.int32)
-    for k in range(0, int(counts.max(initial=0)), 2):
-        has = counts > k + 1
-        left = np.clip(np.ceil(x[has, k] - 0.5), 0, columns).astype(np.int64)
-        right = np.clip(np.ceil(x[has, k + 1] - 0.5), 0, columns).astype(np.int64)
-        rows_with = np.nonzero(has)[0]
-        np.add.at(edges, (rows_with, left), 1)
-        np.add.at(edges, (rows_with, right), -1)
-    return np.cumsum(edges, axis=1)[:, :columns] > 0
 
 
 def pair_measurements(
@@ -314,8 +281,8 @@ def pair_measurements(
     )
     if not closed:
         return {"mean_distance": means, "hausdorff_95": h95s}
-    both = np.array([overlap(x, y, image_size) for x, y in zip(frames_a, frames_b, strict=True)])
-    return {"dice": both[:, 0], "iou": both[:, 1], "mean_distance": means}
+    dice, iou = overlap_batch(frames_a, frames_b, image_size)
+    return {"dice": dice, "iou": iou, "mean_distance": means}
 
 
 def frame_measurements(
@@ -380,13 +347,23 @@ def compare(
     scale, unit, reason = _common_scale(a, b, geometry_a, geometry_b, regions, image_size)
     report = AgreementReport(length_unit=unit, unit_reason=reason)
 
-    def pair_cost(x: AnnotatedObject, y: AnnotatedObject) -> float:
+    def pair_cost(x: AnnotatedObject, y: AnnotatedObject, *, rank: bool = True) -> float:
         gx, gy = geometry_a[x.id], geometry_b[y.id]
-        common = sorted(gx.keys() & gy.keys())
-        if not common:
+        if gx.keys().isdisjoint(gy.keys()):
             return math.inf
+        if not rank and x.kind == y.kind:
+            return 0.0  # one track each: they pair if they share a frame, whatever the cost
+        common = sorted(gx.keys() & gy.keys())
         step = max(1, len(common) // 20)  # a sample of the frames is enough to pair
         sample = common[::step]
+        if x.kind in (ShapeKind.POLYLINE, ShapeKind.REGION):  # only the mean distance
+            s = np.asarray(scale, dtype=np.float64)
+            means, _ = curve_distances_batch(
+                [gx[f] * s for f in sample],
+                [gy[f] * s for f in sample],
+                closed=x.kind == ShapeKind.REGION,
+            )
+            return float(np.mean(means))
         values = pair_measurements(
             x.kind, [gx[f] for f in sample], [gy[f] for f in sample], scale, image_size
         )
@@ -399,7 +376,9 @@ def compare(
         kinds = {o.kind for o in tracks_a + tracks_b}
         if len(kinds) != 1:  # the label means different shapes to the two raters
             tracks_a = [o for o in tracks_a if o.kind == next(iter(kinds))]
-        for x, y in pair_tracks(tracks_a, tracks_b, pair_cost):
+        rank = len(tracks_a) > 1 or len(tracks_b) > 1
+        cost = pair_cost if rank else functools.partial(pair_cost, rank=False)
+        for x, y in pair_tracks(tracks_a, tracks_b, cost):
             _compare_pair(report, label, x, y, geometry_a, geometry_b, scale, unit, image_size)
     return report
 

@@ -314,6 +314,28 @@ def _resampled_like(outline: np.ndarray, previous: np.ndarray, count: int) -> np
     return np.stack([x, y], axis=1)
 
 
+def _restart_chan_vese_smoothing() -> None:
+    """Start scikit-image's Chan-Vese smoothing cycle where a new process starts it.
+
+    Its morphological snakes alternate the smoothing operator (SI o IS, then IS o SI) from
+    call to call through one cycle kept in the module (``morphsnakes._curvop``), so an
+    outline depended on how many Chan-Vese runs came before it in the process: a loop
+    tracked after another came out different from the same loop tracked alone
+    (``usannotate track`` on one process or several). Each fluid track starts the cycle
+    afresh, so it gives what a fresh process gives. Guarded: a scikit-image without that
+    private cycle is left as it is.
+    """
+    from skimage.segmentation import morphsnakes
+
+    if isinstance(getattr(morphsnakes, "_curvop", None), getattr(morphsnakes, "_fcycle", ())):
+        morphsnakes._curvop = morphsnakes._fcycle(
+            [
+                lambda u: morphsnakes.sup_inf(morphsnakes.inf_sup(u)),
+                lambda u: morphsnakes.inf_sup(morphsnakes.sup_inf(u)),
+            ]
+        )
+
+
 class FluidTracker:
     """A fluid region followed by its image (see the module's docstring).
 
@@ -332,6 +354,7 @@ class FluidTracker:
         self.points = points.copy()
         self.flow = flow
         self.settings = settings
+        _restart_chan_vese_smoothing()
 
     def step(self, prev: np.ndarray, next_: np.ndarray) -> FluidStep:
         """The region on ``next_``, from its outline on ``prev``."""
