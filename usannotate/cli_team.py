@@ -167,7 +167,9 @@ def cmd_measure_folder(options: argparse.Namespace) -> int:
         if cli_details.detail_options_used(options):
             # The one-loop options: each loop's own table, a file column first.
             flags = {k: bool(getattr(options, k, False)) for k in DETAIL_FLAGS}
-            result = folder_records(folder, flags, jobs=jobs, progress=StepProgress("measure", "loops"))
+            result = folder_records(
+                folder, flags, jobs=jobs, progress=StepProgress("measure", "loops")
+            )
             text = cli_details.records_text(
                 result.columns, result.records, "json" if json_out else "csv"
             )

@@ -1,5 +1,6 @@
-"""JPEG fast path: decode baseline frames with libjpeg-turbo (simplejpeg, else OpenCV),
-exactly as pydicom.
+"""JPEG fast path: baseline frames decoded by libjpeg-turbo exactly as pydicom decodes them.
+
+libjpeg-turbo through simplejpeg (its TurboJPEG API), or OpenCV's where simplejpeg is missing.
 
 pydicom decodes JPEG baseline through Pillow (libjpeg-turbo too) and conforms the colour
 space to the codestream: component ids 'RGB' / 'rgb' mean the samples are RGB; otherwise
