@@ -14,6 +14,7 @@ from usannotate.team.adjudication import (
     accept_edit,
     average_edit,
     group_tracks,
+    raters_comments,
     record_provenance,
 )
 
@@ -108,3 +109,45 @@ def test_a_track_drawn_by_the_adjudicator_is_edited_by_no_rater(sources):
     assert result.get("mine").extra[ADJUDICATION_KEY] == [
         {"first_frame": 2, "last_frame": 3, "how": "edited", "raters": []}
     ]
+
+
+def test_the_raters_comments_are_listed_and_an_accepted_version_carries_its_own(sources):
+    """Beside a group: each rater's comments on its tracks, frames and the loop (not on
+    other tracks); accepting alice's needle carries her comments on it (on the range, or
+    on the whole track) into the result, by her, in the same undo step."""
+    from usannotate.annotations.details import Comment
+
+    alice, bob = sources["alice"], sources["bob"]
+    alice.details.comments = [
+        Comment("tip hidden by the shadow", "alice", frame=3, object_id="a1"),
+        Comment("needle bends", "alice", object_id="a1"),
+        Comment("after the range", "alice", frame=15, object_id="a1"),
+        Comment("fluid edge unclear", "alice", frame=4, object_id="a2"),
+    ]
+    bob.details.comments = [Comment("probe moved", "bob", frame=2), Comment("good loop", "bob")]
+    needle, fluid = group_tracks(sources)
+    listed = [(rater, c.text) for rater, c in raters_comments(sources, needle)]
+    assert listed == [
+        ("alice", "needle bends"),
+        ("bob", "good loop"),
+        ("bob", "probe moved"),
+        ("alice", "tip hidden by the shadow"),
+        ("alice", "after the range"),
+    ]
+    assert ("alice", "fluid edge unclear") in [
+        (r, c.text) for r, c in raters_comments(sources, fluid)
+    ]
+    result = Annotations(default_label_set())
+    history = EditHistory(result)
+    history.push(accept_edit(result, sources, needle, "alice", 0, 9))
+    carried = sorted((c.text, c.author, c.object_id) for c in result.details.comments)
+    assert carried == [
+        ("needle bends", "alice", needle.result_id),
+        ("tip hidden by the shadow", "alice", needle.result_id),
+    ]
+    history.push(accept_edit(result, sources, needle, "alice", 0, 9))  # again: no copies
+    assert len(result.details.comments) == 2
+    history.undo()
+    history.undo()
+    assert result.details.comments == []
+    assert result.get(needle.result_id) is None

@@ -99,3 +99,36 @@ def test_adjudicate_accept_average_undo_save(qtbot, window, team_loop):
     assert window.open_path(str(team_loop))
     assert not window.adjudication.active
     assert not [i for i in window.view.scene().items() if isinstance(i, RaterMarkItem)]
+
+
+def test_the_raters_comments_are_beside_the_track_and_go_to_their_frame(qtbot, window, tmp_path):
+    """The Adjudication dock lists what each rater wrote on the chosen track and the loop;
+    a click on one goes to its frame; accepting alice's needle carries hers."""
+    from usannotate.annotations.details import Comment
+    from usannotate.sidecar import load_sidecar
+
+    (tmp_path / PROJECT_FILE_NAME).write_text("[raters]\nmulti_rater = true\n")
+    dicom = worklist_loop(tmp_path / "loop.dcm", n_frames=6, mm_per_px=0.2)
+    alice_path = _needle(dicom, "alice", 0.0)
+    _needle(dicom, "bob", 6.0)
+    doc = load_sidecar(alice_path)
+    doc.annotations.details.comments = [
+        Comment("tip under the shadow here", "alice", frame=4, object_id="n-alice")
+    ]
+    save_sidecar(doc, alice_path)
+    prefs = Preferences.load()
+    prefs.annotator = "carol"
+    window.apply_preferences(prefs)
+    assert window.open_path(str(dicom))
+    qtbot.keyClick(window, Qt.Key.Key_J, CTRL | ALT)
+    adj = window.adjudication.panel
+    qtbot.waitUntil(lambda: adj.current_group() is not None, timeout=5000)
+    texts = [adj.comments.item(i).text() for i in range(adj.comments.count())]
+    assert texts == ["alice · frame 5: tip under the shadow here"]
+    item = adj.comments.item(0)
+    rect = adj.comments.visualItemRect(item)
+    qtbot.mouseClick(adj.comments.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.state.frame == 4
+    qtbot.mouseClick(adj.accept_buttons["alice"], Qt.MouseButton.LeftButton)
+    [carried] = window.session.document.annotations.details.comments
+    assert (carried.text, carried.author) == ("tip under the shadow here", "alice")

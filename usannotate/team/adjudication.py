@@ -11,18 +11,22 @@ hand is found at save time by :func:`record_provenance`, which compares the resu
 what each entry says it took, so an undo or a later drag is always told truthfully.
 
 Tracks are grouped across raters by label, the n-th track of a label (by first frame)
-with the n-th of every other rater: :func:`group_tracks`.
+with the n-th of every other rater: :func:`group_tracks`. The raters' comments on a group's
+tracks, frames and the loop are listed beside it (:func:`raters_comments`); accepting a
+rater's version carries their comments on that track into the result, by their author.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from usannotate.annotations import AnnotatedObject, Annotations, ShapeKind
+from usannotate.annotations.detail_edits import AddComment
+from usannotate.annotations.details import Comment
 from usannotate.annotations.edits import AddLabel, Compound, Edit
 
 #: The object key holding its origin.
@@ -215,9 +219,55 @@ def accept_edit(
             f"{rater}'s {group.label_id} has no mark on frames {first + 1}..{last + 1}"
         )
     _record(obj, first, last, How.ACCEPTED, [rater])
-    return _with_label(
+    edit = _with_label(
         result, sources, group, ReplaceObject(obj, text=f"Accept {rater}'s {group.label_id}")
     )
+    carried = _carried_comments(result, sources, group, rater, first, last)
+    if not carried:
+        return edit
+    return Compound([edit, *carried], text=edit.text)
+
+
+def raters_comments(
+    sources: dict[str, Annotations], group: TrackGroup | None = None
+) -> list[tuple[str, Comment]]:
+    """What the raters wrote that bears on ``group`` (None: on the loop as a whole):
+    ``(rater, comment)`` for their comments on its tracks, and on frames and the loop,
+    in frame order (the loop's first). The adjudicator reads them beside the tracks."""
+    found = []
+    for rater, marks in sources.items():
+        mine = group.members.get(rater) if group is not None else None
+        for comment in marks.details.comments:
+            if comment.object_id is None or (mine is not None and comment.object_id == mine):
+                found.append((rater, comment))
+    return sorted(
+        found,
+        key=lambda rc: (rc[1].frame is not None, rc[1].frame or 0, rc[0], rc[1].time),
+    )
+
+
+def _carried_comments(
+    result: Annotations,
+    sources: dict[str, Annotations],
+    group: TrackGroup,
+    rater: str,
+    first: int,
+    last: int,
+) -> list[Edit]:
+    """The accepted rater's comments on their track (on the range, or on the track as a
+    whole) as comments on the result's track, by their author; each once."""
+    mine = group.members.get(rater)
+    have = {c.id for c in result.details.comments}
+    edits: list[Edit] = []
+    for comment in sources[rater].details.comments:
+        if comment.object_id != mine or comment.id in have:
+            continue
+        if comment.frame is not None and not first <= comment.frame <= last:
+            continue
+        author = comment.author or rater
+        carried = replace(comment, object_id=group.result_id, author=author)
+        edits.append(AddComment(carried, text="Carry a rater's comment"))
+    return edits
 
 
 def average_points(objects: list[AnnotatedObject], frame: int) -> np.ndarray | None:

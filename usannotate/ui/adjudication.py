@@ -26,6 +26,7 @@ from usannotate.team.adjudication import (
     accept_edit,
     average_edit,
     group_tracks,
+    raters_comments,
     record_provenance,
 )
 from usannotate.team.raters import read_rater_documents
@@ -70,6 +71,7 @@ class AdjudicationController(QObject):
         self.panel.averageRequested.connect(self.average)
         self.panel.editRequested.connect(self.edit)
         self.panel.groupChosen.connect(self._on_group_chosen)
+        self.panel.frameRequested.connect(window.jump)
         self._state.sessionChanged.connect(self._on_session_changed)
         self._state.marksChanged.connect(self._refresh)
         self._state.loopChanged.connect(self._update_action)
@@ -161,6 +163,7 @@ class AdjudicationController(QObject):
         """The range follows the chosen track: every frame any rater marked it on."""
         group = self.panel.current_group()
         self.panel.update_buttons()
+        self.panel.set_comments(raters_comments(self.sources, group))
         if group is None:
             return
         spans = [

@@ -7,13 +7,15 @@ asked for (accept a rater's version, average, edit the result); the controller
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.annotations import Annotations, ShapeKind
+from usannotate.annotations.details import Comment
 from usannotate.team.adjudication import ADJUDICATION_KEY, TrackGroup
 
 __all__ = ["AdjudicationPanel"]
@@ -56,12 +59,15 @@ class AdjudicationPanel(QWidget):
         Select the result's track to edit it with the usual tools.
     groupChosen()
         Another track was chosen (the range follows it).
+    frameRequested(int)
+        A rater's comment on a frame was clicked: go there (0-based).
     """
 
     acceptRequested = Signal(str)
     averageRequested = Signal()
     editRequested = Signal()
     groupChosen = Signal()
+    frameRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,9 +105,20 @@ class AdjudicationPanel(QWidget):
         self.edit_button.clicked.connect(self.editRequested)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
+        # What the raters wrote on the chosen track, its frames and the loop.
+        self.comments = QListWidget(self)
+        self.comments.setToolTip(
+            "The raters' comments on this track, on frames and on the loop: click one on a "
+            "frame to go there. Accepting a rater's version carries their comments on it."
+        )
+        self.comments.setWordWrap(True)
+        self.comments.itemActivated.connect(self._comment_chosen)
+        self.comments.itemClicked.connect(self._comment_chosen)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.table, 1)
+        layout.addWidget(QLabel("Raters' comments", self))
+        layout.addWidget(self.comments, 1)
         layout.addLayout(frames)
         layout.addLayout(self.buttons)
         layout.addWidget(self.note)
@@ -147,6 +164,26 @@ class AdjudicationPanel(QWidget):
             box.setMaximum(max(n_frames, 1))
         if groups:
             self.table.selectRow(min(max(chosen, 0), len(groups) - 1))
+
+    def set_comments(self, comments: list[tuple[str, Comment]]) -> None:
+        """List ``(rater, comment)`` as "rater · frame N: text" (frames 1-based)."""
+        self.comments.clear()
+        for rater, comment in comments:
+            where = "loop" if comment.frame is None else f"frame {comment.frame + 1}"
+            item = QListWidgetItem(f"{rater} · {where}: {comment.text}")
+            item.setData(Qt.ItemDataRole.UserRole, comment.frame)
+            item.setToolTip(f"{comment.author or rater}, {comment.time}")
+            self.comments.addItem(item)
+        if not comments:
+            empty = QListWidgetItem("No comment from the raters here")
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.comments.addItem(empty)
+
+    @Slot(QListWidgetItem)
+    def _comment_chosen(self, item: QListWidgetItem) -> None:
+        frame = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(frame, int):
+            self.frameRequested.emit(frame)
 
     def current_group(self) -> TrackGroup | None:
         """The track chosen (None when there is none)."""
