@@ -13,16 +13,34 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from usannotate.export._common import ExportError, Progress
+from usannotate.export._common import ExportError, FrameChoice, Progress
 from usannotate.export._imageset import FrameProgress
 
-__all__ = ["PartialExport", "loop_parts"]
+__all__ = ["InItsSplit", "PartialExport", "loop_parts"]
 
 #: A loop's part of a data set: ``part_of(dicom, frame_progress)`` -> its index entries.
 PartOf = Callable[[Path, FrameProgress | None], Any]
+
+
+@dataclass(frozen=True)
+class InItsSplit:
+    """A :data:`PartOf` for the split chosen for each loop (``train``, ``val``):
+    ``make(out, split, frames, numbers, dicom, frame_progress)``, picklable when ``make``
+    is a module-level function (COCO's categories and YOLO's classes are ``numbers``)."""
+
+    make: Callable[..., Any]
+    out: Path
+    splits: dict[Path, str]
+    frames: FrameChoice
+    numbers: dict[str, int]
+
+    def __call__(self, dicom: Path, frame_progress: FrameProgress | None) -> Any:
+        split = self.splits[dicom]
+        return self.make(self.out, split, self.frames, self.numbers, dicom, frame_progress)
 
 
 class PartialExport(ExportError):

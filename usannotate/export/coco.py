@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ from usannotate.export._imageset import (
     polygon_area,
     split_loops,
 )
-from usannotate.export._imageset_jobs import PartialExport, loop_parts
+from usannotate.export._imageset_jobs import InItsSplit, PartialExport, loop_parts
 from usannotate.export.coco_details import case_fields_info, image_details, mark_attributes
 from usannotate.sidecar import format_timestamp, utc_now
 
@@ -207,7 +206,7 @@ def write_coco(
     }
     # The split of each loop rides with it: one picklable function for every loop.
     parts, failed = loop_parts(
-        _SplitPart(out, splits, frames, categories),
+        InItsSplit(_coco_loop, out, splits, frames, categories),
         paths,
         jobs=jobs,
         progress=progress,
@@ -250,17 +249,3 @@ def write_coco(
     if failed:
         raise PartialExport(written, failed, len(paths))
     return written
-
-
-@dataclass(frozen=True)
-class _SplitPart:
-    """:func:`_coco_loop` of a loop, in the split chosen for it (picklable)."""
-
-    out: Path
-    splits: dict[Path, str]
-    frames: FrameChoice
-    categories: dict[str, int]
-
-    def __call__(self, dicom: Path, frame_progress: FrameProgress | None) -> tuple:
-        split = self.splits[dicom]
-        return _coco_loop(self.out, split, self.frames, self.categories, dicom, frame_progress)

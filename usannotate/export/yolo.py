@@ -14,7 +14,6 @@ import csv
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ from usannotate.export._imageset import (
     loop_frames,
     split_loops,
 )
-from usannotate.export._imageset_jobs import PartialExport, loop_parts
+from usannotate.export._imageset_jobs import InItsSplit, PartialExport, loop_parts
 
 __all__ = ["SOURCE_COLUMNS", "write_yolo"]
 
@@ -74,7 +73,7 @@ def write_yolo(
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     parts, failed = loop_parts(
-        _YoloPart(out, splits, frames, classes),
+        InItsSplit(_yolo_loop, out, splits, frames, classes),
         paths,
         jobs=jobs,
         progress=progress,
@@ -141,17 +140,3 @@ def _yolo_loop(
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(target, "".join(f"{line}\n" for line in lines).encode())
     return rows
-
-
-@dataclass(frozen=True)
-class _YoloPart:
-    """:func:`_yolo_loop` of a loop, in the split chosen for it (picklable)."""
-
-    out: Path
-    splits: dict[Path, str]
-    frames: FrameChoice
-    classes: dict[str, int]
-
-    def __call__(self, dicom: Path, frame_progress: FrameProgress | None) -> list:
-        split = self.splits[dicom]
-        return _yolo_loop(self.out, split, self.frames, self.classes, dicom, frame_progress)
