@@ -198,7 +198,7 @@ def test_a_worker_that_cannot_keep_up_leaves_the_marks_to_the_window(opened, qtb
     playback = window.marks_view.playback
     asked = []
     # A machine with no core to spare: no picture is ever ready in time.
-    monkeypatch.setattr(playback._ahead, "wait_for", lambda frame, timeout: (False, None))
+    monkeypatch.setattr(playback._ahead, "wait_for", lambda frame, timeout, **_: (False, None))
     monkeypatch.setattr(playback._ahead, "follow", lambda frame, n: asked.append(frame))
     window.state.set_playing(True)
     for frame in range(40):

@@ -67,10 +67,12 @@ class RenderAhead(Generic[Picture]):
                 return True, self._done[frame]
         return False, None
 
-    def wait_for(self, frame: int, timeout_s: float) -> tuple[bool, Picture | None]:
+    def wait_for(
+        self, frame: int, timeout_s: float, *, queued: bool = False
+    ) -> tuple[bool, Picture | None]:
         """:meth:`ready`, waiting up to ``timeout_s`` when ``frame`` is being drawn (the
-        GUI thread waits rather than draw it the slow way itself; not when it is still
-        queued: a future's ``started()``, or ``running()``, says)."""
+        GUI thread waits rather than draw it the slow way itself); when it is still
+        queued (a future's ``started()``, or ``running()``, says) only if ``queued``."""
         with self._lock:
             if frame in self._done:
                 return True, self._done[frame]
@@ -79,7 +81,7 @@ class RenderAhead(Generic[Picture]):
         if future is None:
             return False, None
         started = getattr(future, "started", future.running)
-        if not (started() or future.done()):
+        if not (queued or started() or future.done()):
             return False, None  # still queued behind others: not worth waiting for
         try:
             picture = future.result(timeout=timeout_s)

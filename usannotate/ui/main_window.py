@@ -335,8 +335,10 @@ class MainWindow(QMainWindow):
     def _on_loop_changed(self, loop: CineLoop | None) -> None:
         if loop is None:
             self.view.clear()
+            self.view.set_frame_source(None, 0)
         else:
             self.view.set_regions(loop.regions, (loop.columns, loop.rows))
+            self.view.set_frame_source(loop.frame, loop.n_frames)
         self.metadata.set_loop(loop)
 
     def close_loop(self) -> bool:
@@ -558,6 +560,7 @@ class MainWindow(QMainWindow):
             return
         self.playback.stop()
         self.marks_view.playback.shutdown()
+        self.view.shutdown()
         self.tracks.cancel()
         self.tracks.wait()
         self.suggestions.shutdown()

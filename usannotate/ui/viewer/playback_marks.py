@@ -49,9 +49,11 @@ MIN_TRACKS = 8
 #: the window draws the marks itself until playback stops.
 _RECENT_FRAMES = 30
 _KEEPING_UP = 0.5
-#: How long the GUI thread waits for a frame's picture being drawn before it draws the
-#: marks with the scene's items instead (which costs it longer than the wait).
-_WAIT_S = 0.008
+#: How long the GUI thread waits for a frame's picture, being drawn or still queued,
+#: before it draws the marks with the scene's items instead. Drawing them costs the GUI
+#: thread longer than the wait and takes the CPU the worker needs, so that the next
+#: pictures are late too: waiting (which costs no CPU) lets the worker catch up.
+_WAIT_S = 0.012
 
 
 def caption_sprite(text: str, colour: QColor, point_size: float, dpr: float) -> CaptionSprite:
@@ -257,7 +259,7 @@ class PlaybackMarks:
             return False
         self._send(annotations, n_frames, selected_id)
         self._ahead.follow(frame, n_frames)
-        drawn, picture = self._ahead.wait_for(frame, _WAIT_S)
+        drawn, picture = self._ahead.wait_for(frame, _WAIT_S, queued=True)
         self._recent.append(drawn)
         if not drawn:
             self.hide()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from usannotate.cine import Region, measuring_region
+from usannotate.ui.viewer.frames_ahead import FramesAhead, ScaleKey, scaled_display_pixels
 from usannotate.ui.viewer.overlays import (
     DepthRuler,
     RegionOutline,
@@ -98,7 +100,7 @@ class FrameItem(QGraphicsItem):
 
     def __init__(self) -> None:
         super().__init__()
-        self._image = QImage()
+        self._full: QImage | None = QImage()  # None: not made yet (see _image)
         self._pixels: np.ndarray | None = None  # the RGB shown (after display gain)
         self._buffer: np.ndarray | None = None  # keeps the QImage's memory alive
         self.index = -1
@@ -110,13 +112,29 @@ class FrameItem(QGraphicsItem):
         self.prescale = False
         self._scaled: tuple[tuple[float, float, float], np.ndarray, QImage] | None = None
 
-    def set_frame(self, rgb: np.ndarray, index: int) -> None:
+    def set_frame(
+        self,
+        rgb: np.ndarray,
+        index: int,
+        scaled: tuple[ScaleKey, np.ndarray] | None = None,
+    ) -> None:
+        """Show ``rgb``; ``scaled``: the same frame already scaled for the screen
+        (:mod:`~usannotate.ui.viewer.frames_ahead`), drawn while playing, so the full
+        frame is converted for Qt only if it is drawn itself."""
         size_changed = self._pixels is None or self._pixels.shape != rgb.shape
         if size_changed:
             self.prepareGeometryChange()
         self._pixels = rgb
-        self._buffer, self._image = to_display_image(rgb)
+        self._buffer, self._full = None, None
         self._scaled = None
+        if scaled is not None:
+            key, pixels = scaled
+            rows, columns = pixels.shape[:2]
+            image = QImage(
+                pixels.data, columns, rows, pixels.strides[0], QImage.Format.Format_RGB32
+            )
+            image.setDevicePixelRatio(key.dpr)
+            self._scaled = ((key.scale_x, key.scale_y, key.dpr), pixels, image)
         self.index = index
         self.update()
 
@@ -124,9 +142,17 @@ class FrameItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._pixels = None
         self._buffer = None
-        self._image = QImage()
+        self._full = QImage()
         self._scaled = None
         self.index = -1
+
+    @property
+    def _image(self) -> QImage:
+        """The full frame in Qt's 32-bit layout, converted when first needed."""
+        if self._full is None:
+            assert self._pixels is not None
+            self._buffer, self._full = to_display_image(self._pixels)
+        return self._full
 
     @property
     def pixels(self) -> np.ndarray | None:
@@ -137,22 +163,24 @@ class FrameItem(QGraphicsItem):
         ``dpr``, made once per frame and zoom."""
         key = (scale_x, scale_y, dpr)
         if self._scaled is None or self._scaled[0] != key:
-            assert self._buffer is not None
-            rows, columns = self._buffer.shape[:2]
-            size = (max(1, round(columns * scale_x)), max(1, round(rows * scale_y)))
-            pixels = cv2.resize(self._buffer, size, interpolation=cv2.INTER_LINEAR)
+            assert self._pixels is not None
+            pixels = scaled_display_pixels(self._pixels, scale_x, scale_y)
+            rows, columns = pixels.shape[:2]
             image = QImage(
-                pixels.data, size[0], size[1], pixels.strides[0], QImage.Format.Format_RGB32
+                pixels.data, columns, rows, pixels.strides[0], QImage.Format.Format_RGB32
             )
             image.setDevicePixelRatio(dpr)
             self._scaled = (key, pixels, image)
         return self._scaled[2]
 
     def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self._image.width(), self._image.height())
+        if self._pixels is None:
+            return QRectF()
+        rows, columns = self._pixels.shape[:2]
+        return QRectF(0, 0, columns, rows)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        if self._image.isNull():
+        if self._pixels is None:
             return
         transform = painter.worldTransform()
         # Smooth when zoomed out; crisp pixels when zoomed in, for precise marking.
@@ -223,6 +251,7 @@ class CineView(QGraphicsView):
         self.fit_mode = True
         self.adjustment = DisplayAdjustment()
         self._raw: np.ndarray | None = None
+        self._frames_ahead = FramesAhead()
         self._pan_from: QPointF | None = None
         self._overlays: list[QGraphicsItem] = []
         self._outlines: list[RegionOutline] = []
@@ -248,14 +277,39 @@ class CineView(QGraphicsView):
         )
         self.frame_item.prescale = playing
         if not playing:
+            self._frames_ahead.stop()
             self.frame_item.update()  # the frame on screen again from its full pixels
 
     # ----------------------------------------------------------------- frames
+    def set_frame_source(self, source: Callable[[int], np.ndarray] | None, n_frames: int) -> None:
+        """Where the frames ahead are read while playing (the loop's ``frame``; None: no
+        loop), to be scaled for the screen before they are due."""
+        self._frames_ahead.set_source(source, n_frames)
+
+    def shutdown(self) -> None:
+        """Stop the thread scaling frames ahead (the window closes)."""
+        self._frames_ahead.shutdown()
+
+    def _screen_scale(self) -> ScaleKey | None:
+        """The frame's scale on the screen while playing zoomed out (None: drawn by Qt
+        from the full frame), as :meth:`FrameItem.paint` works it out."""
+        transform = self.viewportTransform()
+        dpr = self.viewport().devicePixelRatioF()
+        if transform.type() not in _SCALE_ONLY or transform.m11() * dpr >= 1.0:
+            return None
+        return ScaleKey(transform.m11() * dpr, transform.m22() * dpr, dpr)
+
     def show_frame(self, rgb: np.ndarray, index: int) -> None:
         """Show ``rgb`` (the loop's display pixels) with the current display adjustment."""
         first = self._raw is None or self._raw.shape != rgb.shape
         self._raw = rgb
-        self.frame_item.set_frame(self.adjustment.apply(rgb), index)
+        scaled = None
+        if self.frame_item.prescale and not first and (key := self._screen_scale()) is not None:
+            adjustment = self.adjustment
+            pixels = self._frames_ahead.take(index, key, adjustment, adjustment.apply)
+            if pixels is not None:
+                scaled = (key, pixels)
+        self.frame_item.set_frame(self.adjustment.apply(rgb), index, scaled)
         if first:
             self._text_mask = None
             self.scene().setSceneRect(self._scene_bounds())
