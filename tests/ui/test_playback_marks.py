@@ -200,6 +200,8 @@ def test_a_worker_that_cannot_keep_up_leaves_the_marks_to_the_window(opened, qtb
     # A machine with no core to spare: no picture is ever ready in time.
     monkeypatch.setattr(playback._ahead, "wait_for", lambda frame, timeout, **_: (False, None))
     monkeypatch.setattr(playback._ahead, "follow", lambda frame, n: asked.append(frame))
+    now = [100.0]
+    monkeypatch.setattr(playback, "clock", lambda: now[0])
     window.state.set_playing(True)
     for frame in range(40):
         window.state.set_frame(frame % window.loop.n_frames)
@@ -207,5 +209,17 @@ def test_a_worker_that_cannot_keep_up_leaves_the_marks_to_the_window(opened, qtb
     assert len(asked) == 30  # no more pictures asked for once it gave up
     assert window.layer.items[plane.id].isVisible()  # the items draw the marks
     assert window.marks_view.geometry.is_ready or window.marks_view.geometry._job.is_running
+    # A few seconds later the worker is tried again (it may only have lacked CPU then).
+    now[0] += 2.0
+    window.state.set_frame(3)
+    assert playback.given_up
+    assert len(asked) == 30
+    now[0] += 1.5
+    window.state.set_frame(4)
+    assert not playback.given_up
+    assert len(asked) == 31
+    for frame in range(5, 40):
+        window.state.set_frame(frame % window.loop.n_frames)
+    assert playback.given_up  # and given up again, as it still does not keep up
     window.state.set_playing(False)
     assert not playback.given_up  # the next playback tries again

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 import weakref
 from collections import deque
 from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
@@ -49,6 +50,9 @@ MIN_TRACKS = 8
 #: the window draws the marks itself until playback stops.
 _RECENT_FRAMES = 30
 _KEEPING_UP = 0.5
+#: Seconds of playback after giving up before pictures are asked for again: the worker
+#: may have been short of CPU for a moment only (another program, the first frames).
+_RETRY_AFTER_S = 3.0
 #: How long the GUI thread waits for a frame's picture, being drawn or still queued,
 #: before it draws the marks with the scene's items instead. Drawing them costs the GUI
 #: thread longer than the wait and takes the CPU the worker needs, so that the next
@@ -213,6 +217,9 @@ class PlaybackMarks:
         #: Whether each of the last frames played was a picture (see _falling_behind).
         self._recent: deque[bool] = deque(maxlen=_RECENT_FRAMES)
         self._given_up = False
+        self._given_up_at = 0.0
+        #: The clock the retry after giving up goes by (tests set their own).
+        self.clock = time.monotonic
         self._ahead: RenderAhead[MarksPicture] = RenderAhead()
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
@@ -249,6 +256,9 @@ class PlaybackMarks:
         """Show the marks of ``frame`` (``selected_id`` the selected mark) from a picture
         drawn ahead, hiding the layer's items; False (the layer draws them) when there is
         none in time."""
+        if self._given_up and self.clock() - self._given_up_at >= _RETRY_AFTER_S:
+            self._given_up = False  # try the worker again
+            self._recent.clear()
         if (
             annotations is None
             or len(annotations.objects) < MIN_TRACKS
@@ -281,9 +291,11 @@ class PlaybackMarks:
         return len(recent) == recent.maxlen and sum(recent) < _KEEPING_UP * len(recent)
 
     def _give_up(self) -> None:
-        """The scene items draw the marks until playback stops (the pictures asked for
-        are cancelled, so the worker leaves the cores to the window)."""
+        """The scene items draw the marks for a while (:data:`_RETRY_AFTER_S`) or until
+        playback stops (the pictures asked for are cancelled, so the worker leaves the
+        cores to the window)."""
         self._given_up = True
+        self._given_up_at = self.clock()
         self._ahead.reset(None)
         self._scene_key = None
         _log.info("marks drawn by the window: the worker does not keep up on this machine")
