@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import threading
 import time
-import weakref
 from collections import deque
 from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
-from multiprocessing import shared_memory
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
@@ -36,6 +33,7 @@ from usannotate.render import worker
 from usannotate.render.ahead import RenderAhead
 from usannotate.render.marks import CaptionSprite
 from usannotate.render.scene import MarksPicture, Scene, TrackLook
+from usannotate.ui.viewer._worker_link import Dispatcher, Slots
 from usannotate.ui.viewer.marks import CAPTION_SUFFIXES, AnnotationLayer, _caption
 
 __all__ = ["MIN_TRACKS", "MarksPictureItem", "PlaybackMarks", "caption_sprite"]
@@ -132,78 +130,6 @@ class MarksPictureItem(QGraphicsItem):
         self.paint_count += 1
 
 
-class _Slots:
-    """The shared memory blocks the worker writes pictures into, one per frame in flight."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.blocks: list[shared_memory.SharedMemory] = []
-        self._free: list[int] = []
-        self._names: list[str] = []
-        self.size = 0
-        self.generation = 0
-        # The blocks outlive nothing: unlinked at exit even if the window never closed.
-        weakref.finalize(self, _Slots._unlink_all, self.blocks)
-
-    @staticmethod
-    def _unlink_all(blocks: list[shared_memory.SharedMemory]) -> None:
-        for block in blocks:
-            try:
-                block.close()
-                block.unlink()
-            except (OSError, BufferError):  # gone already, or a view still open
-                pass
-        blocks.clear()
-
-    def ensure(self, count: int, size: int) -> bool:
-        """At least ``count`` blocks of ``size`` bytes; True when they were made anew
-        (the worker must be told their names)."""
-        with self._lock:
-            if len(self.blocks) >= count and self.size >= size:
-                return False
-            self._close()
-            self.size = max(size, 1)
-            self.blocks = [
-                shared_memory.SharedMemory(create=True, size=self.size) for _ in range(count)
-            ]
-            self._free = list(range(count))
-            self._names = [block.name for block in self.blocks]  # asked for every frame
-            self.generation += 1
-            return True
-
-    def names(self) -> list[str]:
-        return self._names
-
-    def take(self) -> tuple[int, int] | None:
-        """A free block's index and the blocks' generation (None: all in flight)."""
-        with self._lock:
-            return (self._free.pop(), self.generation) if self._free else None
-
-    def give(self, index: int, generation: int) -> None:
-        with self._lock:
-            if generation == self.generation and index not in self._free:
-                self._free.append(index)
-
-    def read(self, index: int, generation: int, rows: int, columns: int) -> np.ndarray | None:
-        """A copy of the picture the worker wrote into block ``index``."""
-        with self._lock:
-            if generation != self.generation:
-                return None
-            count = rows * columns * 4
-            pixels = np.frombuffer(self.blocks[index].buf, np.uint8, count=count)
-            return pixels.reshape(rows, columns, 4).copy()
-
-    def _close(self) -> None:
-        _Slots._unlink_all(self.blocks)  # the same list the finalizer holds
-        self._free = []
-        self._names = []
-
-    def close(self) -> None:
-        with self._lock:
-            self._close()
-            self.generation += 1
-
-
 class PlaybackMarks:
     """Has the marks of the frames ahead drawn while the loop plays and shows them in
     place of the layer's items (see the module's docstring)."""
@@ -234,7 +160,8 @@ class PlaybackMarks:
         self._scene_id = 0
         self._dpr = 1.0
         self._sprites: dict[tuple, CaptionSprite] = {}
-        self._slots = _Slots()
+        self._slots = Slots()
+        self._dispatcher = Dispatcher()
 
     # ------------------------------------------------------------------ showing
     def prepared(self, frame: int, n_frames: int) -> bool:
@@ -357,6 +284,7 @@ class PlaybackMarks:
     def shutdown(self) -> None:
         """Stop the worker process (the window closes)."""
         self._ahead.reset(None)
+        self._dispatcher.stop()
         if self._pool is not None:
             # Waits for the call in progress (at most a set_marks, about a second): the
             # shared memory is unlinked once the worker no longer attaches to it.
@@ -431,14 +359,24 @@ class PlaybackMarks:
         if slot is None:
             raise RuntimeError("every picture block is in flight")
         index, generation = slot
+        name = self._slots.names()[index]
         outer: Future = Future()
-        try:
-            inner = self._submit(
-                worker.render, table_id, scene_id, frame, self._slots.names()[index]
-            )
-        except Exception:
-            self._slots.give(index, generation)
-            raise
+        sent: list[Future] = []
+
+        def send() -> None:  # on the dispatching thread
+            if outer.cancelled():
+                self._slots.give(index, generation)
+                return
+            try:
+                inner = self._submit(worker.render, table_id, scene_id, frame, name)
+            except Exception as error:
+                self._slots.give(index, generation)
+                if not outer.done():
+                    outer.set_exception(error)
+                return
+            sent.append(inner)
+            outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
+            inner.add_done_callback(finished)
 
         def finished(done: Future) -> None:
             try:
@@ -462,9 +400,9 @@ class PlaybackMarks:
             finally:
                 self._slots.give(index, generation)
 
-        outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
-        inner.add_done_callback(finished)
-        outer.started = inner.running  # type: ignore[attr-defined]  # RenderAhead.wait_for
+        # RenderAhead.wait_for asks whether the worker has started on it.
+        outer.started = lambda: bool(sent) and sent[0].running()  # type: ignore[attr-defined]
+        self._dispatcher.put(send)
         return outer
 
     def _view_key(self) -> tuple:
