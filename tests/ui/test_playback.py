@@ -56,6 +56,16 @@ def test_frames_shown_in_time_are_not_missed(player, clock):
     assert player.frames_shown == 5
 
 
+def test_the_next_tick_is_timed_from_when_the_frame_was_shown(player, clock):
+    # Showing a frame takes time (8 ms here): the next frame is still due at 40 ms.
+    player.frameDue.connect(lambda _frame: clock.advance_ms(8))
+    player.play()
+    clock.advance_ms(20)
+    player._tick()
+    assert player.shown == [1]
+    assert player._timer.interval() == 12  # 40 ms - 28 ms, not a whole frame from 20 ms
+
+
 def test_wraps_around_when_looping(player, clock):
     player.set_current(8)
     player.play()

@@ -157,7 +157,9 @@ class PlaybackController(QObject):
         if due != self._current or wrapped:
             self._advance_to(due)
         if self._playing:  # the frame's handler may have stopped playback
-            self._schedule(position)
+            # From the clock now, after the frame's handler ran: timed from the tick's
+            # start, the next tick came as late as this frame took to show, every frame.
+            self._schedule()
 
     def _advance_to(self, due: int) -> None:
         step = (due - self._current) % self.n_frames
@@ -176,4 +178,4 @@ class PlaybackController(QObject):
             else self.loop_duration_ms
         )
         wait_ms = max(0.0, (next_start - position) / self.speed)
-        self._timer.start(max(1, int(np.ceil(wait_ms))))
+        self._timer.start(max(1, int(np.ceil(wait_ms - 1e-6))))  # not 13 ms for 12.0000001
