@@ -75,6 +75,26 @@ def test_a_playhead_that_skips_frames_is_asked_for_where_it_lands():
     assert all(ahead.ready(frame)[0] for frame in (21, 24, 27, 30, 33, 36, 39, 42))
 
 
+def test_a_playhead_that_skips_a_frame_now_and_then_is_asked_for_every_frame():
+    ahead = RenderAhead(frames_ahead=8, keep=20)
+    drawer = Drawer()
+    drawer.gate.clear()  # nothing finishes: what was asked for stays in flight
+    ahead.reset(drawer)
+    cancelled: list[int] = []
+    for frame in (0, 1, 2, 4, 5, 6, 8, 9):  # a pace of about 1.3 frames
+        ahead.follow(frame, 600)
+        for index, future in ahead._pending.items():
+            future.add_done_callback(
+                lambda f, index=index: cancelled.append(index) if f.cancelled() else None
+            )
+    assert sorted(set(drawer.asked)) == list(range(0, 18))  # every frame, none skipped
+    assert len(drawer.asked) == len(set(drawer.asked))  # none asked for twice
+    # Only frames the playhead has passed were given up, never one still ahead of it.
+    assert set(cancelled) <= set(range(9))  # the playhead is on 9
+    drawer.gate.set()
+    assert ahead.wait(5)
+
+
 def test_waiting_for_a_frame_being_drawn_gets_it(ahead):
     drawer = Drawer()
     drawer.gate.clear()

@@ -97,7 +97,13 @@ class RenderAhead(Generic[Picture]):
         :attr:`frames_ahead` at the pace the playhead moves (a playhead that skips frames
         because the screen cannot keep up is asked for the frames it will land on, not
         for those it will skip), in its direction, wrapping round as loops play; frames
-        asked for before and no longer ahead are cancelled if they can be."""
+        asked for before and now behind the playhead (or beyond what is asked for) are
+        cancelled if they can be.
+
+        The pace is a whole number of frames (a playhead skipping now and then is asked
+        for every frame still): with a fractional pace the frames asked for changed on
+        almost every frame as it wavered (1.2, then 1.1...), each time cancelling work
+        in flight and asking for other frames, which made the pictures later still."""
         if n_frames <= 0:
             return
         with self._lock:
@@ -110,12 +116,22 @@ class RenderAhead(Generic[Picture]):
                     delta -= n_frames
                 self._pace = 0.5 * self._pace + 0.5 * delta
             self._last = frame
-            pace = self._pace if abs(self._pace) >= 1.0 else (1.0 if self._pace >= 0 else -1.0)
-            pace = max(-self.frames_ahead, min(self.frames_ahead, pace))
+            # Whole frames, rounded towards 1 (a pace of 1.6 is still every frame).
+            step = max(1, min(self.frames_ahead, int(abs(self._pace) + 0.25)))
+            step = step if self._pace >= 0 else -step
             count = min(self.frames_ahead, n_frames - 1)
-            ahead = [(frame + round(pace * k)) % n_frames for k in range(1, count + 1)]
+            ahead = [(frame + step * k) % n_frames for k in range(1, count + 1)]
             wanted = list(dict.fromkeys([frame, *ahead]))
-            unwanted = [i for i in self._pending if i not in wanted]
+            reach = abs(step) * count
+
+            def behind(index: int) -> bool:
+                return not 0 <= ((index - frame) * (1 if step > 0 else -1)) % n_frames <= reach
+
+            extra = [i for i in self._pending if i not in wanted]
+            if len(extra) + len(wanted) > self.frames_ahead + 3:  # what the drawer holds
+                unwanted = extra
+            else:
+                unwanted = [i for i in extra if behind(i)]
             dropped = [self._pending.pop(i) for i in unwanted]
             missing = [i for i in wanted if i not in self._done and i not in self._pending]
             generation = self._generation
