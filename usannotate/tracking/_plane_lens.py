@@ -1,0 +1,233 @@
+"""Where injected fluid has opened a fascial plane: the middle of the dark lens (no Qt).
+
+Hydrodissection pushes the plane's layers apart: along the fluid, the plane is no longer
+a bright line (nor two lines a fraction of a mm apart) but a dark (anechoic) lens several
+mm thick wrapped by a bright wall on each side. The plane runs through the middle of the
+lens. :func:`find_lens` finds that middle across the line the clicks draw, column by
+column (or row by row for a plane steeper than 45 degrees): in each one the dark run the
+clicked line passes through, when bright walls bound it on both sides, and the midpoint
+of its two edges. :func:`follow_lens` then makes the snap's ridge response, inside the
+lens and over its walls, a narrow crest on that middle, so the path follows the gap's
+middle instead of one wall.
+
+Hand-written rather than a segmentation from scikit-image: the lens is found by its
+edges along each column (a 1-D run), where a region segmentation would need a seed, and
+its middle is the midpoint of the two edges (a distance transform's ridge branches at
+the lens's tips and at the needle crossing it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Lens", "LensSettings", "find_lens", "follow_lens"]
+
+
+@dataclass(frozen=True)
+class LensSettings:
+    """How the fluid that opened a plane is told from the tissue.
+
+    Attributes
+    ----------
+    dark_fraction
+        A pixel is anechoic (fluid) when its despeckled grey is under this fraction of
+        the tissue's median grey around the clicks.
+    wall_fraction
+        Each wall must be at least this bright against the tissue's median grey.
+    wall_mm
+        How far beyond each edge of the dark run its wall is looked for (mm).
+    thickness_mm
+        Thinnest and thickest lens counted (mm): thinner, the plane's own line(s) still
+        show; thicker, it is not fluid along a plane.
+    length_mm
+        Shortest stretch of lens along the plane counted (mm).
+    bridge_mm
+        Longest stretch without lens (the needle and its reverberations crossing it)
+        bridged between two stretches of lens (mm).
+    shaft_mm
+        Thickest bright line inside the fluid bridged across (mm): the needle's shaft
+        (0.3 mm on the image at 30 degrees) and its reverberations.
+    """
+
+    dark_fraction: float = 0.35
+    wall_fraction: float = 1.5
+    wall_mm: float = 0.6
+    thickness_mm: tuple[float, float] = (0.5, 6.0)
+    length_mm: float = 1.0
+    bridge_mm: float = 0.8
+    shaft_mm: float = 0.45
+
+
+@dataclass(frozen=True)
+class Lens:
+    """The fluid lens across the clicked line, in a window's pixel-centre coordinates.
+
+    ``columns`` are the window's columns (rows when ``transposed``) where the lens shows;
+    ``middle``, ``top`` and ``bottom`` the across coordinate (row, or column when
+    ``transposed``) of its middle and of its two edges there.
+    """
+
+    columns: np.ndarray
+    middle: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    transposed: bool
+
+    def holds(self, point: np.ndarray) -> bool:
+        """True when ``point`` ((x, y), window pixel-centre) lies inside the lens."""
+        along, across = (point[1], point[0]) if self.transposed else (point[0], point[1])
+        k = np.searchsorted(self.columns, round(float(along)))
+        if k >= len(self.columns) or self.columns[k] != round(float(along)):
+            return False
+        return bool(self.top[k] <= across <= self.bottom[k])
+
+
+def find_lens(
+    window: np.ndarray,
+    smooth: np.ndarray,
+    clicks: np.ndarray,
+    scale: float,
+    reach_px: float,
+    settings: LensSettings = LensSettings(),  # frozen: a shared default is safe
+) -> Lens | None:
+    """The fluid lens the clicked line passes through, or None.
+
+    Parameters
+    ----------
+    window
+        ``(rows, columns)`` uint8 frame window around the clicks.
+    smooth
+        The same window lightly smoothed (float32): where the walls are measured.
+    clicks
+        ``(N, 2)`` ``(x, y)`` clicks in the window's pixel-centre coordinates.
+    scale
+        mm per px.
+    reach_px
+        Farthest the dark run may lie from the clicked line (px).
+    settings
+        See :class:`LensSettings`.
+    """
+    d = clicks[-1] - clicks[0]
+    transposed = abs(d[1]) > abs(d[0])
+    if transposed:  # a steep plane: its lens is crossed by rows, not columns
+        window, smooth, clicks = window.T, smooth.T, clicks[:, ::-1]
+    order = np.argsort(clicks[:, 0], kind="stable")
+    xs, ys = clicks[order, 0], clicks[order, 1]
+    if xs[-1] - xs[0] < 2:
+        return None
+    # Speckle and the needle's thin bright lines removed, the fluid stays dark.
+    despeckled = cv2.GaussianBlur(
+        cv2.medianBlur(np.ascontiguousarray(window), 5).astype(np.float32), (0, 0), 1.5
+    )
+    tissue = float(np.median(despeckled))
+    if tissue <= 0:
+        return None
+    dark_level = settings.dark_fraction * tissue
+    wall_level = settings.wall_fraction * tissue
+    wall = max(2, round(settings.wall_mm / scale))
+    shaft = max(1, round(settings.shaft_mm / scale))
+    thinnest, thickest = (t / scale for t in settings.thickness_mm)
+    rows = despeckled.shape[0]
+    found: list[tuple[int, float, float]] = []
+    for column in range(max(0, int(np.ceil(xs[0]))), min(despeckled.shape[1], int(xs[-1]) + 1)):
+        near = float(np.interp(column, xs, ys))
+        run = _dark_run(despeckled[:, column], dark_level, near, shaft)
+        if run is None:
+            continue
+        top, bottom, distance = run
+        if distance > reach_px or not thinnest <= bottom - top <= thickest:
+            continue
+        above = smooth[max(0, int(top) - wall) : int(top) + 1, column]
+        below = smooth[int(np.ceil(bottom)) : min(rows, int(np.ceil(bottom)) + wall + 1), column]
+        if len(above) and len(below) and min(above.max(), below.max()) >= wall_level:
+            found.append((column, top, bottom))
+    if not found:
+        return None
+    columns, tops, bottoms = (np.array(v) for v in zip(*found, strict=True))
+    keep = _long_stretches(
+        columns, settings.length_mm / scale, max(1, round(settings.bridge_mm / scale))
+    )
+    if not keep.any():
+        return None
+    columns, tops, bottoms = columns[keep], tops[keep], bottoms[keep]
+    return Lens(
+        columns=columns.astype(np.int64),
+        middle=_smoothed_middle(columns, 0.5 * (tops + bottoms)),
+        top=tops,
+        bottom=bottoms,
+        transposed=transposed,
+    )
+
+
+def follow_lens(
+    strength: np.ndarray, lens: Lens, scale: float, wall_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``strength`` with, in the lens's columns, a narrow crest on its middle only (a new
+    array): the path follows the middle of the opened plane, not a wall; and the mask of
+    the lens and its walls (where the path may go however far from the clicked line)."""
+    out = strength.copy()
+    inside = np.zeros(strength.shape, dtype=bool)
+    view = out.T if lens.transposed else out
+    inside_view = inside.T if lens.transposed else inside
+    sigma = max(1.0, 0.1 / scale)
+    pad = max(2.0, wall_mm / scale)
+    across = np.arange(view.shape[0], dtype=np.float64)
+    for column, middle, top, bottom in zip(
+        lens.columns, lens.middle, lens.top, lens.bottom, strict=True
+    ):
+        # The whole column: a path that skirts the lens (along a wall and the line
+        # beyond it) must not be cheaper than one through its middle.
+        view[:, column] = np.exp(-0.5 * ((across - middle) / sigma) ** 2)
+        inside_view[(across >= top - pad) & (across <= bottom + pad), column] = True
+    return out, inside
+
+
+def _dark_run(
+    profile: np.ndarray, level: float, near: float, bridge: int
+) -> tuple[float, float, float] | None:
+    """The run of ``profile`` under ``level`` nearest the position ``near``, bright gaps
+    of up to ``bridge`` px inside it bridged (the needle's shaft and reverberations
+    crossing the fluid): its two edges (sub-pixel, where the profile crosses ``level``)
+    and its distance from ``near``."""
+    dark = profile < level
+    if not dark.any():
+        return None
+    padded = np.concatenate([[False], dark, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2] - 1  # inclusive indices of each run
+    joined = np.flatnonzero(starts[1:] - ends[:-1] - 1 > bridge)
+    starts, ends = starts[np.r_[0, joined + 1]], ends[np.r_[joined, len(ends) - 1]]
+    distance = np.maximum(0.0, np.maximum(starts - near, near - ends))
+    k = int(np.argmin(distance))
+    start, end = int(starts[k]), int(ends[k])
+    if start == 0 or end == len(profile) - 1:
+        return None  # the run goes on past the window: not a lens between two walls
+    top = start - (level - profile[start]) / max(profile[start - 1] - profile[start], 1e-6)
+    bottom = end + (level - profile[end]) / max(profile[end + 1] - profile[end], 1e-6)
+    return float(top), float(bottom), float(distance[k])
+
+
+def _long_stretches(columns: np.ndarray, shortest: float, bridge: int) -> np.ndarray:
+    """Which ``columns`` (increasing) belong to stretches at least ``shortest`` long, gaps
+    of up to ``bridge`` columns bridged."""
+    keep = np.zeros(len(columns), dtype=bool)
+    breaks = np.flatnonzero(np.diff(columns) > bridge + 1) + 1
+    for piece in np.split(np.arange(len(columns)), breaks):
+        if columns[piece[-1]] - columns[piece[0]] + 1 >= shortest:
+            keep[piece] = True
+    return keep
+
+
+def _smoothed_middle(columns: np.ndarray, middle: np.ndarray, half: int = 3) -> np.ndarray:
+    """The middle smoothed along the lens (a running median, then a mean): an edge found
+    a pixel off in one column must not kink the line."""
+    if len(middle) <= 2 * half:
+        return middle
+    padded = np.concatenate([np.repeat(middle[:1], half), middle, np.repeat(middle[-1:], half)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    median = np.median(windows, axis=1)
+    padded = np.concatenate([np.repeat(median[:1], half), median, np.repeat(median[-1:], half)])
+    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1).mean(axis=1)
