@@ -35,6 +35,13 @@ class LensSettings:
     dark_fraction
         A pixel is anechoic (fluid) when its despeckled grey is under this fraction of
         the tissue's median grey around the clicks.
+    anechoic_fraction
+        A stretch of lens must be, on average inside, under this fraction of the
+        tissue's median grey (fluid is anechoic; a fat lobule is only dark: 0.22-0.27 on
+        the hard sample loops, their fluid 0.06-0.17).
+    elongation
+        A stretch of lens must be at least this many times longer than thick (fluid
+        spreads along the plane).
     wall_fraction
         Each wall must be at least this bright against the tissue's median grey.
     wall_mm
@@ -50,15 +57,28 @@ class LensSettings:
     shaft_mm
         Thickest bright line inside the fluid bridged across (mm): the needle's shaft
         (0.3 mm on the image at 30 degrees) and its reverberations.
+    through_mm
+        Farthest the clicked line passes from the fluid where the lens is counted (mm):
+        the plane is clicked through the fluid.
+    tip_mm
+        How far on from an end of the lens its tip goes on unseen (mm).
+    unseen_strength
+        The ridge response, the same everywhere, where the lens goes on unseen: the path
+        goes straight across, not along a wall or the needle.
     """
 
     dark_fraction: float = 0.35
+    anechoic_fraction: float = 0.2
+    elongation: float = 1.5
     wall_fraction: float = 1.5
     wall_mm: float = 0.6
     thickness_mm: tuple[float, float] = (0.5, 6.0)
     length_mm: float = 1.0
     bridge_mm: float = 0.8
     shaft_mm: float = 0.45
+    tip_mm: float = 1.0
+    through_mm: float = 1.0
+    unseen_strength: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -67,7 +87,9 @@ class Lens:
 
     ``columns`` are the window's columns (rows when ``transposed``) where the lens shows;
     ``middle``, ``top`` and ``bottom`` the across coordinate (row, or column when
-    ``transposed``) of its middle and of its two edges there.
+    ``transposed``) of its middle and of its two edges there. ``unseen`` are the columns
+    on from either end of the lens where its middle does not show: its thin tips (a
+    fraction of a mm) and where the needle's shaft and reverberations fill it.
     """
 
     columns: np.ndarray
@@ -75,6 +97,7 @@ class Lens:
     top: np.ndarray
     bottom: np.ndarray
     transposed: bool
+    unseen: np.ndarray
 
     def holds(self, point: np.ndarray) -> bool:
         """True when ``point`` ((x, y), window pixel-centre) lies inside the lens."""
@@ -129,41 +152,56 @@ def find_lens(
     wall_level = settings.wall_fraction * tissue
     wall = max(2, round(settings.wall_mm / scale))
     shaft = max(1, round(settings.shaft_mm / scale))
+    through = settings.through_mm / scale
     thinnest, thickest = (t / scale for t in settings.thickness_mm)
     rows = despeckled.shape[0]
     found: list[tuple[int, float, float]] = []
+    some_dark: dict[int, tuple[float, float]] = {}  # fluid near the clicked line: its run
     for column in range(max(0, int(np.ceil(xs[0]))), min(despeckled.shape[1], int(xs[-1]) + 1)):
         near = float(np.interp(column, xs, ys))
         run = _dark_run(despeckled[:, column], dark_level, near, shaft)
         if run is None:
             continue
         top, bottom, distance = run
-        if distance > reach_px or not thinnest <= bottom - top <= thickest:
+        if distance > reach_px:
+            continue
+        some_dark[column] = (top, bottom)
+        # The clicked line goes through the fluid (a dark run beside a clicked line is
+        # tissue: a fat lobule beside the superficial fascia).
+        if distance > through or not thinnest <= bottom - top <= thickest:
             continue
         above = smooth[max(0, int(top) - wall) : int(top) + 1, column]
         below = smooth[int(np.ceil(bottom)) : min(rows, int(np.ceil(bottom)) + wall + 1), column]
         if len(above) and len(below) and min(above.max(), below.max()) >= wall_level:
-            found.append((column, top, bottom))
+            inside = despeckled[int(np.ceil(top)) : int(bottom) + 1, column]
+            found.append((column, top, bottom, float(inside.mean()) / tissue))
     if not found:
         return None
-    columns, tops, bottoms = (np.array(v) for v in zip(*found, strict=True))
-    keep = _long_stretches(
-        columns, settings.length_mm / scale, max(1, round(settings.bridge_mm / scale))
+    columns, tops, bottoms, darkness = (np.array(v) for v in zip(*found, strict=True))
+    keep = _lens_stretches(
+        columns,
+        bottoms - tops,
+        darkness,
+        settings,
+        settings.length_mm / scale,
+        max(1, round(settings.bridge_mm / scale)),
     )
     if not keep.any():
         return None
     columns, tops, bottoms = columns[keep], tops[keep], bottoms[keep]
+    first, last = max(0, int(np.ceil(xs[0]))), min(despeckled.shape[1], int(xs[-1]) + 1) - 1
     return Lens(
         columns=columns.astype(np.int64),
         middle=_smoothed_middle(columns, 0.5 * (tops + bottoms)),
         top=tops,
         bottom=bottoms,
         transposed=transposed,
+        unseen=_unseen(columns, tops, bottoms, some_dark, (first, last), settings.tip_mm / scale),
     )
 
 
 def follow_lens(
-    strength: np.ndarray, lens: Lens, scale: float, wall_mm: float
+    strength: np.ndarray, lens: Lens, scale: float, wall_mm: float, unseen_strength: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """``strength`` with, in the lens's columns, a narrow crest on its middle only (a new
     array): the path follows the middle of the opened plane, not a wall; and the mask of
@@ -182,6 +220,7 @@ def follow_lens(
         # beyond it) must not be cheaper than one through its middle.
         view[:, column] = np.exp(-0.5 * ((across - middle) / sigma) ** 2)
         inside_view[(across >= top - pad) & (across <= bottom + pad), column] = True
+    view[:, lens.unseen] = unseen_strength
     return out, inside
 
 
@@ -210,13 +249,57 @@ def _dark_run(
     return float(top), float(bottom), float(distance[k])
 
 
-def _long_stretches(columns: np.ndarray, shortest: float, bridge: int) -> np.ndarray:
-    """Which ``columns`` (increasing) belong to stretches at least ``shortest`` long, gaps
-    of up to ``bridge`` columns bridged."""
+def _unseen(
+    columns: np.ndarray,
+    tops: np.ndarray,
+    bottoms: np.ndarray,
+    some_dark: dict[int, tuple[float, float]],
+    span: tuple[int, int],
+    tip: float,
+) -> np.ndarray:
+    """The columns on from each end of the lens ``columns`` where it goes on unseen:
+    within ``tip`` columns of an end (its thin tip), and on while some fluid shows within
+    the lens's last extent across (the needle in it); and the gaps between stretches."""
+    lens = set(columns.tolist())
+    unseen: set[int] = set()
+    for index, step in ((0, -1), (len(columns) - 1, 1)):
+        end, top, bottom = int(columns[index]), tops[index], bottoms[index]
+        for k in range(1, span[1] - span[0] + 1):
+            column = end + step * k
+            if not span[0] <= column <= span[1] or column in lens:
+                break
+            run = some_dark.get(column)
+            if k > tip and (run is None or run[1] < top or run[0] > bottom):
+                break
+            unseen.add(column)
+    # Between two stretches of lens, whatever does not show is the lens.
+    inner = np.setdiff1d(np.arange(int(columns.min()), int(columns.max()) + 1), columns)
+    unseen.update(inner.tolist())
+    return np.array(sorted(unseen), dtype=np.int64)
+
+
+def _lens_stretches(
+    columns: np.ndarray,
+    thickness: np.ndarray,
+    darkness: np.ndarray,
+    settings: LensSettings,
+    shortest: float,
+    bridge: int,
+) -> np.ndarray:
+    """Which ``columns`` (increasing) belong to stretches of lens: at least ``shortest``
+    long (gaps of up to ``bridge`` columns bridged), lens on most of their columns,
+    longer than thick and anechoic on average (a fat lobule between two septa beside
+    the superficial fascia is round and only dark)."""
     keep = np.zeros(len(columns), dtype=bool)
     breaks = np.flatnonzero(np.diff(columns) > bridge + 1) + 1
     for piece in np.split(np.arange(len(columns)), breaks):
-        if columns[piece[-1]] - columns[piece[0]] + 1 >= shortest:
+        length = columns[piece[-1]] - columns[piece[0]] + 1
+        if (
+            length >= shortest
+            and len(piece) >= 0.6 * length
+            and length >= settings.elongation * float(np.median(thickness[piece]))
+            and float(np.mean(darkness[piece])) <= settings.anechoic_fraction
+        ):
             keep[piece] = True
     return keep
 

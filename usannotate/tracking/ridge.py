@@ -156,7 +156,9 @@ def snap_to_ridge(
         reach = min(reach, max(2.0, gap))
     lens_band = None
     if lens is not None:
-        strength, lens_band = follow_lens(strength, lens, scale, settings.lens.wall_mm)
+        strength, lens_band = follow_lens(
+            strength, lens, scale, settings.lens.wall_mm, settings.lens.unseen_strength
+        )
 
     snapped = np.array(
         [_onto_ridge(strength, p, centre_line_normal(local, i), reach) for i, p in enumerate(local)]
