@@ -16,11 +16,19 @@ it, :func:`snap_to_ridge` finds the line itself:
    ridge response), smoothed along it and resampled every ``spacing_px``.
 
 A doubled plane (two fascial layers with the plane between them, like the interfascial
-plane's two epimysia 0.5 mm apart) clicked in its gap: when most clicks lie between two
-bright parallel lines of about the same brightness ``double_gap_mm`` apart, the path is
-routed on a gap response instead (both lines bright half a gap away across the plane,
-the gap dark), in a corridor kept close to the clicks, so the snap follows the middle of
-the gap rather than one of the two lines.
+plane's two epimysia 0.5 mm apart): when most profiles across the clicked line (every
+2 px along it, not only at the clicks) show two bright parallel crests of about the same
+brightness 0.35-0.9 mm apart with a darker dip between them, the path is routed on a gap
+response instead (a fine ridge half the median gap away on both sides), in a corridor
+kept close to the clicks, so the snap follows the middle of the gap rather than one line
+(``_plane_double``).
+
+Where injected fluid has opened the plane (single or doubled) into a dark lens between
+two bright walls, the plane runs through the lens's middle: in the columns where the
+clicked line crosses such a lens, the response is a narrow crest on the midpoint of its
+two edges, and the path may leave the corridor to follow it; where the lens goes on
+unseen (its thin tips, the needle's reverberations filling it) the response is even, so
+the path crosses straight rather than along a wall (``_plane_lens``).
 
 Deterministic, CPU only, a few tens of ms for a plane across the image.
 """
