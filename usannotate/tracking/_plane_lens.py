@@ -56,7 +56,7 @@ class LensSettings:
         bridged between two stretches of lens (mm).
     shaft_mm
         Thickest bright line inside the fluid bridged across (mm): the needle's shaft
-        (0.3 mm on the image at 30 degrees) and its reverberations.
+        (0.3 mm) and its reverberations, as wide again once despeckled.
     through_mm
         Farthest the clicked line passes from the fluid where the lens is counted (mm):
         the plane is clicked through the fluid.
@@ -75,7 +75,7 @@ class LensSettings:
     thickness_mm: tuple[float, float] = (0.5, 6.0)
     length_mm: float = 1.0
     bridge_mm: float = 0.8
-    shaft_mm: float = 0.45
+    shaft_mm: float = 0.8
     tip_mm: float = 1.0
     through_mm: float = 1.0
     unseen_strength: float = 0.3
