@@ -6,9 +6,12 @@ mm thick wrapped by a bright wall on each side. The plane runs through the middl
 lens. :func:`find_lens` finds that middle across the line the clicks draw, column by
 column (or row by row for a plane steeper than 45 degrees): in each one the dark run the
 clicked line passes through, when bright walls bound it on both sides, and the midpoint
-of its two edges. :func:`follow_lens` then makes the snap's ridge response, inside the
-lens and over its walls, a narrow crest on that middle, so the path follows the gap's
-middle instead of one wall.
+of its two edges. Where the fluid stops showing dark but the walls go on (the needle's
+reverberations fill the lens next to its tip), the two walls are followed on from the
+lens's end and the middle is theirs. :func:`follow_lens` then makes the snap's ridge
+response, inside the lens and over its walls, a narrow crest on that middle, so the path
+follows the gap's middle instead of one wall; on from the lens's ends, where it goes on
+unseen, an even response, so the path crosses straight.
 
 Hand-written rather than a segmentation from scikit-image: the lens is found by its
 edges along each column (a 1-D run), where a region segmentation would need a seed, and
@@ -24,6 +27,10 @@ import cv2
 import numpy as np
 
 __all__ = ["Lens", "LensSettings", "find_lens", "follow_lens"]
+
+# Followed on from an end of the lens, its walls may part by this much more than there
+# (px): more, one of them has gone off along the needle's shaft.
+_WIDEN_PX = 3.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,9 @@ class LensSettings:
     through_mm
         Farthest the clicked line passes from the fluid where the lens is counted (mm):
         the plane is clicked through the fluid.
+    follow_mm
+        Farthest the lens's two walls are followed on from an end of it where the fluid
+        does not show dark (mm): the needle's reverberations filling it.
     tip_mm
         How far on from an end of the lens its tip goes on unseen (mm).
     unseen_strength
@@ -77,6 +87,7 @@ class LensSettings:
     bridge_mm: float = 0.8
     shaft_mm: float = 0.8
     tip_mm: float = 1.0
+    follow_mm: float = 4.0
     through_mm: float = 1.0
     unseen_strength: float = 0.3
 
@@ -190,6 +201,13 @@ def find_lens(
         return None
     columns, tops, bottoms = columns[keep], tops[keep], bottoms[keep]
     first, last = max(0, int(np.ceil(xs[0]))), min(despeckled.shape[1], int(xs[-1]) + 1) - 1
+    columns, tops, bottoms = _follow_walls(
+        smooth,
+        (columns, tops, bottoms),
+        (first, last),
+        (wall, wall_level, thinnest),
+        settings.follow_mm / scale,
+    )
     return Lens(
         columns=columns.astype(np.int64),
         middle=_smoothed_middle(columns, 0.5 * (tops + bottoms)),
@@ -247,6 +265,63 @@ def _dark_run(
     top = start - (level - profile[start]) / max(profile[start - 1] - profile[start], 1e-6)
     bottom = end + (level - profile[end]) / max(profile[end + 1] - profile[end], 1e-6)
     return float(top), float(bottom), float(distance[k])
+
+
+def _follow_walls(
+    smooth: np.ndarray,
+    lens: tuple[np.ndarray, np.ndarray, np.ndarray],
+    span: tuple[int, int],
+    walls: tuple[int, float, float],
+    longest: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lens (columns, top and bottom edges) with its two walls followed on from each
+    end, where the fluid no longer shows dark but the walls still do (the needle's
+    reverberations fill it): the crest of each wall at most 1 px from the last one's, on
+    while both are bright, apart (not the tip) and no wider than at the end plus 3 px
+    (a wall that went off along the needle's shaft), for at most ``longest`` columns."""
+    columns, tops, bottoms = lens
+    wall, wall_level, thinnest = walls
+    rows = smooth.shape[0]
+    known = set(columns.tolist())
+
+    def crest(column: int, centre: float, low: int, high: int) -> tuple[int, float] | None:
+        middle = int(np.rint(centre))
+        a, b = max(0, middle + low), min(rows, middle + high + 1)
+        if b <= a:
+            return None
+        k = a + int(np.argmax(smooth[a:b, column]))
+        return k, float(smooth[k, column])
+
+    extra: list[tuple[int, float, float]] = []
+    for index, step in ((0, -1), (len(columns) - 1, 1)):
+        end = int(columns[index])
+        up = crest(end, tops[index], -wall, 0)
+        down = crest(end, bottoms[index], 0, wall)
+        if up is None or down is None:
+            continue
+        top, bottom = float(up[0]), float(down[0])
+        widest = bottom - top + _WIDEN_PX
+        for k in range(1, int(longest) + 1):
+            column = end + step * k
+            if not span[0] <= column <= span[1] or column in known:
+                break
+            up, down = crest(column, top, -1, 1), crest(column, bottom, -1, 1)
+            if up is None or down is None or min(up[1], down[1]) < wall_level:
+                break
+            if not thinnest + 2 <= down[0] - up[0] <= widest:
+                break  # the walls met (the tip), or one went off along the needle
+            top, bottom = float(up[0]), float(down[0])
+            extra.append((column, top + 1.0, bottom - 1.0))  # the fluid's edges inside
+    if not extra:
+        return columns, tops, bottoms
+    added = [np.array(v) for v in zip(*extra, strict=True)]
+    every = np.concatenate([columns, added[0]])
+    order = np.argsort(every, kind="stable")
+    return (
+        every[order],
+        np.concatenate([tops, added[1]])[order],
+        np.concatenate([bottoms, added[2]])[order],
+    )
 
 
 def _unseen(

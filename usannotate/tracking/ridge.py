@@ -26,9 +26,10 @@ kept close to the clicks, so the snap follows the middle of the gap rather than 
 Where injected fluid has opened the plane (single or doubled) into a dark lens between
 two bright walls, the plane runs through the lens's middle: in the columns where the
 clicked line crosses such a lens, the response is a narrow crest on the midpoint of its
-two edges, and the path may leave the corridor to follow it; where the lens goes on
-unseen (its thin tips, the needle's reverberations filling it) the response is even, so
-the path crosses straight rather than along a wall (``_plane_lens``).
+two edges (of its two walls where the needle's reverberations fill it), and the path may
+leave the corridor to follow it; where the lens goes on unseen (its thin tips) the
+response is even, so the path crosses straight rather than along a wall
+(``_plane_lens``).
 
 Deterministic, CPU only, a few tens of ms for a plane across the image.
 """
