@@ -16,11 +16,20 @@ it, :func:`snap_to_ridge` finds the line itself:
    ridge response), smoothed along it and resampled every ``spacing_px``.
 
 A doubled plane (two fascial layers with the plane between them, like the interfascial
-plane's two epimysia 0.5 mm apart) clicked in its gap: when most clicks lie between two
-bright parallel lines of about the same brightness ``double_gap_mm`` apart, the path is
-routed on a gap response instead (both lines bright half a gap away across the plane,
-the gap dark), in a corridor kept close to the clicks, so the snap follows the middle of
-the gap rather than one of the two lines.
+plane's two epimysia 0.5 mm apart): when most profiles across the clicked line (every
+2 px along it, not only at the clicks) show two bright parallel crests of about the same
+brightness 0.35-0.9 mm apart with a darker dip between them, the path is routed on a gap
+response instead (a fine ridge half the median gap away on both sides), in a corridor
+kept close to the clicks, so the snap follows the middle of the gap rather than one line
+(``_plane_double``).
+
+Where injected fluid has opened the plane (single or doubled) into a dark lens between
+two bright walls, the plane runs through the lens's middle: in the columns where the
+clicked line crosses such a lens, the response is a narrow crest on the midpoint of its
+two edges (of its two walls where the needle's reverberations fill it), and the path may
+leave the corridor to follow it; where the lens goes on unseen (its thin tips) the
+response is even, so the path crosses straight rather than along a wall
+(``_plane_lens``).
 
 Deterministic, CPU only, a few tens of ms for a plane across the image.
 """
@@ -28,12 +37,15 @@ Deterministic, CPU only, a few tens of ms for a plane across the image.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from skimage.filters import sato
 from skimage.graph import route_through_array
+
+from usannotate.tracking._plane_double import DoubleSettings, double_line_gap, gap_strength
+from usannotate.tracking._plane_lens import LensSettings, find_lens, follow_lens
 
 __all__ = ["RidgeSettings", "snap_to_ridge"]
 
@@ -60,14 +72,12 @@ class RidgeSettings:
         See ``corridor_mm``.
     spacing_px
         Spacing of the snapped line's points (px).
-    double_gap_mm
-        A doubled plane (two fascial layers with the plane between them, e.g. the
-        interfascial plane's two epimysia): the narrowest and widest gap between its
-        two lines (mm).
-    double_strength
-        How bright the fainter of the two lines must be against the brighter (above the
-        tissue's grey). The plane is taken as the gap when most clicks lie between two
-        such lines, with a darker gap between them.
+    double
+        How a doubled plane (two fascial layers with the plane between them, e.g. the
+        interfascial plane's two epimysia) is told from a single fascia.
+    lens
+        How a stretch where fluid has opened the plane (a dark lens between two bright
+        walls) is found; the plane runs through its middle there.
     """
 
     sigmas_mm: tuple[float, ...] = (0.12, 0.2, 0.3)
@@ -75,8 +85,8 @@ class RidgeSettings:
     corridor_mm: float = 1.5
     corridor_fraction: float = 0.06
     spacing_px: float = 6.0
-    double_gap_mm: tuple[float, float] = (0.35, 0.9)
-    double_strength: float = 0.5
+    double: DoubleSettings = field(default_factory=DoubleSettings)
+    lens: LensSettings = field(default_factory=LensSettings)
 
 
 def snap_to_ridge(
@@ -140,20 +150,31 @@ def snap_to_ridge(
     if peak <= 0:
         return clicks.copy()
     strength = np.clip(ridge / peak, 0.0, 1.0)
+    # Where fluid has opened the plane into a dark lens, the plane is the lens's middle;
+    # a click inside the lens says nothing of whether the plane is single or doubled.
+    lens = find_lens(window, smooth, local, scale, reach, settings.lens)
     # A doubled plane (two fascial layers, the plane the gap between them) clicked in its
     # gap: the path follows the middle of the gap, where both lines lie half a gap away.
-    gap = _double_line_gap(smooth, local, scale, settings)
+    gap = double_line_gap(
+        smooth, local, scale, reach, lambda p: lens is not None and lens.holds(p), settings.double
+    )
     if gap is not None:
-        strength = _gap_strength(smooth, local, gap)
-        # Other gaps lie a line's width away: the path keeps nearer the clicks.
+        strength = gap_strength(smooth, local, gap, sigmas[:2])
+        # Other gaps lie a line's width away: the path and the clicks keep nearer.
         corridor = min(corridor, max(1.5 * gap, _GAP_CORRIDOR_MM / scale))
+        reach = min(reach, max(2.0, gap))
+    lens_band = None
+    if lens is not None:
+        strength, lens_band = follow_lens(
+            strength, lens, scale, settings.lens.wall_mm, settings.lens.unseen_strength
+        )
 
     snapped = np.array(
         [_onto_ridge(strength, p, centre_line_normal(local, i), reach) for i, p in enumerate(local)]
     )
     path: list[np.ndarray] = []
     for a, b in itertools.pairwise(snapped):
-        piece = _route(strength, a, b, corridor)
+        piece = _route(strength, a, b, corridor, lens_band)
         path.append(piece if not path else piece[1:])
     route = np.vstack(path)
     refined = _sub_pixel(strength, route)
@@ -209,9 +230,16 @@ def _onto_ridge(
     return np.clip(moved, 0.0, (columns - 1.0, rows - 1.0))
 
 
-def _route(strength: np.ndarray, a: np.ndarray, b: np.ndarray, corridor: float) -> np.ndarray:
+def _route(
+    strength: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    corridor: float,
+    also: np.ndarray | None = None,
+) -> np.ndarray:
     """Minimal-cost pixel path from ``a`` to ``b`` (pixel-centre (x, y)) within the
-    corridor, as ``(K, 2)`` (x, y)."""
+    corridor (and the pixels of the mask ``also``: a fluid lens's band), as ``(K, 2)``
+    (x, y)."""
     rows, columns = strength.shape
     ys, xs = np.mgrid[0:rows, 0:columns].astype(np.float64)
     d = b - a
@@ -221,7 +249,10 @@ def _route(strength: np.ndarray, a: np.ndarray, b: np.ndarray, corridor: float) 
     # Cost: low on a strong ridge, never zero (the shortest of equally strong paths);
     # outside the corridor, prohibitive.
     cost = 1.0 / (0.02 + strength) ** 2
-    cost[away > corridor] = 1e6
+    outside = away > corridor
+    if also is not None:
+        outside &= ~also
+    cost[outside] = 1e6
     start = (round(float(a[1])), round(float(a[0])))
     end = (round(float(b[1])), round(float(b[0])))
     indices, _ = route_through_array(cost, start, end, fully_connected=True, geometric=True)
@@ -258,84 +289,6 @@ def _sub_pixel(strength: np.ndarray, path: np.ndarray) -> np.ndarray:
     out = path + delta[:, None] * normal
     out[0], out[-1] = path[0], path[-1]
     return out
-
-
-def _clicks_normal(clicks: np.ndarray) -> np.ndarray:
-    """The unit normal of the line from the first click to the last (pointing deeper
-    for a level plane)."""
-    d = clicks[-1] - clicks[0]
-    n = np.array([-d[1], d[0]])
-    norm = float(np.hypot(*n))
-    n = n / norm if norm > 0 else np.array([0.0, 1.0])
-    return -n if n[1] < 0 else n
-
-
-def _double_line_gap(
-    image: np.ndarray, clicks: np.ndarray, scale: float, settings: RidgeSettings
-) -> float | None:
-    """The gap (px) of a doubled plane when most clicks lie between two bright parallel
-    lines of about the same brightness, ``double_gap_mm`` apart; else None."""
-    near, far = (g / scale for g in settings.double_gap_mm)
-    if far < 3.0:
-        return None  # too coarse a calibration to tell two lines apart
-    offsets = np.arange(-far, far + 1e-9, 0.25)
-    gaps = []
-    for i, click in enumerate(clicks):
-        normal = centre_line_normal(clicks, i)
-        xs = (click[0] + offsets * normal[0]).astype(np.float32)
-        ys = (click[1] + offsets * normal[1]).astype(np.float32)
-        profile = cv2.remap(
-            image.astype(np.float32),
-            xs[None, :],
-            ys[None, :],
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )[0].astype(np.float64)
-        profile = profile - profile.min()
-        crests = [
-            k
-            for k in range(1, len(profile) - 1)
-            if profile[k] >= profile[k - 1] and profile[k] > profile[k + 1]
-        ]
-        above = [k for k in crests if offsets[k] > 0]
-        below = [k for k in crests if offsets[k] < 0]
-        if not above or not below:
-            continue
-        # The brightest line on each side of the click.
-        up = max(below, key=lambda k: profile[k])
-        down = max(above, key=lambda k: profile[k])
-        low, high = sorted((profile[up], profile[down]))
-        gap = offsets[down] - offsets[up]
-        between = profile[up + 1 : down].min() if down > up + 1 else high
-        if (
-            near <= gap <= far
-            and low >= settings.double_strength * high
-            and between < 0.7 * low  # a dark gap, not one thick line
-        ):
-            gaps.append(gap)
-    if len(gaps) * 2 <= len(clicks):
-        return None
-    return float(np.median(gaps))
-
-
-def _gap_strength(image: np.ndarray, clicks: np.ndarray, gap: float) -> np.ndarray:
-    """How much a pixel looks like the middle of a doubled plane's gap, 0-1: both lines
-    bright half a gap away across the plane, the gap itself dark."""
-    normal = _clicks_normal(clicks)
-    shift = 0.5 * gap * normal
-    image = image.astype(np.float32)
-    rows, columns = image.shape
-
-    def moved(by: np.ndarray) -> np.ndarray:  # the image at (x + by[0], y + by[1])
-        matrix = np.float32([[1, 0, -by[0]], [0, 1, -by[1]]])
-        return cv2.warpAffine(
-            image, matrix, (columns, rows), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-
-    response = np.minimum(moved(-shift), moved(shift)) - image
-    response = cv2.GaussianBlur(np.maximum(response, 0.0), (0, 0), 1.0)
-    peak = float(np.percentile(response, 99.5))
-    return np.clip(response / peak, 0.0, 1.0).astype(np.float64) if peak > 0 else response
 
 
 def _smoothed(points: np.ndarray, half: int = 3) -> np.ndarray:
