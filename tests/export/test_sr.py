@@ -330,3 +330,41 @@ def test_the_one_pass_write_gives_pydicoms_own_bytes(tmp_path):
     assert fast.getvalue() == plain.getvalue()
     back = hd.sr.srread(io.BytesIO(fast.getvalue()))
     assert len(find_content_items(back, name=codes.SCT.Area, recursive=True)) > 0
+
+
+def test_copied_num_items_are_highdicoms_own():
+    """The SR's NUM items are copies of one highdicom item per (concept, unit) with the
+    value set: each equals, element for element and byte for byte, what highdicom's
+    Measurement constructor makes of the same value, unit and image frame."""
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
+    from usannotate.export._sr_items import ImageReferences, NumItems
+
+    header = pydicom.Dataset()
+    header.SOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
+    header.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.1"
+    images, nums = ImageReferences(header), NumItems()
+
+    def encoded(item: pydicom.Dataset) -> bytes:
+        buffer = DicomBytesIO()
+        buffer.is_little_endian, buffer.is_implicit_VR = True, False
+        write_dataset(buffer, item)
+        return buffer.getvalue()
+
+    cases = [("length", "mm", 12.345678), ("area", "mm2", 0.0), ("angle", "deg", -3.5)]
+    cases += [("spread_rate", "px/s", 1e-06), ("length", "mm", 123456.5), ("length", "mm", 2.0)]
+    for measurement, unit, value in cases:
+        ours = nums.item(measurement, unit, value, images.measurement(7))
+        theirs = hd.sr.Measurement(
+            name=MEASUREMENT_CODES[measurement],
+            value=value,
+            unit=UNIT_CODES[unit],
+            referenced_images=[hd.sr.SourceImageForMeasurement(*images.uids, [7])],
+        )[0]
+        assert type(ours) is hd.sr.NumContentItem
+        assert ours == theirs
+        assert encoded(ours) == encoded(theirs)
+        assert (ours.value, ours.unit, ours.name) == (value, theirs.unit, theirs.name)
+    with pytest.raises(TypeError, match="float"):
+        nums.item("length", "mm", 3, images.measurement(7))
