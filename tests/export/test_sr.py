@@ -332,14 +332,15 @@ def test_the_one_pass_write_gives_pydicoms_own_bytes(tmp_path):
     assert len(find_content_items(back, name=codes.SCT.Area, recursive=True)) > 0
 
 
-def test_copied_num_items_are_highdicoms_own():
+def test_copied_items_are_highdicoms_own():
     """The SR's NUM items are copies of one highdicom item per (concept, unit) with the
-    value set: each equals, element for element and byte for byte, what highdicom's
-    Measurement constructor makes of the same value, unit and image frame."""
+    value set, its SCOORDs one per graphic type with the points set: each equals,
+    element for element and byte for byte, what highdicom's constructor makes of the
+    same values and image frame."""
     from pydicom.filebase import DicomBytesIO
     from pydicom.filewriter import write_dataset
 
-    from usannotate.export._sr_items import ImageReferences, NumItems
+    from usannotate.export._sr_items import ImageReferences, NumItems, ScoordItems
 
     header = pydicom.Dataset()
     header.SOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
@@ -368,3 +369,45 @@ def test_copied_num_items_are_highdicoms_own():
         assert (ours.value, ours.unit, ours.name) == (value, theirs.unit, theirs.name)
     with pytest.raises(TypeError, match="float"):
         nums.item("length", "mm", 3, images.measurement(7))
+
+    scoords = ScoordItems()
+    region = hd.sr.SourceImageForRegion(*images.uids, [4])
+    shapes = [("POINT", [[1.5, 2.25]]), ("POLYLINE", [[0, 0], [3.1, 4.7]])]
+    shapes += [("POLYLINE", np.random.default_rng(3).uniform(0, 640, (40, 2)))]
+    for graphic, points in shapes:
+        data = np.asarray(points, np.float32)
+        ours = scoords.item(graphic, data, images.region(4))
+        theirs = hd.sr.CoordinatesForMeasurement(graphic, data, region)
+        assert type(ours) is hd.sr.CoordinatesForMeasurement
+        assert ours == theirs
+        assert encoded(ours) == encoded(theirs)
+    for graphic, count in (("POINT", 2), ("POLYLINE", 1)):
+        with pytest.raises(ValueError, match="SCOORD"):
+            scoords.item(graphic, np.zeros((count, 2), np.float32), images.region(4))
+
+
+def test_the_one_pass_write_corrects_ambiguous_vrs_as_pydicom(tmp_path):
+    """Elements whose VR depends on another (US or SS by Pixel Representation), at the
+    root and nested, are written as pydicom's own path writes them."""
+    import copy
+    import io
+
+    from usannotate.export import annotated_loop
+    from usannotate.export.sr import _mark_as_encoded, _sr_dataset
+
+    with annotated_loop(mark_sample(tmp_path)) as work:
+        report = _sr_dataset(work, all_frames=False, allow_px=False, progress=None)
+    report.PixelRepresentation = 1
+    report.SmallestImagePixelValue = -5  # US or SS: SS, by the root's representation
+    nested, outer = pydicom.Dataset(), pydicom.Dataset()
+    nested.LargestImagePixelValue = -3  # SS too, by an ancestor's representation
+    outer.ReferencedImageSequence = [nested]
+    report.SourceImageSequence = [outer]
+    plain, fast = io.BytesIO(), io.BytesIO()
+    copy.deepcopy(report).save_as(plain, enforce_file_format=True)
+    _mark_as_encoded(report)
+    report.save_as(fast, enforce_file_format=True)
+    assert fast.getvalue() == plain.getvalue()
+    back = pydicom.dcmread(io.BytesIO(fast.getvalue()))
+    assert back.SmallestImagePixelValue == -5
+    assert back.SourceImageSequence[0].ReferencedImageSequence[0].LargestImagePixelValue == -3

@@ -21,17 +21,19 @@ was the largest part of the export's time. Here:
 from __future__ import annotations
 
 import highdicom as hd
+import numpy as np
 import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.valuerep import DS
 
 from usannotate.export.sr_codes import MEASUREMENT_CODES, UNIT_CODES
 
-__all__ = ["ImageReferences", "NumItems", "content_element"]
+__all__ = ["ImageReferences", "NumItems", "ScoordItems", "content_element"]
 
 _CONTENT_SEQUENCE = 0x0040A730
 _MEASURED_VALUE_SEQUENCE = 0x0040A300
 _UNITS_SEQUENCE = 0x004008EA
+_GRAPHIC_DATA = 0x00700022
 
 
 def content_element(items: list[hd.sr.ContentItem]) -> DataElement:
@@ -49,15 +51,14 @@ class ImageReferences:
 
     def __init__(self, header: pydicom.Dataset) -> None:
         self.uids = (str(header.SOPClassUID), str(header.SOPInstanceUID))
-        self._regions: dict[int, hd.sr.SourceImageForRegion] = {}
+        self._regions: dict[int, DataElement] = {}
         self._measurements: dict[int, DataElement] = {}
 
-    def region(self, number: int) -> hd.sr.SourceImageForRegion:
-        """Frame ``number`` (1-based) as the source of an SCOORD."""
+    def region(self, number: int) -> DataElement:
+        """The Content Sequence of an SCOORD SELECTED FROM frame ``number`` (1-based)."""
         if number not in self._regions:
-            self._regions[number] = hd.sr.SourceImageForRegion(
-                *self.uids, referenced_frame_numbers=[number]
-            )
+            image = hd.sr.SourceImageForRegion(*self.uids, referenced_frame_numbers=[number])
+            self._regions[number] = content_element([image])
         return self._regions[number]
 
     def measurement(self, number: int) -> DataElement:
@@ -103,14 +104,54 @@ class NumItems:
         measured.FloatingPointValue = value
         units = prototype[_MEASURED_VALUE_SEQUENCE].value[0][_UNITS_SEQUENCE]
         measured[_UNITS_SEQUENCE] = units
-        # A NumContentItem as its constructor leaves it (it sets no other attribute).
-        item = hd.sr.NumContentItem.__new__(hd.sr.NumContentItem)
-        pydicom.Dataset.__init__(item)
-        for element in prototype.elements():
-            if element.tag != _MEASURED_VALUE_SEQUENCE:
-                item[element.tag] = element
-        item[_MEASURED_VALUE_SEQUENCE] = DataElement(
-            _MEASURED_VALUE_SEQUENCE, "SQ", pydicom.Sequence([measured])
-        )
-        item[_CONTENT_SEQUENCE] = content
-        return item
+        values = DataElement(_MEASURED_VALUE_SEQUENCE, "SQ", pydicom.Sequence([measured]))
+        return _copied(prototype, [values, content])
+
+
+class ScoordItems:
+    """SCOORDs of a measurement's geometry (2D, INFERRED FROM), by graphic type:
+    highdicom's constructor once per type, copies for the coordinates (as
+    :class:`NumItems` does; the coordinates go through pydicom's own FL conversion)."""
+
+    def __init__(self) -> None:
+        self._prototypes: dict[str, hd.sr.CoordinatesForMeasurement] = {}
+
+    def item(
+        self, graphic_type: str, points: np.ndarray, content: DataElement
+    ) -> hd.sr.CoordinatesForMeasurement:
+        """The SCOORD of ``points`` (``(N, 2)`` float32, ``(x, y)`` image px) of
+        ``graphic_type`` (``POINT`` or ``POLYLINE``) with ``content`` as its Content
+        Sequence (the image and frame it is SELECTED FROM)."""
+        # highdicom's checks of the constructor, for every copy.
+        count = 1 if graphic_type == "POINT" else 2
+        if points.dtype != np.float32 or points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError("SCOORD points must be (N, 2) float32 (column, row) pairs.")
+        if points.shape[0] < count or (count == 1 and points.shape[0] != 1):
+            raise ValueError(f"a {graphic_type} SCOORD cannot hold {points.shape[0]} points.")
+        if graphic_type not in self._prototypes:
+            source = hd.sr.SourceImageForRegion("1.2.3", "1.2.3.4", referenced_frame_numbers=[1])
+            self._prototypes[graphic_type] = hd.sr.CoordinatesForMeasurement(
+                graphic_type, np.zeros((count, 2), np.float32), source
+            )
+        # As highdicom sets it: ``GraphicData = graphic_data.flatten().tolist()``.
+        data = DataElement(_GRAPHIC_DATA, "FL", points.flatten().tolist())
+        return _copied(self._prototypes[graphic_type], [data, content])
+
+
+def _copied(prototype: hd.sr.ContentItem, replaced: list[DataElement]) -> hd.sr.ContentItem:
+    """A new item of ``prototype``'s class holding its elements, those of ``replaced``'s
+    tags replaced (or added): what the class's constructor would make of the values.
+
+    The elements kept are shared with the prototype: nothing changes an element once
+    it is made (the writer puts encoded copies in place of an item's elements, never
+    changes them), so each copy holds the same values as if they were its own.
+    """
+    cls = type(prototype)
+    item = cls.__new__(cls)  # the constructors set no attribute but elements
+    pydicom.Dataset.__init__(item)
+    new = {element.tag: element for element in replaced}
+    for element in prototype.elements():
+        item[element.tag] = new.pop(element.tag, element)
+    for tag, element in new.items():
+        item[tag] = element
+    return item

@@ -44,7 +44,7 @@ from usannotate._atomic import write_atomically
 from usannotate.annotations import AnnotatedObject, Row, ShapeKind, measure_frame
 from usannotate.export import sr_details
 from usannotate.export._common import AnnotatedLoop, ExportError, check_units, frames_of_track
-from usannotate.export._sr_items import ImageReferences, NumItems, content_element
+from usannotate.export._sr_items import ImageReferences, NumItems, ScoordItems, content_element
 from usannotate.export.sr_codes import (
     FRAME_LISTS,
     SCHEME,
@@ -318,6 +318,7 @@ def _track_group(
     geometry = obj.all_geometry(n)
     images = references if references is not None else ImageReferences(header)
     nums = nums if nums is not None else NumItems()
+    scoords = ScoordItems()
     measurements: list[hd.sr.NumContentItem] = []
     by_source: dict[str, list[int]] = {}
     for frame in frames:
@@ -329,7 +330,7 @@ def _track_group(
         # carries the frame's geometry, the others name the same image and frame.
         for k, row in enumerate(rows):
             content = (
-                content_element([_scoord(obj.kind, points, images, number)])
+                content_element([_scoord(obj.kind, points, images, scoords, number)])
                 if k == 0
                 else images.measurement(number)
             )
@@ -366,14 +367,18 @@ def _track_group(
 
 
 def _scoord(
-    kind: ShapeKind, points: np.ndarray, images: ImageReferences, number: int
+    kind: ShapeKind,
+    points: np.ndarray,
+    images: ImageReferences,
+    scoords: ScoordItems,
+    number: int,
 ) -> hd.sr.CoordinatesForMeasurement:
     """The track's geometry on frame ``number`` (1-based) as an SCOORD on that frame."""
     data = np.asarray(points, dtype=np.float32)
     if kind is ShapeKind.REGION:
         data = np.vstack([data, data[:1]])  # SCOORD closes a polygon by repeating point 1
     graphic = "POINT" if kind is ShapeKind.POINT else "POLYLINE"
-    return hd.sr.CoordinatesForMeasurement(graphic, data, images.region(number))
+    return scoords.item(graphic, data, images.region(number))
 
 
 def write_sr(
@@ -418,11 +423,11 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
     pydicom writes every item of a dataset made from scratch (no original encoding) by
     first correcting ambiguous VRs in it *and in all its nested items* again: a report
     of 2,000 frames nests 30,000 items up to 8 deep, so the tree is walked about depth
-    times, which was over half of an SR export's time. Here the correction runs once
-    over the whole tree (pydicom's own ``correct_ambiguous_vr``, which recurses), every
-    element is made a ``DataElement`` (as the writer would), and each item is then
-    marked as already in the encoding it is written in, so the writer writes it as it
-    is.
+    times, which was over half of an SR export's time. Here one walk of the tree makes
+    every element a ``DataElement`` (as the writer would), corrects the ambiguous VRs
+    (pydicom's own ``correct_ambiguous_vr_element``, as its ``correct_ambiguous_vr``
+    does) and marks each item as already in the encoding it is written in, so the
+    writer writes it as it is.
 
     And the small sequences a report repeats thousands of times (a concept's code, a
     unit, the image and frame referred to, the Content Sequence naming that image: one
@@ -434,9 +439,9 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
     """
     from pydicom.dataelem import RawDataElement
     from pydicom.filebase import DicomBytesIO
-    from pydicom.filewriter import correct_ambiguous_vr, write_sequence
+    from pydicom.filewriter import correct_ambiguous_vr_element, write_sequence
+    from pydicom.valuerep import AMBIGUOUS_VR
 
-    correct_ambiguous_vr(sr, True)
     encoded: dict[tuple, RawDataElement] = {}
     ours: set[int] = set()  # ids of the elements in ``encoded``
     # Elements put in several items (a frame's Content Sequence), by id and character
@@ -473,7 +478,7 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
 
     seen: set[int] = set()  # items put in several places (a frame's image reference)
 
-    def visit(item: pydicom.Dataset) -> None:
+    def visit(item: pydicom.Dataset, ancestors: list[pydicom.Dataset]) -> None:
         # The writer compares the item's original character set with the one it
         # inherits (pydicom's private ``_character_set``): they must agree.
         charset = item._character_set
@@ -483,6 +488,12 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
                 if id(element) in ours:
                     continue  # ours, put here through another parent
                 element = item[tag]  # one copied from the image: converted
+            if element.VR in AMBIGUOUS_VR:
+                # As pydicom's correct_ambiguous_vr would, before writing; ``ancestors``
+                # closest first. (Its own walk of the whole tree took a fifth of
+                # this function's time: it grows one list of every item it visits.)
+                correct_ambiguous_vr_element(element, item, True, ancestors)
+                continue
             if element.VR != "SQ":
                 continue
             again = replaced.get((id(element), str(charset)))
@@ -493,7 +504,7 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
             for child in element.value:
                 if id(child) not in seen:
                     seen.add(id(child))
-                    visit(child)
+                    visit(child, [child, *ancestors])
             raw = shared(element, charset)
             replaced[(id(element), str(charset))] = (element, raw)
             if raw is not None:
@@ -501,4 +512,4 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
         item.set_original_encoding(False, True, charset)
 
     seen.add(id(sr))
-    visit(sr)
+    visit(sr, [sr])
