@@ -33,6 +33,8 @@ __all__ = ["ImageReferences", "NumItems", "ScoordItems", "content_element"]
 _CONTENT_SEQUENCE = 0x0040A730
 _MEASURED_VALUE_SEQUENCE = 0x0040A300
 _UNITS_SEQUENCE = 0x004008EA
+_NUMERIC_VALUE = 0x0040A30A
+_FLOATING_POINT_VALUE = 0x0040A161
 _GRAPHIC_DATA = 0x00700022
 
 
@@ -73,22 +75,48 @@ class ImageReferences:
         return hd.sr.SourceImageForMeasurementGroup(*self.uids, referenced_frame_numbers=numbers)
 
 
+class _Prototype:
+    """An item made by highdicom's constructor, and its elements by tag."""
+
+    def __init__(self, item: hd.sr.ContentItem) -> None:
+        self.item = item
+        self.elements = {element.tag: element for element in item.elements()}
+
+    def copy(self, replaced: list[DataElement]) -> hd.sr.ContentItem:
+        """A new item of the prototype's class holding its elements, those of
+        ``replaced``'s tags replaced (or added): what the class's constructor would
+        make of those values.
+
+        The elements kept are shared with the prototype: nothing changes an element
+        once it is made (the writer puts encoded copies in place of an item's
+        elements, never changes them), so each copy holds the same values as if they
+        were its own.
+        """
+        elements = dict(self.elements)
+        for element in replaced:
+            elements[element.tag] = element
+        cls = type(self.item)
+        item = cls.__new__(cls)  # the constructors set no attribute but elements
+        pydicom.Dataset.__init__(item, elements)  # a Dataset of these elements by tag
+        return item
+
+
 class NumItems:
     """TID 300 measurements (NUM, CONTAINS) by measurement name and unit, as
     ``usannotate measure`` prints them: highdicom's constructor once per pair, copies
     for the values (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self._prototypes: dict[tuple[str, str], hd.sr.NumContentItem] = {}
+        self._prototypes: dict[tuple[str, str], _Prototype] = {}
 
-    def prototype(self, measurement: str, unit: str) -> hd.sr.NumContentItem:
+    def _prototype(self, measurement: str, unit: str) -> _Prototype:
         """highdicom's NUM item of ``measurement`` in ``unit`` (its value 0)."""
         key = (measurement, unit)
         if key not in self._prototypes:
             made = hd.sr.Measurement(
                 name=MEASUREMENT_CODES[measurement], value=0.0, unit=UNIT_CODES[unit]
             )
-            self._prototypes[key] = made[0]
+            self._prototypes[key] = _Prototype(made[0])
         return self._prototypes[key]
 
     def item(
@@ -98,14 +126,15 @@ class NumItems:
         INFERRED FROM)."""
         if not isinstance(value, float):
             raise TypeError('Argument "value" must have type "float".')
-        prototype = self.prototype(measurement, unit)
-        measured = pydicom.Dataset()
-        measured.NumericValue = DS(value, auto_format=True)
-        measured.FloatingPointValue = value
-        units = prototype[_MEASURED_VALUE_SEQUENCE].value[0][_UNITS_SEQUENCE]
-        measured[_UNITS_SEQUENCE] = units
+        prototype = self._prototype(measurement, unit)
+        units = prototype.elements[_MEASURED_VALUE_SEQUENCE].value[0][_UNITS_SEQUENCE]
+        # As highdicom sets them: NumericValue = DS(value, auto_format=True) and
+        # FloatingPointValue = value (a float), beside the unit.
+        numeric = DataElement(_NUMERIC_VALUE, "DS", DS(value, auto_format=True))
+        floating = DataElement(_FLOATING_POINT_VALUE, "FD", value)
+        measured = pydicom.Dataset({e.tag: e for e in (numeric, floating, units)})
         values = DataElement(_MEASURED_VALUE_SEQUENCE, "SQ", pydicom.Sequence([measured]))
-        return _copied(prototype, [values, content])
+        return prototype.copy([values, content])
 
 
 class ScoordItems:
@@ -114,7 +143,7 @@ class ScoordItems:
     :class:`NumItems` does; the coordinates go through pydicom's own FL conversion)."""
 
     def __init__(self) -> None:
-        self._prototypes: dict[str, hd.sr.CoordinatesForMeasurement] = {}
+        self._prototypes: dict[str, _Prototype] = {}
 
     def item(
         self, graphic_type: str, points: np.ndarray, content: DataElement
@@ -130,28 +159,11 @@ class ScoordItems:
             raise ValueError(f"a {graphic_type} SCOORD cannot hold {points.shape[0]} points.")
         if graphic_type not in self._prototypes:
             source = hd.sr.SourceImageForRegion("1.2.3", "1.2.3.4", referenced_frame_numbers=[1])
-            self._prototypes[graphic_type] = hd.sr.CoordinatesForMeasurement(
-                graphic_type, np.zeros((count, 2), np.float32), source
+            self._prototypes[graphic_type] = _Prototype(
+                hd.sr.CoordinatesForMeasurement(
+                    graphic_type, np.zeros((count, 2), np.float32), source
+                )
             )
         # As highdicom sets it: ``GraphicData = graphic_data.flatten().tolist()``.
         data = DataElement(_GRAPHIC_DATA, "FL", points.flatten().tolist())
-        return _copied(self._prototypes[graphic_type], [data, content])
-
-
-def _copied(prototype: hd.sr.ContentItem, replaced: list[DataElement]) -> hd.sr.ContentItem:
-    """A new item of ``prototype``'s class holding its elements, those of ``replaced``'s
-    tags replaced (or added): what the class's constructor would make of the values.
-
-    The elements kept are shared with the prototype: nothing changes an element once
-    it is made (the writer puts encoded copies in place of an item's elements, never
-    changes them), so each copy holds the same values as if they were its own.
-    """
-    cls = type(prototype)
-    item = cls.__new__(cls)  # the constructors set no attribute but elements
-    pydicom.Dataset.__init__(item)
-    new = {element.tag: element for element in replaced}
-    for element in prototype.elements():
-        item[element.tag] = new.pop(element.tag, element)
-    for tag, element in new.items():
-        item[tag] = element
-    return item
+        return self._prototypes[graphic_type].copy([data, content])
