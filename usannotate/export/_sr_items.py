@@ -24,6 +24,7 @@ import highdicom as hd
 import numpy as np
 import pydicom
 from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
 from pydicom.valuerep import DS
 
 from usannotate.export.sr_codes import MEASUREMENT_CODES, UNIT_CODES
@@ -140,7 +141,7 @@ class NumItems:
 class ScoordItems:
     """SCOORDs of a measurement's geometry (2D, INFERRED FROM), by graphic type:
     highdicom's constructor once per type, copies for the coordinates (as
-    :class:`NumItems` does; the coordinates go through pydicom's own FL conversion)."""
+    :class:`NumItems` does)."""
 
     def __init__(self) -> None:
         self._prototypes: dict[str, _Prototype] = {}
@@ -164,6 +165,9 @@ class ScoordItems:
                     graphic_type, np.zeros((count, 2), np.float32), source
                 )
             )
-        # As highdicom sets it: ``GraphicData = graphic_data.flatten().tolist()``.
-        data = DataElement(_GRAPHIC_DATA, "FL", points.flatten().tolist())
+        # As highdicom sets it, ``GraphicData = graphic_data.flatten().tolist()``, with
+        # pydicom's conversion of an FL value done here: it checks each value is a
+        # float (it is: float32 to Python float), ~1 us a value through its layers.
+        values = MultiValue(float, points.flatten().tolist())
+        data = DataElement(_GRAPHIC_DATA, "FL", values, already_converted=True)
         return self._prototypes[graphic_type].copy([data, content])
