@@ -411,3 +411,38 @@ def test_the_one_pass_write_corrects_ambiguous_vrs_as_pydicom(tmp_path):
     back = pydicom.dcmread(io.BytesIO(fast.getvalue()))
     assert back.SmallestImagePixelValue == -5
     assert back.SourceImageSequence[0].ReferencedImageSequence[0].LargestImagePixelValue == -3
+
+
+def test_build_sr_holds_what_write_sr_writes(tmp_path):
+    """build_sr's document (parsed by highdicom in memory) holds the measurements, their
+    geometry and frames that write_sr's file holds."""
+    from usannotate.export import annotated_loop
+    from usannotate.export.sr import build_sr, write_sr
+
+    with annotated_loop(mark_sample(tmp_path)) as work:
+        built = build_sr(work, all_frames=True)
+        path = write_sr(work, tmp_path / "written.dcm", all_frames=True)
+    back = hd.sr.srread(path)
+
+    def measurements(report: hd.sr.ComprehensiveSR) -> list[tuple]:
+        out = []
+        for group in report.content.get_image_measurement_groups():
+            for m in group.get_measurements():
+                scoords = m.referenced_coordinates or []
+                images = [s.ContentSequence[0] for s in scoords] or m.referenced_images
+                out.append(
+                    (
+                        str(group.tracking_uid),
+                        m.name.value,
+                        m.value,
+                        m.unit.value,
+                        [list(s.value.ravel()) for s in scoords],
+                        [int(i.ReferencedSOPSequence[0].ReferencedFrameNumber) for i in images],
+                    )
+                )
+        return out
+
+    assert isinstance(built, hd.sr.ComprehensiveSR)
+    listed = measurements(built)
+    assert len(listed) > 100
+    assert listed == measurements(back)

@@ -362,7 +362,7 @@ def _track_group(
         )
         for name, value in texts
     ]
-    group[0].ContentSequence = hd.sr.ContentSequence(items, is_root=False)
+    group[0].ContentSequence = items  # highdicom makes it a ContentSequence (and checks)
     return group
 
 
