@@ -1,10 +1,11 @@
-"""The content items an SR repeats per frame, made quickly: image references and NUMs (no Qt).
+"""The content items an SR repeats per frame, made quickly: frame references, NUMs, SCOORDs.
 
-A report of a 600-frame loop with 4 tracks holds ~6,000 NUM measurements and ~2,000
-references to frames. highdicom builds each item through pydicom attribute by attribute,
-and its content sequences hash every item's concept name again whenever an item is
-added (three times for a measurement): ~140 us for a measurement naming its image, which
-was the largest part of the export's time. Here:
+No Qt. A report of a 600-frame loop with 4 tracks holds ~6,000 NUM measurements, ~2,000
+SCOORDs and as many references to frames. highdicom builds each item through pydicom
+attribute by attribute, and its content sequences hash every item's concept name again
+whenever an item is added (three times for a measurement): ~140 us for a measurement
+naming its image, ~100 us for an SCOORD, which was the largest part of the export's
+time. Here:
 
 - each frame's image reference is built by highdicom once, and so is the one-item
   Content Sequence that names it, shared by every item inferred from that frame (the
@@ -14,8 +15,9 @@ was the largest part of the export's time. Here:
   prototype's concept name, relationship, value type and unit elements (never changed
   after they are made) and gets its own Measured Value Sequence, holding the value as
   highdicom writes one (``NumericValue = DS(value, auto_format=True)`` and
-  ``FloatingPointValue = value``). A test checks the copies equal what highdicom's
-  constructor makes.
+  ``FloatingPointValue = value``); an SCOORD likewise, once per graphic type, with its
+  own Graphic Data. A test checks the copies equal, element for element and byte for
+  byte, what highdicom's constructors make.
 """
 
 from __future__ import annotations
