@@ -158,6 +158,20 @@ def test_rates_are_per_second_from_the_frame_times(phantom):
     assert {r.unit for r in area} == {"mm2/s"}
 
 
+def test_some_frames_give_the_same_rows_as_every_frame(phantom):
+    """An export of some frames measures only those (and their neighbours, for the
+    rates): the rows of those frames are the same, rates at a track's ends included."""
+    loop, truth, annotations = phantom
+    times = loop.frame_start_times_ms() / 1000.0
+    cal_for = loop.calibration_for_points
+    every = loop_hydro_rows(annotations, loop.n_frames, cal_for, times)
+    fluid_frames = [i["index"] for i in truth["frames"] if i["fluid"] is not None]
+    some = {0, 7, fluid_frames[0], fluid_frames[-1], loop.n_frames - 1, loop.n_frames + 5}
+    rows = loop_hydro_rows(annotations, loop.n_frames, cal_for, times, frames=some)
+    assert {r.measurement for r in rows} >= {"fluid_thickness", "spread_rate", "area_rate"}
+    assert rows == [r for r in every if r.frame in some]
+
+
 def test_without_calibration_everything_is_in_px(phantom):
     _, truth, annotations = phantom
     px = Calibration("px", 1.0, 1.0, reason="the test measures in px")

@@ -330,3 +330,119 @@ def test_the_one_pass_write_gives_pydicoms_own_bytes(tmp_path):
     assert fast.getvalue() == plain.getvalue()
     back = hd.sr.srread(io.BytesIO(fast.getvalue()))
     assert len(find_content_items(back, name=codes.SCT.Area, recursive=True)) > 0
+
+
+def test_copied_items_are_highdicoms_own():
+    """The SR's NUM items are copies of one highdicom item per (concept, unit) with the
+    value set, its SCOORDs one per graphic type with the points set: each equals,
+    element for element and byte for byte, what highdicom's constructor makes of the
+    same values and image frame."""
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
+    from usannotate.export._sr_items import ImageReferences, NumItems, ScoordItems
+
+    header = pydicom.Dataset()
+    header.SOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
+    header.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.1"
+    images, nums = ImageReferences(header), NumItems()
+
+    def encoded(item: pydicom.Dataset) -> bytes:
+        buffer = DicomBytesIO()
+        buffer.is_little_endian, buffer.is_implicit_VR = True, False
+        write_dataset(buffer, item)
+        return buffer.getvalue()
+
+    cases = [("length", "mm", 12.345678), ("area", "mm2", 0.0), ("angle", "deg", -3.5)]
+    cases += [("spread_rate", "px/s", 1e-06), ("length", "mm", 123456.5), ("length", "mm", 2.0)]
+    for measurement, unit, value in cases:
+        ours = nums.item(measurement, unit, value, images.measurement(7))
+        theirs = hd.sr.Measurement(
+            name=MEASUREMENT_CODES[measurement],
+            value=value,
+            unit=UNIT_CODES[unit],
+            referenced_images=[hd.sr.SourceImageForMeasurement(*images.uids, [7])],
+        )[0]
+        assert type(ours) is hd.sr.NumContentItem
+        assert ours == theirs
+        assert encoded(ours) == encoded(theirs)
+        assert (ours.value, ours.unit, ours.name) == (value, theirs.unit, theirs.name)
+    with pytest.raises(TypeError, match="float"):
+        nums.item("length", "mm", 3, images.measurement(7))
+
+    scoords = ScoordItems()
+    region = hd.sr.SourceImageForRegion(*images.uids, [4])
+    shapes = [("POINT", [[1.5, 2.25]]), ("POLYLINE", [[0, 0], [3.1, 4.7]])]
+    shapes += [("POLYLINE", np.random.default_rng(3).uniform(0, 640, (40, 2)))]
+    for graphic, points in shapes:
+        data = np.asarray(points, np.float32)
+        ours = scoords.item(graphic, data, images.region(4))
+        theirs = hd.sr.CoordinatesForMeasurement(graphic, data, region)
+        assert type(ours) is hd.sr.CoordinatesForMeasurement
+        assert ours == theirs
+        assert encoded(ours) == encoded(theirs)
+    for graphic, count in (("POINT", 2), ("POLYLINE", 1)):
+        with pytest.raises(ValueError, match="SCOORD"):
+            scoords.item(graphic, np.zeros((count, 2), np.float32), images.region(4))
+
+
+def test_the_one_pass_write_corrects_ambiguous_vrs_as_pydicom(tmp_path):
+    """Elements whose VR depends on another (US or SS by Pixel Representation), at the
+    root and nested, are written as pydicom's own path writes them."""
+    import copy
+    import io
+
+    from usannotate.export import annotated_loop
+    from usannotate.export.sr import _mark_as_encoded, _sr_dataset
+
+    with annotated_loop(mark_sample(tmp_path)) as work:
+        report = _sr_dataset(work, all_frames=False, allow_px=False, progress=None)
+    report.PixelRepresentation = 1
+    report.SmallestImagePixelValue = -5  # US or SS: SS, by the root's representation
+    nested, outer = pydicom.Dataset(), pydicom.Dataset()
+    nested.LargestImagePixelValue = -3  # SS too, by an ancestor's representation
+    outer.ReferencedImageSequence = [nested]
+    report.SourceImageSequence = [outer]
+    plain, fast = io.BytesIO(), io.BytesIO()
+    copy.deepcopy(report).save_as(plain, enforce_file_format=True)
+    _mark_as_encoded(report)
+    report.save_as(fast, enforce_file_format=True)
+    assert fast.getvalue() == plain.getvalue()
+    back = pydicom.dcmread(io.BytesIO(fast.getvalue()))
+    assert back.SmallestImagePixelValue == -5
+    assert back.SourceImageSequence[0].ReferencedImageSequence[0].LargestImagePixelValue == -3
+
+
+def test_build_sr_holds_what_write_sr_writes(tmp_path):
+    """build_sr's document (parsed by highdicom in memory) holds the measurements, their
+    geometry and frames that write_sr's file holds."""
+    from usannotate.export import annotated_loop
+    from usannotate.export.sr import build_sr, write_sr
+
+    with annotated_loop(mark_sample(tmp_path)) as work:
+        built = build_sr(work, all_frames=True)
+        path = write_sr(work, tmp_path / "written.dcm", all_frames=True)
+    back = hd.sr.srread(path)
+
+    def measurements(report: hd.sr.ComprehensiveSR) -> list[tuple]:
+        out = []
+        for group in report.content.get_image_measurement_groups():
+            for m in group.get_measurements():
+                scoords = m.referenced_coordinates or []
+                images = [s.ContentSequence[0] for s in scoords] or m.referenced_images
+                out.append(
+                    (
+                        str(group.tracking_uid),
+                        m.name.value,
+                        m.value,
+                        m.unit.value,
+                        [list(s.value.ravel()) for s in scoords],
+                        [int(i.ReferencedSOPSequence[0].ReferencedFrameNumber) for i in images],
+                    )
+                )
+        return out
+
+    assert isinstance(built, hd.sr.ComprehensiveSR)
+    listed = measurements(built)
+    assert len(listed) > 100
+    assert listed == measurements(back)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -116,25 +116,33 @@ def _plane_axes(plane: np.ndarray, around: np.ndarray) -> tuple[np.ndarray, np.n
     return tangent, np.array([-tangent[1], tangent[0]])
 
 
-def _crossings_of_closed(
+def _crossing_extremes(
     poly: np.ndarray,
     origin: np.ndarray,
     t_axis: np.ndarray,
     n_axis: np.ndarray,
     t_values: np.ndarray,
-) -> list[np.ndarray]:
-    """For each ``t`` in ``t_values``, the ``n`` coordinates where the closed outline
-    ``poly`` (scaled space) crosses the line at that ``t`` (axes from ``origin``)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each ``t`` in ``t_values``: how many times the closed outline ``poly`` (scaled
+    space) crosses the line at that ``t`` (axes from ``origin``), and the least and the
+    greatest ``n`` coordinate of those crossings (+inf / -inf where it crosses none).
+
+    All lines at once, as arrays ``(len(t_values), edges)``: each crossing is computed
+    with the same arithmetic as one line at a time would, so the values are the same.
+    """
     rel = poly - origin
     tt, nn = rel @ t_axis, rel @ n_axis
-    t0, t1 = tt, np.roll(tt, -1)
-    n0, n1 = nn, np.roll(nn, -1)
-    out = []
-    for t in t_values:
-        hit = ((t0 <= t) & (t1 > t)) | ((t1 <= t) & (t0 > t))
-        frac = (t - t0[hit]) / (t1[hit] - t0[hit])
-        out.append(n0[hit] + frac * (n1[hit] - n0[hit]))
-    return out
+    t0, t1 = tt[None, :], np.roll(tt, -1)[None, :]
+    n0, n1 = nn[None, :], np.roll(nn, -1)[None, :]
+    t = t_values[:, None]
+    hit = ((t0 <= t) & (t1 > t)) | ((t1 <= t) & (t0 > t))
+    with np.errstate(invalid="ignore", divide="ignore"):  # edges along t: never a hit
+        ns = n0 + (t - t0) / (t1 - t0) * (n1 - n0)
+    return (
+        hit.sum(axis=1),
+        np.where(hit, ns, np.inf).min(axis=1),
+        np.where(hit, ns, -np.inf).max(axis=1),
+    )
 
 
 def thickest_chord(
@@ -158,16 +166,13 @@ def thickest_chord(
         return None
     span = along.max() - along.min()
     t_values = np.linspace(along.min() + span * 1e-6, along.max() - span * 1e-6, _SAMPLES)
-    best = (-1.0, 0.0, 0.0)
-    for t, ns in zip(
-        t_values, _crossings_of_closed(poly, origin, tangent, normal, t_values), strict=True
-    ):
-        if len(ns) >= 2 and ns.max() - ns.min() > best[0]:
-            best = (float(ns.max() - ns.min()), float(t), float((ns.max() + ns.min()) / 2))
-    if best[0] < 0:
+    counts, lows, highs = _crossing_extremes(poly, origin, tangent, normal, t_values)
+    widths = np.where(counts >= 2, highs - lows, -np.inf)
+    i = int(widths.argmax())  # the first of the widest, as a scan keeping the first would
+    if counts[i] < 2:
         return None
-    middle = origin + best[1] * tangent + best[2] * normal
-    return best[0], middle / scale, normal
+    middle = origin + float(t_values[i]) * tangent + float((highs[i] + lows[i]) / 2) * normal
+    return float(widths[i]), middle / scale, normal
 
 
 def _polyline_crossings(plane: np.ndarray, point: np.ndarray, normal: np.ndarray) -> np.ndarray:
@@ -359,6 +364,7 @@ def loop_hydro_rows(
     calibration_for: Callable[[np.ndarray], Calibration],
     times_s: Sequence[float],
     base_rows: Sequence[Row] | None = None,
+    frames: Collection[int] | None = None,
 ) -> list[Row]:
     """Every per-frame hydrodissection measure on every frame, then the rates.
 
@@ -371,6 +377,10 @@ def loop_hydro_rows(
     base_rows
         The loop's :func:`measure_frame` rows when the caller has them (their ``area``
         and ``extent_along_plane`` give the rates); computed here otherwise.
+    frames
+        Only these frames' rows (an export of some frames): each is measured, and
+        its rates computed, as with every frame (a rate's central difference needs
+        the frames next to it, and only those are measured besides).
 
     Returns
     -------
@@ -378,10 +388,16 @@ def loop_hydro_rows(
         Frames in order; per frame the per-frame measures, then the rates of that frame
         (``spread_rate``, ``area_rate``, ``advance_rate``: unit ``<unit>/s``).
     """
-    frames = sorted({f for obj in annotations.objects for f in obj.frame_sources(n_frames)})
-    per_frame = {f: frame_hydro_rows(annotations, f, calibration_for) for f in frames}
+    marked = sorted({f for obj in annotations.objects for f in obj.frame_sources(n_frames)})
+    if frames is None:
+        wanted = measured = marked
+    else:
+        wanted = sorted(set(frames).intersection(marked))
+        near = {g for f in wanted for g in (f - 1, f, f + 1)}
+        measured = [f for f in marked if f in near]
+    per_frame = {f: frame_hydro_rows(annotations, f, calibration_for) for f in measured}
     if base_rows is None:
-        base_rows = [r for f in frames for r in measure_frame(annotations, f, calibration_for)]
+        base_rows = [r for f in measured for r in measure_frame(annotations, f, calibration_for)]
     series: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in [*base_rows, *(r for rs in per_frame.values() for r in rs)]:
         if row.measurement in RATE_OF.values():
@@ -407,7 +423,7 @@ def loop_hydro_rows(
                     )
                 )
     out: list[Row] = []
-    for f in frames:
+    for f in wanted:
         out += per_frame[f] + rates.get(f, [])
     return out
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from pydicom.dataset import Dataset
 
 #: PS3.3 C.8.5.5.1.1 Region Spatial Format.
@@ -471,8 +472,8 @@ def calibration_for_points(
         outside every 2-D region, a region larger than the image, a region whose units
         are not cm. Regions are never mixed.
     """
-    pts = [(float(p[0]), float(p[1])) for p in points]
-    if not pts:
+    xy = _as_xy(points)
+    if not len(xy):
         return Calibration("px", 1.0, 1.0, reason="no points to measure")
     if not regions:
         return Calibration("px", 1.0, 1.0, reason="the file has no ultrasound calibration")
@@ -481,8 +482,9 @@ def calibration_for_points(
         for number, region in enumerate(regions, 1)
     ]
     spatial = [(n, r) for n, r in numbered if r.spatial_format == "2d"]
-    holding_all = [(n, r) for n, r in spatial if all(r.contains(x, y) for x, y in pts)]
+    holding_all = [(n, r) for n, r in spatial if _holds_all(r, xy)]
     if not holding_all:
+        pts = [(x, y) for x, y in xy.tolist()]
         return Calibration("px", 1.0, 1.0, reason=_outside_reason(spatial, pts))
     number, region = min(holding_all, key=lambda item: item[1].area_px)
     if image_size is not None and not region.fits_image(*image_size):
@@ -510,6 +512,21 @@ def calibration_for_points(
     return Calibration(
         "mm", region.mm_per_px_x, region.mm_per_px_y, region=region, region_number=number
     )
+
+
+def _as_xy(points: Iterable[Sequence[float]]) -> np.ndarray:
+    """``points``' ``(x, y)`` as an ``(N, 2)`` float array (a mark's array as it is)."""
+    if isinstance(points, np.ndarray) and points.ndim == 2 and points.shape[1] >= 2:
+        return points[:, :2].astype(float)
+    return np.array([(float(p[0]), float(p[1])) for p in points], dtype=float).reshape(-1, 2)
+
+
+def _holds_all(region: Region, xy: np.ndarray) -> bool:
+    """Whether ``region`` contains every point of ``xy`` (as :meth:`Region.contains`
+    says for each: all points at once, as an export asks for thousands of outlines)."""
+    x0, y0, x1, y1 = region.bounds
+    x, y = xy[:, 0], xy[:, 1]
+    return bool(((x0 <= x) & (x <= x1 + 1) & (y0 <= y) & (y <= y1 + 1)).all())
 
 
 def _outside_reason(spatial: list[tuple[int, Region]], points: list[tuple[float, float]]) -> str:

@@ -25,9 +25,12 @@ conversion is here and in :mod:`usannotate.export.sr_import` only.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import highdicom as hd
@@ -41,13 +44,12 @@ from usannotate._atomic import write_atomically
 from usannotate.annotations import AnnotatedObject, Row, ShapeKind, measure_frame
 from usannotate.export import sr_details
 from usannotate.export._common import AnnotatedLoop, ExportError, check_units, frames_of_track
+from usannotate.export._sr_items import ImageReferences, NumItems, ScoordItems, content_element
 from usannotate.export.sr_codes import (
     FRAME_LISTS,
-    MEASUREMENT_CODES,
     SCHEME,
     TRACK_ID,
     TRACK_NAME,
-    UNIT_CODES,
     frame_ranges,
     label_code,
 )
@@ -104,8 +106,41 @@ def build_sr(
     ExportError
         Nothing is marked, or some values are in px and ``allow_px`` is not set.
     """
-    sr = _sr_dataset(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
-    return hd.sr.ComprehensiveSR.from_dataset(sr, copy=False)
+    with _no_cycle_collection():
+        sr = _sr_dataset(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
+        return hd.sr.ComprehensiveSR.from_dataset(sr, copy=False)
+
+
+_gc_lock = threading.Lock()
+_gc_holders = 0  # reports being built with the collector paused by us
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a report is built and written.
+
+    A report of 2,000 frames is ~100,000 small pydicom objects, all alive until it is
+    written: each collection of the oldest generation walks every one of them again and
+    finds nothing to free, ~a fifth of the export's CPU time (measured). Reference
+    counting still frees everything as usual; cycles wait for the next collection. The
+    collector is turned back on only if it was on (the window keeps it off and collects
+    on its own thread: :mod:`usannotate.ui.gui_gc`), and only when the last report being
+    built at the same time is done.
+    """
+    global _gc_holders
+    with _gc_lock:
+        ours = gc.isenabled() or _gc_holders > 0
+        if ours:
+            _gc_holders += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if ours:
+            with _gc_lock:
+                _gc_holders -= 1
+                if _gc_holders == 0:
+                    gc.enable()
 
 
 def _sr_dataset(
@@ -129,9 +164,12 @@ def _sr_dataset(
     header = _evidence(work)
     try:
         groups: list[tuple[AnnotatedObject, object]] = []
-        references = _ImageReferences(header)  # shared by the tracks
+        references = ImageReferences(header)  # shared by the tracks
+        nums = NumItems()
         for done, obj in enumerate(objects):
-            group = _track_group(work, obj, header, by_key, all_frames, references=references)
+            group = _track_group(
+                work, obj, header, by_key, all_frames, references=references, nums=nums
+            )
             if group is not None:
                 groups.append((obj, group))
             if progress is not None:
@@ -266,7 +304,8 @@ def _track_group(
     all_frames: bool,
     *,
     first_only: bool = False,
-    references: _ImageReferences | None = None,
+    references: ImageReferences | None = None,
+    nums: NumItems | None = None,
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations | None:
     """The track's one measurement group (None when none of its frames is in the loop);
     with ``first_only``, the group of its first frame only."""
@@ -277,8 +316,10 @@ def _track_group(
     if not frames:
         return None
     geometry = obj.all_geometry(n)
-    images = references if references is not None else _ImageReferences(header)
-    measurements: list[hd.sr.Measurement] = []
+    images = references if references is not None else ImageReferences(header)
+    nums = nums if nums is not None else NumItems()
+    scoords = ScoordItems()
+    measurements: list[hd.sr.NumContentItem] = []
     by_source: dict[str, list[int]] = {}
     for frame in frames:
         points, source = geometry[frame]
@@ -288,21 +329,24 @@ def _track_group(
         # Every kind has a value on every frame (length, area or depth): the first one
         # carries the frame's geometry, the others name the same image and frame.
         for k, row in enumerate(rows):
-            if k == 0:
-                measurements.append(
-                    _measurement(row, coordinates=_scoord(obj.kind, points, images, number))
-                )
-            else:
-                measurements.append(_measurement(row, image=images.measurement(number)))
+            content = (
+                content_element([_scoord(obj.kind, points, images, scoords, number)])
+                if k == 0
+                else images.measurement(number)
+            )
+            value = round(float(row.value), 6)
+            measurements.append(nums.item(row.measurement, row.unit, value, content))
+    # highdicom's group of the same arguments, with the measurements put where its own
+    # Measurement objects would go: after the finding, before the source images.
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
             uid=tracking_uid(work.loop.identity.sop_instance_uid, obj.id),
             identifier=label_name[:64],
         ),
         finding_type=label_code(obj.label_id, label_name[:64]),
-        measurements=measurements,
-        source_images=[images.group([f + 1 for f in frames])],
     )
+    items = list(group[0].ContentSequence) + measurements
+    items.append(images.group([f + 1 for f in frames]))
     # highdicom's QualitativeEvaluation is a CODE; TID 1501 also allows TEXT evaluations
     # of the group (its row 12): the track's id and name, and which frames are which.
     texts = [(TRACK_ID, obj.id)]
@@ -312,70 +356,29 @@ def _track_group(
     gaps = [f + 1 for f in obj.absent if f < n]
     if gaps:
         texts.append((FRAME_LISTS["absent"], frame_ranges(gaps)))
-    group[0].ContentSequence.extend(
+    items += [
         hd.sr.TextContentItem(
             name=name, value=value, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS
         )
         for name, value in texts
-    )
+    ]
+    group[0].ContentSequence = items  # highdicom makes it a ContentSequence (and checks)
     return group
 
 
-class _ImageReferences:
-    """References to frames of the one source image (its UIDs read once).
-
-    Each frame's reference is built once and the same item is put wherever that frame
-    is referred to (a needle's 3 values on a frame, every track's geometry on it):
-    highdicom spends over a millisecond on each, and the file holds each copy the same.
-    """
-
-    def __init__(self, header: pydicom.Dataset) -> None:
-        self.uids = (str(header.SOPClassUID), str(header.SOPInstanceUID))
-        self._regions: dict[int, hd.sr.SourceImageForRegion] = {}
-        self._measurements: dict[int, hd.sr.SourceImageForMeasurement] = {}
-
-    def region(self, number: int) -> hd.sr.SourceImageForRegion:
-        if number not in self._regions:
-            self._regions[number] = hd.sr.SourceImageForRegion(
-                *self.uids, referenced_frame_numbers=[number]
-            )
-        return self._regions[number]
-
-    def measurement(self, number: int) -> hd.sr.SourceImageForMeasurement:
-        if number not in self._measurements:
-            self._measurements[number] = hd.sr.SourceImageForMeasurement(
-                *self.uids, referenced_frame_numbers=[number]
-            )
-        return self._measurements[number]
-
-    def group(self, numbers: list[int]) -> hd.sr.SourceImageForMeasurementGroup:
-        return hd.sr.SourceImageForMeasurementGroup(*self.uids, referenced_frame_numbers=numbers)
-
-
 def _scoord(
-    kind: ShapeKind, points: np.ndarray, images: _ImageReferences, number: int
-) -> list[hd.sr.CoordinatesForMeasurement]:
+    kind: ShapeKind,
+    points: np.ndarray,
+    images: ImageReferences,
+    scoords: ScoordItems,
+    number: int,
+) -> hd.sr.CoordinatesForMeasurement:
     """The track's geometry on frame ``number`` (1-based) as an SCOORD on that frame."""
     data = np.asarray(points, dtype=np.float32)
     if kind is ShapeKind.REGION:
         data = np.vstack([data, data[:1]])  # SCOORD closes a polygon by repeating point 1
     graphic = "POINT" if kind is ShapeKind.POINT else "POLYLINE"
-    return [hd.sr.CoordinatesForMeasurement(graphic, data, images.region(number))]
-
-
-def _measurement(
-    row: Row,
-    *,
-    coordinates: list[hd.sr.CoordinatesForMeasurement] | None = None,
-    image: hd.sr.SourceImageForMeasurement | None = None,
-) -> hd.sr.Measurement:
-    return hd.sr.Measurement(
-        name=MEASUREMENT_CODES[row.measurement],
-        value=round(float(row.value), 6),
-        unit=UNIT_CODES[row.unit],
-        referenced_coordinates=coordinates,
-        referenced_images=[image] if image is not None else None,
-    )
+    return scoords.item(graphic, data, images.region(number))
 
 
 def write_sr(
@@ -396,10 +399,12 @@ def write_sr(
     OSError
         The file could not be written (any file already there is left as it was).
     """
-    sr = _sr_dataset(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
-    _mark_as_encoded(sr)
-    buffer = io.BytesIO()
-    sr.save_as(buffer, enforce_file_format=True)
+    with _no_cycle_collection():
+        sr = _sr_dataset(work, all_frames=all_frames, allow_px=allow_px, progress=progress)
+        _mark_as_encoded(sr)
+        buffer = io.BytesIO()
+        sr.save_as(buffer, enforce_file_format=True)
+        del sr
     path = Path(output)
     write_atomically(path, buffer.getvalue())
     return path
@@ -418,38 +423,49 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
     pydicom writes every item of a dataset made from scratch (no original encoding) by
     first correcting ambiguous VRs in it *and in all its nested items* again: a report
     of 2,000 frames nests 30,000 items up to 8 deep, so the tree is walked about depth
-    times, which was over half of an SR export's time. Here the correction runs once
-    over the whole tree (pydicom's own ``correct_ambiguous_vr``, which recurses), every
-    element is made a ``DataElement`` (as the writer would), and each item is then
-    marked as already in the encoding it is written in, so the writer writes it as it
-    is.
+    times, which was over half of an SR export's time. Here one walk of the tree makes
+    every element a ``DataElement`` (as the writer would), corrects the ambiguous VRs
+    (pydicom's own ``correct_ambiguous_vr_element``, as its ``correct_ambiguous_vr``
+    does) and marks each item as already in the encoding it is written in, so the
+    writer writes it as it is.
 
     And the small sequences a report repeats thousands of times (a concept's code, a
-    unit, the image and frame referred to: one item of text values) are encoded by
-    pydicom once each and written from those bytes wherever they recur, as pydicom
-    writes the elements of a file it read (``RawDataElement``). The file is byte for
-    byte what pydicom's own path writes (a test compares them).
+    unit, the image and frame referred to, the Content Sequence naming that image: one
+    item of text values and of such sequences) are encoded by pydicom once each and
+    written from those bytes wherever they recur, as pydicom writes the elements of a
+    file it read (``RawDataElement``). Items are visited children first, so a sequence
+    whose nested sequences were encoded so can be encoded in its turn. The file is byte
+    for byte what pydicom's own path writes (a test compares them).
     """
     from pydicom.dataelem import RawDataElement
     from pydicom.filebase import DicomBytesIO
-    from pydicom.filewriter import correct_ambiguous_vr, write_sequence
+    from pydicom.filewriter import correct_ambiguous_vr_element, write_sequence
+    from pydicom.valuerep import AMBIGUOUS_VR
 
-    correct_ambiguous_vr(sr, True)
     encoded: dict[tuple, RawDataElement] = {}
     ours: set[int] = set()  # ids of the elements in ``encoded``
+    # Elements put in several items (a frame's Content Sequence), by id and character
+    # set: the element (kept alive, so its id stays its own) and what replaced it.
+    replaced: dict[tuple[int, str], tuple[pydicom.DataElement, RawDataElement | None]] = {}
 
     def shared(element: pydicom.DataElement, charset: str | list[str]) -> RawDataElement | None:
-        """The element as pydicom's bytes, when it is a one-item sequence of text values."""
+        """The element as pydicom's bytes, when it is a one-item sequence of text values
+        and of sequences encoded here."""
         if len(element.value) != 1:
             return None
         item = element.value[0]
         if "SpecificCharacterSet" in item or len(item) > 6:
             return None
-        values = []
+        values: list[tuple[object, ...]] = []
         for leaf in item.elements():
-            if leaf.is_raw or leaf.VR not in _TEXT_VRS:
+            if leaf.is_raw:
+                if id(leaf) not in ours:
+                    return None
+                values.append((leaf.tag, id(leaf)))
+            elif leaf.VR in _TEXT_VRS:
+                values.append((leaf.tag, leaf.VR, str(leaf.value)))
+            else:
                 return None
-            values.append((leaf.tag, leaf.VR, str(leaf.value)))
         key = (element.tag, str(charset), tuple(values))
         if key not in encoded:
             buffer = DicomBytesIO()
@@ -460,13 +476,9 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
             ours.add(id(encoded[key]))
         return encoded[key]
 
-    stack = [sr]
     seen: set[int] = set()  # items put in several places (a frame's image reference)
-    while stack:
-        item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
+
+    def visit(item: pydicom.Dataset, ancestors: list[pydicom.Dataset]) -> None:
         # The writer compares the item's original character set with the one it
         # inherits (pydicom's private ``_character_set``): they must agree.
         charset = item._character_set
@@ -476,11 +488,28 @@ def _mark_as_encoded(sr: pydicom.Dataset) -> None:
                 if id(element) in ours:
                     continue  # ours, put here through another parent
                 element = item[tag]  # one copied from the image: converted
+            if element.VR in AMBIGUOUS_VR:
+                # As pydicom's correct_ambiguous_vr would, before writing; ``ancestors``
+                # closest first. (Its own walk of the whole tree took a fifth of
+                # this function's time: it grows one list of every item it visits.)
+                correct_ambiguous_vr_element(element, item, True, ancestors)
+                continue
             if element.VR != "SQ":
                 continue
+            again = replaced.get((id(element), str(charset)))
+            if again is not None:
+                if again[1] is not None:
+                    item[tag] = again[1]
+                continue
+            for child in element.value:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    visit(child, [child, *ancestors])
             raw = shared(element, charset)
-            if raw is None:
-                stack.extend(element.value)
-            else:
+            replaced[(id(element), str(charset))] = (element, raw)
+            if raw is not None:
                 item[tag] = raw
         item.set_original_encoding(False, True, charset)
+
+    seen.add(id(sr))
+    visit(sr, [sr])

@@ -204,7 +204,11 @@ def with_hydro_rows(work: AnnotatedLoop, rows: list[Row]) -> list[Row]:
     # the rows already are those when every frame of every track is exported (--all-frames).
     every = {(o.id, f) for o in work.annotations.objects for f in o.frame_sources(loop.n_frames)}
     base = rows if wanted >= every else None
-    hydro = loop_hydro_rows(work.annotations, loop.n_frames, work.calibration_for, times_s, base)
+    # Only the exported frames (and, for the rates, those next to them) are measured.
+    frames = {f for _, f in wanted}
+    hydro = loop_hydro_rows(
+        work.annotations, loop.n_frames, work.calibration_for, times_s, base, frames
+    )
     for row in hydro:
         if (row.object_id, row.frame) in wanted:
             extra.setdefault((row.object_id, row.frame), []).append(row)
