@@ -341,6 +341,34 @@ def test_the_legend_reads_the_values_at_the_playhead(plot):
     assert plot.legend_text(2) == ""
 
 
+def test_while_playing_the_legend_follows_at_most_twenty_times_a_second(plot, monkeypatch):
+    from usannotate.ui.docks import _curve_view
+
+    still = {}
+    for frame in (2, 4, 5):
+        plot.set_current_frame(frame)
+        still[frame] = (plot.legend_text(0), plot.legend_text(1))
+    assert len(set(still.values())) == 3  # three frames that read out differently
+    now = [50.0]
+    monkeypatch.setattr(_curve_view.time, "monotonic", lambda: now[0])
+    plot.set_current_frame(1)
+    plot.set_playing(True)
+    plot.set_current_frame(2)  # the first frame played: read out
+    assert (plot.legend_text(0), plot.legend_text(1)) == still[2]
+    now[0] += 0.016
+    plot.set_current_frame(5)  # a frame later: the playhead moves, the values wait
+    assert plot.playhead_text() == "0.19 s"
+    assert (plot.legend_text(0), plot.legend_text(1)) == still[2]
+    now[0] += 0.05  # 20 a second: now they follow
+    plot.set_current_frame(4)
+    assert (plot.legend_text(0), plot.legend_text(1)) == still[4]
+    now[0] += 0.016
+    plot.set_current_frame(5)
+    assert (plot.legend_text(0), plot.legend_text(1)) == still[4]
+    plot.set_playing(False)  # stopped: the values of the frame on screen
+    assert (plot.legend_text(0), plot.legend_text(1)) == still[5]
+
+
 def test_the_playhead_tab_says_the_time(plot, qtbot):
     assert plot.playhead_text() == ""  # no frame shown yet
     plot.set_current_frame(4)

@@ -95,6 +95,7 @@ class TrackController(QObject):
         state.sessionChanged.connect(lambda _session: self.marks_changed())
         state.marksChanged.connect(self.marks_changed)
         state.frameChanged.connect(self.frame_shown)
+        state.playingChanged.connect(self.curves.set_playing)
         state.selectionChanged.connect(self.selection_changed)
 
     # ------------------------------------------------------------ window events

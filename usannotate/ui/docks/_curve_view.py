@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
@@ -67,6 +68,10 @@ def _layout_of(panel: CurvePanel) -> tuple:
     return (panel.title, panel.unit, panel.invert_y, panel.empty_text, curves, has_values)
 
 
+#: Seconds between updates of the rings and legend values while the loop plays.
+LIVE_VALUES_EVERY_S = 0.05
+
+
 class CurveView(pg.GraphicsLayoutWidget):
     """The panels, the time axis under the last one and the marker key (see
     :class:`usannotate.ui.docks.curves.CurvePlot`, which owns it)."""
@@ -93,6 +98,8 @@ class CurveView(pg.GraphicsLayoutWidget):
         self._specs: list[CurvePanel] = []
         self._panels: list[Panel] = []
         self._current = -1
+        self.playing = False  # the values follow at most every LIVE_VALUES_EVERY_S
+        self._values_due = 0.0
         self._dragging = False
         self._last_requested = -1
         self._tab: Tab | None = None
@@ -415,8 +422,11 @@ class CurveView(pg.GraphicsLayoutWidget):
         self._current = frame
         shown = 0 <= frame < self.n_frames
         x_data = self.x_of_frame_value(frame) if shown else 0.0
-        for panel in self._panels:
-            panel.set_current(frame if shown else -1, x_data)
+        now = time.monotonic()
+        if force or not self.playing or now >= self._values_due:
+            self._values_due = now + LIVE_VALUES_EVERY_S
+            for panel in self._panels:
+                panel.set_current(frame if shown else -1, x_data)
         if self._tab is None:
             return
         for line in self._playheads:
@@ -431,6 +441,14 @@ class CurveView(pg.GraphicsLayoutWidget):
         axis = self._panels[-1].plot.getAxis("bottom")
         top = axis.mapToScene(QPointF(0.0, 0.0)).y()  # its own top, not its grid's
         self._tab.show_at(x, top + 2.0, label, 2.0, self.width() - 2.0)
+
+    def set_playing(self, playing: bool) -> None:
+        """While playing, values no one reads at 60 a second (a ring and a legend value a
+        curve: 1.4 ms a frame with 25 curves) follow at 20 a second; once stopped, exact."""
+        self.playing = playing
+        self._values_due = 0.0  # the first frame played reads out
+        if not playing and self._current >= 0:
+            self.set_current_frame(self._current, force=True)
 
     # ----------------------------------------------------------------- coordinates
     def _scene_point(self, x: float) -> QPointF:

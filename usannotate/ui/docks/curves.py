@@ -48,6 +48,7 @@ class CurvePlot(QWidget):
         self._times: list[float] = []
         self._panels: list[CurvePanel] = []
         self._current = -1
+        self._playing = False
         self._view: CurveView | None = None
         self._view_due = False  # made after the first paint (see paintEvent)
         layout = QVBoxLayout(self)
@@ -81,6 +82,12 @@ class CurvePlot(QWidget):
             self._current = frame
             if self._view is not None:
                 self._view.set_current_frame(frame)
+
+    def set_playing(self, playing: bool) -> None:
+        """The loop plays (the legends' values follow it 20 times a second) or stopped."""
+        self._playing = playing
+        if self._view is not None:
+            self._view.set_playing(playing)
 
     def current_frame(self) -> int:
         """The frame the playhead is on (-1 before the first ``set_current_frame``)."""
@@ -164,6 +171,7 @@ class CurvePlot(QWidget):
             self._view = view
             view.set_data(self._times, self._panels)
             view.set_events(self.events())
+            view.playing = self._playing
             if self._current >= 0:
                 view.set_current_frame(self._current)
         return self._view
