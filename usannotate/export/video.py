@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from usannotate._pipeline import opencv_single_threaded
 from usannotate.export.annotated import AnnotatedLoop
 from usannotate.export.errors import ExportCancelled, ExportError
 
@@ -105,12 +106,13 @@ def write_video(
     )
     os.close(handle)
     try:
-        if encoder is not None:
-            _encode_h264(media, temporary, encoder, rate, progress, cancelled, draw_threads)
-            codec = "h264"
-        else:
-            _encode_vp9(media, temporary, rate, progress, cancelled)
-            codec = "vp9"
+        with opencv_single_threaded():
+            if encoder is not None:
+                _encode_h264(media, temporary, encoder, rate, progress, cancelled, draw_threads)
+                codec = "h264"
+            else:
+                _encode_vp9(media, temporary, rate, progress, cancelled)
+                codec = "vp9"
         os.replace(temporary, output)
     except OSError as exc:
         _remove(temporary)
