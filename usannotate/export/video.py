@@ -150,9 +150,12 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) 
             # files ~1.5x larger; crf 20 keeps thin coloured lines on speckle clean.
             stream.options = {"preset": "ultrafast", "crf": "20"}
         # OpenCV's RGB -> I420 (BT.601, as swscale's default) is ~2x faster than handing
-        # PyAV rgb24 frames to convert.
+        # PyAV rgb24 frames to convert. Converted here, on the encoding thread, into one
+        # buffer kept for every frame: the drawing thread, the one the others wait for,
+        # only draws (and a new I420 array a frame would cost its page faults).
+        yuv = np.empty((height * 3 // 2, width), np.uint8)
         frames = _drawn_ahead(
-            media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), draw_threads
+            media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420, dst=yuv), draw_threads
         )
         # One picture for every frame, its planes filled in place: a new VideoFrame per
         # frame (from_ndarray) costs ~15x the copy, in page faults. The encoder is done
@@ -195,12 +198,15 @@ def _fill_planes(planes: list[np.ndarray], yuv: np.ndarray) -> None:
 
 
 def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> Iterator[np.ndarray]:
-    """``convert(media.frame(i))`` for every frame, drawn a few frames ahead of the
-    encoder on ``workers`` threads (None: one), handed out in order.
-    OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames
-    and the encoding overlap. At most a few frames wait (never the loop); closing the
+    """``convert(media.frame(i))`` for every frame, in order: the frames drawn a few
+    ahead on ``workers`` threads (None: one), ``convert`` run on the caller's thread.
+
+    OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames and
+    the encoding overlap. The frames are drawn into a few buffers kept for the whole
+    loop (a new frame-sized array each time costs its page faults), each given back once
+    ``convert`` is done with it: at most a few frames wait (never the loop). Closing the
     generator stops the threads."""
-    from usannotate._pipeline import map_in_order
+    from usannotate._pipeline import AHEAD_PER_WORKER, map_in_order
 
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
@@ -208,15 +214,25 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     # 2-core machine a second thread was as often slower as faster (bench_media).
     workers = 1 if workers is None else workers
 
-    mine = threading.local()  # one frame buffer per drawing thread, reused
     width, height = media.size
+    # As many as the frames that can be held at once (drawing or drawn in map_in_order,
+    # being handed over, in the queue, being converted), so one is always free (a new
+    # one is made if not, rather than waiting).
+    free: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(max(workers, 1) * AHEAD_PER_WORKER + _AHEAD + 2):
+        free.put(np.empty((height, width, 3), np.uint8))
 
-    def draw_one(item: tuple[int, np.ndarray]) -> np.ndarray:
+    def draw_one(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         index, pixels = item
-        if getattr(mine, "buffer", None) is None:
-            mine.buffer = np.empty((height, width, 3), np.uint8)
-        # Converted (a new array) before this thread draws its next frame into it.
-        return convert(media.draw(index, pixels, mine.buffer))
+        try:
+            buffer = free.get_nowait()
+        except queue.Empty:
+            buffer = np.empty((height, width, 3), np.uint8)
+        try:
+            return buffer, media.draw(index, pixels, buffer)
+        except BaseException:
+            free.put(buffer)
+            raise
 
     def frames() -> Iterator[tuple[int, np.ndarray]]:
         # Read in order on one thread (the loop's prefetch decodes ahead of it).
@@ -256,7 +272,12 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
                 return
             if isinstance(item, _Failed):
                 raise item.exc
-            yield item
+            buffer, pixels = item
+            try:
+                converted = convert(pixels)
+            finally:
+                free.put(buffer)
+            yield converted
     finally:
         stop.set()
         thread.join()
