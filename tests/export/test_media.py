@@ -406,3 +406,45 @@ def test_an_i420_frame_fills_the_picture_planes_whatever_their_padding(size):
     picture = av.VideoFrame(width, height, "yuv420p")
     _fill_planes(_plane_views(picture), yuv)
     np.testing.assert_array_equal(picture.to_ndarray(), yuv)
+
+
+def test_a_video_is_drawn_with_opencv_single_threaded_and_its_threads_restored(sample, tmp_path):
+    """OpenCV's own pool is off while a video is made (the export's threads keep the
+    cores busy) and back as it was afterwards, also when two exports overlap."""
+    import threading
+
+    from usannotate._pipeline import opencv_single_threaded
+    from usannotate.export.annotated import AnnotatedLoop
+    from usannotate.export.video import write_video
+
+    dicom, _ = sample
+    before = cv2.getNumThreads()
+    seen = set()
+    with AnnotatedLoop(dicom) as media:
+        draw = media.draw
+
+        def spying(*args):
+            seen.add(cv2.getNumThreads())
+            return draw(*args)
+
+        media.draw = spying
+        write_video(media, tmp_path / "loop.mp4")
+    assert seen == {1}
+    assert cv2.getNumThreads() == before
+
+    entered, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with opencv_single_threaded():
+            entered.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    entered.wait(10)
+    with opencv_single_threaded():
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == 1  # the other block still runs
+    leave.set()
+    thread.join()
+    assert cv2.getNumThreads() == before
