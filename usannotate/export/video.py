@@ -203,11 +203,14 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     ahead on ``workers`` threads (None: one), ``convert`` run on the caller's thread.
 
     OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames and
-    the encoding overlap. The frames are drawn into a few buffers kept for the whole
-    loop (a new frame-sized array each time costs its page faults), each given back once
-    ``convert`` is done with it: at most a few frames wait (never the loop). Closing the
-    generator stops the threads."""
-    from usannotate._pipeline import AHEAD_PER_WORKER, map_in_order
+    the encoding overlap. Each frame is decoded for this alone, on two threads of its
+    own (the loop's cache and prefetch serve a viewer that comes back to frames; a
+    video reads each once), so it is drawn on in place, no copy of the whole frame. A
+    frame the decoder does not hand over as its own (a view of the file's bytes) is
+    drawn into one of a few buffers kept for the whole loop, given back once
+    ``convert`` is done with it. At most a few frames wait (never the loop); closing
+    the generator stops the threads."""
+    from usannotate._pipeline import map_in_order, usable_cpus
 
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
@@ -216,18 +219,16 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     workers = 1 if workers is None else workers
 
     width, height = media.size
-    # As many as the frames that can be held at once (drawing or drawn in map_in_order,
-    # being handed over, in the queue, being converted), so one is always free (a new
-    # one is made if not, rather than waiting). The last one given back is taken first
-    # (deque's append and pop are atomic): the fewest buffers in turn, the warmest in
-    # the CPU's cache.
-    free: deque[np.ndarray] = deque(
-        np.empty((height, width, 3), np.uint8)
-        for _ in range(max(workers, 1) * AHEAD_PER_WORKER + _AHEAD + 2)
-    )
+    # Buffers for frames the decoder does not hand over as its own, made when needed
+    # and kept: no more than the frames held at once (drawing or drawn in map_in_order,
+    # being handed over, in the queue, being converted). The last one given back is
+    # taken first (deque's append and pop are atomic): the warmest in the CPU's cache.
+    free: deque[np.ndarray] = deque()
 
-    def draw_one(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def draw_one(item: tuple[int, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray]:
         index, pixels = item
+        if pixels.flags.writeable and pixels.flags.owndata:
+            return None, media.draw(index, pixels, pixels)
         try:
             buffer = free.pop()
         except IndexError:
@@ -239,11 +240,19 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
             raise
 
     def frames() -> Iterator[tuple[int, np.ndarray]]:
-        # Read in order on one thread (the loop's prefetch decodes ahead of it).
-        for index in range(media.n_frames):
-            if stop.is_set():
-                return
-            yield index, media.loop.frame(index)
+        decoded = map_in_order(
+            media.loop.decode_frame,
+            range(media.n_frames),
+            min(_DECODE_THREADS, usable_cpus()),
+            name="usannotate-video-decode",
+        )
+        try:
+            for index, pixels in enumerate(decoded):
+                if stop.is_set():
+                    return
+                yield index, pixels
+        finally:
+            decoded.close()
 
     def draw() -> None:
         drawn = map_in_order(draw_one, frames(), workers, name="usannotate-video-draw")
@@ -280,7 +289,8 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
             try:
                 converted = convert(pixels)
             finally:
-                free.append(buffer)
+                if buffer is not None:
+                    free.append(buffer)
             yield converted
     finally:
         stop.set()
@@ -295,6 +305,8 @@ class _Failed:
 _DONE = object()
 #: Frames drawn ahead of the encoder.
 _AHEAD = 4
+#: Threads decoding the frames ahead of the drawing (as the loop's prefetch has).
+_DECODE_THREADS = 2
 
 
 def _encode_vp9(media, path, rate, progress, cancelled) -> None:
