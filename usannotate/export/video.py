@@ -205,11 +205,12 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames and
     the encoding overlap. Each frame is decoded for this alone, on two threads of its
     own (the loop's cache and prefetch serve a viewer that comes back to frames; a
-    video reads each once), so it is drawn on in place, no copy of the whole frame. A
-    frame the decoder does not hand over as its own (a view of the file's bytes) is
-    drawn into one of a few buffers kept for the whole loop, given back once
-    ``convert`` is done with it. At most a few frames wait (never the loop); closing
-    the generator stops the threads."""
+    video reads each once), into one of a few buffers kept for the whole loop, and
+    drawn on in place: no copy of the whole frame, no new frame-sized array (and its
+    page faults) each time. A frame the decoder does not decode into the buffer (a
+    native loop's, a view of the file's bytes) is drawn into another kept buffer. Each
+    buffer is given back once ``convert`` is done with its frame. At most a few frames
+    wait (never the loop); closing the generator stops the threads."""
     from usannotate._pipeline import map_in_order, usable_cpus
 
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
@@ -218,39 +219,64 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     # 2-core machine a second thread was as often slower as faster (bench_media).
     workers = 1 if workers is None else workers
 
-    width, height = media.size
-    # Buffers for frames the decoder does not hand over as its own, made when needed
-    # and kept: no more than the frames held at once (drawing or drawn in map_in_order,
-    # being handed over, in the queue, being converted). The last one given back is
-    # taken first (deque's append and pop are atomic): the warmest in the CPU's cache.
-    free: deque[np.ndarray] = deque()
+    # Buffers made when needed and kept: no more than the frames held at once (decoding
+    # ahead, drawing or drawn in map_in_order, being handed over, in the queue, being
+    # converted). The last one given back is taken first (deque's append and pop are
+    # atomic): the warmest in the CPU's cache.
+    decoded_shape = (media.loop.rows, media.loop.columns, 3)
+    drawn_shape = (media.size[1], media.size[0], 3)
+    for_decoding: deque[np.ndarray] = deque()
+    for_drawing: deque[np.ndarray] = deque()
+    Kept = list[tuple[deque, np.ndarray]]  # the buffers a frame holds, and their pools
 
-    def draw_one(item: tuple[int, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray]:
-        index, pixels = item
-        if pixels.flags.writeable and pixels.flags.owndata:
-            return None, media.draw(index, pixels, pixels)
+    def take(pool: deque[np.ndarray], shape: tuple[int, int, int]) -> np.ndarray:
         try:
-            buffer = free.pop()
+            return pool.pop()
         except IndexError:
-            buffer = np.empty((height, width, 3), np.uint8)
-        try:
-            return buffer, media.draw(index, pixels, buffer)
-        except BaseException:
-            free.append(buffer)
-            raise
+            return np.empty(shape, np.uint8)
 
-    def frames() -> Iterator[tuple[int, np.ndarray]]:
+    def give_back(kept: Kept) -> None:
+        for pool, buffer in kept:
+            pool.append(buffer)
+
+    def decode(index: int) -> tuple[Kept, np.ndarray]:
+        buffer = take(for_decoding, decoded_shape)
+        try:
+            pixels = media.loop.decode_frame(index, buffer)
+        except BaseException:
+            for_decoding.append(buffer)
+            raise
+        if np.may_share_memory(pixels, buffer):
+            return [(for_decoding, buffer)], pixels
+        for_decoding.append(buffer)
+        return [], pixels
+
+    def draw_one(item: tuple[int, tuple[Kept, np.ndarray]]) -> tuple[Kept, np.ndarray]:
+        index, (kept, pixels) = item
+        try:
+            if pixels.flags.writeable and (kept or pixels.flags.owndata):
+                drawn = media.draw(index, pixels, pixels)  # nobody else holds it
+            else:
+                buffer = take(for_drawing, drawn_shape)
+                kept = [*kept, (for_drawing, buffer)]
+                drawn = media.draw(index, pixels, buffer)
+        except BaseException:
+            give_back(kept)
+            raise
+        return kept, drawn
+
+    def frames() -> Iterator[tuple[int, tuple[Kept, np.ndarray]]]:
         decoded = map_in_order(
-            media.loop.decode_frame,
+            decode,
             range(media.n_frames),
             min(_DECODE_THREADS, usable_cpus()),
             name="usannotate-video-decode",
         )
         try:
-            for index, pixels in enumerate(decoded):
+            for index, item in enumerate(decoded):
                 if stop.is_set():
                     return
-                yield index, pixels
+                yield index, item
         finally:
             decoded.close()
 
@@ -285,12 +311,11 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
                 return
             if isinstance(item, _Failed):
                 raise item.exc
-            buffer, pixels = item
+            kept, pixels = item
             try:
                 converted = convert(pixels)
             finally:
-                if buffer is not None:
-                    free.append(buffer)
+                give_back(kept)
             yield converted
     finally:
         stop.set()
