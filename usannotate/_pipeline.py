@@ -10,7 +10,9 @@ work in the caller's thread, with no pool at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -63,3 +65,35 @@ def map_in_order(
         finally:
             for future in pending:
                 future.cancel()
+
+
+_opencv_lock = threading.Lock()
+_opencv_users = 0
+_opencv_threads_before = 0
+
+
+@contextlib.contextmanager
+def opencv_single_threaded() -> Iterator[None]:
+    """OpenCV's own thread pool off while the block runs (restored after the last of
+    several overlapping blocks ends).
+
+    The per-frame pipelines already keep every core busy with their own threads; OpenCV
+    splitting each call over its pool as well only adds workers that spin waiting for
+    work: ~1 ms of CPU a frame of the annotated video export (of ~10), for no gain in
+    time (benchmarks/bench_media.py). The drawing worker process does the same.
+    """
+    import cv2
+
+    global _opencv_users, _opencv_threads_before
+    with _opencv_lock:
+        if _opencv_users == 0:
+            _opencv_threads_before = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+        _opencv_users += 1
+    try:
+        yield
+    finally:
+        with _opencv_lock:
+            _opencv_users -= 1
+            if _opencv_users == 0:
+                cv2.setNumThreads(_opencv_threads_before)

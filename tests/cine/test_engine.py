@@ -231,6 +231,25 @@ def test_prefetched_frames_equal_direct_decode(tmp_path):
             assert np.array_equal(frame, loop.decode_frame(index))
 
 
+def test_a_jpeg_frame_decodes_into_a_given_buffer_with_the_same_pixels(tmp_path):
+    """A stream of frames (a video export) decodes into kept buffers; a buffer of the
+    wrong size or a read-only one is left alone and a new array comes back."""
+    path = write_jpeg_loop(tmp_path / "loop.dcm", 3)
+    with usannotate.open_cine(path) as loop:
+        buffer = np.zeros((loop.rows, loop.columns, 3), np.uint8)
+        for index in range(3):
+            frame = loop.decode_frame(index, buffer)
+            assert np.may_share_memory(frame, buffer)
+            np.testing.assert_array_equal(frame, loop.decode_frame(index))
+            np.testing.assert_array_equal(buffer, loop.decode_frame(index))
+        for unusable in (np.zeros((loop.rows, loop.columns + 1, 3), np.uint8), buffer[:, ::-1]):
+            frame = loop.decode_frame(1, unusable)
+            assert not np.may_share_memory(frame, unusable)
+            np.testing.assert_array_equal(frame, loop.decode_frame(1))
+        buffer.flags.writeable = False
+        assert not np.may_share_memory(loop.decode_frame(2, buffer), buffer)
+
+
 def test_index_out_of_range_says_frames_are_zero_based(tmp_path):
     path = write_jpeg_loop(tmp_path / "loop.dcm", 3)
     with usannotate.open_cine(path) as loop:

@@ -406,3 +406,73 @@ def test_an_i420_frame_fills_the_picture_planes_whatever_their_padding(size):
     picture = av.VideoFrame(width, height, "yuv420p")
     _fill_planes(_plane_views(picture), yuv)
     np.testing.assert_array_equal(picture.to_ndarray(), yuv)
+
+
+def test_a_video_is_drawn_with_opencv_single_threaded_and_its_threads_restored(sample, tmp_path):
+    """OpenCV's own pool is off while a video is made (the export's threads keep the
+    cores busy) and back as it was afterwards, also when two exports overlap."""
+    import threading
+
+    from usannotate._pipeline import opencv_single_threaded
+    from usannotate.export.annotated import AnnotatedLoop
+    from usannotate.export.video import write_video
+
+    dicom, _ = sample
+    before = cv2.getNumThreads()
+    seen = set()
+    with AnnotatedLoop(dicom) as media:
+        draw = media.draw
+
+        def spying(*args):
+            seen.add(cv2.getNumThreads())
+            return draw(*args)
+
+        media.draw = spying
+        write_video(media, tmp_path / "loop.mp4")
+    assert seen == {1}
+    assert cv2.getNumThreads() == before
+
+    entered, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with opencv_single_threaded():
+            entered.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    entered.wait(10)
+    with opencv_single_threaded():
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == 1  # the other block still runs
+    leave.set()
+    thread.join()
+    assert cv2.getNumThreads() == before
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "native", "native, scaled"])
+def test_a_video_draws_its_own_decoded_frames_in_place_and_others_into_buffers(
+    sample, tmp_path, kind
+):
+    """JPEG frames are decoded for the video alone and drawn on in place; a native
+    loop's frames (views of the file's bytes) are drawn into kept buffers; a scaled
+    loop into new frames. Every one is the frame as exported, and the loop's own
+    frames stay as decoded."""
+    from usannotate.export.annotated import AnnotatedLoop, MediaOptions
+    from usannotate.export.video import _drawn_ahead
+
+    if kind == "jpeg":
+        dicom, options = sample[0], MediaOptions()
+    else:
+        dicom = annotated_planted(tmp_path).path
+        options = MediaOptions(scale=1.0 if kind == "native" else None)
+    with AnnotatedLoop(dicom, options=options) as media:
+        decoded = media.loop.decode_frame(0)
+        assert decoded.flags.owndata == (kind == "jpeg")
+        frames = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 1))
+        assert len(frames) == media.n_frames
+        for index, frame in enumerate(frames):
+            np.testing.assert_array_equal(frame, media.frame(index))
+            np.testing.assert_array_equal(media.loop.frame(index), media.loop.decode_frame(index))
+        # marks, mask or scale: not the bare frame
+        assert frames[0].shape != decoded.shape or (frames[0] != decoded).any()

@@ -149,7 +149,11 @@ def _relabel_as_rgb(data: bytes, header: JpegHeader) -> bytes:
 
 
 def fast_decode(
-    data: bytes, photometric: str, samples_per_pixel: int, header: JpegHeader | None = None
+    data: bytes,
+    photometric: str,
+    samples_per_pixel: int,
+    header: JpegHeader | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Decode one 8-bit JPEG baseline / extended frame with OpenCV, or return None.
 
@@ -157,6 +161,10 @@ def fast_decode(
     for three, identical to pydicom's Pillow decoding followed by its colour handling.
     None means "not a case the fast path reproduces exactly: use pydicom". The caller
     checks signedness and BitsStored (the fast path knows only unsigned 8-bit).
+
+    ``out``: a C-contiguous ``(rows, columns, 3)`` uint8 array three-sample frames may be
+    decoded into (simplejpeg's, a new array otherwise), sparing a stream of frames the
+    page faults of a new one each time.
     """
     header = header or parse_header(data)
     if (
@@ -183,11 +191,23 @@ def fast_decode(
         return None
     if simplejpeg is not None:
         try:
+            into = out if samples_per_pixel == 3 and _fits(out, header) else None
             image = simplejpeg.decode_jpeg(
-                buffer, "GRAY" if samples_per_pixel == 1 else "RGB", strict=False
+                buffer, "GRAY" if samples_per_pixel == 1 else "RGB", strict=False, buffer=into
             )
         except ValueError:  # libjpeg gave up on the stream: pydicom says why
             return None
         return image[..., 0] if samples_per_pixel == 1 else image
     image = cv2.imdecode(np.frombuffer(buffer, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
     return image
+
+
+def _fits(out: np.ndarray | None, header: JpegHeader) -> bool:
+    """Whether ``out`` can take the frame's RGB pixels exactly."""
+    return (
+        out is not None
+        and out.dtype == np.uint8
+        and out.flags.c_contiguous
+        and out.flags.writeable
+        and out.shape == (header.rows, header.columns, 3)
+    )

@@ -301,8 +301,14 @@ class CineLoop:
         self._cache.put(index, frame)
         return frame
 
-    def decode_frame(self, index: int) -> np.ndarray:
-        """Decode frame ``index`` now, bypassing the cache (for checks and benchmarks).
+    def decode_frame(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Decode frame ``index`` now, bypassing the cache (for checks, benchmarks and
+        exports that read each frame once).
+
+        ``out``: a ``(rows, columns, 3)`` uint8 C-contiguous array JPEG frames may be
+        decoded into (a stream of frames then spares the page faults of a new array
+        each time); the frame returned is then a view of it (``np.shares_memory``
+        says), else a new array.
 
         Raises
         ------
@@ -314,7 +320,7 @@ class CineLoop:
         """
         index = self._check_index(index)
         try:
-            return self._decoder.decode(index)
+            return self._decoder.decode(index, out)
         except CineError:
             raise
         except FileClosedError:

@@ -288,8 +288,14 @@ class AnnotatedLoop:
 
     def draw(self, index: int, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """:meth:`frame` from the loop's frame ``pixels`` (``self.loop.frame(index)``,
-        read by the caller): safe on several threads at once, each with its own ``out``."""
-        fresh = False
+        read by the caller): safe on several threads at once, each with its own ``out``.
+
+        ``out`` may be ``pixels`` itself, a frame nobody else holds (one decoded for the
+        caller alone, ``self.loop.decode_frame(index)``): it is then drawn on in place,
+        sparing the copy of the whole frame."""
+        if out is pixels and not pixels.flags.writeable:
+            out = None  # the loop's cache: never drawn on
+        fresh = out is pixels
         if self.mask is not None:
             # One pass: the frame AND 0/255 per pixel (PixelMask.apply zero-fills a new
             # frame first, twice the memory traffic).
@@ -367,9 +373,10 @@ class AnnotatedLoop:
 def _kept_rectangle(
     pixels: np.ndarray, box: tuple[int, int, int, int], out: np.ndarray | None
 ) -> np.ndarray:
-    """``pixels`` black outside ``box``, into ``out`` (or a new array): a copy of the
-    rectangle and zeros around it, a third less memory traffic than a masked AND with a
-    whole-frame mask (the export is bound by memory bandwidth on a busy machine)."""
+    """``pixels`` black outside ``box``, into ``out`` (or a new array; ``pixels`` itself:
+    only the zeros around the rectangle): a copy of the rectangle and zeros around it, a
+    third less memory traffic than a masked AND with a whole-frame mask (the export is
+    bound by memory bandwidth on a busy machine)."""
     y0, y1, x0, x1 = box
     if out is None:
         out = np.empty_like(pixels)
@@ -377,7 +384,8 @@ def _kept_rectangle(
     out[y1:] = 0
     out[y0:y1, :x0] = 0
     out[y0:y1, x1:] = 0
-    out[y0:y1, x0:x1] = pixels[y0:y1, x0:x1]
+    if out is not pixels:  # in place: the rectangle is there already
+        out[y0:y1, x0:x1] = pixels[y0:y1, x0:x1]
     return out
 
 

@@ -15,6 +15,7 @@ import os
 import queue
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from usannotate._pipeline import opencv_single_threaded
 from usannotate.export.annotated import AnnotatedLoop
 from usannotate.export.errors import ExportCancelled, ExportError
 
@@ -105,12 +107,13 @@ def write_video(
     )
     os.close(handle)
     try:
-        if encoder is not None:
-            _encode_h264(media, temporary, encoder, rate, progress, cancelled, draw_threads)
-            codec = "h264"
-        else:
-            _encode_vp9(media, temporary, rate, progress, cancelled)
-            codec = "vp9"
+        with opencv_single_threaded():
+            if encoder is not None:
+                _encode_h264(media, temporary, encoder, rate, progress, cancelled, draw_threads)
+                codec = "h264"
+            else:
+                _encode_vp9(media, temporary, rate, progress, cancelled)
+                codec = "vp9"
         os.replace(temporary, output)
     except OSError as exc:
         _remove(temporary)
@@ -148,9 +151,12 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) 
             # files ~1.5x larger; crf 20 keeps thin coloured lines on speckle clean.
             stream.options = {"preset": "ultrafast", "crf": "20"}
         # OpenCV's RGB -> I420 (BT.601, as swscale's default) is ~2x faster than handing
-        # PyAV rgb24 frames to convert.
+        # PyAV rgb24 frames to convert. Converted here, on the encoding thread, into one
+        # buffer kept for every frame: the drawing thread, the one the others wait for,
+        # only draws (and a new I420 array a frame would cost its page faults).
+        yuv = np.empty((height * 3 // 2, width), np.uint8)
         frames = _drawn_ahead(
-            media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), draw_threads
+            media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420, dst=yuv), draw_threads
         )
         # One picture for every frame, its planes filled in place: a new VideoFrame per
         # frame (from_ndarray) costs ~15x the copy, in page faults. The encoder is done
@@ -193,12 +199,19 @@ def _fill_planes(planes: list[np.ndarray], yuv: np.ndarray) -> None:
 
 
 def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> Iterator[np.ndarray]:
-    """``convert(media.frame(i))`` for every frame, drawn a few frames ahead of the
-    encoder on ``workers`` threads (None: one), handed out in order.
-    OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames
-    and the encoding overlap. At most a few frames wait (never the loop); closing the
-    generator stops the threads."""
-    from usannotate._pipeline import map_in_order
+    """``convert(media.frame(i))`` for every frame, in order: the frames drawn a few
+    ahead on ``workers`` threads (None: one), ``convert`` run on the caller's thread.
+
+    OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames and
+    the encoding overlap. Each frame is decoded for this alone, on two threads of its
+    own (the loop's cache and prefetch serve a viewer that comes back to frames; a
+    video reads each once), into one of a few buffers kept for the whole loop, and
+    drawn on in place: no copy of the whole frame, no new frame-sized array (and its
+    page faults) each time. A frame the decoder does not decode into the buffer (a
+    native loop's, a view of the file's bytes) is drawn into another kept buffer. Each
+    buffer is given back once ``convert`` is done with its frame. At most a few frames
+    wait (never the loop); closing the generator stops the threads."""
+    from usannotate._pipeline import map_in_order, usable_cpus
 
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
@@ -206,22 +219,66 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     # 2-core machine a second thread was as often slower as faster (bench_media).
     workers = 1 if workers is None else workers
 
-    mine = threading.local()  # one frame buffer per drawing thread, reused
-    width, height = media.size
+    # Buffers made when needed and kept: no more than the frames held at once (decoding
+    # ahead, drawing or drawn in map_in_order, being handed over, in the queue, being
+    # converted). The last one given back is taken first (deque's append and pop are
+    # atomic): the warmest in the CPU's cache.
+    decoded_shape = (media.loop.rows, media.loop.columns, 3)
+    drawn_shape = (media.size[1], media.size[0], 3)
+    for_decoding: deque[np.ndarray] = deque()
+    for_drawing: deque[np.ndarray] = deque()
+    Kept = list[tuple[deque, np.ndarray]]  # the buffers a frame holds, and their pools
 
-    def draw_one(item: tuple[int, np.ndarray]) -> np.ndarray:
-        index, pixels = item
-        if getattr(mine, "buffer", None) is None:
-            mine.buffer = np.empty((height, width, 3), np.uint8)
-        # Converted (a new array) before this thread draws its next frame into it.
-        return convert(media.draw(index, pixels, mine.buffer))
+    def take(pool: deque[np.ndarray], shape: tuple[int, int, int]) -> np.ndarray:
+        try:
+            return pool.pop()
+        except IndexError:
+            return np.empty(shape, np.uint8)
 
-    def frames() -> Iterator[tuple[int, np.ndarray]]:
-        # Read in order on one thread (the loop's prefetch decodes ahead of it).
-        for index in range(media.n_frames):
-            if stop.is_set():
-                return
-            yield index, media.loop.frame(index)
+    def give_back(kept: Kept) -> None:
+        for pool, buffer in kept:
+            pool.append(buffer)
+
+    def decode(index: int) -> tuple[Kept, np.ndarray]:
+        buffer = take(for_decoding, decoded_shape)
+        try:
+            pixels = media.loop.decode_frame(index, buffer)
+        except BaseException:
+            for_decoding.append(buffer)
+            raise
+        if np.may_share_memory(pixels, buffer):
+            return [(for_decoding, buffer)], pixels
+        for_decoding.append(buffer)
+        return [], pixels
+
+    def draw_one(item: tuple[int, tuple[Kept, np.ndarray]]) -> tuple[Kept, np.ndarray]:
+        index, (kept, pixels) = item
+        try:
+            if pixels.flags.writeable and (kept or pixels.flags.owndata):
+                drawn = media.draw(index, pixels, pixels)  # nobody else holds it
+            else:
+                buffer = take(for_drawing, drawn_shape)
+                kept = [*kept, (for_drawing, buffer)]
+                drawn = media.draw(index, pixels, buffer)
+        except BaseException:
+            give_back(kept)
+            raise
+        return kept, drawn
+
+    def frames() -> Iterator[tuple[int, tuple[Kept, np.ndarray]]]:
+        decoded = map_in_order(
+            decode,
+            range(media.n_frames),
+            min(_DECODE_THREADS, usable_cpus()),
+            name="usannotate-video-decode",
+        )
+        try:
+            for index, item in enumerate(decoded):
+                if stop.is_set():
+                    return
+                yield index, item
+        finally:
+            decoded.close()
 
     def draw() -> None:
         drawn = map_in_order(draw_one, frames(), workers, name="usannotate-video-draw")
@@ -254,7 +311,12 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
                 return
             if isinstance(item, _Failed):
                 raise item.exc
-            yield item
+            kept, pixels = item
+            try:
+                converted = convert(pixels)
+            finally:
+                give_back(kept)
+            yield converted
     finally:
         stop.set()
         thread.join()
@@ -268,6 +330,8 @@ class _Failed:
 _DONE = object()
 #: Frames drawn ahead of the encoder.
 _AHEAD = 4
+#: Threads decoding the frames ahead of the drawing (as the loop's prefetch has).
+_DECODE_THREADS = 2
 
 
 def _encode_vp9(media, path, rate, progress, cancelled) -> None:
