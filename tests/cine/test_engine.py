@@ -6,6 +6,7 @@ import logging
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pydicom
 import pytest
@@ -248,6 +249,49 @@ def test_a_jpeg_frame_decodes_into_a_given_buffer_with_the_same_pixels(tmp_path)
             np.testing.assert_array_equal(frame, loop.decode_frame(1))
         buffer.flags.writeable = False
         assert not np.may_share_memory(loop.decode_frame(2, buffer), buffer)
+
+
+def test_fast_chroma_changes_only_the_colour_a_video_subsamples_again(tmp_path):
+    """A video export decodes with the colour replicated, not interpolated: on grey
+    speckle with a colour blob (a Doppler box's look) the colour differs a little, the
+    luma by at most a step, and after 4:2:0 subsampling (what H.264 keeps of the
+    colour) the two decodes' colour planes are within half a step on average."""
+    from usannotate.samples.dicom_writer import write_jpeg_cine
+
+    rows, columns = 64, 96
+    grey = np.random.default_rng(1).integers(30, 120, (rows, columns)).astype(np.float64)
+    yy, xx = np.mgrid[:rows, :columns]
+    blob = np.exp(-(((xx - 60) / 14.0) ** 2 + ((yy - 30) / 10.0) ** 2))
+    frame = np.stack(
+        [grey + 150 * blob, grey * (1 - 0.5 * blob), grey + 120 * blob * (xx < 60)], axis=2
+    )
+    frame = np.clip(frame, 0, 255).astype(np.uint8)
+    path = tmp_path / "colour.dcm"
+    write_jpeg_cine(path, [frame, frame], frame_time_ms=20.0, regions=[], quality=95)
+    with usannotate.open_cine(path) as loop:
+        exact = loop.decode_frame(0)
+        fast = loop.decode_frame(0, fast_chroma=True)
+    assert fast.shape == exact.shape
+    assert np.any(fast != exact)  # the flag reaches the decoder
+
+    def luma(rgb):
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV)[..., 0].astype(int)
+
+    def chroma_420(rgb):  # the U and V planes of OpenCV's I420 picture
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)[rows:].astype(int)
+
+    assert np.abs(luma(fast) - luma(exact)).max() <= 2
+    assert np.abs(chroma_420(fast) - chroma_420(exact)).mean() < 0.5
+
+
+@pytest.mark.parametrize("make", [dicom_factory.make_rgb_planar0, dicom_factory.make_rle_rgb])
+def test_fast_chroma_leaves_other_syntaxes_alone(tmp_path, make):
+    case = make(tmp_path)
+    with usannotate.open_cine(case.path) as loop:
+        for index in range(loop.n_frames):
+            np.testing.assert_array_equal(
+                loop.decode_frame(index, fast_chroma=True), loop.decode_frame(index)
+            )
 
 
 def test_index_out_of_range_says_frames_are_zero_based(tmp_path):

@@ -41,11 +41,14 @@ class FrameDecoder:
         self._header = header
         self._mappers: dict[str, DisplayMapper] = {}
 
-    def decode(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
+    def decode(
+        self, index: int, out: np.ndarray | None = None, *, fast_chroma: bool = False
+    ) -> np.ndarray:
         """Frame ``index`` (checked to be in range) as ``(rows, columns, 3)`` uint8 RGB.
 
         ``out``: where a JPEG frame may be decoded into (see :func:`._jpeg.fast_decode`);
         whether it was is for the caller to check (``np.shares_memory``).
+        ``fast_chroma``: see :func:`._jpeg.fast_decode`.
 
         Raises
         ------
@@ -69,7 +72,7 @@ class FrameDecoder:
             samples, photometric = None, layout.photometric_interpretation
             if self._jpeg_fast_path:
                 samples = _jpeg.fast_decode(
-                    data, photometric, layout.samples_per_pixel, jpeg_header, out
+                    data, photometric, layout.samples_per_pixel, jpeg_header, out, fast_chroma
                 )
                 if samples is not None:
                     photometric = "RGB" if samples.ndim == 3 else photometric
