@@ -59,3 +59,37 @@ def test_what_glyphs_cannot_make_exactly_is_left_to_pillow():
     # The caption made either way is the same picture.
     media_text._line_mask.cache_clear()
     assert media_text._line_mask("two\nlines", 17, True).shape[1] > 0
+
+
+def test_where_two_words_would_overlap_the_line_is_drawn_glyph_by_glyph(monkeypatch):
+    """Words are laid as pictures drawn once only where their pixels fall apart; a
+    word laid on pixels already drawn gives way to the glyph-by-glyph drawing, which
+    is Pillow's (its order of laying overlapping glyphs)."""
+    from usannotate.export import _glyphs
+
+    face = media_text.font(17)
+    line = "tip 12.3 mm"
+    box = face.getbbox(line)
+    size, xy = (box[2] - box[0] + 2, 24), (-box[0], 2)
+    expected = _pillow(line, 17, *size, xy)
+    glyph_by_glyph = []
+    real = _glyphs._glyph_by_glyph
+    monkeypatch.setattr(
+        _glyphs,
+        "_glyph_by_glyph",
+        lambda *args: glyph_by_glyph.append(args) or real(*args),
+    )
+    np.testing.assert_array_equal(line_coverage(face, line, size, xy), expected)
+    assert not glyph_by_glyph  # apart: laid as words
+    # Every word's picture made 8 px wider to the left, solid: it now covers its left
+    # neighbour's last column, so the words "overlap" and the line is drawn by glyphs.
+    real_word = _glyphs._word.__wrapped__
+
+    def widened(face, word):
+        pixels, x, y = real_word(face, word)
+        wide = np.pad(pixels, ((0, 0), (8, 0)), constant_values=255)
+        return wide, x - 8, y
+
+    monkeypatch.setattr(_glyphs, "_word", widened)
+    np.testing.assert_array_equal(line_coverage(face, line, size, xy), expected)
+    assert glyph_by_glyph
