@@ -1,6 +1,7 @@
 """The Curves plot drawn by pyqtgraph: stacked panels on one linked time axis, and a playhead.
 
-The panels, the time axis and the marker key under them, the playhead, seeking and hover.
+The panels, the time axis and the marker key under them, and the playhead (seeking and
+hover: :mod:`._curve_pointer`).
 
 Playback moves only the playhead, its rings, its tab and the legends' values; everything
 else is drawn once into a pixmap, painted as the view's background, and left out of the
@@ -21,18 +22,14 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QFontMetricsF,
-    QHelpEvent,
-    QMouseEvent,
     QPainter,
     QPixmap,
-    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
     QSizePolicy,
-    QToolTip,
     QWidget,
 )
 
@@ -46,11 +43,10 @@ from usannotate.ui.docks._curve_items import (
     pen,
     scatter,
 )
+from usannotate.ui.docks._curve_pointer import CurvePointer
 from usannotate.ui.docks._pg import pg
-from usannotate.ui.docks.curve_data import CurvePanel, CurveSample
+from usannotate.ui.docks.curve_data import CurvePanel
 from usannotate.ui.docks.palette import ChartInk
-
-_HOVER_REACH = 14.0  # a tooltip names a sample at most this far from the mouse, px
 
 
 def _inset(lo: float, hi: float, size_px: float, inset_px: float) -> tuple[float, float]:
@@ -72,7 +68,7 @@ def _layout_of(panel: CurvePanel) -> tuple:
 LIVE_VALUES_EVERY_S = 0.05
 
 
-class CurveView(pg.GraphicsLayoutWidget):
+class CurveView(CurvePointer, pg.GraphicsLayoutWidget):
     """The panels, the time axis under the last one and the marker key (see
     :class:`usannotate.ui.docks.curves.CurvePlot`, which owns it)."""
 
@@ -100,8 +96,6 @@ class CurveView(pg.GraphicsLayoutWidget):
         self._current = -1
         self.playing = False  # the values follow at most every LIVE_VALUES_EVERY_S
         self._values_due = 0.0
-        self._dragging = False
-        self._last_requested = -1
         self._tab: Tab | None = None
         self._playheads: list[pg.InfiniteLine] = []  # one down each plot box
         self._static: QPixmap | None = None  # everything but the playhead, drawn once
@@ -503,67 +497,6 @@ class CurveView(pg.GraphicsLayoutWidget):
         vb = self._panels[index].vb
         return self.viewportTransform().mapRect(vb.sceneBoundingRect())
 
-    def _seek_area(self) -> QRectF:
-        if not self._panels or self.n_frames == 0:
-            return QRectF()
-        top = self.panel_rect(0)
-        bottom = self.viewportTransform().mapRect(
-            self._panels[-1].plot.getAxis("bottom").sceneBoundingRect()
-        )
-        return QRectF(top.topLeft(), QPointF(top.right(), bottom.bottom())).adjusted(-2, 0, 2, 0)
-
-    # ----------------------------------------------------------------- mouse
-    # The plot is not pyqtgraph-interactive (no pan, zoom or menus): a press anywhere on
-    # the plots or the time axis seeks, a drag scrubs.
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        pos = event.position()
-        if event.button() == Qt.MouseButton.LeftButton and self._seek_area().contains(pos):
-            self._dragging = True
-            self._request(self.frame_at(pos.x()), force=True)
-        event.accept()
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        pos = event.position()
-        if self._dragging and event.buttons() & Qt.MouseButton.LeftButton:
-            self._request(self.frame_at(pos.x()))
-        else:
-            cross = self._seek_area().contains(pos)
-            cursor = Qt.CursorShape.CrossCursor if cross else Qt.CursorShape.ArrowCursor
-            self.viewport().setCursor(cursor)
-        event.accept()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._dragging = False
-        event.accept()
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        self.mousePressEvent(event)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        event.ignore()  # nothing zooms; the dock around may scroll
-
-    def _request(self, frame: int, force: bool = False) -> None:
-        if frame >= 0 and (force or frame != self._last_requested):
-            self._last_requested = frame
-            self.frameRequested.emit(frame)
-
-    # ----------------------------------------------------------------- hover
-    def viewportEvent(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
-            assert isinstance(event, QHelpEvent)
-            pos = QPointF(event.pos())
-            text = self.hover_text(pos)
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            elif self._seek_area().contains(pos):
-                QToolTip.showText(event.globalPos(), self.toolTip(), self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
-        return super().viewportEvent(event)
-
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if getattr(self, "_specs", None) is not None and event.type() in (
@@ -571,35 +504,3 @@ class CurveView(pg.GraphicsLayoutWidget):
             QEvent.Type.FontChange,
         ):
             self._rebuild()  # themed from the palette: light and dark
-
-    def hover_text(self, pos: QPointF) -> str:
-        """The sample nearest ``pos``, e.g. "Needle · frame 41 · 1.33 s · 12.56 mm (tracked)"."""
-        to_view = self.viewportTransform()
-        for index, panel in enumerate(self._panels):
-            if not self.panel_rect(index).adjusted(-4, -4, 4, 4).contains(pos):
-                continue
-            frame = self.frame_at(pos.x())
-            best: tuple[float, Series, CurveSample] | None = None
-            for s in panel.series:
-                i = int(np.searchsorted(s.frames, frame))
-                for k in (i - 1, i, i + 1):
-                    if 0 <= k < len(s.samples):
-                        sample = s.samples[k]
-                        point = to_view.map(
-                            panel.vb.mapViewToScene(
-                                QPointF(self.x_of_frames([sample.frame])[0], sample.value)
-                            )
-                        )
-                        dx, dy = point.x() - pos.x(), point.y() - pos.y()
-                        distance = math.hypot(dx, dy * 0.5)  # vertical misses matter less
-                        if abs(dx) <= _HOVER_REACH and (best is None or distance < best[0]):
-                            best = (distance, s, sample)
-            if best is None:
-                return ""
-            _, s, sample = best
-            parts = [s.name, f"frame {sample.frame + 1}"]
-            if self.times:
-                parts.append(f"{self.times[sample.frame]:.2f} s")
-            parts.append(f"{sample.value:.2f} {panel.unit}".strip() + f" ({sample.source})")
-            return " · ".join(parts)
-        return ""
