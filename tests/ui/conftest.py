@@ -1,4 +1,4 @@
-"""GUI test fixtures: isolated settings, the main window, captured dialogs."""
+"""GUI test fixtures: isolated settings, the main window, captured dialogs, an image view."""
 
 from __future__ import annotations
 
@@ -58,3 +58,16 @@ def opened(window, tmp_path):
     shutil.copy(SAMPLE_A, path)
     assert window.open_path(str(path))
     return window
+
+
+@pytest.fixture
+def cine_view(qtbot):
+    """An image view on its own, 800 x 600, shown and exposed, with no frame yet."""
+    from usannotate.ui.viewer.view import CineView
+
+    widget = CineView()
+    widget.resize(800, 600)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

@@ -11,7 +11,7 @@ import usannotate
 from tests.ui.paths import SAMPLE_A
 from tests.ui.test_viewer import _pixels, wheel
 from usannotate.ui.viewer.frames_ahead import FramesAhead, ScaleKey, scaled_display_pixels
-from usannotate.ui.viewer.view import CineView, DisplayAdjustment
+from usannotate.ui.viewer.view import DisplayAdjustment
 
 
 def _frames(n: int = 12) -> list[np.ndarray]:
@@ -62,12 +62,8 @@ def test_the_frames_after_the_one_shown_are_scaled_ahead():
         ahead.shutdown()
 
 
-def test_a_playing_view_draws_the_frames_scaled_ahead_as_it_would_scale_them(qtbot):
-    view = CineView()
-    view.resize(520, 400)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
+def test_a_playing_view_draws_the_frames_scaled_ahead_as_it_would_scale_them(cine_view):
+    view = cine_view
     loop = usannotate.open_cine(SAMPLE_A)
     try:
         view.set_frame_source(loop.frame, loop.n_frames)

@@ -15,12 +15,8 @@ from usannotate.ui.viewer.view import CineView, DepthRuler, DisplayAdjustment, R
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = CineView()
-    widget.resize(800, 600)
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitExposed(widget)
+def view(cine_view):
+    widget = cine_view
     with usannotate.open_cine(SAMPLE_A) as loop:
         widget.set_regions(loop.regions, (loop.columns, loop.rows))
         widget.show_frame(loop.frame(20).copy(), 20)
