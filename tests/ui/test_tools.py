@@ -51,12 +51,8 @@ class Rig:
 
 
 @pytest.fixture
-def rig(qtbot):
-    view = CineView()
-    view.resize(800, 600)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitExposed(view)
+def rig(cine_view):
+    view = cine_view
     with usannotate.open_cine(SAMPLE) as loop:
         view.set_regions(loop.regions, (loop.columns, loop.rows))
         view.show_frame(loop.frame(FRAME).copy(), FRAME)
