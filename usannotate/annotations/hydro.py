@@ -343,19 +343,7 @@ def _row(
     source: str,
     cal: Calibration,
 ) -> Row:
-    return Row(
-        frame,
-        obj.id,
-        obj.label_id,
-        label_name,
-        obj.kind.value,
-        m.name,
-        m.value,
-        m.unit,
-        reference,
-        source,
-        "" if cal.is_mm else cal.reason,
-    )
+    return Row.of(frame, obj, label_name, m, reference, source, "" if cal.is_mm else cal.reason)
 
 
 def loop_hydro_rows(

@@ -24,6 +24,7 @@ import numpy as np
 from usannotate.annotations.geometry import nearest_on_outline
 from usannotate.annotations.kinds import ShapeKind
 from usannotate.annotations.model import (
+    AnnotatedObject,
     Annotations,
     as_points,
 )
@@ -112,6 +113,32 @@ class Row:
     reference: str = ""
     source: str = "keyframe"
     unit_reason: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        frame: int,
+        obj: AnnotatedObject,
+        label_name: str,
+        measured: Measurement,
+        reference: str,
+        source: str,
+        unit_reason: str,
+    ) -> Row:
+        """The row of ``measured`` of ``obj`` on ``frame`` (its ids and kind from ``obj``)."""
+        return cls(
+            frame,
+            obj.id,
+            obj.label_id,
+            label_name,
+            obj.kind.value,
+            measured.name,
+            measured.value,
+            measured.unit,
+            reference,
+            source,
+            unit_reason,
+        )
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -491,19 +518,7 @@ def measure_frame(
             measured.append((point_depth(points, cal), "", own))
         label_name = label.name if label is not None else obj.label_id
         rows += [
-            Row(
-                frame,
-                obj.id,
-                obj.label_id,
-                label_name,
-                obj.kind.value,
-                m.name,
-                m.value,
-                m.unit,
-                reference,
-                source.value,
-                reason,
-            )
+            Row.of(frame, obj, label_name, m, reference, source.value, reason)
             for m, reference, reason in measured
             if math.isfinite(m.value)
         ]
