@@ -48,6 +48,29 @@ def _decoded_frames(path: Path) -> list[np.ndarray]:
     return grey
 
 
+def assert_same_loop_pixels(made: Path, kept: Path) -> None:
+    """The frames of ``made`` are those of ``kept`` (a committed sample) up to what
+    differs between machines and OpenCV releases: within the ultrasound region a mean
+    difference under half a level (float rounding by instruction set), outside it (the
+    burned-in banner and depth labels) the same text rows and within 10% of the ink
+    (OpenCV 5.1 draws the banner's glyphs otherwise than 5.0, which made the samples)."""
+    [region] = pydicom.dcmread(kept, stop_before_pixels=True).SequenceOfUltrasoundRegions
+    scan = (
+        slice(region.RegionLocationMinY0, region.RegionLocationMaxY1 + 1),
+        slice(region.RegionLocationMinX0, region.RegionLocationMaxX1 + 1),
+    )
+    old_frames, new_frames = _decoded_frames(kept), _decoded_frames(made)
+    assert len(old_frames) == len(new_frames)
+    for old, new in zip(old_frames, new_frames, strict=True):
+        assert np.abs(old[scan].astype(int) - new[scan].astype(int)).mean() < 0.5
+        old[scan] = new[scan] = 0
+        ink_old, ink_new = old > 100, new > 100
+        assert ink_old.sum() > 500  # the banner and the depth labels are there
+        assert abs(int(ink_new.sum()) - int(ink_old.sum())) < 0.1 * ink_old.sum()
+        rows_old, rows_new = ink_old.any(axis=1), ink_new.any(axis=1)
+        assert np.mean(rows_old == rows_new) > 0.98  # the text on the same lines
+
+
 def _pixel_at(image: np.ndarray, xy: np.ndarray) -> int:
     """Value of the pixel containing point (x, y), corner convention."""
     return int(image[math.floor(xy[1]), math.floor(xy[0])])
@@ -261,8 +284,5 @@ def test_bundled_samples_are_up_to_date(name: str, tmp_path: Path) -> None:
     old_ds, new_ds = pydicom.dcmread(bundled), pydicom.dcmread(fresh)
     assert old_ds.SOPInstanceUID == new_ds.SOPInstanceUID
     # Pixels compared decoded and with a tolerance, so a different OpenCV build's
-    # float rounding does not count as a change; a changed generator does.
-    old_frames, new_frames = _decoded_frames(bundled), _decoded_frames(fresh)
-    assert len(old_frames) == len(new_frames)
-    for old, new in zip(old_frames, new_frames, strict=True):
-        assert np.abs(old.astype(int) - new.astype(int)).mean() < 0.5
+    # float rounding or text drawing does not count as a change; a changed generator does.
+    assert_same_loop_pixels(fresh, bundled)
