@@ -1,5 +1,8 @@
-"""Seeking and hover on the Curves plot: a press or drag on the plots scrubs, a tooltip
-names the nearest sample (the mouse side of :class:`~._curve_view.CurveView`)."""
+"""Seeking and hover on the Curves plot (the mouse side of its view).
+
+A press or drag on the plots scrubs; a tooltip names the nearest sample
+(:class:`~._curve_view.CurveView` mixes :class:`CurvePointer` in).
+"""
 
 from __future__ import annotations
 
