@@ -61,6 +61,10 @@ def test_events_at_the_playhead_on_timeline_and_curves_and_their_keys(opened, qt
     ]
     assert window.tracks.timeline.events() == [(12, "Injection start"), (30, "Key image")]
     assert window.tracks.curves.events() == [(12, "Injection start"), (30, "Key image")]
+    view = window.tracks.curves._ensure_view()
+    lines = [line for _, line in view._event_lines]
+    assert lines  # down every panel, in the chart's event ink (no label's colour)
+    assert {line.pen.color().name() for line in lines} == {view.ink.event.name()}
     # Curves read time from the injection start.
     assert window.tracks.curves._times[12] == 0.0
     assert window.tracks.curves._times[0] < 0

@@ -454,3 +454,35 @@ def test_moving_the_current_frame_repaints_what_a_whole_repaint_would(qtbot, lan
         shown = on_screen(qtbot, widget)
         assert shown == widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
     assert shown != before  # the playhead did move on screen
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_events_are_drawn_in_the_palettes_event_ink_not_a_label_colour(qtbot, theme):
+    """An event's triangle on the ruler is in the chart's event ink (near the text
+    colour, light on a dark theme): not orange, which is the superficial fascia's."""
+    from usannotate.annotations import default_label_set
+    from usannotate.ui.docks.palette import ChartInk
+
+    widget = TimelineWidget()
+    if theme == "dark":
+        palette = widget.palette()
+        for role, colour in (
+            (QPalette.ColorRole.Window, "#2b2b2b"),
+            (QPalette.ColorRole.Base, "#1e1e1e"),
+            (QPalette.ColorRole.WindowText, "#f0f0f0"),
+            (QPalette.ColorRole.Text, "#f0f0f0"),
+        ):
+            palette.setColor(role, QColor(colour))
+        widget.setPalette(palette)
+    qtbot.addWidget(widget)
+    widget.set_frame_count(60, FRAME_TIME_MS)
+    widget.set_lanes(LANES)
+    widget.set_events([(20, "Injection start")])
+    widget.resize(900, 160)
+    image = image_of(widget)
+    ink = ChartInk.of(widget.palette()).event
+    x = round(widget.x_of_frame(20))
+    assert is_colour(image.pixelColor(x, 3), ink, tolerance=20)  # the triangle's wide top
+    assert (ink.lightnessF() > 0.5) == (theme == "dark")
+    for label in default_label_set():
+        assert not is_colour(ink, QColor(label.colour), tolerance=40), label.name

@@ -141,10 +141,10 @@ class CurveView(CurvePointer, pg.GraphicsLayoutWidget):
                     pos=self.x_of_frame_value(frame),
                     angle=90,
                     movable=False,
-                    pen=pg.mkPen("#e67e22", width=1.0, style=Qt.PenStyle.DashLine),
+                    pen=pg.mkPen(self.ink.event, width=1.0, style=Qt.PenStyle.DashDotLine),
                     label=title if k == 0 else None,
                     # Staggered: the titles of events close together do not run together.
-                    labelOpts={"position": 0.92 - 0.14 * (j % 3), "color": "#e67e22"},
+                    labelOpts={"position": 0.92 - 0.14 * (j % 3), "color": self.ink.event},
                 )
                 line.setZValue(10)
                 panel.plot.addItem(line)

@@ -31,7 +31,9 @@ def blend(a: QColor, b: QColor, t: float) -> QColor:
 @dataclass(frozen=True)
 class ChartInk:
     """A chart's colours: around the plots (``window``), inside them (``base``), text,
-    muted text, grid lines, the plot frame and the playhead (``highlight``)."""
+    muted text, grid lines, the plot frame, the playhead (``highlight``) and the
+    procedure events (``event``: near the text colour, so no label's colour, as the
+    superficial fascia's orange, reads as an event or an event as a mark)."""
 
     window: QColor
     base: QColor
@@ -41,6 +43,7 @@ class ChartInk:
     frame: QColor
     highlight: QColor
     highlighted_text: QColor
+    event: QColor
 
     @classmethod
     def of(cls, palette: QPalette) -> ChartInk:
@@ -56,4 +59,5 @@ class ChartInk:
             frame=blend(text, base, 0.6),
             highlight=palette.color(QPalette.ColorRole.Highlight),
             highlighted_text=palette.color(QPalette.ColorRole.HighlightedText),
+            event=blend(text, base, 0.2),
         )

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QFont,
     QFontMetrics,
     QHelpEvent,
@@ -41,6 +40,7 @@ from usannotate.ui.docks._timeline_paint import (
     paint_current,
 )
 from usannotate.ui.docks.annotated_frames import AnnotatedFrameList
+from usannotate.ui.docks.palette import ChartInk
 from usannotate.ui.docks.track_lane import FRAME_SOURCES, TrackLane
 from usannotate.ui.ticks import Timing, frame_and_time
 
@@ -283,9 +283,10 @@ class TimelineWidget(QWidget):
         painter.end()
 
     def _paint_events(self, painter: QPainter, layout: TimelineLayout) -> None:
-        """Each event: an orange triangle on the ruler pointing down, a dashed line below."""
-        colour = QColor("#e67e22")
-        line = QPen(colour, 1.0, Qt.PenStyle.DashLine)
+        """Each event: a triangle on the ruler pointing down, a dash-dot line below, in the
+        palette's event ink (see :class:`~.palette.ChartInk`)."""
+        colour = ChartInk.of(self.palette()).event
+        line = QPen(colour, 1.0, Qt.PenStyle.DashDotLine)
         top = layout.ruler_height
         for frame, _title in self._events:
             if not 0 <= frame < self._n_frames:
