@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent, QPalette
 from PySide6.QtWidgets import QApplication, QToolTip
 
+from tests.ui.themes import dark_palette
 from usannotate.ui.docks.curves import Curve, CurvePanel, CurvePlot, CurveSample
 
 # Uneven frame times (a FrameTimeVector): frame 3 -> 4 takes five times longer than 0 -> 1.
@@ -428,16 +429,7 @@ def test_colours_follow_the_palette_dark_and_light(plot):
     assert _near_colour(inside, plot.palette().color(QPalette.ColorRole.Base))
     assert _near_colour(around, plot.palette().color(QPalette.ColorRole.Window))
     assert title < 80  # dark text on a light window
-    dark = QPalette()
-    for role, colour in (
-        (QPalette.ColorRole.Window, "#2b2b2b"),
-        (QPalette.ColorRole.Base, "#1e1e1e"),
-        (QPalette.ColorRole.WindowText, "#e0e0e0"),
-        (QPalette.ColorRole.Text, "#e0e0e0"),
-        (QPalette.ColorRole.Highlight, "#3d8ee0"),
-    ):
-        dark.setColor(role, QColor(colour))
-    plot.setPalette(dark)
+    plot.setPalette(dark_palette())
     inside, around, title = colours()
     assert _near_colour(inside, QColor("#1e1e1e"))
     assert _near_colour(around, QColor("#2b2b2b"))

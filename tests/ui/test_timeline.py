@@ -460,20 +460,13 @@ def test_moving_the_current_frame_repaints_what_a_whole_repaint_would(qtbot, lan
 def test_events_are_drawn_in_the_palettes_event_ink_not_a_label_colour(qtbot, theme):
     """An event's triangle on the ruler is in the chart's event ink (near the text
     colour, light on a dark theme): not orange, which is the superficial fascia's."""
+    from tests.ui.themes import dark_palette
     from usannotate.annotations import default_label_set
     from usannotate.ui.docks.palette import ChartInk
 
     widget = TimelineWidget()
     if theme == "dark":
-        palette = widget.palette()
-        for role, colour in (
-            (QPalette.ColorRole.Window, "#2b2b2b"),
-            (QPalette.ColorRole.Base, "#1e1e1e"),
-            (QPalette.ColorRole.WindowText, "#f0f0f0"),
-            (QPalette.ColorRole.Text, "#f0f0f0"),
-        ):
-            palette.setColor(role, QColor(colour))
-        widget.setPalette(palette)
+        widget.setPalette(dark_palette(widget.palette()))
     qtbot.addWidget(widget)
     widget.set_frame_count(60, FRAME_TIME_MS)
     widget.set_lanes(LANES)
