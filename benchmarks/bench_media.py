@@ -79,11 +79,10 @@ def measure(task: str, path: str, sidecar: str) -> dict[str, float]:
     import usannotate
 
     if task != "decode":
-        # Imported before the clock starts, as the decode row imports usannotate: the
-        # rows time the work on the loop, not Python loading the export's modules (about
-        # 0.1 s, once per process; the CLI has loaded them before it opens the loop).
-        import av  # noqa: F401
-
+        # Imported before the clock starts, as the decode row imports usannotate and as
+        # `usannotate export video` imports them before it opens the loop: the rows time
+        # the work on the loop, not Python loading the export's modules (~0.1 s once per
+        # process). PyAV is imported inside the clock, where the export imports it.
         from usannotate.export.annotated import AnnotatedLoop, MediaOptions
         from usannotate.export.video import write_video
     start, cpu_start = time.perf_counter(), _per_frame.cpu_seconds()
