@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import av
@@ -356,12 +357,11 @@ def test_a_one_region_mask_is_applied_as_a_rectangle_with_the_same_pixels(tmp_pa
 
 def test_frames_drawn_on_several_threads_come_in_order_and_the_same(sample):
     from usannotate.export.annotated import AnnotatedLoop
-    from usannotate.export.video import _drawn_ahead
 
     dicom, _ = sample
     with AnnotatedLoop(dicom) as media:
-        one = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 1))
-        three = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 3))
+        one = _drawn_copies(media, 1)
+        three = _drawn_copies(media, 3)
         assert len(one) == len(three) == media.n_frames
         for index, (a, b) in enumerate(zip(one, three, strict=True)):
             np.testing.assert_array_equal(a, b)
@@ -396,16 +396,59 @@ def test_every_video_frame_is_its_own_drawn_frame_with_its_own_time(sample, tmp_
                 assert error < np.abs(frame - drawn[other]).mean(), (index, other)
 
 
-@pytest.mark.parametrize("size", [(64, 48), (1000, 770), (42, 30)])
-def test_an_i420_frame_fills_the_picture_planes_whatever_their_padding(size):
-    from usannotate.export.video import _fill_planes, _plane_views
+def _drawn_copies(media, workers: int) -> list[np.ndarray]:
+    """Every frame as the video's drawing threads hand it out, copied: a frame's buffer
+    is drawn into again once the next one is asked for."""
+    from usannotate.export.video import _drawn_ahead
+
+    width, height = media.size
+    frames = _drawn_ahead(
+        media, lambda rgb, out: np.copyto(out, rgb) or out, (height, width, 3), workers
+    )
+    return [frame.copy() for frame in frames]
+
+
+def test_a_frame_handed_out_is_the_callers_until_it_asks_for_the_next(sample):
+    """The buffers are kept and drawn into again: one frame handed out is not written
+    while the caller holds it, and comes back for a later frame once it is given back."""
+    from usannotate.export.annotated import AnnotatedLoop
+    from usannotate.export.video import _drawn_ahead
+
+    dicom, _ = sample
+    with AnnotatedLoop(dicom) as media:
+        width, height = media.size
+        frames = _drawn_ahead(
+            media, lambda rgb, out: np.copyto(out, rgb) or out, (height, width, 3), 1
+        )
+        first = next(frames)
+        held = first.copy()
+        time.sleep(0.2)  # the drawing thread fills its queue meanwhile
+        np.testing.assert_array_equal(first, held)
+        seen = {id(first)}
+        for index, frame in enumerate(frames, start=1):
+            seen.add(id(frame))
+            if index % 20 == 0:
+                np.testing.assert_array_equal(frame, media.frame(index))
+        assert len(seen) < media.n_frames  # buffers came back
+
+
+@pytest.mark.parametrize("size", [(64, 48), (1024, 768), (1000, 770), (42, 30)])
+def test_an_i420_frame_is_the_picture_the_encoder_is_given(size):
+    """The picture handed to the encoder holds the drawing thread's I420 frame: a view
+    of it where PyAV takes one (a height a multiple of 4), else a copy into a kept
+    picture whose planes may be padded, whatever the chroma planes' widths."""
+    from usannotate.export.video import _pictures
 
     width, height = size
-    rgb = np.random.default_rng(width).integers(0, 256, (height, width, 3), np.uint8)
-    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
-    picture = av.VideoFrame(width, height, "yuv420p")
-    _fill_planes(_plane_views(picture), yuv)
-    np.testing.assert_array_equal(picture.to_ndarray(), yuv)
+    picture_of = _pictures(width, height)
+    for seed in (1, 2):  # the kept picture is refilled
+        rgb = np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+        yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+        picture = picture_of(yuv)
+        assert (picture.width, picture.height) == size
+        np.testing.assert_array_equal(picture.to_ndarray(), yuv)
+    yuv[0, 0] ^= 0xFF  # seen through a view, not in a copy
+    assert (bytes(picture.planes[0])[0] == int(yuv[0, 0])) == (height % 4 == 0)
 
 
 def test_a_video_is_drawn_with_opencv_single_threaded_and_its_threads_restored(sample, tmp_path):
@@ -459,7 +502,6 @@ def test_a_video_draws_its_own_decoded_frames_in_place_and_others_into_buffers(
     loop into new frames. Every one is the frame as exported, and the loop's own
     frames stay as decoded."""
     from usannotate.export.annotated import AnnotatedLoop, MediaOptions
-    from usannotate.export.video import _drawn_ahead
 
     if kind == "jpeg":
         dicom, options = sample[0], MediaOptions()
@@ -469,7 +511,7 @@ def test_a_video_draws_its_own_decoded_frames_in_place_and_others_into_buffers(
     with AnnotatedLoop(dicom, options=options) as media:
         decoded = media.loop.decode_frame(0)
         assert decoded.flags.owndata == (kind == "jpeg")
-        frames = list(_drawn_ahead(media, lambda rgb: rgb.copy(), 1))
+        frames = _drawn_copies(media, 1)
         assert len(frames) == media.n_frames
         for index, frame in enumerate(frames):
             np.testing.assert_array_equal(frame, media.frame(index))

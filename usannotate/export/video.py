@@ -148,25 +148,28 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) 
         stream.pix_fmt = "yuv420p"
         if encoder == "libx264":
             # ultrafast: 2-4x faster than veryfast at 1024x768 (benchmarks/bench_media.py),
-            # files ~1.5x larger; crf 20 keeps thin coloured lines on speckle clean.
-            stream.options = {"preset": "ultrafast", "crf": "20"}
+            # files ~1.5x larger; crf 20 keeps thin coloured lines on speckle clean. One
+            # thread: x264's frame threads cost ~10% more CPU a frame, and the decoding
+            # and drawing threads keep the other core busy (bench_media: ~8% faster).
+            stream.options = {"preset": "ultrafast", "crf": "20", "threads": "1"}
         # OpenCV's RGB -> I420 (BT.601, as swscale's default) is ~2x faster than handing
-        # PyAV rgb24 frames to convert. Converted here, on the encoding thread, into one
-        # buffer kept for every frame: the drawing thread, the one the others wait for,
-        # only draws (and a new I420 array a frame would cost its page faults).
-        yuv = np.empty((height * 3 // 2, width), np.uint8)
+        # PyAV rgb24 frames to convert. Converted on the drawing thread, just drawn (the
+        # frame still in that core's cache: on the encoder's thread, 16 frames later, it
+        # cost up to 5x as much), into kept buffers the picture handed to the encoder is
+        # a view of: no copy, no new frame-sized array (and its page faults) a frame.
         frames = _drawn_ahead(
-            media, lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420, dst=yuv), draw_threads
+            media,
+            lambda rgb, out: cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420, dst=out),
+            (height * 3 // 2, width),
+            draw_threads,
         )
-        # One picture for every frame, its planes filled in place: a new VideoFrame per
-        # frame (from_ndarray) costs ~15x the copy, in page faults. The encoder is done
-        # with the picture when encode() returns (libx264 and OpenH264 copy it in).
-        picture = av.VideoFrame(width, height, "yuv420p")
-        planes = _plane_views(picture)
+        picture_of = _pictures(width, height)
         try:
             for index, yuv in enumerate(frames):
                 _check(index, total, progress, cancelled)
-                _fill_planes(planes, yuv)
+                # The encoder is done with the picture when encode() returns (libx264
+                # and OpenH264 copy it in): the buffer may then be drawn into again.
+                picture = picture_of(yuv)
                 picture.pts = index  # in the stream's time base, 1 / frame rate
                 for packet in stream.encode(picture):
                     container.mux(packet)
@@ -176,6 +179,25 @@ def _encode_h264(media, path, encoder, rate, progress, cancelled, draw_threads) 
             container.mux(packet)
     if progress is not None:
         progress(total, total)
+
+
+def _pictures(width: int, height: int) -> Callable[[np.ndarray], object]:
+    """What makes an OpenCV I420 frame (``(height * 3 / 2, width)``) a PyAV ``yuv420p``
+    picture: a view of it (``from_numpy_buffer``), or, where PyAV would take a view for
+    a picture 2 rows short (it wants the height a multiple of 4), a copy into one picture
+    kept for every frame."""
+    import av
+
+    if height % 4 == 0:
+        return lambda yuv: av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
+    picture = av.VideoFrame(width, height, "yuv420p")
+    planes = _plane_views(picture)
+
+    def filled(yuv: np.ndarray):
+        _fill_planes(planes, yuv)
+        return picture
+
+    return filled
 
 
 def _plane_views(picture) -> list[np.ndarray]:
@@ -198,19 +220,25 @@ def _fill_planes(planes: list[np.ndarray], yuv: np.ndarray) -> None:
         at += size
 
 
-def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> Iterator[np.ndarray]:
-    """``convert(media.frame(i))`` for every frame, in order: the frames drawn a few
-    ahead on ``workers`` threads (None: one), ``convert`` run on the caller's thread.
+def _drawn_ahead(
+    media: AnnotatedLoop,
+    convert: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    converted_shape: tuple[int, ...],
+    workers: int | None = None,
+) -> Iterator[np.ndarray]:
+    """``convert(media.frame(i), out)`` for every frame, in order: the frames drawn and
+    converted a few ahead on ``workers`` threads (None: one), each into ``out``, a kept
+    ``converted_shape`` uint8 buffer. A frame handed out is the caller's until it asks
+    for the next one: its buffer is then drawn into again (copy what is to be kept).
 
     OpenCV's drawing and libx264 release the GIL, so the drawing of the next frames and
     the encoding overlap. Each frame is decoded for this alone, on two threads of its
     own (the loop's cache and prefetch serve a viewer that comes back to frames; a
-    video reads each once), into one of a few buffers kept for the whole loop, and
-    drawn on in place: no copy of the whole frame, no new frame-sized array (and its
-    page faults) each time. A frame the decoder does not decode into the buffer (a
-    native loop's, a view of the file's bytes) is drawn into another kept buffer. Each
-    buffer is given back once ``convert`` is done with its frame. At most a few frames
-    wait (never the loop); closing the generator stops the threads."""
+    video reads each once), into one of a few buffers kept for the whole loop, drawn on
+    in place and converted: no copy of the whole frame, no new frame-sized array (and
+    its page faults) each time. A frame the decoder does not decode into the buffer (a
+    native loop's, a view of the file's bytes) is drawn into another kept buffer. At
+    most a few frames wait (never the loop); closing the generator stops the threads."""
     from usannotate._pipeline import map_in_order, usable_cpus
 
     results: queue.Queue = queue.Queue(maxsize=_AHEAD)
@@ -220,16 +248,17 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
     workers = 1 if workers is None else workers
 
     # Buffers made when needed and kept: no more than the frames held at once (decoding
-    # ahead, drawing or drawn in map_in_order, being handed over, in the queue, being
-    # converted). The last one given back is taken first (deque's append and pop are
-    # atomic): the warmest in the CPU's cache.
+    # ahead, drawing or drawn in map_in_order, converted in the queue, the caller's).
+    # The last one given back is taken first (deque's append and pop are atomic): the
+    # warmest in the CPU's cache.
     decoded_shape = (media.loop.rows, media.loop.columns, 3)
     drawn_shape = (media.size[1], media.size[0], 3)
     for_decoding: deque[np.ndarray] = deque()
     for_drawing: deque[np.ndarray] = deque()
+    for_converting: deque[np.ndarray] = deque()
     Kept = list[tuple[deque, np.ndarray]]  # the buffers a frame holds, and their pools
 
-    def take(pool: deque[np.ndarray], shape: tuple[int, int, int]) -> np.ndarray:
+    def take(pool: deque[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
         try:
             return pool.pop()
         except IndexError:
@@ -252,7 +281,7 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
         for_decoding.append(buffer)
         return [], pixels
 
-    def draw_one(item: tuple[int, tuple[Kept, np.ndarray]]) -> tuple[Kept, np.ndarray]:
+    def draw_one(item: tuple[int, tuple[Kept, np.ndarray]]) -> np.ndarray:
         index, (kept, pixels) = item
         try:
             if pixels.flags.writeable and (kept or pixels.flags.owndata):
@@ -261,10 +290,14 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
                 buffer = take(for_drawing, drawn_shape)
                 kept = [*kept, (for_drawing, buffer)]
                 drawn = media.draw(index, pixels, buffer)
-        except BaseException:
+            out = take(for_converting, converted_shape)
+            try:
+                return convert(drawn, out)
+            except BaseException:
+                for_converting.append(out)
+                raise
+        finally:
             give_back(kept)
-            raise
-        return kept, drawn
 
     def frames() -> Iterator[tuple[int, tuple[Kept, np.ndarray]]]:
         decoded = map_in_order(
@@ -312,12 +345,10 @@ def _drawn_ahead(media: AnnotatedLoop, convert, workers: int | None = None) -> I
                 return
             if isinstance(item, _Failed):
                 raise item.exc
-            kept, pixels = item
             try:
-                converted = convert(pixels)
+                yield item
             finally:
-                give_back(kept)
-            yield converted
+                for_converting.append(item)
     finally:
         stop.set()
         thread.join()
@@ -329,9 +360,9 @@ class _Failed:
 
 
 _DONE = object()
-#: Frames drawn ahead of the encoder: enough for the drawing to run on while libx264's
-#: threads take both cores, and catch up when they wait (4 left ~12% of the machine
-#: idle, 16 ~9%; bench_media). ~2.4 MB each at 1024 x 768.
+#: Frames drawn ahead of the encoder: enough for the drawing to run on while libx264
+#: takes a core, and catch up when it waits (4 left ~12% of the machine idle, 16 ~9%;
+#: bench_media). ~1.2 MB each (I420) at 1024 x 768.
 _AHEAD = 16
 #: Threads decoding the frames ahead of the drawing (as the loop's prefetch has).
 _DECODE_THREADS = 2
