@@ -160,3 +160,98 @@ def test_composite_over_is_premultiplied_source_over():
     assert out[1, 1].tolist() == [200, 200, 200]
     half = composite_over(rgb, overlay, opacity=0.5)
     assert half[0, 0].tolist() == [round(255 * 0.5 + 200 * 0.5), 100, 100]
+
+
+def _busy_marks() -> list[MarkDrawing]:
+    """A keyframe plane, an interpolated one, a needle with its trajectory, a point and
+    a translucent caption: every layer an export draws but fills."""
+    plane = np.array([[10.0, 30.0], [100.0, 36.0], [190.0, 28.0]])
+    needle = MarkDrawing(
+        ShapeKind.NEEDLE,
+        np.array([[20.0, 10.0], [110.0, 70.0]]),
+        (0, 200, 255),
+        FrameSource.TRACKED,
+        trajectory_end=(160.0, 103.0),
+    )
+    sprite = np.zeros((12, 40, 4), np.uint8)
+    sprite[...] = (0, 0, 0, 150)  # a dark plate
+    sprite[3:9, 4:36] = (40, 200, 20, 255)  # its text
+    needle.caption, needle.caption_at = CaptionSprite(sprite), (120.0, 50.0)
+    return [
+        MarkDrawing(ShapeKind.POLYLINE, plane, ORANGE),
+        MarkDrawing(
+            ShapeKind.POLYLINE,
+            plane + np.array([0.0, 40.0]),
+            (90, 255, 90),
+            FrameSource.INTERPOLATED,
+        ),
+        needle,
+        MarkDrawing(ShapeKind.POINT, np.array([[60.0, 100.0]]), (255, 60, 200)),
+    ]
+
+
+def _speckle(rows: int = 120, columns: int = 200) -> np.ndarray:
+    return np.random.default_rng(7).integers(0, 256, (rows, columns, 3), np.uint8)
+
+
+def test_marks_drawn_straight_onto_a_frame_are_the_picture_laid_over_it():
+    """An export draws onto its opaque frame what the app's transparent picture of the
+    same marks shows laid over the frame: the same pixels, within 8-bit rounding."""
+    from usannotate.render.marks import draw_marks_over
+
+    canvas = _canvas()
+    draw_marks(canvas, _busy_marks())
+    expected = composite_over(_speckle(), canvas).astype(int)
+    frame = _speckle()
+    draw_marks_over(frame, _busy_marks())
+    difference = np.abs(frame.astype(int) - expected)
+    assert difference.max() <= 2
+    assert (difference > 0).mean() < 0.05
+    assert (frame != _speckle()).any(axis=2).mean() > 0.1  # the marks are there
+
+
+def test_on_a_frame_a_selected_marks_vertex_dots_lie_over_its_line():
+    from usannotate.render.marks import draw_marks_over
+
+    line = np.array([[20.0, 40.0], [100.0, 40.0], [180.0, 90.0]])
+    frame = np.full((120, 200, 3), 200, np.uint8)
+    draw_marks_over(frame, [MarkDrawing(ShapeKind.POLYLINE, line, ORANGE, selected=True)])
+    assert frame[40, 100].tolist() == list(ORANGE)  # the dot
+    ring = frame[45, 100].astype(int)  # its dark ring, past the line's halo
+    assert ring.max() < 200 * (1 - MarkStyle().halo_alpha / 255) + 30
+    assert frame[70, 100].tolist() == [200, 200, 200]
+
+
+def test_on_a_frame_a_region_fill_shows_through_its_halo():
+    """Onto an opaque frame each layer is laid over the last: a region's fill blends at
+    the fill alpha, and its halo darkens the filled frame (as in the app's scene) where
+    the app's picture replaces the fill by the halo."""
+    from usannotate.render.marks import draw_marks_over
+
+    style = MarkStyle()
+    square = np.array([[40.0, 20.0], [140.0, 20.0], [140.0, 100.0], [40.0, 100.0]])
+    frame = np.full((120, 200, 3), 100, np.uint8)
+    draw_marks_over(frame, [MarkDrawing(ShapeKind.REGION, square, ORANGE)])
+    a = style.region_fill_alpha / 255
+    filled = [round(c * a + 100 * (1 - a)) for c in ORANGE]
+    assert np.abs(frame[60, 90].astype(int) - filled).max() <= 1
+    assert frame[20, 90].tolist() == list(ORANGE)  # the outline on top
+    assert frame[60, 10].tolist() == [100, 100, 100]
+    halo = 1 - style.halo_alpha / 255
+    inside_halo = frame[60, 42].astype(int)  # inside the square, under the halo only
+    assert np.abs(inside_halo - [round(c * halo) for c in filled]).max() <= 1
+
+
+def test_lay_over_cuts_a_patch_at_the_images_edges():
+    from usannotate.render.marks import lay_over
+
+    rgb = np.full((10, 10, 3), 200, np.uint8)
+    patch = np.zeros((4, 4, 4), np.uint8)
+    patch[...] = (255, 0, 0, 255)  # opaque blue (BGRA)
+    lay_over(rgb, patch, (-2, 8))
+    assert np.all(rgb[8:, :2] == (0, 0, 255))
+    assert np.all(rgb[:8] == 200)
+    assert np.all(rgb[8:, 2:] == 200)
+    before = rgb.copy()
+    lay_over(rgb, patch, (20, 20))  # off the image: nothing
+    np.testing.assert_array_equal(rgb, before)

@@ -35,8 +35,9 @@ from usannotate.cine import CineError, CineLoop, open_cine
 from usannotate.deid import DeidentifyError, PixelMask, clean_pixel_mask
 from usannotate.export.errors import ExportError
 from usannotate.export.media_text import caption_sprite, premultiplied_bgra, text_rgba
+from usannotate.render.marks import lay_over
 from usannotate.render.placement import caption_text
-from usannotate.render.scene import GeometryTable, Scene, TrackLook, render_frame
+from usannotate.render.scene import GeometryTable, Scene, TrackLook, render_frame_over
 
 __all__ = ["AnnotatedLoop", "MediaOptions", "auto_scale", "load_annotations"]
 
@@ -326,11 +327,9 @@ class AnnotatedLoop:
         elif not fresh:
             pixels = np.array(pixels, copy=True)  # the loop's cache is not ours to draw on
         if self._looks:
-            picture = render_frame(self._frame_scene(index), self._table, index)
-            if picture is not None:
-                _lay_over(pixels, picture.pixels, picture.origin)
+            render_frame_over(self._frame_scene(index), self._table, index, pixels)
         if self._scale_bar is not None:
-            _lay_over(pixels, *self._scale_bar)
+            lay_over(pixels, *self._scale_bar)
         return pixels
 
     def rows(self, index: int) -> list[Row]:
@@ -387,23 +386,3 @@ def _kept_rectangle(
     if out is not pixels:  # in place: the rectangle is there already
         out[y0:y1, x0:x1] = pixels[y0:y1, x0:x1]
     return out
-
-
-def _lay_over(rgb: np.ndarray, bgra: np.ndarray, origin: tuple[int, int]) -> None:
-    """Composite the premultiplied ``bgra`` patch onto ``rgb`` in place at ``origin``.
-
-    Source-over in 8-bit OpenCV arithmetic (saturating, rounded): ~10x faster than the
-    float :func:`~usannotate.render.marks.composite_over`, and within 1 of it."""
-    x0, y0 = origin
-    rows, columns = rgb.shape[:2]
-    h = min(bgra.shape[0], rows - y0)
-    w = min(bgra.shape[1], columns - x0)
-    if h <= 0 or w <= 0:
-        return
-    patch = bgra[:h, :w]
-    roi = rgb[y0 : y0 + h, x0 : x0 + w]
-    keep = cv2.bitwise_not(cv2.extractChannel(patch, 3))
-    # In place on the frame's pixels (OpenCV writes into the view): no new frame-sized
-    # arrays, two passes fewer over a picture that may be most of the frame.
-    cv2.multiply(roi, cv2.cvtColor(keep, cv2.COLOR_GRAY2RGB), dst=roi, scale=1.0 / 255.0)
-    cv2.add(roi, cv2.cvtColor(patch, cv2.COLOR_BGRA2RGB), dst=roi)

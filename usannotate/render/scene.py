@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from usannotate.annotations import FrameSource, ShapeKind
-from usannotate.render.marks import CaptionSprite, MarkDrawing, draw_marks
+from usannotate.render.marks import CaptionSprite, MarkDrawing, draw_marks, draw_marks_over
 from usannotate.render.placement import (
     Bounds,
     default_caption_offset,
@@ -27,7 +27,14 @@ from usannotate.render.placement import (
 )
 from usannotate.render.style import MarkStyle
 
-__all__ = ["GeometryTable", "MarksPicture", "Scene", "TrackLook", "render_frame"]
+__all__ = [
+    "GeometryTable",
+    "MarksPicture",
+    "Scene",
+    "TrackLook",
+    "render_frame",
+    "render_frame_over",
+]
 
 #: Pixels of the picture around the marks (halos, markers, tip rings), at 1x.
 _PAD_PX = 14.0
@@ -184,6 +191,47 @@ def render_frame(scene: Scene, table: GeometryTable, frame: int) -> MarksPicture
     Arrays for all marks at once where it can (one transform, one placement of every
     caption): on a worker thread its Python holds the GIL the GUI thread needs.
     """
+    laid_out = _lay_out(scene, table, frame)
+    if laid_out is None:
+        return None
+    marks, (low, high) = laid_out
+    dpr = scene.dpr
+    low = low - _PAD_PX * dpr
+    high = high + _PAD_PX * dpr
+    columns, rows = scene.size
+    x0, y0 = max(int(low[0]), 0), max(int(low[1]), 0)
+    x1, y1 = min(int(np.ceil(high[0])), columns), min(int(np.ceil(high[1])), rows)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    shift = np.array([x0, y0], dtype=np.float64)
+    for mark in marks:
+        mark.points = mark.points - shift
+        if mark.trajectory_end is not None:
+            mark.trajectory_end = (mark.trajectory_end[0] - x0, mark.trajectory_end[1] - y0)
+        mark.caption_at = (mark.caption_at[0] - x0, mark.caption_at[1] - y0)
+    canvas = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+    draw_marks(canvas, marks, _style(dpr))
+    return MarksPicture(canvas, (x0, y0))
+
+
+def render_frame_over(scene: Scene, table: GeometryTable, frame: int, rgb: np.ndarray) -> bool:
+    """The marks of ``frame`` drawn straight onto ``rgb``, the ``scene.size`` opaque RGB
+    picture under them (an exported frame), in place
+    (:func:`~usannotate.render.marks.draw_marks_over`); False when there was no mark to
+    draw. What :func:`render_frame`'s picture laid over ``rgb`` shows, without the
+    transparent picture of the box around every mark."""
+    laid_out = _lay_out(scene, table, frame)
+    if laid_out is None:
+        return False
+    draw_marks_over(rgb, laid_out[0], _style(scene.dpr))
+    return True
+
+
+def _lay_out(
+    scene: Scene, table: GeometryTable, frame: int
+) -> tuple[list[MarkDrawing], tuple[np.ndarray, np.ndarray]] | None:
+    """The frame's marks in picture pixels, their captions placed, and the corners of
+    what they cover (before any padding); None: no mark on the frame."""
     found = []
     for track in scene.tracks:
         geometry = table.get(track.object_id, frame)
@@ -219,19 +267,4 @@ def render_frame(scene: Scene, table: GeometryTable, frame: int) -> MarksPicture
             marks[i].caption_at = (float(xy[0]), float(xy[1]))
         sizes = np.array([sprite.size for sprite in sprites], dtype=np.float64)
         corners.extend([at.min(axis=0), (at + sizes).max(axis=0)])
-    low = np.min(corners, axis=0) - _PAD_PX * dpr
-    high = np.max(corners, axis=0) + _PAD_PX * dpr
-    columns, rows = scene.size
-    x0, y0 = max(int(low[0]), 0), max(int(low[1]), 0)
-    x1, y1 = min(int(np.ceil(high[0])), columns), min(int(np.ceil(high[1])), rows)
-    if x0 >= x1 or y0 >= y1:
-        return None
-    shift = np.array([x0, y0], dtype=np.float64)
-    for mark in marks:
-        mark.points = mark.points - shift
-        if mark.trajectory_end is not None:
-            mark.trajectory_end = (mark.trajectory_end[0] - x0, mark.trajectory_end[1] - y0)
-        mark.caption_at = (mark.caption_at[0] - x0, mark.caption_at[1] - y0)
-    canvas = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
-    draw_marks(canvas, marks, _style(dpr))
-    return MarksPicture(canvas, (x0, y0))
+    return marks, (np.min(corners, axis=0), np.max(corners, axis=0))
