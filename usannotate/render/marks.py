@@ -21,8 +21,9 @@ of that box is empty: laying it over cost a video frame more than drawing the ma
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -49,17 +50,19 @@ class CaptionSprite:
     """A caption drawn once, ``(h, w, 4)`` premultiplied BGRA: its plate and text."""
 
     pixels: np.ndarray
-    #: What of the canvas shows through each pixel, 255 - alpha on every channel.
-    keep: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pixels = np.ascontiguousarray(self.pixels, dtype=np.uint8)
-        object.__setattr__(self, "pixels", pixels)
-        # OpenCV: ~5x numpy's repeat of the inverted alpha (a video makes a caption
-        # with a live measurement on almost every frame).
-        inverse = cv2.bitwise_not(cv2.extractChannel(pixels, 3)) if pixels.size else None
-        keep = cv2.merge([inverse] * 4) if inverse is not None else np.zeros_like(pixels)
-        object.__setattr__(self, "keep", keep)
+        object.__setattr__(self, "pixels", np.ascontiguousarray(self.pixels, dtype=np.uint8))
+
+    @functools.cached_property
+    def keep(self) -> np.ndarray:
+        """What of the canvas shows through each pixel, 255 - alpha on every channel:
+        made when the app's canvas first needs it (an export, drawing onto its frame,
+        never does; a video makes a caption with a live measurement on almost every
+        frame). OpenCV: ~5x numpy's repeat of the inverted alpha."""
+        if not self.pixels.size:
+            return np.zeros_like(self.pixels)
+        return cv2.merge([cv2.bitwise_not(cv2.extractChannel(self.pixels, 3))] * 4)
 
     @property
     def size(self) -> tuple[int, int]:
