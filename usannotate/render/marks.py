@@ -368,19 +368,24 @@ class _Opaque:
 _Surface = _Canvas | _Opaque
 
 
-def _paint(
-    surface: _Surface, box, lines, width_px: float, colour: tuple[int, int, int], alpha: int = 255
-) -> None:
-    """``lines`` ``width_px`` wide in ``colour`` (RGB) at ``alpha``: drawn one pixel wide
-    into a mask and widened by a square dilation, which costs a fraction of OpenCV's
-    thick lines (whose every joint and cap is a disc)."""
+def _widened(box, lines, width_px: float) -> np.ndarray:
+    """A mask of ``box`` with ``lines`` ``width_px`` wide: drawn one pixel wide and
+    widened by a square dilation, which costs a fraction of OpenCV's thick lines (whose
+    every joint and cap is a disc)."""
     x0, y0, x1, y1 = box
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     _thin(mask, lines, (x0, y0))
     width = max(1, round(width_px))
     if width > 1:
         mask = cv2.dilate(mask, np.ones((width, width), np.uint8))
-    surface.paint(box, mask, colour, alpha)
+    return mask
+
+
+def _paint(
+    surface: _Surface, box, lines, width_px: float, colour: tuple[int, int, int], alpha: int = 255
+) -> None:
+    """``lines`` ``width_px`` wide in ``colour`` (RGB) at ``alpha``."""
+    surface.paint(box, _widened(box, lines, width_px), colour, alpha)
 
 
 def _halos(
@@ -388,17 +393,28 @@ def _halos(
 ) -> None:
     """The dark halo under every line, drawn over the fills and before any line: where
     two marks cross, neither line is darkened by the other's halo, and the halos do not
-    darken each other (the app's scene stacks them)."""
+    darken each other (the app's scene stacks them). One shape for all of them, painted
+    line by line in the box around each (the box around all of them is mostly empty:
+    two planes across the image and a needle between them), each of its pixels once."""
+    pad = style.halo_width(True) + 2
     for selected in (False, True):
         chosen = [
             line
             for mark, line in zip(marks, lines, strict=True)
             if mark.kind != ShapeKind.POINT and mark.selected == selected
         ]
-        box = _union_box(surface.pixels, chosen, style.halo_width(True) + 2)
-        if box is not None:
-            width = style.halo_width(selected)
-            _paint(surface, box, chosen, width, (0, 0, 0), style.halo_alpha)
+        box = _union_box(surface.pixels, chosen, pad)
+        if box is None:
+            continue
+        x0, y0 = box[:2]
+        mask = _widened(box, chosen, style.halo_width(selected))
+        for line in chosen:
+            own = _roi(surface.pixels, line, pad)
+            if own is None:
+                continue
+            part = mask[own[1] - y0 : own[3] - y0, own[0] - x0 : own[2] - x0]
+            surface.paint(own, part, (0, 0, 0), style.halo_alpha)
+            part[...] = 0  # painted: not again under the next line's box
 
 
 def _by_colour(
