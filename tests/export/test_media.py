@@ -390,7 +390,7 @@ def test_every_video_frame_is_its_own_drawn_frame_with_its_own_time(sample, tmp_
     np.testing.assert_allclose(np.diff(times), step, rtol=1e-3)
     for index, frame in enumerate(frames):
         error = np.abs(frame - drawn[index]).mean()
-        assert error < 6, index  # H.264 at crf 20: close, not exact
+        assert error < 6, index  # H.264 at a quantizer of 22: close, not exact
         for other in (index - 1, index + 1):
             if 0 <= other < len(drawn) and np.abs(drawn[other] - drawn[index]).mean() > 2:
                 assert error < np.abs(frame - drawn[other]).mean(), (index, other)
