@@ -13,10 +13,10 @@ subprocess, so its peak memory (VmHWM) is its own:
 - ``video, marks, N drawing threads``: ``usannotate export video`` as the CLI runs it
   (pixel mask, marks, captions, H.264 via PyAV's libx264) to a file beside the loop,
   the frames drawn on N threads ahead of the encoder (1: the default; N: one per CPU,
-  at most 4, ``write_video(draw_threads=N)``). libx264 runs its own threads in every
-  row; the frames are decoded on two threads in every row (the decode row: the loop's
-  prefetch; the video rows: the export's own, each frame decoded once and drawn on in
-  place).
+  at most 4, ``write_video(draw_threads=N)``) and converted to I420 there; libx264
+  encodes on one thread, the caller's. The frames are decoded on two threads in every
+  row (the decode row: the loop's prefetch; the video rows: the export's own, each
+  frame decoded once and drawn on in place).
 - ``video, no marks``: the same with ``--no-marks`` (mask and encoding only).
 
 Targets (issue 12): video export within 3x the decode time per frame; peak memory under
