@@ -214,17 +214,15 @@ def render_frame(scene: Scene, table: GeometryTable, frame: int) -> MarksPicture
     return MarksPicture(canvas, (x0, y0))
 
 
-def render_frame_over(scene: Scene, table: GeometryTable, frame: int, rgb: np.ndarray) -> bool:
+def render_frame_over(scene: Scene, table: GeometryTable, frame: int, rgb: np.ndarray) -> None:
     """The marks of ``frame`` drawn straight onto ``rgb``, the ``scene.size`` opaque RGB
     picture under them (an exported frame), in place
-    (:func:`~usannotate.render.marks.draw_marks_over`); False when there was no mark to
-    draw. What :func:`render_frame`'s picture laid over ``rgb`` shows, without the
-    transparent picture of the box around every mark."""
+    (:func:`~usannotate.render.marks.draw_marks_over`): what :func:`render_frame`'s
+    picture laid over ``rgb`` shows, without the transparent picture of the box around
+    every mark."""
     laid_out = _lay_out(scene, table, frame)
-    if laid_out is None:
-        return False
-    draw_marks_over(rgb, laid_out[0], _style(scene.dpr))
-    return True
+    if laid_out is not None:
+        draw_marks_over(rgb, laid_out[0], _style(scene.dpr))
 
 
 def _lay_out(
